@@ -1,0 +1,262 @@
+//! `assemble`: concatenate a plan's chunks into the final deliverable, atomically.
+//!
+//! Steps (contracts §6): read and check the plan; check the chunk list and sidecars; apply the
+//! audio contract; probe every chunk; then, for MP4/MOV, copy the chunks' packets restamped onto
+//! one exact timeline while the soundtrack is fitted and encoded in the background, into a
+//! staging file with the index first, which is fsynced and renamed onto `out`; for PNG
+//! sequences, merge the frame directories with one 1-based numbering. On any error the staging
+//! file or directory is removed and `out` is untouched.
+
+pub mod check;
+pub mod concat;
+pub mod frames;
+pub mod mux;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::audio::{self, EncodeSettings, EncodeSummary};
+use crate::av::demux::Demuxer;
+use crate::error::{Code, Error, Result};
+use crate::plan::{OutputFormat, Plan};
+use crate::publish::StagedFile;
+
+/// Frames written so far, reported during long assembles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Frames in the output so far.
+    pub frames_done: i64,
+    /// Frames the output will hold.
+    pub total_frames: i64,
+}
+
+/// A callback receiving progress; called from the assembling thread.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Knobs for [`assemble`]; the defaults are what production uses.
+#[derive(Clone, Default)]
+pub struct AssembleOptions {
+    /// How the soundtrack is encoded (bitrate, segmenting, encoder threads).
+    pub audio: Option<EncodeSettings>,
+    /// Receives progress while frames are copied.
+    pub progress: Option<ProgressSink>,
+    /// Set to `true` to stop; the assemble then fails with `CANCELLED` and leaves nothing.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// What happened to the soundtrack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioSummary {
+    /// Whether the output carries an audio track.
+    pub present: bool,
+    /// Samples in the output track (48 kHz), exactly the video's duration.
+    pub samples: u64,
+    /// Sample rate of the output track.
+    pub sample_rate: u32,
+    /// Samples the source held up to the cut (less than `samples` when it was padded).
+    pub source_samples: u64,
+    /// Segments the encoder split the soundtrack into.
+    pub segments: usize,
+}
+
+/// The outcome of [`assemble`]; the CLI prints it as one JSON line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssembleResult {
+    /// Where the deliverable was published.
+    pub output_path: PathBuf,
+    /// Frames counted while writing the output.
+    pub frames_encoded: i64,
+    /// Size of the output in bytes (for PNG sequences, of all files in it).
+    pub file_size: u64,
+    /// Wall time of the assemble in milliseconds.
+    pub duration_ms: u64,
+    /// The soundtrack.
+    pub audio: AudioSummary,
+    /// Things the caller should know that did not stop the assemble.
+    pub warnings: Vec<String>,
+}
+
+/// Concatenate `chunks` (one per plan chunk, in index order) with the soundtrack `audio` into
+/// `out`, as [the contract](crate) describes.
+pub fn assemble(
+    plan_dir: &Path,
+    chunks: &[PathBuf],
+    audio: Option<&Path>,
+    out: &Path,
+    options: &AssembleOptions,
+) -> Result<AssembleResult> {
+    let started = Instant::now();
+    let plan = Plan::load(plan_dir)?;
+    let expected = check::chunk_list(&plan, chunks)?;
+    let mut warnings = Vec::new();
+    let audio = audio_contract(&plan, audio, &mut warnings)?;
+    let settings = options.audio.unwrap_or_default();
+    let (frames_encoded, summary) = match plan.dimensions.format {
+        OutputFormat::PngSequence => {
+            frames::merge(&plan, chunks, &expected, audio, out, settings, options)?
+        }
+        _ => container(&plan, chunks, expected, audio, out, settings, options)?,
+    };
+    Ok(AssembleResult {
+        output_path: out.to_path_buf(),
+        frames_encoded,
+        file_size: output_size(out)?,
+        duration_ms: started.elapsed().as_millis() as u64,
+        audio: summary,
+        warnings,
+    })
+}
+
+/// Apply the audio contract: a plan with audio needs a soundtrack that exists; a soundtrack for
+/// a silent plan is dropped with a warning.
+fn audio_contract<'a>(
+    plan: &Plan,
+    audio: Option<&'a Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<&'a Path>> {
+    match (plan.has_audio, audio) {
+        (true, None) => Err(Error::new(
+            Code::AudioMissing,
+            format!(
+                "plan {} has audio but no soundtrack was given",
+                plan.dir.display()
+            ),
+        )),
+        (_, Some(path)) if !path.is_file() => Err(Error::new(
+            Code::AudioMissing,
+            format!("soundtrack {} does not exist", path.display()),
+        )),
+        (false, Some(path)) => {
+            warnings.push(format!(
+                "AUDIO_IGNORED: plan {} has no audio; soundtrack {} was not used",
+                plan.dir.display(),
+                path.display()
+            ));
+            Ok(None)
+        }
+        (_, audio) => Ok(audio),
+    }
+}
+
+fn no_audio() -> AudioSummary {
+    AudioSummary {
+        present: false,
+        samples: 0,
+        sample_rate: 48_000,
+        source_samples: 0,
+        segments: 0,
+    }
+}
+
+fn summarize(s: EncodeSummary) -> AudioSummary {
+    AudioSummary {
+        present: true,
+        samples: s.samples,
+        sample_rate: 48_000,
+        source_samples: s.source_samples,
+        segments: s.segments,
+    }
+}
+
+fn cancelled(options: &AssembleOptions) -> Result<()> {
+    match &options.cancel {
+        Some(flag) if flag.load(Ordering::Relaxed) => {
+            Err(Error::new(Code::Cancelled, "assemble cancelled"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn container(
+    plan: &Plan,
+    chunks: &[PathBuf],
+    expected: Vec<Option<String>>,
+    audio: Option<&Path>,
+    out: &Path,
+    settings: EncodeSettings,
+    options: &AssembleOptions,
+) -> Result<(i64, AudioSummary)> {
+    check::probe_chunks(plan, chunks)?;
+    let staged = StagedFile::new(out)?;
+    let verifier = check::Verifier::spawn(chunks, expected);
+    let fps = plan.dimensions.fps;
+    let encoded = match audio {
+        Some(path) => Some(audio::start(
+            path,
+            audio::samples_for(fps, plan.total_frames),
+            settings,
+        )?),
+        None => None,
+    };
+    let first = Demuxer::open(&chunks[0]).map_err(|e| Error::av(Code::CorruptChunk, e))?;
+    let parameters = first
+        .parameters()
+        .ok_or_else(|| Error::new(Code::IncompatibleChunk, "chunk 0 has no video stream"))?;
+    let input = mux::VideoInput {
+        chunks: chunks
+            .iter()
+            .cloned()
+            .zip(plan.chunks.iter().copied())
+            .collect(),
+        parameters,
+        fps,
+        total_frames: plan.total_frames,
+    };
+    let progress = |p: Progress| {
+        if let Some(sink) = &options.progress {
+            sink(p);
+        }
+    };
+    let muxer_name = plan.dimensions.format.muxer().unwrap_or("mp4");
+    let mut encoded = encoded;
+    let written = mux::write(
+        staged.path(),
+        muxer_name,
+        input,
+        encoded.as_mut(),
+        &progress,
+        &|| cancelled(options),
+    );
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => return Err(verifier.explain(e)),
+    };
+    verifier.wait()?;
+    let summary = match encoded {
+        Some(a) => summarize(a.finish()?),
+        None => no_audio(),
+    };
+    if written.frames != plan.total_frames {
+        let msg = format!(
+            "wrote {} frames, plan has {}",
+            written.frames, plan.total_frames
+        );
+        return Err(Error::new(Code::FrameCountMismatch, msg));
+    }
+    drop(first);
+    staged.commit()?;
+    Ok((written.frames, summary))
+}
+
+fn output_size(out: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(out).map_err(|e| Error::io("inspecting", out, e))?;
+    if !meta.is_dir() {
+        return Ok(meta.len());
+    }
+    let mut total = 0;
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io("listing", out, e))? {
+        let entry = entry.map_err(|e| Error::io("listing", out, e))?;
+        total += entry
+            .metadata()
+            .map_err(|e| Error::io("inspecting", &entry.path(), e))?
+            .len();
+    }
+    Ok(total)
+}

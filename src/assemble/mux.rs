@@ -1,0 +1,171 @@
+//! Writing the assembled MP4 / MOV in one pass with its index (moov) first.
+//!
+//! libavformat's MOV/MP4 muxer can reserve space for the moov at the start of the file
+//! (`moov_size`) and write the index there when it finishes, so the media data is written exactly
+//! once and no second "faststart" pass copies the file again. The reservation is sized from the
+//! sample counts, which are known before the first packet: at most 28 bytes per sample (sample
+//! size 4, chunk offset 8, sample-to-chunk 12, sync sample 4) plus a fixed allowance for the
+//! boxes whose size does not grow with the length. The unused rest becomes a `free` box.
+
+use std::path::Path;
+
+use crate::audio::EncodedAudio;
+use crate::av::ff;
+use crate::av::mux::{Muxer, StreamSpec};
+use crate::error::{Code, Error, Result};
+use crate::time::{Fps, Rational};
+
+use super::concat::VideoSource;
+use super::Progress;
+
+/// Bytes to reserve for the moov of a file with these sample counts.
+pub fn moov_reservation(video_samples: u64, audio_samples: u64, extradata: usize) -> u64 {
+    const PER_SAMPLE: u64 = 28;
+    const FIXED: u64 = 16 * 1024;
+    (video_samples + audio_samples) * PER_SAMPLE + FIXED + 2 * extradata as u64
+}
+
+fn media_error(e: crate::error::AvError, out: &Path) -> Error {
+    Error::av(Code::MediaFailed, e).prefixed(&format!("writing {}", out.display()))
+}
+
+/// What the muxing pass produced.
+pub struct Written {
+    /// Video frames written (counted).
+    pub frames: i64,
+    /// Audio packets written.
+    pub audio_packets: u64,
+}
+
+/// The audio half of the output: encoded packets in 1/48000 and how many samples they carry.
+fn audio_stream(audio: &EncodedAudio) -> StreamSpec {
+    StreamSpec {
+        parameters: audio.parameters(),
+        time_base: AUDIO_TB,
+        frame_rate: None,
+    }
+}
+
+const AUDIO_TB: Rational = Rational {
+    num: 1,
+    den: 48_000,
+};
+
+/// Whether timestamp `a` (in `atb`) comes no later than `b` (in `btb`), exactly.
+fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
+    a as i128 * atb.num as i128 * btb.den as i128 <= b as i128 * btb.num as i128 * atb.den as i128
+}
+
+fn ff_tb(r: Rational) -> ff::Rational {
+    ff::Rational(r.num as i32, r.den as i32)
+}
+
+/// Mux the chunks' video (and `audio`, if any) into `staging` as container `format`,
+/// interleaved by time, and finish the file.
+pub fn write(
+    staging: &Path,
+    format: &str,
+    video: VideoInput,
+    mut audio: Option<&mut EncodedAudio>,
+    progress: &dyn Fn(Progress),
+    cancelled: &dyn Fn() -> Result<()>,
+) -> Result<Written> {
+    let fail = |e| media_error(e, staging);
+    let mut muxer = Muxer::create(staging, format).map_err(fail)?;
+    let extradata = crate::av::demux::extradata_len(&video.parameters);
+    let fps = video.fps;
+    let total = video.total_frames;
+    let spec = StreamSpec {
+        parameters: video.parameters,
+        time_base: fps.video_time_base(),
+        frame_rate: Some(fps.rate()),
+    };
+    muxer.add_stream(spec).map_err(fail)?;
+    let audio_samples = audio
+        .as_ref()
+        .map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
+    if let Some(a) = &audio {
+        muxer.add_stream(audio_stream(a)).map_err(fail)?;
+    }
+    let reserve = moov_reservation(total as u64, audio_samples, extradata);
+    muxer
+        .write_header(&[("moov_size", reserve.to_string())])
+        .map_err(fail)?;
+    let vtb = muxer.time_base(0);
+    let atb = muxer.time_base(1);
+    let mut source = VideoSource::new(video.chunks, fps, vtb);
+    let mut next_video = source.next_packet()?;
+    let mut next_audio = match audio.as_mut() {
+        Some(a) => a.next_packet()?,
+        None => None,
+    };
+    let mut audio_packets = 0;
+    loop {
+        let take_audio = match (&next_video, &next_audio) {
+            (None, None) => break,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some(v), Some(a)) => {
+                not_later(a.dts().unwrap_or(0), AUDIO_TB, v.dts().unwrap_or(0), vtb)
+            }
+        };
+        if take_audio {
+            if let (Some(mut packet), Some(a)) = (next_audio.take(), audio.as_mut()) {
+                packet.rescale_ts(ff_tb(AUDIO_TB), ff_tb(atb));
+                packet.set_stream(1);
+                muxer.write(&packet).map_err(fail)?;
+                audio_packets += 1;
+                next_audio = a.next_packet()?;
+            }
+        } else if let Some(packet) = next_video.take() {
+            muxer.write(&packet).map_err(fail)?;
+            let done = source.frames();
+            if done % 32 == 0 || done == total {
+                progress(Progress {
+                    frames_done: done,
+                    total_frames: total,
+                });
+                cancelled()?;
+            }
+            next_video = source.next_packet()?;
+        }
+    }
+    muxer.finish().map_err(fail)?;
+    Ok(Written {
+        frames: source.frames(),
+        audio_packets,
+    })
+}
+
+/// The chunks to concatenate and what the output track must look like.
+pub struct VideoInput {
+    /// Chunk paths with their plan specs, in index order.
+    pub chunks: Vec<(std::path::PathBuf, crate::plan::ChunkSpec)>,
+    /// Codec parameters for the output track (chunk 0's).
+    pub parameters: ff::codec::Parameters,
+    /// The plan's frame rate.
+    pub fps: Fps,
+    /// The plan's frame count.
+    pub total_frames: i64,
+}
+
+/// Mux an audio-only MP4 (`audio.m4a`) from `audio`, index first; returns packets written.
+pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<u64> {
+    let fail = |e| media_error(e, staging);
+    let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
+    muxer.add_stream(audio_stream(audio)).map_err(fail)?;
+    let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
+    muxer
+        .write_header(&[("moov_size", reserve.to_string())])
+        .map_err(fail)?;
+    let tb = muxer.time_base(0);
+    let mut packets = 0;
+    while let Some(mut packet) = audio.next_packet()? {
+        packet.rescale_ts(ff_tb(AUDIO_TB), ff_tb(tb));
+        packet.set_stream(0);
+        muxer.write(&packet).map_err(fail)?;
+        packets += 1;
+    }
+    muxer.finish().map_err(fail)?;
+    Ok(packets)
+}

@@ -1,0 +1,297 @@
+//! AAC encoding of a fitted soundtrack as parallel, overlapping segments spliced seamlessly.
+//!
+//! The native AAC encoder is single-threaded and the long pole of an assemble. The soundtrack
+//! is cut into segments of a fixed number of AAC frames (fixed, so the output bytes do not
+//! depend on the machine's core count). Each segment is encoded on its own encoder, starting
+//! `preroll` frames early and running `postroll` frames late, so that at every splice the
+//! encoder has settled into the same state a continuous encode would have. Of each segment only
+//! the packets whose 1024-sample span lies inside its core are kept; the first segment keeps the
+//! encoder's priming packet (at pts −1024), which the MP4 muxer turns into the edit list. Since
+//! every core boundary sits on the 1024-sample grid, the kept packets tile the timeline exactly.
+//!
+//! Threads: one producer decodes and fits the source and hands out segments, `workers` encoders
+//! encode them, and the consumer (the muxing thread) takes packets back in order. At most a few
+//! segments are in flight, so memory does not grow with the soundtrack's length.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use super::fit::{Fitted, PcmSource};
+use crate::av::audio::{AacEncoder, Pcm, AAC_FRAME};
+use crate::av::ff;
+use crate::error::{Code, Error, Result};
+
+/// How the soundtrack is cut and encoded.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeSettings {
+    /// AAC bitrate in bits per second.
+    pub bitrate: usize,
+    /// Encoder threads (the output does not depend on it).
+    pub workers: usize,
+    /// Core length of a segment in AAC frames (this does change the output bytes).
+    pub segment_frames: usize,
+    /// Frames encoded before a segment's core and thrown away.
+    pub preroll: usize,
+    /// Frames encoded after a segment's core and thrown away.
+    pub postroll: usize,
+}
+
+impl Default for EncodeSettings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        EncodeSettings {
+            bitrate: 192_000,
+            workers: cores.clamp(1, 8),
+            segment_frames: 256,
+            preroll: 8,
+            postroll: 3,
+        }
+    }
+}
+
+/// What happened to the soundtrack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeSummary {
+    /// Samples in the output (the fitted length).
+    pub samples: u64,
+    /// Samples the source held, up to the point where it was cut.
+    pub source_samples: u64,
+    /// Segments encoded.
+    pub segments: usize,
+}
+
+struct Job {
+    index: usize,
+    input_start: i64,
+    pcm: Pcm,
+    keep_from: Option<i64>,
+    keep_to: Option<i64>,
+}
+
+type Done = Result<(usize, Vec<ff::Packet>)>;
+
+/// A soundtrack being encoded in the background; packets come out in order.
+pub struct EncodedAudio {
+    parameters: ff::codec::Parameters,
+    results: Receiver<Done>,
+    reorder: BTreeMap<usize, Vec<ff::Packet>>,
+    next: usize,
+    current: std::vec::IntoIter<ff::Packet>,
+    segments: usize,
+    producer: Option<JoinHandle<Result<u64>>>,
+    workers: Vec<JoinHandle<()>>,
+    total: u64,
+}
+
+fn encode_failed(e: crate::error::AvError) -> Error {
+    Error::av(Code::MediaFailed, e)
+}
+
+/// Start encoding `source`, fitted to `total` samples.
+pub fn start<S: PcmSource + Send + 'static>(
+    source: Fitted<S>,
+    total: u64,
+    settings: EncodeSettings,
+) -> Result<EncodedAudio> {
+    let parameters = AacEncoder::open(settings.bitrate)
+        .map_err(encode_failed)?
+        .parameters();
+    let span = (settings.segment_frames.max(1) * AAC_FRAME) as u64;
+    let segments = total.div_ceil(span).max(1) as usize;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(1);
+    let (done_tx, results) = mpsc::channel::<Done>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let workers = (0..settings.workers.max(1).min(segments))
+        .map(|_| {
+            let (rx, tx) = (Arc::clone(&job_rx), done_tx.clone());
+            std::thread::spawn(move || work(&rx, &tx, settings.bitrate))
+        })
+        .collect();
+    let error_tx = done_tx;
+    let producer = std::thread::spawn(move || {
+        let outcome = produce(source, total, span, segments, settings, &job_tx);
+        if let Err(e) = &outcome {
+            let _ = error_tx.send(Err(Error::new(e.kind(), e.message())));
+        }
+        outcome
+    });
+    Ok(EncodedAudio {
+        parameters,
+        results,
+        reorder: BTreeMap::new(),
+        next: 0,
+        current: Vec::new().into_iter(),
+        segments,
+        producer: Some(producer),
+        workers,
+        total,
+    })
+}
+
+fn produce<S: PcmSource>(
+    mut source: Fitted<S>,
+    total: u64,
+    span: u64,
+    segments: usize,
+    s: EncodeSettings,
+    jobs: &SyncSender<Job>,
+) -> Result<u64> {
+    let (pre, post) = (
+        (s.preroll * AAC_FRAME) as u64,
+        (s.postroll * AAC_FRAME) as u64,
+    );
+    let mut buffer = Pcm::default();
+    let mut buffer_start = 0u64;
+    for index in 0..segments {
+        let core = (index as u64 * span, ((index as u64 + 1) * span).min(total));
+        let first = index == 0;
+        let last = index + 1 == segments;
+        let input = (
+            if first { 0 } else { core.0 - pre },
+            if last {
+                total
+            } else {
+                (core.1 + post).min(total)
+            },
+        );
+        let have = buffer_start + buffer.len() as u64;
+        if input.1 > have {
+            source.read_into(&mut buffer, (input.1 - have) as usize)?;
+        }
+        let from = (input.0 - buffer_start) as usize;
+        let to = (input.1 - buffer_start) as usize;
+        let pcm = Pcm {
+            left: buffer.left[from..to].to_vec(),
+            right: buffer.right[from..to].to_vec(),
+        };
+        // Keep only what the next segment's preroll still needs.
+        let keep = (core.1.saturating_sub(pre)).max(buffer_start);
+        let cut = (keep - buffer_start) as usize;
+        buffer.left.drain(..cut);
+        buffer.right.drain(..cut);
+        buffer_start = keep;
+        let job = Job {
+            index,
+            input_start: input.0 as i64,
+            pcm,
+            keep_from: (!first).then_some(core.0 as i64),
+            keep_to: (!last).then_some(core.1 as i64),
+        };
+        if jobs.send(job).is_err() {
+            break; // The consumer went away; nothing more to do.
+        }
+    }
+    Ok(source.decoded())
+}
+
+fn work(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, bitrate: usize) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let index = job.index;
+        if done
+            .send(encode_segment(job, bitrate).map(|p| (index, p)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn encode_segment(job: Job, bitrate: usize) -> Result<Vec<ff::Packet>> {
+    let mut encoder = AacEncoder::open(bitrate).map_err(encode_failed)?;
+    let mut packets = Vec::new();
+    let n = job.pcm.len();
+    for start in (0..n).step_by(AAC_FRAME) {
+        let end = (start + AAC_FRAME).min(n);
+        encoder
+            .push(
+                &job.pcm.left[start..end],
+                &job.pcm.right[start..end],
+                &mut packets,
+            )
+            .map_err(encode_failed)?;
+    }
+    encoder.finish(&mut packets).map_err(encode_failed)?;
+    let mut kept = Vec::with_capacity(packets.len());
+    for mut packet in packets {
+        let pts = job.input_start + packet.pts().unwrap_or(0);
+        let inside = job.keep_from.is_none_or(|f| pts >= f) && job.keep_to.is_none_or(|t| pts < t);
+        if inside {
+            packet.set_pts(Some(pts));
+            packet.set_dts(Some(pts));
+            kept.push(packet);
+        }
+    }
+    Ok(kept)
+}
+
+impl EncodedAudio {
+    /// Codec parameters of the encoded stream (including extradata and encoder delay).
+    pub fn parameters(&self) -> ff::codec::Parameters {
+        self.parameters.clone()
+    }
+
+    /// Samples in the fitted soundtrack.
+    pub fn total_samples(&self) -> u64 {
+        self.total
+    }
+
+    /// The next packet in timeline order, stamped in 1/48000 (the first at −1024); `None` at end.
+    pub fn next_packet(&mut self) -> Result<Option<ff::Packet>> {
+        loop {
+            if let Some(packet) = self.current.next() {
+                return Ok(Some(packet));
+            }
+            if self.next == self.segments {
+                return Ok(None);
+            }
+            if let Some(packets) = self.reorder.remove(&self.next) {
+                self.next += 1;
+                self.current = packets.into_iter();
+                continue;
+            }
+            match self.results.recv() {
+                Ok(Ok((index, packets))) => {
+                    self.reorder.insert(index, packets);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(Error::new(
+                        Code::MediaFailed,
+                        "audio encoder threads stopped early",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Wait for the background threads and report what was encoded.
+    pub fn finish(mut self) -> Result<EncodeSummary> {
+        let producer = self.producer.take().map(|h| h.join());
+        for worker in std::mem::take(&mut self.workers) {
+            let _ = worker.join();
+        }
+        let source_samples = match producer {
+            Some(Ok(result)) => result?,
+            _ => {
+                return Err(Error::new(
+                    Code::MediaFailed,
+                    "audio decoder thread panicked",
+                ))
+            }
+        };
+        Ok(EncodeSummary {
+            samples: self.total,
+            source_samples,
+            segments: self.segments,
+        })
+    }
+}

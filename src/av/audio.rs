@@ -1,0 +1,312 @@
+//! Audio decoding to 48 kHz stereo float planes, and AAC-LC encoding.
+//!
+//! [`AudioReader`] decodes any audio file libav reads (honouring the encoder-delay edit list of
+//! MP4 files, so sample 0 is the first real sample) and resamples to 48 kHz stereo `f32` planes.
+//! [`AacEncoder`] turns such planes back into AAC-LC packets at a fixed bitrate.
+
+use std::path::{Path, PathBuf};
+
+use super::{ff, Context as _};
+use crate::error::AvError;
+
+/// The one sample rate framefan soundtracks use.
+pub const SAMPLE_RATE: i32 = 48_000;
+/// Samples per AAC frame.
+pub const AAC_FRAME: usize = 1024;
+
+/// A block of decoded stereo samples, one `Vec` per channel, equal lengths.
+#[derive(Debug, Default, Clone)]
+pub struct Pcm {
+    /// Left channel.
+    pub left: Vec<f32>,
+    /// Right channel.
+    pub right: Vec<f32>,
+}
+
+impl Pcm {
+    /// Number of samples per channel.
+    pub fn len(&self) -> usize {
+        self.left.len()
+    }
+
+    /// Whether the block holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.left.is_empty()
+    }
+}
+
+/// Decodes an audio file's first audio stream to 48 kHz stereo `f32`.
+pub struct AudioReader {
+    input: ff::format::context::Input,
+    stream: usize,
+    decoder: ff::decoder::Audio,
+    resampler: Option<ff::software::resampling::Context>,
+    path: PathBuf,
+    eof: bool,
+}
+
+fn stereo() -> ff::ChannelLayout {
+    ff::ChannelLayout::STEREO
+}
+
+impl AudioReader {
+    /// Open `path` and its best audio stream.
+    pub fn open(path: &Path) -> Result<Self, AvError> {
+        super::init();
+        let shown = path.display();
+        let input = ff::format::input(&path).ctx("avformat_open_input", &shown)?;
+        let stream = input
+            .streams()
+            .best(ff::media::Type::Audio)
+            .ok_or_else(|| AvError {
+                op: "av_find_best_stream",
+                subject: shown.to_string(),
+                code: ff::ffi::AVERROR_STREAM_NOT_FOUND,
+                message: "the file has no audio stream".into(),
+            })?;
+        let index = stream.index();
+        let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+            .ctx("avcodec_parameters_to_context", &shown)?;
+        ctx.set_threading(ff::threading::Config {
+            kind: ff::threading::Type::Frame,
+            count: 1,
+            ..Default::default()
+        });
+        let mut decoder = ctx.decoder().audio().ctx("avcodec_open2", &shown)?;
+        decoder.set_packet_time_base(stream.time_base());
+        Ok(AudioReader {
+            input,
+            stream: index,
+            decoder,
+            resampler: None,
+            path: path.to_path_buf(),
+            eof: false,
+        })
+    }
+
+    /// The next block of samples, or `None` at the end of the stream.
+    pub fn read(&mut self) -> Result<Option<Pcm>, AvError> {
+        loop {
+            let mut frame = ff::frame::Audio::empty();
+            match self.decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    let pcm = self.convert(&frame)?;
+                    if !pcm.is_empty() {
+                        return Ok(Some(pcm));
+                    }
+                    continue;
+                }
+                Err(ff::Error::Eof) => return self.flush_resampler(),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {}
+                Err(e) => {
+                    return Err(super::wrap(
+                        e,
+                        "avcodec_receive_frame",
+                        &self.path.display(),
+                    ))
+                }
+            }
+            self.feed()?;
+        }
+    }
+
+    fn feed(&mut self) -> Result<(), AvError> {
+        let shown = self.path.display();
+        if self.eof {
+            return Err(AvError {
+                op: "avcodec_receive_frame",
+                subject: shown.to_string(),
+                code: ff::ffi::AVERROR_BUG,
+                message: "decoder wants input after end of stream".into(),
+            });
+        }
+        let mut packet = ff::Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.stream => {
+                    return self
+                        .decoder
+                        .send_packet(&packet)
+                        .ctx("avcodec_send_packet", &shown);
+                }
+                Ok(()) => continue,
+                Err(ff::Error::Eof) => {
+                    self.eof = true;
+                    return self
+                        .decoder
+                        .send_eof()
+                        .ctx("avcodec_send_packet(NULL)", &shown);
+                }
+                Err(e) => return Err(super::wrap(e, "av_read_frame", &shown)),
+            }
+        }
+    }
+
+    fn convert(&mut self, frame: &ff::frame::Audio) -> Result<Pcm, AvError> {
+        let direct = frame.format() == ff::format::Sample::F32(ff::format::sample::Type::Planar)
+            && frame.rate() == SAMPLE_RATE as u32
+            && frame.channels() == 2;
+        if direct {
+            return Ok(Pcm {
+                left: frame.plane::<f32>(0).to_vec(),
+                right: frame.plane::<f32>(1).to_vec(),
+            });
+        }
+        if self.resampler.is_none() {
+            let layout = match frame.channel_layout() {
+                l if l.is_empty() => ff::ChannelLayout::default(i32::from(frame.channels())),
+                l => l,
+            };
+            let ctx = ff::software::resampling::Context::get(
+                frame.format(),
+                layout,
+                frame.rate(),
+                ff::format::Sample::F32(ff::format::sample::Type::Planar),
+                stereo(),
+                SAMPLE_RATE as u32,
+            )
+            .ctx("swr_init", &self.path.display())?;
+            self.resampler = Some(ctx);
+        }
+        let mut out = ff::frame::Audio::empty();
+        let shown = self.path.display();
+        let resampler = self
+            .resampler
+            .as_mut()
+            .ok_or_else(|| super::wrap(ff::Error::Bug, "swr", &shown))?;
+        resampler.run(frame, &mut out).ctx("swr_convert", &shown)?;
+        Ok(planes(&out))
+    }
+
+    fn flush_resampler(&mut self) -> Result<Option<Pcm>, AvError> {
+        let Some(resampler) = self.resampler.as_mut() else {
+            return Ok(None);
+        };
+        let mut out = ff::frame::Audio::empty();
+        match resampler.flush(&mut out) {
+            Ok(_) if out.samples() > 0 => {
+                let pcm = planes(&out);
+                self.resampler = None;
+                Ok(Some(pcm))
+            }
+            Ok(_) => {
+                self.resampler = None;
+                Ok(None)
+            }
+            Err(e) => Err(super::wrap(e, "swr_convert(flush)", &self.path.display())),
+        }
+    }
+}
+
+fn planes(frame: &ff::frame::Audio) -> Pcm {
+    let n = frame.samples();
+    if n == 0 {
+        return Pcm::default();
+    }
+    Pcm {
+        left: frame.plane::<f32>(0)[..n].to_vec(),
+        right: frame.plane::<f32>(1)[..n].to_vec(),
+    }
+}
+
+/// An AAC-LC encoder at 48 kHz stereo and a fixed bitrate.
+pub struct AacEncoder {
+    encoder: ff::encoder::audio::Encoder,
+    next_pts: i64,
+}
+
+impl AacEncoder {
+    /// Open the native AAC encoder at `bitrate` bits per second.
+    pub fn open(bitrate: usize) -> Result<Self, AvError> {
+        super::init();
+        let codec = ff::encoder::find(ff::codec::Id::AAC).ok_or_else(|| AvError {
+            op: "avcodec_find_encoder",
+            subject: "aac".into(),
+            code: ff::ffi::AVERROR_ENCODER_NOT_FOUND,
+            message: "the linked libavcodec has no AAC encoder".into(),
+        })?;
+        let mut ctx = ff::codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .audio()
+            .ctx("avcodec_alloc_context3", &"aac")?;
+        ctx.set_rate(SAMPLE_RATE);
+        ctx.set_channel_layout(stereo());
+        ctx.set_channels(2);
+        ctx.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
+        ctx.set_bit_rate(bitrate);
+        ctx.set_time_base(ff::Rational(1, SAMPLE_RATE));
+        ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+        ctx.set_threading(ff::threading::Config {
+            kind: ff::threading::Type::Frame,
+            count: 1,
+            ..Default::default()
+        });
+        // SAFETY: plain flag field of the context we own, set before avcodec_open2.
+        unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
+        let mut opts = ff::Dictionary::new();
+        opts.set("aac_coder", "twoloop");
+        let encoder = ctx.open_with(opts).ctx("avcodec_open2", &"aac")?;
+        Ok(AacEncoder {
+            encoder,
+            next_pts: 0,
+        })
+    }
+
+    /// Codec parameters for the output stream (including the encoder delay).
+    pub fn parameters(&self) -> ff::codec::Parameters {
+        ff::codec::Parameters::from(&*self.encoder)
+    }
+
+    /// Samples of encoder delay (priming) at the start of the stream.
+    pub fn delay(&self) -> i64 {
+        // SAFETY: reading a plain field of the opened encoder context.
+        i64::from(unsafe { (*self.encoder.as_ptr()).initial_padding })
+    }
+
+    /// Encode one frame of at most [`AAC_FRAME`] samples (only the last may be shorter).
+    /// Packets come out stamped in 1/48000 with the priming at negative time.
+    pub fn push(
+        &mut self,
+        left: &[f32],
+        right: &[f32],
+        out: &mut Vec<ff::Packet>,
+    ) -> Result<(), AvError> {
+        let n = left.len().min(right.len());
+        let mut frame = ff::frame::Audio::new(
+            ff::format::Sample::F32(ff::format::sample::Type::Planar),
+            n,
+            stereo(),
+        );
+        frame.set_rate(SAMPLE_RATE as u32);
+        frame.plane_mut::<f32>(0)[..n].copy_from_slice(&left[..n]);
+        frame.plane_mut::<f32>(1)[..n].copy_from_slice(&right[..n]);
+        frame.set_pts(Some(self.next_pts));
+        self.next_pts += n as i64;
+        self.encoder
+            .send_frame(&frame)
+            .ctx("avcodec_send_frame", &"aac encoder")?;
+        self.drain(out)
+    }
+
+    /// Flush the encoder's remaining packets into `out`.
+    pub fn finish(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
+        self.encoder
+            .send_eof()
+            .ctx("avcodec_send_frame(NULL)", &"aac encoder")?;
+        self.drain(out)
+    }
+
+    fn drain(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
+        loop {
+            let mut packet = ff::Packet::empty();
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => out.push(packet),
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                    return Ok(())
+                }
+                Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &"aac encoder")),
+            }
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! Video encoding for chunks: libx264 closed-GOP H.264 and ProRes 4444, fed tightly packed
+//! yuv420p or RGBA frames, with BT.709 / TV-range colour conversion done bit-exactly by swscale.
+
+use super::{check, ff, Context as _};
+use crate::error::AvError;
+use crate::time::{Fps, Rational};
+
+/// Which codec a chunk is encoded with, and every knob that changes its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoCodec {
+    /// libx264, 8-bit 4:2:0.
+    H264 {
+        /// x264 preset (`ultrafast` … `veryslow`).
+        preset: String,
+        /// Constant rate factor (0..=51); exclusive with `bitrate`.
+        crf: Option<u32>,
+        /// Target bitrate in bits per second; exclusive with `crf`.
+        bitrate: Option<u64>,
+        /// x264 thread count, fixed so output bytes do not depend on the machine.
+        threads: u32,
+    },
+    /// ProRes 4444 with alpha (`prores_ks`, yuva444p10le).
+    ProRes4444 {
+        /// Slice-thread count.
+        threads: u32,
+    },
+}
+
+/// Everything the encoder needs to produce one chunk.
+#[derive(Debug, Clone)]
+pub struct VideoEncoderConfig {
+    /// Frame width in pixels (even for H.264).
+    pub width: u32,
+    /// Frame height in pixels (even for H.264).
+    pub height: u32,
+    /// Frame rate of the composition.
+    pub fps: Fps,
+    /// GOP length: the number of frames in the chunk, so the chunk is one closed GOP.
+    pub gop: u32,
+    /// Codec and its settings.
+    pub codec: VideoCodec,
+}
+
+/// Pixel layout of frames handed to the encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameFormat {
+    /// Three tightly packed planes Y (w×h), U and V (w/2×h/2), BT.709 TV range already.
+    Yuv420p,
+    /// One tightly packed plane of 8-bit RGBA (w×h×4), full range sRGB.
+    Rgba,
+}
+
+/// An open video encoder producing packets in its own time base.
+pub struct VideoEncoder {
+    encoder: ff::encoder::video::Encoder,
+    config: VideoEncoderConfig,
+    target: ff::format::Pixel,
+    time_base: Rational,
+    scaler: Option<ff::software::scaling::Context>,
+    next_frame: i64,
+}
+
+fn x264_params(gop: u32, threads: u32) -> String {
+    format!(
+        "keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:open-gop=0:repeat-headers=1:\
+         threads={threads}:lookahead-threads=1:sliced-threads=0:colorprim=bt709:\
+         transfer=bt709:colormatrix=bt709:range=tv"
+    )
+}
+
+impl VideoEncoder {
+    /// Open the encoder described by `config`.
+    pub fn open(config: VideoEncoderConfig) -> Result<Self, AvError> {
+        super::init();
+        let (id, name, target) = match config.codec {
+            VideoCodec::H264 { .. } => (ff::codec::Id::H264, "libx264", ff::format::Pixel::YUV420P),
+            VideoCodec::ProRes4444 { .. } => (
+                ff::codec::Id::PRORES,
+                "prores_ks",
+                ff::format::Pixel::YUVA444P10LE,
+            ),
+        };
+        let codec = ff::encoder::find_by_name(name).ok_or_else(|| AvError {
+            op: "avcodec_find_encoder_by_name",
+            subject: name.to_string(),
+            code: ff::ffi::AVERROR_ENCODER_NOT_FOUND,
+            message: format!("encoder {name} is not in the linked libavcodec"),
+        })?;
+        debug_assert_eq!(codec.id(), id);
+        let time_base = config.fps.video_time_base();
+        let mut ctx = ff::codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .video()
+            .ctx("avcodec_alloc_context3", &name)?;
+        ctx.set_width(config.width);
+        ctx.set_height(config.height);
+        ctx.set_format(target);
+        ctx.set_time_base(ff::Rational(time_base.num as i32, time_base.den as i32));
+        ctx.set_frame_rate(Some(ff::Rational(
+            config.fps.num() as i32,
+            config.fps.den() as i32,
+        )));
+        ctx.set_gop(config.gop);
+        ctx.set_max_b_frames(0);
+        ctx.set_colorspace(ff::color::Space::BT709);
+        ctx.set_color_range(ff::color::Range::MPEG);
+        ctx.set_color_primaries(ff::color::Primaries::BT709);
+        ctx.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
+        ctx.set_flags(ff::codec::Flags::CLOSED_GOP | ff::codec::Flags::GLOBAL_HEADER);
+        let mut opts = ff::Dictionary::new();
+        match &config.codec {
+            VideoCodec::H264 {
+                preset,
+                crf,
+                bitrate,
+                threads,
+            } => {
+                opts.set("preset", preset);
+                if let Some(crf) = crf {
+                    opts.set("crf", &crf.to_string());
+                }
+                if let Some(rate) = bitrate {
+                    ctx.set_bit_rate(*rate as usize);
+                }
+                opts.set("forced-idr", "1");
+                opts.set("x264-params", &x264_params(config.gop, *threads));
+                ctx.set_threading(ff::threading::Config {
+                    kind: ff::threading::Type::Frame,
+                    count: 1,
+                    ..Default::default()
+                });
+            }
+            VideoCodec::ProRes4444 { threads } => {
+                opts.set("profile", "4444");
+                opts.set("vendor", "apl0");
+                ctx.set_threading(ff::threading::Config {
+                    kind: ff::threading::Type::Slice,
+                    count: *threads as usize,
+                    ..Default::default()
+                });
+            }
+        }
+        // SAFETY: plain flag field of the context we own, set before avcodec_open2.
+        unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
+        let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
+        Ok(VideoEncoder {
+            encoder,
+            config,
+            target,
+            time_base,
+            scaler: None,
+            next_frame: 0,
+        })
+    }
+
+    /// The encoder's time base (packets come stamped in it).
+    pub fn time_base(&self) -> Rational {
+        self.time_base
+    }
+
+    /// Codec parameters for the output stream.
+    pub fn parameters(&self) -> ff::codec::Parameters {
+        ff::codec::Parameters::from(&*self.encoder)
+    }
+
+    /// Encode one frame given as tightly packed pixels in `format`; finished packets are appended
+    /// to `out`.
+    pub fn push(
+        &mut self,
+        format: FrameFormat,
+        pixels: &[u8],
+        out: &mut Vec<ff::Packet>,
+    ) -> Result<(), AvError> {
+        let (w, h) = (self.config.width, self.config.height);
+        let mut frame = match format {
+            FrameFormat::Yuv420p if self.target == ff::format::Pixel::YUV420P => {
+                fill_yuv420p(pixels, w, h)?
+            }
+            FrameFormat::Yuv420p => {
+                let src = fill_yuv420p(pixels, w, h)?;
+                self.convert(&src, ff::format::Pixel::YUV420P)?
+            }
+            FrameFormat::Rgba => {
+                let src = fill_packed(pixels, ff::format::Pixel::RGBA, w, h, 4)?;
+                self.convert(&src, ff::format::Pixel::RGBA)?
+            }
+        };
+        frame.set_color_range(ff::color::Range::MPEG);
+        frame.set_color_space(ff::color::Space::BT709);
+        frame.set_pts(Some(
+            self.config.fps.frame_to_ts(self.next_frame, self.time_base),
+        ));
+        self.next_frame += 1;
+        self.encoder
+            .send_frame(&frame)
+            .ctx("avcodec_send_frame", &"video encoder")?;
+        self.drain(out)
+    }
+
+    /// Flush the encoder; the remaining packets are appended to `out`.
+    pub fn finish(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
+        self.encoder
+            .send_eof()
+            .ctx("avcodec_send_frame(NULL)", &"video encoder")?;
+        self.drain(out)
+    }
+
+    fn drain(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
+        loop {
+            let mut packet = ff::Packet::empty();
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => {
+                    let dur = self.config.fps.frame_to_ts(1, self.time_base);
+                    packet.set_duration(dur);
+                    out.push(packet);
+                }
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                    return Ok(())
+                }
+                Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &"video encoder")),
+            }
+        }
+    }
+
+    fn convert(
+        &mut self,
+        src: &ff::frame::Video,
+        from: ff::format::Pixel,
+    ) -> Result<ff::frame::Video, AvError> {
+        let (w, h) = (self.config.width, self.config.height);
+        if self.scaler.is_none() {
+            self.scaler = Some(bt709_scaler(from, self.target, w, h)?);
+        }
+        let mut dst = ff::frame::Video::new(self.target, w, h);
+        let scaler = self.scaler.as_mut().ok_or_else(|| bug("scaler"))?;
+        scaler
+            .run(src, &mut dst)
+            .ctx("sws_scale", &"colour conversion")?;
+        Ok(dst)
+    }
+}
+
+fn bug(what: &str) -> AvError {
+    AvError {
+        op: "internal",
+        subject: what.to_string(),
+        code: ff::ffi::AVERROR_BUG,
+        message: "unreachable state".into(),
+    }
+}
+
+/// A swscale context converting full-range RGB (or TV-range 4:2:0) into BT.709 TV-range `to`,
+/// with bit-exact arithmetic so every CPU produces the same bytes.
+fn bt709_scaler(
+    from: ff::format::Pixel,
+    to: ff::format::Pixel,
+    w: u32,
+    h: u32,
+) -> Result<ff::software::scaling::Context, AvError> {
+    use ff::software::scaling::Flags;
+    let flags = Flags::BICUBIC | Flags::ACCURATE_RND | Flags::BITEXACT | Flags::FULL_CHR_H_INT;
+    let mut ctx = ff::software::scaling::Context::get(from, w, h, to, w, h, flags)
+        .ctx("sws_getContext", &"colour conversion")?;
+    let src_full = i32::from(from == ff::format::Pixel::RGBA);
+    // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns pointers to static tables.
+    let ret = unsafe {
+        let bt709 = ff::ffi::sws_getCoefficients(ff::ffi::SWS_CS_ITU709);
+        ff::ffi::sws_setColorspaceDetails(
+            ctx.as_mut_ptr(),
+            bt709,
+            src_full,
+            bt709,
+            0,
+            0,
+            1 << 16,
+            1 << 16,
+        )
+    };
+    check(ret, "sws_setColorspaceDetails", &"colour conversion")?;
+    Ok(ctx)
+}
+
+/// Copy tightly packed yuv420p planes into a libav frame (whose rows may be padded).
+fn fill_yuv420p(pixels: &[u8], w: u32, h: u32) -> Result<ff::frame::Video, AvError> {
+    let (w, h) = (w as usize, h as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let need = w * h + 2 * cw * ch;
+    if pixels.len() != need {
+        return Err(size_error(pixels.len(), need));
+    }
+    let mut frame = ff::frame::Video::new(ff::format::Pixel::YUV420P, w as u32, h as u32);
+    let planes = [
+        (0, w, h, 0usize),
+        (1, cw, ch, w * h),
+        (2, cw, ch, w * h + cw * ch),
+    ];
+    for (index, pw, ph, offset) in planes {
+        copy_plane(&mut frame, index, &pixels[offset..offset + pw * ph], pw, ph);
+    }
+    Ok(frame)
+}
+
+fn fill_packed(
+    pixels: &[u8],
+    format: ff::format::Pixel,
+    w: u32,
+    h: u32,
+    bpp: usize,
+) -> Result<ff::frame::Video, AvError> {
+    let row = w as usize * bpp;
+    let need = row * h as usize;
+    if pixels.len() != need {
+        return Err(size_error(pixels.len(), need));
+    }
+    let mut frame = ff::frame::Video::new(format, w, h);
+    copy_plane(&mut frame, 0, pixels, row, h as usize);
+    Ok(frame)
+}
+
+fn copy_plane(frame: &mut ff::frame::Video, index: usize, src: &[u8], row: usize, rows: usize) {
+    let stride = frame.stride(index);
+    let dst = frame.data_mut(index);
+    for (y, line) in src.chunks_exact(row).take(rows).enumerate() {
+        dst[y * stride..y * stride + row].copy_from_slice(line);
+    }
+}
+
+fn size_error(got: usize, need: usize) -> AvError {
+    AvError {
+        op: "frame input",
+        subject: "video encoder".to_string(),
+        code: ff::ffi::AVERROR_INVALIDDATA,
+        message: format!("frame holds {got} bytes, expected {need}"),
+    }
+}

@@ -1,0 +1,118 @@
+//! The `framefan` command: parses arguments, calls one library function per subcommand, prints
+//! its result (one JSON line with `--json`) and maps errors to exit codes.
+
+mod exit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use framefan::assemble::{AssembleOptions, Progress};
+
+#[derive(Parser)]
+#[command(
+    name = "framefan",
+    version,
+    about = "Distributed renderer for HTML video compositions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the framefan, libav and x264 versions.
+    Version {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Concatenate rendered chunks into the final deliverable, atomically.
+    Assemble {
+        /// The plan directory the chunks were rendered from.
+        plan_dir: PathBuf,
+        /// The output file (mp4/mov) or directory (png-sequence).
+        out: PathBuf,
+        /// One chunk per plan chunk, in index order.
+        #[arg(long, num_args = 1.., required = true)]
+        chunks: Vec<PathBuf>,
+        /// The soundtrack to fit and mux (usually <PLAN_DIR>/audio.m4a).
+        #[arg(long)]
+        audio: Option<PathBuf>,
+        /// Print the result (or the error) as one JSON line.
+        #[arg(long)]
+        json: bool,
+        /// Print progress events as NDJSON on stderr.
+        #[arg(long)]
+        progress: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version { json } => version(json),
+        Command::Assemble {
+            plan_dir,
+            out,
+            chunks,
+            audio,
+            json,
+            progress,
+        } => {
+            let mut options = AssembleOptions::default();
+            if progress {
+                options.progress = Some(Arc::new(|p: Progress| {
+                    let fraction = p.frames_done as f64 / p.total_frames.max(1) as f64;
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"event": "assemble.progress", "framesDone": p.frames_done,
+                                           "totalFrames": p.total_frames, "progress": fraction})
+                    );
+                }));
+            }
+            match framefan::assemble(&plan_dir, &chunks, audio.as_deref(), &out, &options) {
+                Ok(result) => {
+                    for warning in &result.warnings {
+                        eprintln!(
+                            "{}",
+                            serde_json::json!({"level": "warn", "message": warning})
+                        );
+                    }
+                    print_result(&result, json);
+                    ExitCode::from(exit::OK)
+                }
+                Err(err) => exit::report(&err, json),
+            }
+        }
+    }
+}
+
+fn print_result(result: &framefan::AssembleResult, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(result).unwrap_or_default());
+    } else {
+        println!(
+            "{}: {} frames, {} bytes, {} ms",
+            result.output_path.display(),
+            result.frames_encoded,
+            result.file_size,
+            result.duration_ms
+        );
+    }
+}
+
+fn version(json: bool) -> ExitCode {
+    let ffmpeg = framefan::ffmpeg_version();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"producerVersion": framefan::PRODUCER_VERSION, "ffmpegVersion": ffmpeg})
+        );
+    } else {
+        println!("{}\n{ffmpeg}", framefan::PRODUCER_VERSION);
+    }
+    ExitCode::from(exit::OK)
+}

@@ -1,0 +1,47 @@
+//! framefan: a distributed renderer for HTML video compositions.
+//!
+//! A render is three pure steps over local paths:
+//!
+//! 1. `plan` freezes a composition into a content-hashed plan directory and splits its frames
+//!    into chunks;
+//! 2. `render_chunk` captures one chunk's frames in headless Chromium and encodes them as one
+//!    closed-GOP chunk;
+//! 3. [`assemble()`] concatenates the chunks at the packet level, fits the soundtrack to the exact
+//!    frame count, and publishes the result atomically with its index first.
+//!
+//! Media work is libav linked in-process; all of its `unsafe` lives in [`av`].
+//!
+//! ```no_run
+//! use std::path::{Path, PathBuf};
+//! use framefan::assemble::{assemble, AssembleOptions};
+//!
+//! let plan = Path::new("plan");
+//! let chunks: Vec<PathBuf> = (0..4).map(|i| PathBuf::from(format!("chunks/chunk-{i:03}.mp4"))).collect();
+//! let result = assemble(plan, &chunks, Some(&plan.join("audio.m4a")), Path::new("out.mp4"),
+//!                       &AssembleOptions::default())?;
+//! println!("{} frames, {} bytes", result.frames_encoded, result.file_size);
+//! # Ok::<(), framefan::Error>(())
+//! ```
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod assemble;
+pub mod audio;
+pub mod av;
+pub mod digest;
+pub mod error;
+pub mod plan;
+pub mod publish;
+pub mod render;
+pub mod time;
+
+pub use assemble::{assemble, AssembleOptions, AssembleResult};
+pub use error::{Code, Error, Result};
+
+/// This crate's version, recorded in plans and sidecars as `producerVersion`.
+pub const PRODUCER_VERSION: &str = concat!("framefan ", env!("CARGO_PKG_VERSION"));
+
+/// The linked libav and x264 versions (a plan's `ffmpegVersion`).
+pub fn ffmpeg_version() -> String {
+    av::ffmpeg_version()
+}

@@ -1,0 +1,344 @@
+//! Reading a plan directory's `plan.json` and `meta/chunks.json` into checked types.
+//!
+//! Accepts framefan plans (`framefan-plan-hash-v1`), plans written by the HyperFrames
+//! distributed renderer (`hyperframes-plan-hash-v1`), and legacy plans without a `protocol` key
+//! (treated as v1). Everything a later step relies on is validated here, once.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Code, Error, Result};
+use crate::time::{Fps, FrameRange};
+
+/// The only schema version and artifact layout we read.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The plan directory layout name.
+pub const ARTIFACT_LAYOUT: &str = "plan-dir-v1";
+
+/// Which hashing scheme produced a plan's `planHash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HashSchema {
+    /// framefan's own plans.
+    #[serde(rename = "framefan-plan-hash-v1")]
+    Framefan,
+    /// Plans written by the HyperFrames distributed renderer.
+    #[serde(rename = "hyperframes-plan-hash-v1")]
+    Hyperframes,
+}
+
+impl HashSchema {
+    /// The schema string as written in `plan.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashSchema::Framefan => "framefan-plan-hash-v1",
+            HashSchema::Hyperframes => "hyperframes-plan-hash-v1",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [HashSchema::Framefan, HashSchema::Hyperframes]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+    }
+}
+
+/// The deliverable a plan produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutputFormat {
+    /// H.264 in MP4.
+    #[serde(rename = "mp4")]
+    Mp4,
+    /// ProRes 4444 in QuickTime.
+    #[serde(rename = "mov")]
+    Mov,
+    /// A directory of RGBA PNG frames.
+    #[serde(rename = "png-sequence")]
+    PngSequence,
+}
+
+impl OutputFormat {
+    /// The name used in `plan.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Mp4 => "mp4",
+            OutputFormat::Mov => "mov",
+            OutputFormat::PngSequence => "png-sequence",
+        }
+    }
+
+    /// The libavformat muxer name, for container formats.
+    pub fn muxer(self) -> Option<&'static str> {
+        match self {
+            OutputFormat::Mp4 => Some("mp4"),
+            OutputFormat::Mov => Some("mov"),
+            OutputFormat::PngSequence => None,
+        }
+    }
+}
+
+/// Output frame size, rate and format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dimensions {
+    /// Frame rate.
+    pub fps: Fps,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Deliverable format.
+    pub format: OutputFormat,
+}
+
+/// One chunk of the plan: its index and the absolute frames it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChunkSpec {
+    /// Position in the plan, from 0.
+    pub index: u32,
+    /// First frame, inclusive.
+    pub start_frame: i64,
+    /// One past the last frame.
+    pub end_frame: i64,
+}
+
+impl ChunkSpec {
+    /// The chunk's frames as a range.
+    pub fn range(&self) -> FrameRange {
+        FrameRange {
+            start: self.start_frame,
+            end: self.end_frame,
+        }
+    }
+
+    /// Number of frames in the chunk.
+    pub fn frames(&self) -> i64 {
+        self.end_frame - self.start_frame
+    }
+}
+
+/// A plan directory, read and checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The plan directory.
+    pub dir: PathBuf,
+    /// The plan's content hash (64 lowercase hex).
+    pub plan_hash: String,
+    /// How `plan_hash` was computed.
+    pub hash_schema: HashSchema,
+    /// Size, rate, format.
+    pub dimensions: Dimensions,
+    /// Frames in the whole render.
+    pub total_frames: i64,
+    /// Chunks, in index order, contiguous over `[0, total_frames)`.
+    pub chunks: Vec<ChunkSpec>,
+    /// Whether the plan carries a soundtrack.
+    pub has_audio: bool,
+    /// The producer that wrote the plan.
+    pub producer_version: Option<String>,
+    /// The libav version the plan was made with.
+    pub ffmpeg_version: Option<String>,
+    /// Fingerprint of the fonts the plan was made against.
+    pub font_snapshot_sha: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProtocolJson {
+    schema_version: u32,
+    artifact_layout: String,
+    hash_schema: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DimensionsJson {
+    fps_num: i64,
+    fps_den: i64,
+    width: u32,
+    height: u32,
+    format: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanJson {
+    protocol: Option<ProtocolJson>,
+    plan_hash: String,
+    producer_version: Option<String>,
+    ffmpeg_version: Option<String>,
+    font_snapshot_sha: Option<String>,
+    dimensions: DimensionsJson,
+    chunk_count: u32,
+    total_frames: i64,
+    #[serde(default)]
+    has_audio: bool,
+}
+
+fn invalid(file: &Path, what: impl std::fmt::Display) -> Error {
+    Error::new(Code::PlanInvalid, format!("{}: {what}", file.display()))
+}
+
+/// Read a JSON file that the plan must contain.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::new(
+            Code::MissingPlanArtifact,
+            format!("plan artifact {} is missing", path.display()),
+        ),
+        _ => Error::io("reading", path, e),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| invalid(path, format!("not a valid plan file: {e}")))
+}
+
+impl Plan {
+    /// Read and check `plan.json` and `meta/chunks.json` under `dir`.
+    pub fn load(dir: &Path) -> Result<Plan> {
+        let file = dir.join("plan.json");
+        let raw: PlanJson = read_json(&file)?;
+        let hash_schema = check_protocol(&file, raw.protocol.as_ref())?;
+        check_hash(&file, &raw.plan_hash)?;
+        let dimensions = check_dimensions(&file, &raw.dimensions)?;
+        if raw.total_frames <= 0 {
+            return Err(invalid(
+                &file,
+                format_args!("totalFrames {} must be positive", raw.total_frames),
+            ));
+        }
+        let chunks_file = dir.join("meta").join("chunks.json");
+        let chunks: Vec<ChunkSpec> = read_json(&chunks_file)?;
+        check_chunks(&chunks_file, &chunks, raw.chunk_count, raw.total_frames)?;
+        Ok(Plan {
+            dir: dir.to_path_buf(),
+            plan_hash: raw.plan_hash,
+            hash_schema,
+            dimensions,
+            total_frames: raw.total_frames,
+            chunks,
+            has_audio: raw.has_audio,
+            producer_version: raw.producer_version,
+            ffmpeg_version: raw.ffmpeg_version,
+            font_snapshot_sha: raw.font_snapshot_sha,
+        })
+    }
+
+    /// The plan's soundtrack: `audio.m4a`, or a legacy `audio.aac`, if either exists.
+    pub fn audio_path(&self) -> Option<PathBuf> {
+        ["audio.m4a", "audio.aac"]
+            .iter()
+            .map(|n| self.dir.join(n))
+            .find(|p| p.is_file())
+    }
+}
+
+fn check_protocol(file: &Path, protocol: Option<&ProtocolJson>) -> Result<HashSchema> {
+    let Some(p) = protocol else {
+        return Ok(HashSchema::Hyperframes);
+    };
+    let unsupported = |what: String| {
+        Error::new(
+            Code::PlanProtocolUnsupported,
+            format!("{}: {what}", file.display()),
+        )
+    };
+    if p.schema_version != SCHEMA_VERSION {
+        return Err(unsupported(format!(
+            "protocol.schemaVersion {} is not {SCHEMA_VERSION}",
+            p.schema_version
+        )));
+    }
+    if p.artifact_layout != ARTIFACT_LAYOUT {
+        return Err(unsupported(format!(
+            "protocol.artifactLayout {:?} is not {ARTIFACT_LAYOUT:?}",
+            p.artifact_layout
+        )));
+    }
+    HashSchema::parse(&p.hash_schema).ok_or_else(|| {
+        unsupported(format!(
+            "protocol.hashSchema {:?} is not one framefan reads",
+            p.hash_schema
+        ))
+    })
+}
+
+fn check_hash(file: &Path, hash: &str) -> Result<()> {
+    let ok = hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(file, "planHash must be 64 lowercase hex digits"))
+    }
+}
+
+fn check_dimensions(file: &Path, d: &DimensionsJson) -> Result<Dimensions> {
+    let fps = Fps::new(d.fps_num, d.fps_den).ok_or_else(|| {
+        invalid(
+            file,
+            format_args!(
+                "dimensions.fpsNum/fpsDen {}/{} is not a positive rate",
+                d.fps_num, d.fps_den
+            ),
+        )
+    })?;
+    if !(16..=7680).contains(&d.width) || !(16..=7680).contains(&d.height) {
+        return Err(invalid(
+            file,
+            format_args!("dimensions {}x{} outside 16..7680", d.width, d.height),
+        ));
+    }
+    let format = match d.format.as_str() {
+        "mp4" => OutputFormat::Mp4,
+        "mov" => OutputFormat::Mov,
+        "png-sequence" => OutputFormat::PngSequence,
+        other => {
+            return Err(Error::new(
+                Code::FormatNotSupportedInDistributed,
+                format!(
+                    "{}: dimensions.format {other:?} is not mp4, mov or png-sequence",
+                    file.display()
+                ),
+            ))
+        }
+    };
+    Ok(Dimensions {
+        fps,
+        width: d.width,
+        height: d.height,
+        format,
+    })
+}
+
+fn check_chunks(file: &Path, chunks: &[ChunkSpec], count: u32, total: i64) -> Result<()> {
+    if chunks.len() != count as usize {
+        return Err(invalid(
+            file,
+            format_args!(
+                "{} chunks listed but plan.json says chunkCount {count}",
+                chunks.len()
+            ),
+        ));
+    }
+    let mut next = 0;
+    for (i, c) in chunks.iter().enumerate() {
+        if c.index as usize != i || c.start_frame != next || c.end_frame <= c.start_frame {
+            return Err(invalid(
+                file,
+                format_args!(
+                    "chunk {i} [{}, {}) does not continue at frame {next}",
+                    c.start_frame, c.end_frame
+                ),
+            ));
+        }
+        next = c.end_frame;
+    }
+    if next != total {
+        return Err(invalid(
+            file,
+            format_args!("chunks end at frame {next}, plan has {total} frames"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Plans: the frozen, content-hashed directory every worker renders from.
+//!
+//! This module reads and checks plan directories (`manifest`); writing them is the `plan` step.
+
+pub mod manifest;
+
+pub use manifest::{ChunkSpec, Dimensions, OutputFormat, Plan};
