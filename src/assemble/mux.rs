@@ -6,6 +6,10 @@
 //! sample counts, which are known before the first packet: at most 28 bytes per sample (sample
 //! size 4, chunk offset 8, sample-to-chunk 12, sync sample 4) plus a fixed allowance for the
 //! boxes whose size does not grow with the length. The unused rest becomes a `free` box.
+//!
+//! The movie timescale (the unit of edit lists and the movie duration) is set to a common
+//! multiple of the video and audio timescales, so the audio edit list that hides the AAC priming
+//! and the durations are exact rather than rounded to the muxer's default millisecond.
 
 use std::path::Path;
 
@@ -56,6 +60,16 @@ fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
     a as i128 * atb.num as i128 * btb.den as i128 <= b as i128 * btb.num as i128 * atb.den as i128
 }
 
+/// Least common multiple, so that the movie timescale (in which edit lists are written) counts
+/// both video ticks and audio samples exactly.
+fn lcm(a: i64, b: i64) -> i64 {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a / x * b
+}
+
 fn ff_tb(r: Rational) -> ff::Rational {
     ff::Rational(r.num as i32, r.den as i32)
 }
@@ -88,8 +102,11 @@ pub fn write(
         muxer.add_stream(audio_stream(a)).map_err(fail)?;
     }
     let reserve = moov_reservation(total as u64, audio_samples, extradata);
+    let vts = fps.video_time_base().den;
+    let movie = if audio.is_some() { lcm(vts, AUDIO_TB.den) } else { vts };
+    let options = [("moov_size", reserve.to_string()), ("movie_timescale", movie.to_string())];
     muxer
-        .write_header(&[("moov_size", reserve.to_string())])
+        .write_header(&options)
         .map_err(fail)?;
     let vtb = muxer.time_base(0);
     let atb = muxer.time_base(1);
@@ -155,8 +172,9 @@ pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<u64> {
     let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
     muxer.add_stream(audio_stream(audio)).map_err(fail)?;
     let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
+    let options = [("moov_size", reserve.to_string()), ("movie_timescale", AUDIO_TB.den.to_string())];
     muxer
-        .write_header(&[("moov_size", reserve.to_string())])
+        .write_header(&options)
         .map_err(fail)?;
     let tb = muxer.time_base(0);
     let mut packets = 0;
