@@ -103,14 +103,14 @@ fn snapshot(path: &Path) -> Snapshot {
             std::fs::read_dir(path)
                 .unwrap()
                 .map(|e| e.unwrap().path())
-                .map(|p| (util_name(&p), std::fs::read(&p).unwrap()))
+                .map(|p| (file_name(&p), std::fs::read(&p).unwrap()))
                 .collect(),
         ),
         Ok(_) => Snapshot::File(std::fs::read(path).unwrap()),
     }
 }
 
-fn util_name(path: &Path) -> String {
+fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
@@ -130,7 +130,7 @@ fn previous_output(case: &Case) {
 fn leftovers(out: &Path) -> Vec<String> {
     std::fs::read_dir(out.parent().unwrap())
         .unwrap()
-        .map(|e| util_name(&e.unwrap().path()))
+        .map(|e| file_name(&e.unwrap().path()))
         .filter(|n| n.starts_with('.') && n.contains(".tmp."))
         .collect()
 }
@@ -153,7 +153,11 @@ fn assert_fails(case: &Case, code: &str) {
         let output = case.cli();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let want_exit = if retryable { 75 } else { 3 };
-        assert_eq!(output.status.code(), Some(want_exit), "CLI stderr: {stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(want_exit),
+            "CLI stderr: {stderr}"
+        );
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "stderr must be one JSON line: {stderr}");
         let json: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
@@ -249,7 +253,10 @@ fn write_open_gop_chunk(path: &Path, spec: &PlanSpec, start: i64, frames: i64) {
     }
     encoder.finish(&mut packets).unwrap();
     assert!(packets[0].is_key() && !packets[1].is_key());
-    assert!(packets[frames as usize].is_key(), "a later keyframe keeps stss written");
+    assert!(
+        packets[frames as usize].is_key(),
+        "a later keyframe keeps stss written"
+    );
     let mut muxer = Muxer::create(path, "mp4").unwrap();
     let enc_tb = encoder.time_base();
     muxer
@@ -374,7 +381,10 @@ fn audio_for_a_silent_plan_is_dropped_with_a_warning() {
     assert_eq!(result.frames_encoded, 10);
     let probe = util::ffprobe(&case.out);
     let streams = probe["streams"].as_array().unwrap();
-    assert!(streams.iter().all(|s| s["codec_type"] != "audio"), "{probe}");
+    assert!(
+        streams.iter().all(|s| s["codec_type"] != "audio"),
+        "{probe}"
+    );
     assert_eq!(util::stream(&probe, "video")["nb_read_frames"], "10");
     assert_eq!(leftovers(&case.out), Vec::<String>::new());
 

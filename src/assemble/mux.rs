@@ -103,11 +103,16 @@ pub fn write(
     }
     let reserve = moov_reservation(total as u64, audio_samples, extradata);
     let vts = fps.video_time_base().den;
-    let movie = if audio.is_some() { lcm(vts, AUDIO_TB.den) } else { vts };
-    let options = [("moov_size", reserve.to_string()), ("movie_timescale", movie.to_string())];
-    muxer
-        .write_header(&options)
-        .map_err(fail)?;
+    let movie = if audio.is_some() {
+        lcm(vts, AUDIO_TB.den)
+    } else {
+        vts
+    };
+    let options = [
+        ("moov_size", reserve.to_string()),
+        ("movie_timescale", movie.to_string()),
+    ];
+    muxer.write_header(&options).map_err(fail)?;
     let vtb = muxer.time_base(0);
     let atb = muxer.time_base(1);
     let mut source = VideoSource::new(video.chunks, fps, vtb);
@@ -172,10 +177,11 @@ pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<u64> {
     let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
     muxer.add_stream(audio_stream(audio)).map_err(fail)?;
     let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
-    let options = [("moov_size", reserve.to_string()), ("movie_timescale", AUDIO_TB.den.to_string())];
-    muxer
-        .write_header(&options)
-        .map_err(fail)?;
+    let options = [
+        ("moov_size", reserve.to_string()),
+        ("movie_timescale", AUDIO_TB.den.to_string()),
+    ];
+    muxer.write_header(&options).map_err(fail)?;
     let tb = muxer.time_base(0);
     let mut packets = 0;
     while let Some(mut packet) = audio.next_packet()? {
