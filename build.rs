@@ -23,10 +23,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FRAMEFAN_X264_VERSION");
     if std::env::var_os("FFMPEG_DIR").is_none() {
         for (lib, min) in LIBAV {
-            let probe = pkg_config::Config::new()
-                .atleast_version(min)
-                .cargo_metadata(false)
-                .probe(lib);
+            let probe = pkg_config::Config::new().atleast_version(min).cargo_metadata(false).probe(lib);
             if let Err(err) = probe {
                 eprintln!("framefan needs {lib} >= {min} (FFmpeg 5.1 or newer): {err}\n{APT_HINT}");
                 exit(1);
@@ -35,10 +32,7 @@ fn main() {
     }
     let x264 = match std::env::var("FRAMEFAN_X264_VERSION") {
         Ok(v) => v,
-        Err(_) => match pkg_config::Config::new()
-            .cargo_metadata(false)
-            .probe("x264")
-        {
+        Err(_) => match pkg_config::Config::new().cargo_metadata(false).probe("x264") {
             Ok(lib) => lib.version,
             Err(err) => {
                 eprintln!("framefan needs the x264 development files: {err}\n{APT_HINT}");

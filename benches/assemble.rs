@@ -15,21 +15,13 @@ use framefan::assemble::{assemble, AssembleOptions};
 const CHUNKS: usize = 60;
 
 fn run(cmd: &mut Command) {
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("spawn");
+    let status = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().expect("spawn");
     assert!(status.success(), "{cmd:?} failed");
 }
 
 fn cat_reference(chunks: &[PathBuf], out: &Path) {
     let file = std::fs::File::create(out).unwrap();
-    let status = Command::new("cat")
-        .args(chunks)
-        .stdout(file)
-        .status()
-        .unwrap();
+    let status = Command::new("cat").args(chunks).stdout(file).status().unwrap();
     assert!(status.success());
 }
 
@@ -37,18 +29,13 @@ fn cat_reference(chunks: &[PathBuf], out: &Path) {
 /// pad/trim to the video, mux, and faststart (a second full copy inside the same command).
 fn ffmpeg_reference(chunks: &[PathBuf], audio: Option<&Path>, seconds: u64) {
     let list = fixtures::scratch("concat.txt");
-    let body: String = chunks
-        .iter()
-        .map(|c| format!("file '{}'\n", std::fs::canonicalize(c).unwrap().display()))
-        .collect();
+    let body: String =
+        chunks.iter().map(|c| format!("file '{}'\n", std::fs::canonicalize(c).unwrap().display())).collect();
     std::fs::write(&list, body).unwrap();
     let video = fixtures::scratch("ffmpeg-video.mp4");
     let final_out = fixtures::scratch("ffmpeg-final.mp4");
     let mut concat = Command::new("ffmpeg");
-    concat
-        .args(["-y", "-v", "error", "-f", "concat", "-safe", "0", "-i"])
-        .arg(&list)
-        .args(["-c", "copy"]);
+    concat.args(["-y", "-v", "error", "-f", "concat", "-safe", "0", "-i"]).arg(&list).args(["-c", "copy"]);
     match audio {
         None => {
             run(concat.args(["-movflags", "+faststart"]).arg(&final_out));
@@ -60,10 +47,7 @@ fn ffmpeg_reference(chunks: &[PathBuf], audio: Option<&Path>, seconds: u64) {
                 .arg(&video)
                 .arg("-i")
                 .arg(audio)
-                .args([
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k",
-                    "-af", "apad",
-                ])
+                .args(["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-af", "apad"])
                 .args(["-t", &seconds.to_string(), "-movflags", "+faststart"])
                 .arg(&final_out));
         }
@@ -84,24 +68,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("framefan_no_audio", |b| {
         b.iter(|| assemble(&silent, &chunks, None, &out, &AssembleOptions::default()).unwrap())
     });
-    g.bench_function("ffmpeg_cli_no_audio", |b| {
-        b.iter(|| ffmpeg_reference(&chunks, None, seconds))
-    });
+    g.bench_function("ffmpeg_cli_no_audio", |b| b.iter(|| ffmpeg_reference(&chunks, None, seconds)));
     g.bench_function("framefan_with_audio", |b| {
-        b.iter(|| {
-            assemble(
-                &voiced,
-                &chunks,
-                Some(&audio),
-                &out,
-                &AssembleOptions::default(),
-            )
-            .unwrap()
-        })
+        b.iter(|| assemble(&voiced, &chunks, Some(&audio), &out, &AssembleOptions::default()).unwrap())
     });
-    g.bench_function("ffmpeg_cli_with_audio", |b| {
-        b.iter(|| ffmpeg_reference(&chunks, Some(&audio), seconds))
-    });
+    g.bench_function("ffmpeg_cli_with_audio", |b| b.iter(|| ffmpeg_reference(&chunks, Some(&audio), seconds)));
     g.finish();
 }
 

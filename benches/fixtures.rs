@@ -18,9 +18,7 @@ pub const CHUNK_FRAMES: i64 = 240;
 pub const PLAN_HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub fn root() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
     target.join("bench-fixtures")
 }
 
@@ -64,19 +62,8 @@ pub fn ensure_chunks(count: usize) -> Vec<PathBuf> {
             let path = chunk_path(i);
             if !path.exists() {
                 eprintln!("generating bench chunk {i}");
-                let codec = VideoCodec::H264 {
-                    preset: "ultrafast".into(),
-                    crf: Some(23),
-                    bitrate: None,
-                    threads: 2,
-                };
-                let config = VideoEncoderConfig {
-                    width: WIDTH,
-                    height: HEIGHT,
-                    fps,
-                    gop: CHUNK_FRAMES as u32,
-                    codec,
-                };
+                let codec = VideoCodec::H264 { preset: "ultrafast".into(), crf: Some(23), bitrate: None, threads: 2 };
+                let config = VideoEncoderConfig { width: WIDTH, height: HEIGHT, fps, gop: CHUNK_FRAMES as u32, codec };
                 let start = i as i64 * CHUNK_FRAMES;
                 let mut w = ChunkWriter::create(&path, OutputFormat::Mp4, config, start).unwrap();
                 for f in start..start + CHUNK_FRAMES {
@@ -98,14 +85,10 @@ impl PcmSource for Sine {
             return Ok(None);
         }
         let n = (self.1 - self.0).min(8192);
-        let left: Vec<f32> = (self.0..self.0 + n)
-            .map(|i| 0.3 * (i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin())
-            .collect();
+        let left: Vec<f32> =
+            (self.0..self.0 + n).map(|i| 0.3 * (i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin()).collect();
         self.0 += n;
-        Ok(Some(Pcm {
-            right: left.clone(),
-            left,
-        }))
+        Ok(Some(Pcm { right: left.clone(), left }))
     }
 }
 
@@ -114,12 +97,8 @@ pub fn ensure_audio(seconds: u64) -> PathBuf {
     let path = root().join(format!("audio-{seconds}s.m4a"));
     if !path.exists() {
         let samples = (seconds + 2) * 48_000;
-        let mut audio = encode::start(
-            Fitted::new(Sine(0, samples), samples),
-            samples,
-            EncodeSettings::default(),
-        )
-        .unwrap();
+        let mut audio =
+            encode::start(Fitted::new(Sine(0, samples), samples), samples, EncodeSettings::default()).unwrap();
         framefan::assemble::mux::write_audio(&path, &mut audio).unwrap();
         audio.finish().unwrap();
     }
@@ -128,10 +107,7 @@ pub fn ensure_audio(seconds: u64) -> PathBuf {
 
 /// A plan directory over the first `count` chunks.
 pub fn ensure_plan(count: usize, has_audio: bool) -> PathBuf {
-    let dir = root().join(format!(
-        "plan-{count}-{}",
-        if has_audio { "audio" } else { "silent" }
-    ));
+    let dir = root().join(format!("plan-{count}-{}", if has_audio { "audio" } else { "silent" }));
     std::fs::create_dir_all(dir.join("meta")).unwrap();
     let total = count as i64 * CHUNK_FRAMES;
     let chunks: Vec<_> = (0..count as i64)
@@ -145,11 +121,7 @@ pub fn ensure_plan(count: usize, has_audio: bool) -> PathBuf {
         "chunkCount": count, "totalFrames": total, "duration": total as f64 / 30.0, "hasAudio": has_audio,
     });
     std::fs::write(dir.join("plan.json"), serde_json::to_vec(&plan).unwrap()).unwrap();
-    std::fs::write(
-        dir.join("meta/chunks.json"),
-        serde_json::to_vec(&chunks).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("meta/chunks.json"), serde_json::to_vec(&chunks).unwrap()).unwrap();
     dir
 }
 
@@ -158,10 +130,7 @@ pub fn seconds(count: usize) -> u64 {
 }
 
 pub fn total_bytes(paths: &[PathBuf]) -> u64 {
-    paths
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .sum()
+    paths.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum()
 }
 
 pub fn scratch(name: &str) -> PathBuf {

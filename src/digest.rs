@@ -21,9 +21,7 @@ pub fn file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| Error::io("reading", path, e))?;
+        let n = f.read(&mut buf).map_err(|e| Error::io("reading", path, e))?;
         if n == 0 {
             break;
         }
@@ -37,9 +35,7 @@ pub fn dir(path: &Path) -> Result<String> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(path).map_err(|e| Error::io("listing", path, e))? {
         let entry = entry.map_err(|e| Error::io("listing", path, e))?;
-        let kind = entry
-            .file_type()
-            .map_err(|e| Error::io("inspecting", &entry.path(), e))?;
+        let kind = entry.file_type().map_err(|e| Error::io("inspecting", &entry.path(), e))?;
         if kind.is_file() {
             names.push(entry.file_name().to_string_lossy().into_owned());
         }

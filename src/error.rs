@@ -137,11 +137,7 @@ pub struct Error {
 impl Error {
     /// A new error with `code` and a message naming the file, chunk or field at fault.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Error {
-            code,
-            message: message.into(),
-            source: None,
-        }
+        Error { code, message: message.into(), source: None }
     }
 
     /// Attach the underlying cause.

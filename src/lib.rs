@@ -24,6 +24,7 @@
 //! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod assemble;
 pub mod audio;

@@ -18,10 +18,7 @@ pub fn sibling(target: &Path, tag: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let unique = format!(".{name}.{tag}.{}.{:016x}", std::process::id(), h.finish());
     target.with_file_name(unique)
 }
@@ -35,9 +32,7 @@ fn parent_dir(target: &Path) -> &Path {
 
 /// Flush a directory's entries (the rename itself) to disk.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("syncing directory", dir, e))
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("syncing directory", dir, e))
 }
 
 /// A file being built at a staging path beside its target.
@@ -60,11 +55,7 @@ impl StagedFile {
             let err = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory");
             return Err(Error::io("replacing", target, err));
         }
-        Ok(StagedFile {
-            staging: sibling(target, "tmp"),
-            target: target.to_path_buf(),
-            committed: false,
-        })
+        Ok(StagedFile { staging: sibling(target, "tmp"), target: target.to_path_buf(), committed: false })
     }
 
     /// Where to write.
@@ -79,13 +70,10 @@ impl StagedFile {
 
     /// fsync the staged file, rename it onto the target, fsync the directory.
     pub fn commit(mut self) -> Result<()> {
-        let file = std::fs::File::open(&self.staging)
-            .map_err(|e| Error::io("opening", &self.staging, e))?;
-        file.sync_all()
-            .map_err(|e| Error::io("syncing", &self.staging, e))?;
+        let file = std::fs::File::open(&self.staging).map_err(|e| Error::io("opening", &self.staging, e))?;
+        file.sync_all().map_err(|e| Error::io("syncing", &self.staging, e))?;
         drop(file);
-        std::fs::rename(&self.staging, &self.target)
-            .map_err(|e| Error::io("renaming onto", &self.target, e))?;
+        std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io("renaming onto", &self.target, e))?;
         self.committed = true;
         sync_dir(parent_dir(&self.target))
     }
@@ -113,11 +101,7 @@ impl StagedDir {
     pub fn new(target: &Path) -> Result<Self> {
         let staging = sibling(target, "tmp");
         std::fs::create_dir(&staging).map_err(|e| Error::io("creating", &staging, e))?;
-        Ok(StagedDir {
-            staging,
-            target: target.to_path_buf(),
-            committed: false,
-        })
+        Ok(StagedDir { staging, target: target.to_path_buf(), committed: false })
     }
 
     /// Where to build.
@@ -128,22 +112,16 @@ impl StagedDir {
     /// fsync every file and the directory, then move it onto the target. An existing target
     /// directory is first moved aside and removed only after the new one is in place.
     pub fn commit(mut self) -> Result<()> {
-        for entry in
-            std::fs::read_dir(&self.staging).map_err(|e| Error::io("listing", &self.staging, e))?
-        {
-            let path = entry
-                .map_err(|e| Error::io("listing", &self.staging, e))?
-                .path();
+        for entry in std::fs::read_dir(&self.staging).map_err(|e| Error::io("listing", &self.staging, e))? {
+            let path = entry.map_err(|e| Error::io("listing", &self.staging, e))?.path();
             let file = std::fs::File::open(&path).map_err(|e| Error::io("opening", &path, e))?;
-            file.sync_all()
-                .map_err(|e| Error::io("syncing", &path, e))?;
+            file.sync_all().map_err(|e| Error::io("syncing", &path, e))?;
         }
         sync_dir(&self.staging)?;
         let old = sibling(&self.target, "old");
         let replaced = match std::fs::symlink_metadata(&self.target) {
             Ok(_) => {
-                std::fs::rename(&self.target, &old)
-                    .map_err(|e| Error::io("moving aside", &self.target, e))?;
+                std::fs::rename(&self.target, &old).map_err(|e| Error::io("moving aside", &self.target, e))?;
                 true
             }
             Err(_) => false,
@@ -158,11 +136,7 @@ impl StagedDir {
         self.committed = true;
         sync_dir(parent_dir(&self.target))?;
         if replaced {
-            let removed = if old.is_dir() {
-                std::fs::remove_dir_all(&old)
-            } else {
-                std::fs::remove_file(&old)
-            };
+            let removed = if old.is_dir() { std::fs::remove_dir_all(&old) } else { std::fs::remove_file(&old) };
             removed.map_err(|e| Error::io("removing previous output", &old, e))?;
         }
         Ok(())

@@ -37,10 +37,7 @@ impl Rational {
         let sign = if den < 0 { -1 } else { 1 };
         let g = gcd(num, den).max(1);
         let (num, den) = (sign * num / g, sign * den / g);
-        Some(Rational {
-            num: i64::try_from(num).ok()?,
-            den: i64::try_from(den).ok()?,
-        })
+        Some(Rational { num: i64::try_from(num).ok()?, den: i64::try_from(den).ok()? })
     }
 
     /// The reciprocal, `den/num`; `None` for zero.
@@ -63,11 +60,7 @@ impl std::fmt::Display for Rational {
 /// `n / d` rounded to nearest, halves away from zero, saturating into `i64`.
 fn round_div(n: i128, d: i128) -> i64 {
     let (n, d) = if d < 0 { (-n, -d) } else { (n, d) };
-    let q = if n >= 0 {
-        (2 * n + d) / (2 * d)
-    } else {
-        -((-2 * n + d) / (2 * d))
-    };
+    let q = if n >= 0 { (2 * n + d) / (2 * d) } else { -((-2 * n + d) / (2 * d)) };
     q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
@@ -101,10 +94,7 @@ impl Fps {
 
     /// The duration of one frame, `den/num` seconds.
     pub fn frame_duration(self) -> Rational {
-        Rational {
-            num: self.0.den,
-            den: self.0.num,
-        }
+        Rational { num: self.0.den, den: self.0.num }
     }
 
     /// The timestamp of frame `frame` in `time_base` units: `frame·den/num / time_base`, rounded
@@ -119,10 +109,7 @@ impl Fps {
     /// Number of whole audio samples at `sample_rate` that span `frames` frames, rounded to
     /// nearest: `round(frames·den/num·rate)`.
     pub fn samples_for_frames(self, frames: i64, sample_rate: i64) -> i64 {
-        round_div(
-            frames as i128 * self.0.den as i128 * sample_rate as i128,
-            self.0.num as i128,
-        )
+        round_div(frames as i128 * self.0.den as i128 * sample_rate as i128, self.0.num as i128)
     }
 
     /// The time base for a video stream at this rate: 1/90000 when a frame is a whole number of
@@ -131,16 +118,10 @@ impl Fps {
     pub fn video_time_base(self) -> Rational {
         let num = self.0.num;
         if (90_000i128 * self.0.den as i128) % num as i128 == 0 {
-            return Rational {
-                num: 1,
-                den: 90_000,
-            };
+            return Rational { num: 1, den: 90_000 };
         }
         let k = (10_000 + num - 1) / num;
-        Rational {
-            num: 1,
-            den: num * k.max(1),
-        }
+        Rational { num: 1, den: num * k.max(1) }
     }
 
     /// The duration of `frames` frames in seconds as an exact rational.
@@ -198,13 +179,7 @@ mod tests {
     fn frame_timestamps_are_exact() {
         let ntsc = Fps::new(30000, 1001).unwrap();
         let tb = ntsc.video_time_base();
-        assert_eq!(
-            tb,
-            Rational {
-                num: 1,
-                den: 90_000
-            }
-        );
+        assert_eq!(tb, Rational { num: 1, den: 90_000 });
         assert_eq!(ntsc.frame_to_ts(300, tb), 300 * 3003);
         let odd = Fps::new(7, 1).unwrap();
         let tb = odd.video_time_base();
@@ -229,12 +204,6 @@ mod tests {
     fn frames_for_is_a_ceiling() {
         let thirty = Fps::new(30, 1).unwrap();
         assert_eq!(thirty.frames_for(Rational { num: 10, den: 1 }), 300);
-        assert_eq!(
-            thirty.frames_for(Rational {
-                num: 1001,
-                den: 100
-            }),
-            301
-        );
+        assert_eq!(thirty.frames_for(Rational { num: 1001, den: 100 }), 301);
     }
 }

@@ -36,13 +36,7 @@ impl Case {
             OutputFormat::PngSequence => "frames",
         };
         let out = dir.path().join("out").join(name);
-        Case {
-            dir,
-            spec,
-            chunks,
-            audio: None,
-            out,
-        }
+        Case { dir, spec, chunks, audio: None, out }
     }
 
     fn mp4() -> Case {
@@ -60,21 +54,14 @@ impl Case {
     /// Rewrite `plan.json` through `edit`.
     fn edit_plan(&self, edit: impl FnOnce(&mut serde_json::Value)) {
         let file = self.path("plan.json");
-        let mut plan: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let mut plan: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         edit(&mut plan);
         std::fs::write(&file, serde_json::to_vec(&plan).unwrap()).unwrap();
     }
 
     fn run(&self) -> framefan::Result<framefan::AssembleResult> {
         let options = AssembleOptions::default();
-        assemble(
-            self.plan(),
-            &self.chunks,
-            self.audio.as_deref(),
-            &self.out,
-            &options,
-        )
+        assemble(self.plan(), &self.chunks, self.audio.as_deref(), &self.out, &options)
     }
 
     fn cli(&self) -> std::process::Output {
@@ -153,11 +140,7 @@ fn assert_fails(case: &Case, code: &str) {
         let output = case.cli();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let want_exit = if retryable { 75 } else { 3 };
-        assert_eq!(
-            output.status.code(),
-            Some(want_exit),
-            "CLI stderr: {stderr}"
-        );
+        assert_eq!(output.status.code(), Some(want_exit), "CLI stderr: {stderr}");
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "stderr must be one JSON line: {stderr}");
         let json: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
@@ -210,11 +193,7 @@ fn truncated_chunk_with_its_original_sidecar() {
 #[test]
 fn chunk_of_another_size() {
     let case = Case::mp4();
-    let other = PlanSpec {
-        width: 32,
-        height: 32,
-        ..case.spec.clone()
-    };
+    let other = PlanSpec { width: 32, height: 32, ..case.spec.clone() };
     util::make_chunk(&case.chunks[1], &other, 5, 5);
     assert_fails(&case, "INCOMPATIBLE_CHUNK");
 }
@@ -222,10 +201,7 @@ fn chunk_of_another_size() {
 #[test]
 fn prores_chunk_in_an_mp4_plan() {
     let mut case = Case::mp4();
-    let mov = PlanSpec {
-        format: OutputFormat::Mov,
-        ..case.spec.clone()
-    };
+    let mov = PlanSpec { format: OutputFormat::Mov, ..case.spec.clone() };
     case.chunks[1] = case.path("chunk-001.mov");
     util::make_chunk(&case.chunks[1], &mov, 5, 5);
     assert_fails(&case, "INCOMPATIBLE_CHUNK");
@@ -247,24 +223,15 @@ fn write_open_gop_chunk(path: &Path, spec: &PlanSpec, start: i64, frames: i64) {
     let mut packets = Vec::new();
     for f in start..start + frames + 1 {
         let pixels = util::yuv_frame(spec.width, spec.height, f, 7);
-        encoder
-            .push(FrameFormat::Yuv420p, &pixels, &mut packets)
-            .unwrap();
+        encoder.push(FrameFormat::Yuv420p, &pixels, &mut packets).unwrap();
     }
     encoder.finish(&mut packets).unwrap();
     assert!(packets[0].is_key() && !packets[1].is_key());
-    assert!(
-        packets[frames as usize].is_key(),
-        "a later keyframe keeps stss written"
-    );
+    assert!(packets[frames as usize].is_key(), "a later keyframe keeps stss written");
     let mut muxer = Muxer::create(path, "mp4").unwrap();
     let enc_tb = encoder.time_base();
     muxer
-        .add_stream(StreamSpec {
-            parameters: encoder.parameters(),
-            time_base: enc_tb,
-            frame_rate: Some(fps.rate()),
-        })
+        .add_stream(StreamSpec { parameters: encoder.parameters(), time_base: enc_tb, frame_rate: Some(fps.rate()) })
         .unwrap();
     muxer.write_header(&[]).unwrap();
     let mux_tb = muxer.time_base(0);
@@ -381,10 +348,7 @@ fn audio_for_a_silent_plan_is_dropped_with_a_warning() {
     assert_eq!(result.frames_encoded, 10);
     let probe = util::ffprobe(&case.out);
     let streams = probe["streams"].as_array().unwrap();
-    assert!(
-        streams.iter().all(|s| s["codec_type"] != "audio"),
-        "{probe}"
-    );
+    assert!(streams.iter().all(|s| s["codec_type"] != "audio"), "{probe}");
     assert_eq!(util::stream(&probe, "video")["nb_read_frames"], "10");
     assert_eq!(leftovers(&case.out), Vec::<String>::new());
 
@@ -392,10 +356,8 @@ fn audio_for_a_silent_plan_is_dropped_with_a_warning() {
     let output = case.cli();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let warned = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .any(|v| v["level"] == "warn");
+    let warned =
+        stderr.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).any(|v| v["level"] == "warn");
     assert!(warned, "CLI printed no warning: {stderr}");
     let probe = util::ffprobe(&case.out);
     assert!(probe["streams"].as_array().unwrap().len() == 1, "{probe}");

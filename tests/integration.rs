@@ -34,12 +34,7 @@ fn two_chunks_of_five_make_exactly_a_third_of_a_second() {
     assert_eq!(v["nb_read_frames"], "10");
     assert_eq!(rate(v, "r_frame_rate"), "30/1");
     assert_eq!(rate(v, "avg_frame_rate"), "30/1");
-    assert_eq!(
-        v["duration_ts"].as_i64().unwrap() * 3,
-        v["time_base"].as_str().unwrap()[2..]
-            .parse::<i64>()
-            .unwrap()
-    );
+    assert_eq!(v["duration_ts"].as_i64().unwrap() * 3, v["time_base"].as_str().unwrap()[2..].parse::<i64>().unwrap());
     let boxes: Vec<String> = top_level_boxes(&out).into_iter().map(|b| b.0).collect();
     let moov = boxes.iter().position(|b| b == "moov").unwrap();
     let mdat = boxes.iter().position(|b| b == "mdat").unwrap();
@@ -63,10 +58,7 @@ fn assert_exact_timeline(spec: PlanSpec) {
     // duration_ts / timescale == total·den/num exactly.
     let timescale: i64 = v["time_base"].as_str().unwrap()[2..].parse().unwrap();
     let ticks = v["duration_ts"].as_i64().unwrap();
-    assert_eq!(
-        ticks as i128 * spec.fps.0 as i128,
-        total as i128 * spec.fps.1 as i128 * timescale as i128
-    );
+    assert_eq!(ticks as i128 * spec.fps.0 as i128, total as i128 * spec.fps.1 as i128 * timescale as i128);
 }
 
 fn sixteen_by_nineteen(fps: (i64, i64)) -> PlanSpec {
@@ -96,28 +88,16 @@ fn odd_chunkings_keep_24_and_60_fps_exact() {
 
 /// The decoded output's left channel against the ideal sine: max error over `range`.
 fn max_error(pcm: &framefan::av::audio::Pcm, range: std::ops::Range<usize>, freq: f64) -> f32 {
-    range
-        .map(|n| (pcm.left[n] - sine_value(freq, 0.5, n as u64)).abs())
-        .fold(0.0, f32::max)
+    range.map(|n| (pcm.left[n] - sine_value(freq, 0.5, n as u64)).abs()).fold(0.0, f32::max)
 }
 
 /// libav's decoder ignores the end of the edit list (players honour it; ffprobe's duration checks
 /// it above), so the decoded stream runs on to the end of the last AAC frame.
 fn assert_decoded_len(pcm: &framefan::av::audio::Pcm, samples: usize) {
-    assert!(
-        pcm.len() >= samples && pcm.len() < samples + 1024,
-        "decoded {} samples, expected {samples}",
-        pcm.len()
-    );
+    assert!(pcm.len() >= samples && pcm.len() < samples + 1024, "decoded {} samples, expected {samples}", pcm.len());
 }
 
-fn assemble_with_sine(
-    source_samples: u64,
-) -> (
-    tempfile::TempDir,
-    std::path::PathBuf,
-    framefan::AssembleResult,
-) {
+fn assemble_with_sine(source_samples: u64) -> (tempfile::TempDir, std::path::PathBuf, framefan::AssembleResult) {
     let dir = tempfile::tempdir().unwrap();
     let mut spec = PlanSpec::mp4((30, 1), vec![30, 30, 30]);
     spec.has_audio = true;
@@ -131,11 +111,7 @@ fn assemble_with_sine(
 
 fn assert_audio_matches_video(out: &Path) {
     let probe = ffprobe(out);
-    let v: f64 = stream(&probe, "video")["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let v: f64 = stream(&probe, "video")["duration"].as_str().unwrap().parse().unwrap();
     let a = stream(&probe, "audio");
     let ad: f64 = a["duration"].as_str().unwrap().parse().unwrap();
     assert!((v - ad).abs() < 0.001, "audio {ad} s vs video {v} s");
@@ -170,9 +146,7 @@ fn short_soundtrack_is_padded_with_silence_and_keeps_its_phase() {
     let boundary = source as usize;
     let err = max_error(&pcm, 2048..boundary - 2048, 440.0);
     assert!(err < 0.02, "sine before the pad boundary deviates by {err}");
-    let tail = pcm.left[boundary + 2048..]
-        .iter()
-        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let tail = pcm.left[boundary + 2048..].iter().fold(0.0f32, |m, v| m.max(v.abs()));
     assert!(tail < 1e-3, "padding is not silent: {tail}");
 }
 
@@ -182,17 +156,8 @@ fn spliced_parallel_segments_decode_seamlessly() {
     use framefan::audio::fit::Fitted;
     let dir = tempfile::tempdir().unwrap();
     let samples = 48_000 * 20;
-    let settings = EncodeSettings {
-        workers: 3,
-        segment_frames: 64,
-        ..EncodeSettings::default()
-    };
-    let source = Sine {
-        freq: 997.0,
-        amp: 0.5,
-        next: 0,
-        len: samples,
-    };
+    let settings = EncodeSettings { workers: 3, segment_frames: 64, ..EncodeSettings::default() };
+    let source = Sine { freq: 997.0, amp: 0.5, next: 0, len: samples };
     let mut audio = encode::start(Fitted::new(source, samples), samples, settings).unwrap();
     let path = dir.path().join("spliced.m4a");
     framefan::assemble::mux::write_audio(&path, &mut audio).unwrap();
@@ -208,10 +173,7 @@ fn spliced_parallel_segments_decode_seamlessly() {
     for k in 1..summary.segments {
         let at = k * span;
         let seam = max_error(&pcm, at - 2048..(at + 2048).min(samples as usize), 997.0);
-        assert!(
-            seam <= inner * 2.0 + 1e-3,
-            "splice {k} at {at}: {seam} vs {inner} inside a segment"
-        );
+        assert!(seam <= inner * 2.0 + 1e-3, "splice {k} at {at}: {seam} vs {inner} inside a segment");
     }
 }
 
@@ -222,10 +184,7 @@ fn prores_mov_chunks_concatenate() {
     spec.format = framefan::plan::OutputFormat::Mov;
     let chunks = make_render(dir.path(), &spec);
     let out = dir.path().join("out.mov");
-    assert_eq!(
-        run(dir.path(), &chunks, None, &out).unwrap().frames_encoded,
-        11
-    );
+    assert_eq!(run(dir.path(), &chunks, None, &out).unwrap().frames_encoded, 11);
     let probe = ffprobe(&out);
     let v = stream(&probe, "video");
     assert_eq!(v["codec_name"], "prores");
@@ -247,10 +206,8 @@ fn png_chunks_merge_into_one_numbering_with_the_soundtrack() {
     let out = dir.path().join("frames");
     let result = run(dir.path(), &chunks, Some(&audio), &out).unwrap();
     assert_eq!(result.frames_encoded, 7);
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     let mut want: Vec<String> = (1..=7).map(|i| format!("frame_{i:06}.png")).collect();
     want.push("audio.m4a".into());
@@ -258,10 +215,7 @@ fn png_chunks_merge_into_one_numbering_with_the_soundtrack() {
     assert_eq!(names, want);
     // Frame 4 of the output is the first frame of chunk 1, byte for byte.
     let first_of_chunk1 = std::fs::read(chunks[1].join("frame_000004.png")).unwrap();
-    assert_eq!(
-        std::fs::read(out.join("frame_000004.png")).unwrap(),
-        first_of_chunk1
-    );
+    assert_eq!(std::fs::read(out.join("frame_000004.png")).unwrap(), first_of_chunk1);
     let a = ffprobe(&out.join("audio.m4a"));
     assert_eq!(stream(&a, "audio")["duration"], "0.233333");
 }
@@ -274,9 +228,7 @@ fn hyperframes_plan(with_protocol: bool) {
     spec.with_protocol = with_protocol;
     spec.has_audio = true;
     let chunks = make_render(dir.path(), &spec);
-    assert!(
-        framefan::assemble::check::sidecar_path(&chunks[0]).ends_with("chunk-000.mp4.perf.json")
-    );
+    assert!(framefan::assemble::check::sidecar_path(&chunks[0]).ends_with("chunk-000.mp4.perf.json"));
     write_sine_m4a(&dir.path().join("audio.m4a"), 48_000, 440.0);
     let plan = framefan::plan::Plan::load(dir.path()).unwrap();
     let audio = plan.audio_path().unwrap();
@@ -306,11 +258,7 @@ fn cli_prints_one_json_result_line() {
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1);
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -320,3 +268,44 @@ fn cli_prints_one_json_result_line() {
 
 #[path = "assemble_errors.rs"]
 mod assemble_errors;
+
+#[test]
+fn chunks_and_outputs_are_byte_identical_on_retry_and_across_thread_counts() {
+    use framefan::audio::EncodeSettings;
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = PlanSpec::mp4((30, 1), vec![20, 20]);
+    spec.has_audio = true;
+    let chunks = make_render(dir.path(), &spec);
+    let again = dir.path().join("again.mp4");
+    make_chunk(&again, &spec, 0, 20);
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&chunks[0]).unwrap());
+    let audio = dir.path().join("audio.m4a");
+    write_sine_m4a(&audio, 48_000 * 3, 330.0);
+    let outputs: Vec<Vec<u8>> = [1usize, 3]
+        .iter()
+        .map(|&workers| {
+            let out = dir.path().join(format!("out-{workers}.mp4"));
+            let settings = EncodeSettings { workers, segment_frames: 16, ..EncodeSettings::default() };
+            let options = AssembleOptions { audio: Some(settings), ..AssembleOptions::default() };
+            assemble(dir.path(), &chunks, Some(&audio), &out, &options).unwrap();
+            std::fs::read(&out).unwrap()
+        })
+        .collect();
+    assert!(outputs[0] == outputs[1], "assemble output depends on the number of audio encoder threads");
+}
+
+#[test]
+fn an_earlier_output_is_replaced_only_by_a_complete_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = make_render(dir.path(), &PlanSpec::mp4((30, 1), vec![5, 5]));
+    let out = dir.path().join("out.mp4");
+    std::fs::write(&out, b"previous render").unwrap();
+    run(dir.path(), &chunks, None, &out).unwrap();
+    assert_eq!(ffprobe(&out)["streams"][0]["nb_read_frames"], "10");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "staging files left behind: {leftovers:?}");
+}

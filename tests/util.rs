@@ -77,16 +77,8 @@ pub fn write_plan(dir: &Path, spec: &PlanSpec) {
         plan["protocol"] = serde_json::json!({"schemaVersion": 1, "artifactLayout": "plan-dir-v1",
                                               "hashSchema": spec.hash_schema});
     }
-    std::fs::write(
-        dir.join("plan.json"),
-        serde_json::to_vec_pretty(&plan).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("meta/chunks.json"),
-        serde_json::to_vec(&chunks).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("plan.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+    std::fs::write(dir.join("meta/chunks.json"), serde_json::to_vec(&chunks).unwrap()).unwrap();
 }
 
 /// A deterministic test frame: a gradient that moves with the frame number, plus a seeded block.
@@ -101,9 +93,7 @@ pub fn yuv_frame(w: u32, h: u32, frame: i64, seed: u64) -> Vec<u8> {
         }
     }
     for _ in 0..8 {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let (bx, by) = ((rng >> 33) as usize % w, (rng >> 45) as usize % h);
         buf[by * w + bx] = 235;
     }
@@ -118,24 +108,14 @@ pub fn rgba_frame(w: u32, h: u32, frame: i64) -> Vec<u8> {
     let mut buf = Vec::with_capacity((w * h * 4) as usize);
     for y in 0..h {
         for x in 0..w {
-            buf.extend_from_slice(&[
-                (x * 4) as u8,
-                (y * 4) as u8,
-                (frame * 10) as u8,
-                255 - (x as u8),
-            ]);
+            buf.extend_from_slice(&[(x * 4) as u8, (y * 4) as u8, (frame * 10) as u8, 255 - (x as u8)]);
         }
     }
     buf
 }
 
 pub fn h264(preset: &str) -> VideoCodec {
-    VideoCodec::H264 {
-        preset: preset.into(),
-        crf: Some(28),
-        bitrate: None,
-        threads: 1,
-    }
+    VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 1 }
 }
 
 /// Render one chunk of `spec` (frames `start..start+frames`) to `out` with a sidecar.
@@ -144,25 +124,13 @@ pub fn make_chunk(out: &Path, spec: &PlanSpec, start: i64, frames: i64) {
         OutputFormat::Mov => VideoCodec::ProRes4444 { threads: 1 },
         _ => h264("ultrafast"),
     };
-    let config = VideoEncoderConfig {
-        width: spec.width,
-        height: spec.height,
-        fps: spec.fps(),
-        gop: frames as u32,
-        codec,
-    };
+    let config =
+        VideoEncoderConfig { width: spec.width, height: spec.height, fps: spec.fps(), gop: frames as u32, codec };
     let mut writer = ChunkWriter::create(out, spec.format, config, start).unwrap();
     for f in start..start + frames {
         match spec.format {
-            OutputFormat::Mp4 => writer
-                .push(
-                    FrameFormat::Yuv420p,
-                    &yuv_frame(spec.width, spec.height, f, 7),
-                )
-                .unwrap(),
-            _ => writer
-                .push(FrameFormat::Rgba, &rgba_frame(spec.width, spec.height, f))
-                .unwrap(),
+            OutputFormat::Mp4 => writer.push(FrameFormat::Yuv420p, &yuv_frame(spec.width, spec.height, f, 7)).unwrap(),
+            _ => writer.push(FrameFormat::Rgba, &rgba_frame(spec.width, spec.height, f)).unwrap(),
         }
     }
     let done = writer.finish().unwrap();
@@ -212,29 +180,16 @@ impl PcmSource for Sine {
             return Ok(None);
         }
         let n = (self.len - self.next).min(4096);
-        let left: Vec<f32> = (self.next..self.next + n)
-            .map(|i| sine_value(self.freq, self.amp, i))
-            .collect();
+        let left: Vec<f32> = (self.next..self.next + n).map(|i| sine_value(self.freq, self.amp, i)).collect();
         self.next += n;
-        Ok(Some(Pcm {
-            right: left.iter().map(|v| -v).collect(),
-            left,
-        }))
+        Ok(Some(Pcm { right: left.iter().map(|v| -v).collect(), left }))
     }
 }
 
 /// Encode `samples` of a sine into an `.m4a` at `path` with framefan's own encoder and muxer.
 pub fn write_sine_m4a(path: &Path, samples: u64, freq: f64) {
-    let source = Sine {
-        freq,
-        amp: 0.5,
-        next: 0,
-        len: samples,
-    };
-    let settings = EncodeSettings {
-        workers: 2,
-        ..EncodeSettings::default()
-    };
+    let source = Sine { freq, amp: 0.5, next: 0, len: samples };
+    let settings = EncodeSettings { workers: 2, ..EncodeSettings::default() };
     let mut audio = encode::start(Fitted::new(source, samples), samples, settings).unwrap();
     framefan::assemble::mux::write_audio(path, &mut audio).unwrap();
     audio.finish().unwrap();
@@ -275,33 +230,16 @@ pub fn top_level_boxes(path: &Path) -> Vec<(String, u64, u64)> {
 /// ffprobe's view of a file's streams (JSON), with frames counted.
 pub fn ffprobe(path: &Path) -> serde_json::Value {
     let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
+        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
         .arg(path)
         .output()
         .expect("ffprobe (apt package ffmpeg) is needed by the tests");
-    assert!(
-        out.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ffprobe failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 pub fn stream<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
-    probe["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["codec_type"] == kind)
-        .unwrap()
+    probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == kind).unwrap()
 }
 
 /// The built `framefan` binary.

@@ -31,10 +31,7 @@ pub struct Sidecar {
 
 /// The sidecar path of a chunk artifact: `<chunk>.perf.json` beside it.
 pub fn sidecar_path(chunk: &Path) -> PathBuf {
-    let mut name = chunk
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let mut name = chunk.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".perf.json");
     chunk.with_file_name(name)
 }
@@ -47,12 +44,9 @@ pub fn read_sidecar(chunk: &Path) -> Result<Option<Sidecar>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("reading", &path, e)),
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::new(
-            Code::CorruptChunk,
-            format!("sidecar {} is not valid JSON: {e}", path.display()),
-        )
-    })
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::new(Code::CorruptChunk, format!("sidecar {} is not valid JSON: {e}", path.display())))
 }
 
 /// Check chunk count, presence and sidecar plan hashes; return each chunk's expected sha256.
@@ -60,20 +54,12 @@ pub fn chunk_list(plan: &Plan, chunks: &[PathBuf]) -> Result<Vec<Option<String>>
     if chunks.len() != plan.chunks.len() {
         return Err(Error::new(
             Code::ChunkCountMismatch,
-            format!(
-                "{} chunk paths given, plan {} has {} chunks",
-                chunks.len(),
-                plan.dir.display(),
-                plan.chunks.len()
-            ),
+            format!("{} chunk paths given, plan {} has {} chunks", chunks.len(), plan.dir.display(), plan.chunks.len()),
         ));
     }
     for (i, path) in chunks.iter().enumerate() {
         if std::fs::symlink_metadata(path).is_err() {
-            return Err(Error::new(
-                Code::MissingChunk,
-                format!("chunk {i} not found at {}", path.display()),
-            ));
+            return Err(Error::new(Code::MissingChunk, format!("chunk {i} not found at {}", path.display())));
         }
     }
     let mut expected = Vec::with_capacity(chunks.len());
@@ -83,11 +69,7 @@ pub fn chunk_list(plan: &Plan, chunks: &[PathBuf]) -> Result<Vec<Option<String>>
             if hash != plan.plan_hash {
                 return Err(Error::new(
                     Code::StaleChunk,
-                    format!(
-                        "chunk {i} ({}) was rendered from plan {hash}, not {}",
-                        path.display(),
-                        plan.plan_hash
-                    ),
+                    format!("chunk {i} ({}) was rendered from plan {hash}, not {}", path.display(), plan.plan_hash),
                 ));
             }
         }
@@ -97,10 +79,7 @@ pub fn chunk_list(plan: &Plan, chunks: &[PathBuf]) -> Result<Vec<Option<String>>
 }
 
 fn corrupt(i: usize, path: &Path, what: impl std::fmt::Display) -> Error {
-    Error::new(
-        Code::CorruptChunk,
-        format!("chunk {i} ({}): {what}", path.display()),
-    )
+    Error::new(Code::CorruptChunk, format!("chunk {i} ({}): {what}", path.display()))
 }
 
 /// Open every container chunk and check it against chunk 0 and the plan.
@@ -111,10 +90,7 @@ pub fn probe_chunks(plan: &Plan, chunks: &[PathBuf]) -> Result<()> {
         let params = match (demuxer.video_stream_count(), demuxer.params()) {
             (1, Some(p)) => p,
             (n, _) => {
-                let msg = format!(
-                    "chunk {i} ({}) holds {n} video streams, expected 1",
-                    path.display()
-                );
+                let msg = format!("chunk {i} ({}) holds {n} video streams, expected 1", path.display());
                 return Err(Error::new(Code::IncompatibleChunk, msg));
             }
         };
@@ -133,12 +109,8 @@ fn check_params(
     params: &VideoParams,
     reference: Option<&VideoParams>,
 ) -> Result<()> {
-    let incompatible = |what: String| {
-        Error::new(
-            Code::IncompatibleChunk,
-            format!("chunk {i} ({}): {what}", path.display()),
-        )
-    };
+    let incompatible =
+        |what: String| Error::new(Code::IncompatibleChunk, format!("chunk {i} ({}): {what}", path.display()));
     let d = &plan.dimensions;
     if params.width != d.width as i32 || params.height != d.height as i32 {
         return Err(incompatible(format!(
@@ -147,9 +119,7 @@ fn check_params(
         )));
     }
     if params.video_delay != 0 {
-        return Err(incompatible(
-            "has B-frames (reordered frames); chunks must be encoded without".into(),
-        ));
+        return Err(incompatible("has B-frames (reordered frames); chunks must be encoded without".into()));
     }
     if let Some(diff) = reference.and_then(|r| r.difference(params)) {
         return Err(incompatible(format!("{diff} (chunk 0)")));
@@ -163,15 +133,11 @@ fn check_first_packet(demuxer: &mut Demuxer, i: usize, path: &Path) -> Result<()
         Ok(true) if packet.is_key() => Ok(()),
         Ok(true) => Err(Error::new(
             Code::ChunkNotClosedGop,
-            format!(
-                "chunk {i} ({}) does not start with a keyframe",
-                path.display()
-            ),
+            format!("chunk {i} ({}) does not start with a keyframe", path.display()),
         )),
-        Ok(false) => Err(Error::new(
-            Code::FrameCountMismatch,
-            format!("chunk {i} ({}) holds no frame", path.display()),
-        )),
+        Ok(false) => {
+            Err(Error::new(Code::FrameCountMismatch, format!("chunk {i} ({}) holds no frame", path.display())))
+        }
         Err(e) => Err(corrupt(i, path, e)),
     }
 }
@@ -212,29 +178,19 @@ impl Verifier {
                 let Some(want) = want else { continue };
                 let got = crate::digest::artifact(path)?;
                 if !got.eq_ignore_ascii_case(&want) {
-                    return Err(corrupt(
-                        i,
-                        path,
-                        format_args!("sha256 {got} differs from its sidecar's {want}"),
-                    ));
+                    return Err(corrupt(i, path, format_args!("sha256 {got} differs from its sidecar's {want}")));
                 }
             }
             Ok(())
         });
-        Verifier {
-            handle: Some(handle),
-            stop,
-        }
+        Verifier { handle: Some(handle), stop }
     }
 
     /// Wait for every digest; the first mismatch is the error.
     pub fn wait(mut self) -> Result<()> {
         match self.handle.take().map(|h| h.join()) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(Error::new(
-                Code::MediaFailed,
-                "chunk digest thread panicked",
-            )),
+            Some(Err(_)) => Err(Error::new(Code::MediaFailed, "chunk digest thread panicked")),
             None => Ok(()),
         }
     }

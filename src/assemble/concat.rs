@@ -27,27 +27,12 @@ pub struct VideoSource {
 impl VideoSource {
     /// A source over `chunks` (paths with their plan specs), stamping in `time_base`.
     pub fn new(chunks: Vec<(PathBuf, ChunkSpec)>, fps: Fps, time_base: Rational) -> Self {
-        VideoSource {
-            chunks,
-            fps,
-            time_base,
-            next_chunk: 0,
-            current: None,
-            in_chunk: 0,
-            frame: 0,
-        }
+        VideoSource { chunks, fps, time_base, next_chunk: 0, current: None, in_chunk: 0, frame: 0 }
     }
 
     /// Frames yielded so far.
     pub fn frames(&self) -> i64 {
         self.frame
-    }
-
-    /// The presentation time of the next packet as a rational of seconds, for interleaving.
-    pub fn next_time(&self) -> Rational {
-        self.fps
-            .duration_of(self.frame)
-            .unwrap_or(Rational { num: 0, den: 1 })
     }
 
     /// The next restamped packet, or `None` after the last chunk.
@@ -99,11 +84,7 @@ impl VideoSource {
     fn end_chunk(&mut self) -> Result<()> {
         let spec = self.chunks[self.next_chunk].1;
         if self.in_chunk != spec.frames() {
-            let what = format!(
-                "ended after {} of its {} indexed frames (truncated?)",
-                self.in_chunk,
-                spec.frames()
-            );
+            let what = format!("ended after {} of its {} indexed frames (truncated?)", self.in_chunk, spec.frames());
             return Err(self.chunk_error(Code::CorruptChunk, what));
         }
         self.current = None;
@@ -113,18 +94,11 @@ impl VideoSource {
 
     fn corrupt(&self, err: crate::error::AvError) -> Error {
         let (path, spec) = &self.chunks[self.next_chunk];
-        Error::av(Code::CorruptChunk, err).prefixed(&format!(
-            "chunk {} ({})",
-            spec.index,
-            path.display()
-        ))
+        Error::av(Code::CorruptChunk, err).prefixed(&format!("chunk {} ({})", spec.index, path.display()))
     }
 
     fn chunk_error(&self, code: Code, what: String) -> Error {
         let (path, spec) = &self.chunks[self.next_chunk];
-        Error::new(
-            code,
-            format!("chunk {} ({}) {what}", spec.index, path.display()),
-        )
+        Error::new(code, format!("chunk {} ({}) {what}", spec.index, path.display()))
     }
 }

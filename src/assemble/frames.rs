@@ -30,10 +30,7 @@ pub fn merge(
         if let Some(want) = &expected[i] {
             let got = crate::digest::dir(path)?;
             if !got.eq_ignore_ascii_case(want) {
-                let msg = format!(
-                    "chunk {i} ({}): sha256 {got} differs from its sidecar's {want}",
-                    path.display()
-                );
+                let msg = format!("chunk {i} ({}): sha256 {got} differs from its sidecar's {want}", path.display());
                 return Err(Error::new(Code::CorruptChunk, msg));
             }
         }
@@ -41,11 +38,7 @@ pub fn merge(
     }
     let total: usize = lists.iter().map(Vec::len).sum();
     if total as i64 != plan.total_frames {
-        let msg = format!(
-            "chunks hold {total} frames, plan {} has {}",
-            plan.dir.display(),
-            plan.total_frames
-        );
+        let msg = format!("chunks hold {total} frames, plan {} has {}", plan.dir.display(), plan.total_frames);
         return Err(Error::new(Code::FrameCountMismatch, msg));
     }
     let staged = StagedDir::new(out)?;
@@ -55,10 +48,7 @@ pub fn merge(
         place(frame, &staged.path().join(format!("frame_{n:06}.png")))?;
         if n % 64 == 0 || n == plan.total_frames {
             if let Some(sink) = &options.progress {
-                sink(Progress {
-                    frames_done: n,
-                    total_frames: plan.total_frames,
-                });
+                sink(Progress { frames_done: n, total_frames: plan.total_frames });
             }
             super::cancelled(options)?;
         }
@@ -71,12 +61,7 @@ pub fn merge(
     Ok((n, summary))
 }
 
-fn write_soundtrack(
-    plan: &Plan,
-    source: &Path,
-    target: &Path,
-    settings: EncodeSettings,
-) -> Result<AudioSummary> {
+fn write_soundtrack(plan: &Plan, source: &Path, target: &Path, settings: EncodeSettings) -> Result<AudioSummary> {
     let samples = audio::samples_for(plan.dimensions.fps, plan.total_frames);
     let mut encoded = audio::start(source, samples, settings)?;
     let staged = StagedFile::new(target)?;
@@ -91,9 +76,7 @@ fn place(from: &Path, to: &Path) -> Result<()> {
     if std::fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
-    std::fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|e| Error::io("copying frame", from, e))
+    std::fs::copy(from, to).map(|_| ()).map_err(|e| Error::io("copying frame", from, e))
 }
 
 /// List a chunk's PNG frames in frame order and check their count and size.
@@ -132,10 +115,7 @@ fn list_frames(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     frames.sort_by_cached_key(|p| {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let digits: String = name.chars().filter(char::is_ascii_digit).collect();
         (digits.len(), digits, name)
     });
@@ -146,12 +126,7 @@ fn check_png(plan: &Plan, i: usize, frame: &Path) -> Result<()> {
     use std::io::Read;
     let mut head = [0u8; 24];
     let read = std::fs::File::open(frame).and_then(|mut f| f.read_exact(&mut head));
-    let bad = |what: &str| {
-        Error::new(
-            Code::CorruptChunk,
-            format!("chunk {i}: {} {what}", frame.display()),
-        )
-    };
+    let bad = |what: &str| Error::new(Code::CorruptChunk, format!("chunk {i}: {} {what}", frame.display()));
     if read.is_err() || &head[..8] != PNG_SIGNATURE || &head[12..16] != b"IHDR" {
         return Err(bad("is not a PNG file"));
     }
@@ -159,12 +134,7 @@ fn check_png(plan: &Plan, i: usize, frame: &Path) -> Result<()> {
     let height = u32::from_be_bytes([head[20], head[21], head[22], head[23]]);
     let d = &plan.dimensions;
     if (width, height) != (d.width, d.height) {
-        let msg = format!(
-            "chunk {i}: {} is {width}x{height}, plan is {}x{}",
-            frame.display(),
-            d.width,
-            d.height
-        );
+        let msg = format!("chunk {i}: {} is {width}x{height}, plan is {}x{}", frame.display(), d.width, d.height);
         return Err(Error::new(Code::IncompatibleChunk, msg));
     }
     Ok(())

@@ -99,9 +99,7 @@ pub fn assemble(
     let audio = audio_contract(&plan, audio, &mut warnings)?;
     let settings = options.audio.unwrap_or_default();
     let (frames_encoded, summary) = match plan.dimensions.format {
-        OutputFormat::PngSequence => {
-            frames::merge(&plan, chunks, &expected, audio, out, settings, options)?
-        }
+        OutputFormat::PngSequence => frames::merge(&plan, chunks, &expected, audio, out, settings, options)?,
         _ => container(&plan, chunks, expected, audio, out, settings, options)?,
     };
     Ok(AssembleResult {
@@ -116,23 +114,15 @@ pub fn assemble(
 
 /// Apply the audio contract: a plan with audio needs a soundtrack that exists; a soundtrack for
 /// a silent plan is dropped with a warning.
-fn audio_contract<'a>(
-    plan: &Plan,
-    audio: Option<&'a Path>,
-    warnings: &mut Vec<String>,
-) -> Result<Option<&'a Path>> {
+fn audio_contract<'a>(plan: &Plan, audio: Option<&'a Path>, warnings: &mut Vec<String>) -> Result<Option<&'a Path>> {
     match (plan.has_audio, audio) {
         (true, None) => Err(Error::new(
             Code::AudioMissing,
-            format!(
-                "plan {} has audio but no soundtrack was given",
-                plan.dir.display()
-            ),
+            format!("plan {} has audio but no soundtrack was given", plan.dir.display()),
         )),
-        (_, Some(path)) if !path.is_file() => Err(Error::new(
-            Code::AudioMissing,
-            format!("soundtrack {} does not exist", path.display()),
-        )),
+        (_, Some(path)) if !path.is_file() => {
+            Err(Error::new(Code::AudioMissing, format!("soundtrack {} does not exist", path.display())))
+        }
         (false, Some(path)) => {
             warnings.push(format!(
                 "AUDIO_IGNORED: plan {} has no audio; soundtrack {} was not used",
@@ -146,13 +136,7 @@ fn audio_contract<'a>(
 }
 
 fn no_audio() -> AudioSummary {
-    AudioSummary {
-        present: false,
-        samples: 0,
-        sample_rate: 48_000,
-        source_samples: 0,
-        segments: 0,
-    }
+    AudioSummary { present: false, samples: 0, sample_rate: 48_000, source_samples: 0, segments: 0 }
 }
 
 fn summarize(s: EncodeSummary) -> AudioSummary {
@@ -167,9 +151,7 @@ fn summarize(s: EncodeSummary) -> AudioSummary {
 
 fn cancelled(options: &AssembleOptions) -> Result<()> {
     match &options.cancel {
-        Some(flag) if flag.load(Ordering::Relaxed) => {
-            Err(Error::new(Code::Cancelled, "assemble cancelled"))
-        }
+        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::new(Code::Cancelled, "assemble cancelled")),
         _ => Ok(()),
     }
 }
@@ -187,24 +169,15 @@ fn container(
     let staged = StagedFile::new(out)?;
     let verifier = check::Verifier::spawn(chunks, expected);
     let fps = plan.dimensions.fps;
-    let encoded = match audio {
-        Some(path) => Some(audio::start(
-            path,
-            audio::samples_for(fps, plan.total_frames),
-            settings,
-        )?),
+    let mut encoded = match audio {
+        Some(path) => Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?),
         None => None,
     };
     let first = Demuxer::open(&chunks[0]).map_err(|e| Error::av(Code::CorruptChunk, e))?;
-    let parameters = first
-        .parameters()
-        .ok_or_else(|| Error::new(Code::IncompatibleChunk, "chunk 0 has no video stream"))?;
+    let parameters =
+        first.parameters().ok_or_else(|| Error::new(Code::IncompatibleChunk, "chunk 0 has no video stream"))?;
     let input = mux::VideoInput {
-        chunks: chunks
-            .iter()
-            .cloned()
-            .zip(plan.chunks.iter().copied())
-            .collect(),
+        chunks: chunks.iter().cloned().zip(plan.chunks.iter().copied()).collect(),
         parameters,
         fps,
         total_frames: plan.total_frames,
@@ -215,15 +188,7 @@ fn container(
         }
     };
     let muxer_name = plan.dimensions.format.muxer().unwrap_or("mp4");
-    let mut encoded = encoded;
-    let written = mux::write(
-        staged.path(),
-        muxer_name,
-        input,
-        encoded.as_mut(),
-        &progress,
-        &|| cancelled(options),
-    );
+    let written = mux::write(staged.path(), muxer_name, input, encoded.as_mut(), &progress, &|| cancelled(options));
     let written = match written {
         Ok(w) => w,
         Err(e) => return Err(verifier.explain(e)),
@@ -234,13 +199,9 @@ fn container(
         None => no_audio(),
     };
     if written.frames != plan.total_frames {
-        let msg = format!(
-            "wrote {} frames, plan has {}",
-            written.frames, plan.total_frames
-        );
+        let msg = format!("wrote {} frames, plan has {}", written.frames, plan.total_frames);
         return Err(Error::new(Code::FrameCountMismatch, msg));
     }
-    drop(first);
     staged.commit()?;
     Ok((written.frames, summary))
 }
@@ -253,10 +214,7 @@ fn output_size(out: &Path) -> Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(out).map_err(|e| Error::io("listing", out, e))? {
         let entry = entry.map_err(|e| Error::io("listing", out, e))?;
-        total += entry
-            .metadata()
-            .map_err(|e| Error::io("inspecting", &entry.path(), e))?
-            .len();
+        total += entry.metadata().map_err(|e| Error::io("inspecting", &entry.path(), e))?.len();
     }
     Ok(total)
 }

@@ -43,17 +43,10 @@ pub struct Written {
 
 /// The audio half of the output: encoded packets in 1/48000 and how many samples they carry.
 fn audio_stream(audio: &EncodedAudio) -> StreamSpec {
-    StreamSpec {
-        parameters: audio.parameters(),
-        time_base: AUDIO_TB,
-        frame_rate: None,
-    }
+    StreamSpec { parameters: audio.parameters(), time_base: AUDIO_TB, frame_rate: None }
 }
 
-const AUDIO_TB: Rational = Rational {
-    num: 1,
-    den: 48_000,
-};
+const AUDIO_TB: Rational = Rational { num: 1, den: 48_000 };
 
 /// Whether timestamp `a` (in `atb`) comes no later than `b` (in `btb`), exactly.
 fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
@@ -89,29 +82,17 @@ pub fn write(
     let extradata = crate::av::demux::extradata_len(&video.parameters);
     let fps = video.fps;
     let total = video.total_frames;
-    let spec = StreamSpec {
-        parameters: video.parameters,
-        time_base: fps.video_time_base(),
-        frame_rate: Some(fps.rate()),
-    };
+    let spec =
+        StreamSpec { parameters: video.parameters, time_base: fps.video_time_base(), frame_rate: Some(fps.rate()) };
     muxer.add_stream(spec).map_err(fail)?;
-    let audio_samples = audio
-        .as_ref()
-        .map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
+    let audio_samples = audio.as_ref().map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
     if let Some(a) = &audio {
         muxer.add_stream(audio_stream(a)).map_err(fail)?;
     }
     let reserve = moov_reservation(total as u64, audio_samples, extradata);
     let vts = fps.video_time_base().den;
-    let movie = if audio.is_some() {
-        lcm(vts, AUDIO_TB.den)
-    } else {
-        vts
-    };
-    let options = [
-        ("moov_size", reserve.to_string()),
-        ("movie_timescale", movie.to_string()),
-    ];
+    let movie = if audio.is_some() { lcm(vts, AUDIO_TB.den) } else { vts };
+    let options = [("moov_size", reserve.to_string()), ("movie_timescale", movie.to_string())];
     muxer.write_header(&options).map_err(fail)?;
     let vtb = muxer.time_base(0);
     let atb = muxer.time_base(1);
@@ -127,9 +108,7 @@ pub fn write(
             (None, None) => break,
             (Some(_), None) => false,
             (None, Some(_)) => true,
-            (Some(v), Some(a)) => {
-                not_later(a.dts().unwrap_or(0), AUDIO_TB, v.dts().unwrap_or(0), vtb)
-            }
+            (Some(v), Some(a)) => not_later(a.dts().unwrap_or(0), AUDIO_TB, v.dts().unwrap_or(0), vtb),
         };
         if take_audio {
             if let (Some(mut packet), Some(a)) = (next_audio.take(), audio.as_mut()) {
@@ -143,20 +122,14 @@ pub fn write(
             muxer.write(&packet).map_err(fail)?;
             let done = source.frames();
             if done % 32 == 0 || done == total {
-                progress(Progress {
-                    frames_done: done,
-                    total_frames: total,
-                });
+                progress(Progress { frames_done: done, total_frames: total });
                 cancelled()?;
             }
             next_video = source.next_packet()?;
         }
     }
     muxer.finish().map_err(fail)?;
-    Ok(Written {
-        frames: source.frames(),
-        audio_packets,
-    })
+    Ok(Written { frames: source.frames(), audio_packets })
 }
 
 /// The chunks to concatenate and what the output track must look like.
@@ -177,10 +150,7 @@ pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<u64> {
     let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
     muxer.add_stream(audio_stream(audio)).map_err(fail)?;
     let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
-    let options = [
-        ("moov_size", reserve.to_string()),
-        ("movie_timescale", AUDIO_TB.den.to_string()),
-    ];
+    let options = [("moov_size", reserve.to_string()), ("movie_timescale", AUDIO_TB.den.to_string())];
     muxer.write_header(&options).map_err(fail)?;
     let tb = muxer.time_base(0);
     let mut packets = 0;

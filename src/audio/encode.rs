@@ -40,16 +40,8 @@ pub struct EncodeSettings {
 
 impl Default for EncodeSettings {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        EncodeSettings {
-            bitrate: 192_000,
-            workers: cores.clamp(1, 8),
-            segment_frames: 256,
-            preroll: 8,
-            postroll: 3,
-        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        EncodeSettings { bitrate: 192_000, workers: cores.clamp(1, 8), segment_frames: 256, preroll: 8, postroll: 3 }
     }
 }
 
@@ -78,6 +70,7 @@ type Done = Result<(usize, Vec<ff::Packet>)>;
 pub struct EncodedAudio {
     parameters: ff::codec::Parameters,
     results: Receiver<Done>,
+    permits: Receiver<()>,
     reorder: BTreeMap<usize, Vec<ff::Packet>>,
     next: usize,
     current: std::vec::IntoIter<ff::Packet>,
@@ -97,12 +90,14 @@ pub fn start<S: PcmSource + Send + 'static>(
     total: u64,
     settings: EncodeSettings,
 ) -> Result<EncodedAudio> {
-    let parameters = AacEncoder::open(settings.bitrate)
-        .map_err(encode_failed)?
-        .parameters();
+    let parameters = AacEncoder::open(settings.bitrate).map_err(encode_failed)?.parameters();
     let span = (settings.segment_frames.max(1) * AAC_FRAME) as u64;
     let segments = total.div_ceil(span).max(1) as usize;
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(1);
+    // One permit per segment handed out and not yet taken back by the consumer: encoders can
+    // run ahead of the muxer by at most this many segments, whatever the soundtrack's length.
+    let in_flight = settings.workers.max(1) + 1;
+    let (permit_tx, permits) = mpsc::sync_channel::<()>(in_flight);
     let (done_tx, results) = mpsc::channel::<Done>();
     let job_rx = Arc::new(Mutex::new(job_rx));
     let workers = (0..settings.workers.max(1).min(segments))
@@ -113,7 +108,7 @@ pub fn start<S: PcmSource + Send + 'static>(
         .collect();
     let error_tx = done_tx;
     let producer = std::thread::spawn(move || {
-        let outcome = produce(source, total, span, segments, settings, &job_tx);
+        let outcome = produce(source, total, span, segments, settings, &job_tx, &permit_tx);
         if let Err(e) = &outcome {
             let _ = error_tx.send(Err(Error::new(e.kind(), e.message())));
         }
@@ -122,6 +117,7 @@ pub fn start<S: PcmSource + Send + 'static>(
     Ok(EncodedAudio {
         parameters,
         results,
+        permits,
         reorder: BTreeMap::new(),
         next: 0,
         current: Vec::new().into_iter(),
@@ -139,40 +135,37 @@ fn produce<S: PcmSource>(
     segments: usize,
     s: EncodeSettings,
     jobs: &SyncSender<Job>,
+    permits: &SyncSender<()>,
 ) -> Result<u64> {
-    let (pre, post) = (
-        (s.preroll * AAC_FRAME) as u64,
-        (s.postroll * AAC_FRAME) as u64,
-    );
+    let (pre, post) = ((s.preroll * AAC_FRAME) as u64, (s.postroll * AAC_FRAME) as u64);
     let mut buffer = Pcm::default();
     let mut buffer_start = 0u64;
     for index in 0..segments {
+        if permits.send(()).is_err() {
+            break; // The consumer went away; nothing more to do.
+        }
         let core = (index as u64 * span, ((index as u64 + 1) * span).min(total));
         let first = index == 0;
         let last = index + 1 == segments;
-        let input = (
-            if first { 0 } else { core.0 - pre },
-            if last {
-                total
-            } else {
-                (core.1 + post).min(total)
-            },
-        );
+        let input = (if first { 0 } else { core.0 - pre }, if last { total } else { (core.1 + post).min(total) });
         let have = buffer_start + buffer.len() as u64;
         if input.1 > have {
-            source.read_into(&mut buffer, (input.1 - have) as usize)?;
+            let want = (input.1 - have) as usize;
+            buffer.left.reserve_exact(want);
+            buffer.right.reserve_exact(want);
+            source.read_into(&mut buffer, want)?;
         }
-        let from = (input.0 - buffer_start) as usize;
-        let to = (input.1 - buffer_start) as usize;
-        let pcm = Pcm {
-            left: buffer.left[from..to].to_vec(),
-            right: buffer.right[from..to].to_vec(),
-        };
-        // Keep only what the next segment's preroll still needs.
+        // The next segment's preroll starts inside this one: carry that tail over, and hand
+        // the buffer itself to the encoder (no copy of the segment).
         let keep = (core.1.saturating_sub(pre)).max(buffer_start);
         let cut = (keep - buffer_start) as usize;
-        buffer.left.drain(..cut);
-        buffer.right.drain(..cut);
+        let tail = Pcm { left: buffer.left[cut..].to_vec(), right: buffer.right[cut..].to_vec() };
+        let mut pcm = std::mem::replace(&mut buffer, tail);
+        let from = (input.0 - buffer_start) as usize;
+        pcm.left.drain(..from);
+        pcm.right.drain(..from);
+        pcm.left.truncate((input.1 - input.0) as usize);
+        pcm.right.truncate((input.1 - input.0) as usize);
         buffer_start = keep;
         let job = Job {
             index,
@@ -196,10 +189,7 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, bitrate: usize) {
         };
         let Ok(job) = job else { return };
         let index = job.index;
-        if done
-            .send(encode_segment(job, bitrate).map(|p| (index, p)))
-            .is_err()
-        {
+        if done.send(encode_segment(job, bitrate).map(|p| (index, p))).is_err() {
             return;
         }
     }
@@ -211,13 +201,7 @@ fn encode_segment(job: Job, bitrate: usize) -> Result<Vec<ff::Packet>> {
     let n = job.pcm.len();
     for start in (0..n).step_by(AAC_FRAME) {
         let end = (start + AAC_FRAME).min(n);
-        encoder
-            .push(
-                &job.pcm.left[start..end],
-                &job.pcm.right[start..end],
-                &mut packets,
-            )
-            .map_err(encode_failed)?;
+        encoder.push(&job.pcm.left[start..end], &job.pcm.right[start..end], &mut packets).map_err(encode_failed)?;
     }
     encoder.finish(&mut packets).map_err(encode_failed)?;
     let mut kept = Vec::with_capacity(packets.len());
@@ -255,6 +239,9 @@ impl EncodedAudio {
             }
             if let Some(packets) = self.reorder.remove(&self.next) {
                 self.next += 1;
+                // Give the producer room for one more segment. The producer may already have
+                // finished, so a closed channel is fine.
+                let _ = self.permits.try_recv();
                 self.current = packets.into_iter();
                 continue;
             }
@@ -263,12 +250,7 @@ impl EncodedAudio {
                     self.reorder.insert(index, packets);
                 }
                 Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    return Err(Error::new(
-                        Code::MediaFailed,
-                        "audio encoder threads stopped early",
-                    ))
-                }
+                Err(_) => return Err(Error::new(Code::MediaFailed, "audio encoder threads stopped early")),
             }
         }
     }
@@ -281,17 +263,8 @@ impl EncodedAudio {
         }
         let source_samples = match producer {
             Some(Ok(result)) => result?,
-            _ => {
-                return Err(Error::new(
-                    Code::MediaFailed,
-                    "audio decoder thread panicked",
-                ))
-            }
+            _ => return Err(Error::new(Code::MediaFailed, "audio decoder thread panicked")),
         };
-        Ok(EncodeSummary {
-            samples: self.total,
-            source_samples,
-            segments: self.segments,
-        })
+        Ok(EncodeSummary { samples: self.total, source_samples, segments: self.segments })
     }
 }

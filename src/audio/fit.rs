@@ -36,14 +36,7 @@ pub struct Fitted<S> {
 impl<S: PcmSource> Fitted<S> {
     /// Wrap `source` so that exactly `target` samples come out.
     pub fn new(source: S, target: u64) -> Self {
-        Fitted {
-            source: Some(source),
-            target,
-            emitted: 0,
-            decoded: 0,
-            pending: Pcm::default(),
-            offset: 0,
-        }
+        Fitted { source: Some(source), target, emitted: 0, decoded: 0, pending: Pcm::default(), offset: 0 }
     }
 
     /// Samples the source really held (known once it has been read to its end or past target).
@@ -72,8 +65,7 @@ impl<S: PcmSource> Fitted<S> {
             }
             let take = (want - done).min(self.pending.len() - self.offset);
             let range = self.offset..self.offset + take;
-            out.left
-                .extend_from_slice(&self.pending.left[range.clone()]);
+            out.left.extend_from_slice(&self.pending.left[range.clone()]);
             out.right.extend_from_slice(&self.pending.right[range]);
             self.offset += take;
             done += take;
@@ -119,21 +111,12 @@ mod tests {
             self.left -= n;
             let block: Vec<f32> = (0..n).map(|i| self.next + i as f32).collect();
             self.next += n as f32;
-            Ok(Some(Pcm {
-                right: block.iter().map(|v| -v).collect(),
-                left: block,
-            }))
+            Ok(Some(Pcm { right: block.iter().map(|v| -v).collect(), left: block }))
         }
     }
 
     fn drain(target: u64, have: u32) -> Pcm {
-        let mut fitted = Fitted::new(
-            Ramp {
-                left: have,
-                next: 1.0,
-            },
-            target,
-        );
+        let mut fitted = Fitted::new(Ramp { left: have, next: 1.0 }, target);
         let mut out = Pcm::default();
         while fitted.read_into(&mut out, 1024).unwrap() > 0 {}
         out

@@ -17,8 +17,7 @@ use crate::time::Fps;
 
 /// The exact number of 48 kHz samples that span `frames` frames at `fps`.
 pub fn samples_for(fps: Fps, frames: i64) -> u64 {
-    fps.samples_for_frames(frames, i64::from(SAMPLE_RATE))
-        .max(0) as u64
+    fps.samples_for_frames(frames, i64::from(SAMPLE_RATE)).max(0) as u64
 }
 
 /// Start decoding `source` and encoding it, fitted to `samples` samples, in the background.

@@ -55,33 +55,19 @@ impl AudioReader {
         super::init();
         let shown = path.display();
         let input = ff::format::input(&path).ctx("avformat_open_input", &shown)?;
-        let stream = input
-            .streams()
-            .best(ff::media::Type::Audio)
-            .ok_or_else(|| AvError {
-                op: "av_find_best_stream",
-                subject: shown.to_string(),
-                code: ff::ffi::AVERROR_STREAM_NOT_FOUND,
-                message: "the file has no audio stream".into(),
-            })?;
+        let stream = input.streams().best(ff::media::Type::Audio).ok_or_else(|| AvError {
+            op: "av_find_best_stream",
+            subject: shown.to_string(),
+            code: ff::ffi::AVERROR_STREAM_NOT_FOUND,
+            message: "the file has no audio stream".into(),
+        })?;
         let index = stream.index();
         let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
             .ctx("avcodec_parameters_to_context", &shown)?;
-        ctx.set_threading(ff::threading::Config {
-            kind: ff::threading::Type::Frame,
-            count: 1,
-            ..Default::default()
-        });
+        ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
         let mut decoder = ctx.decoder().audio().ctx("avcodec_open2", &shown)?;
         decoder.set_packet_time_base(stream.time_base());
-        Ok(AudioReader {
-            input,
-            stream: index,
-            decoder,
-            resampler: None,
-            path: path.to_path_buf(),
-            eof: false,
-        })
+        Ok(AudioReader { input, stream: index, decoder, resampler: None, path: path.to_path_buf(), eof: false })
     }
 
     /// The next block of samples, or `None` at the end of the stream.
@@ -98,13 +84,7 @@ impl AudioReader {
                 }
                 Err(ff::Error::Eof) => return self.flush_resampler(),
                 Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {}
-                Err(e) => {
-                    return Err(super::wrap(
-                        e,
-                        "avcodec_receive_frame",
-                        &self.path.display(),
-                    ))
-                }
+                Err(e) => return Err(super::wrap(e, "avcodec_receive_frame", &self.path.display())),
             }
             self.feed()?;
         }
@@ -124,18 +104,12 @@ impl AudioReader {
         loop {
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.stream => {
-                    return self
-                        .decoder
-                        .send_packet(&packet)
-                        .ctx("avcodec_send_packet", &shown);
+                    return self.decoder.send_packet(&packet).ctx("avcodec_send_packet", &shown);
                 }
                 Ok(()) => continue,
                 Err(ff::Error::Eof) => {
                     self.eof = true;
-                    return self
-                        .decoder
-                        .send_eof()
-                        .ctx("avcodec_send_packet(NULL)", &shown);
+                    return self.decoder.send_eof().ctx("avcodec_send_packet(NULL)", &shown);
                 }
                 Err(e) => return Err(super::wrap(e, "av_read_frame", &shown)),
             }
@@ -147,10 +121,7 @@ impl AudioReader {
             && frame.rate() == SAMPLE_RATE as u32
             && frame.channels() == 2;
         if direct {
-            return Ok(Pcm {
-                left: frame.plane::<f32>(0).to_vec(),
-                right: frame.plane::<f32>(1).to_vec(),
-            });
+            return Ok(Pcm { left: frame.plane::<f32>(0).to_vec(), right: frame.plane::<f32>(1).to_vec() });
         }
         if self.resampler.is_none() {
             let layout = match frame.channel_layout() {
@@ -170,10 +141,7 @@ impl AudioReader {
         }
         let mut out = ff::frame::Audio::empty();
         let shown = self.path.display();
-        let resampler = self
-            .resampler
-            .as_mut()
-            .ok_or_else(|| super::wrap(ff::Error::Bug, "swr", &shown))?;
+        let resampler = self.resampler.as_mut().ok_or_else(|| super::wrap(ff::Error::Bug, "swr", &shown))?;
         resampler.run(frame, &mut out).ctx("swr_convert", &shown)?;
         Ok(planes(&out))
     }
@@ -203,10 +171,7 @@ fn planes(frame: &ff::frame::Audio) -> Pcm {
     if n == 0 {
         return Pcm::default();
     }
-    Pcm {
-        left: frame.plane::<f32>(0)[..n].to_vec(),
-        right: frame.plane::<f32>(1)[..n].to_vec(),
-    }
+    Pcm { left: frame.plane::<f32>(0)[..n].to_vec(), right: frame.plane::<f32>(1)[..n].to_vec() }
 }
 
 /// An AAC-LC encoder at 48 kHz stereo and a fixed bitrate.
@@ -236,20 +201,13 @@ impl AacEncoder {
         ctx.set_bit_rate(bitrate);
         ctx.set_time_base(ff::Rational(1, SAMPLE_RATE));
         ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
-        ctx.set_threading(ff::threading::Config {
-            kind: ff::threading::Type::Frame,
-            count: 1,
-            ..Default::default()
-        });
+        ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
         // SAFETY: plain flag field of the context we own, set before avcodec_open2.
         unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
         let mut opts = ff::Dictionary::new();
         opts.set("aac_coder", "twoloop");
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &"aac")?;
-        Ok(AacEncoder {
-            encoder,
-            next_pts: 0,
-        })
+        Ok(AacEncoder { encoder, next_pts: 0 })
     }
 
     /// Codec parameters for the output stream (including the encoder delay).
@@ -265,34 +223,21 @@ impl AacEncoder {
 
     /// Encode one frame of at most [`AAC_FRAME`] samples (only the last may be shorter).
     /// Packets come out stamped in 1/48000 with the priming at negative time.
-    pub fn push(
-        &mut self,
-        left: &[f32],
-        right: &[f32],
-        out: &mut Vec<ff::Packet>,
-    ) -> Result<(), AvError> {
+    pub fn push(&mut self, left: &[f32], right: &[f32], out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
         let n = left.len().min(right.len());
-        let mut frame = ff::frame::Audio::new(
-            ff::format::Sample::F32(ff::format::sample::Type::Planar),
-            n,
-            stereo(),
-        );
+        let mut frame = ff::frame::Audio::new(ff::format::Sample::F32(ff::format::sample::Type::Planar), n, stereo());
         frame.set_rate(SAMPLE_RATE as u32);
         frame.plane_mut::<f32>(0)[..n].copy_from_slice(&left[..n]);
         frame.plane_mut::<f32>(1)[..n].copy_from_slice(&right[..n]);
         frame.set_pts(Some(self.next_pts));
         self.next_pts += n as i64;
-        self.encoder
-            .send_frame(&frame)
-            .ctx("avcodec_send_frame", &"aac encoder")?;
+        self.encoder.send_frame(&frame).ctx("avcodec_send_frame", &"aac encoder")?;
         self.drain(out)
     }
 
     /// Flush the encoder's remaining packets into `out`.
     pub fn finish(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
-        self.encoder
-            .send_eof()
-            .ctx("avcodec_send_frame(NULL)", &"aac encoder")?;
+        self.encoder.send_eof().ctx("avcodec_send_frame(NULL)", &"aac encoder")?;
         self.drain(out)
     }
 
@@ -302,9 +247,7 @@ impl AacEncoder {
             match self.encoder.receive_packet(&mut packet) {
                 Ok(()) => out.push(packet),
                 Err(ff::Error::Eof) => return Ok(()),
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
-                    return Ok(())
-                }
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
                 Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &"aac encoder")),
             }
         }

@@ -37,12 +37,7 @@ impl VideoParams {
         macro_rules! cmp {
             ($field:ident) => {
                 if self.$field != other.$field {
-                    return Some(format!(
-                        "{} {:?} differs from {:?}",
-                        stringify!($field),
-                        other.$field,
-                        self.$field
-                    ));
+                    return Some(format!("{} {:?} differs from {:?}", stringify!($field), other.$field, self.$field));
                 }
             };
         }
@@ -76,11 +71,8 @@ impl Demuxer {
         super::init();
         let shown = path.display();
         let input = ff::format::input(&path).ctx("avformat_open_input", &shown)?;
-        let videos: Vec<usize> = input
-            .streams()
-            .filter(|s| s.parameters().medium() == ff::media::Type::Video)
-            .map(|s| s.index())
-            .collect();
+        let videos: Vec<usize> =
+            input.streams().filter(|s| s.parameters().medium() == ff::media::Type::Video).map(|s| s.index()).collect();
         Ok(Demuxer {
             video: videos.first().copied().unwrap_or(usize::MAX),
             video_streams: videos.len(),
@@ -105,14 +97,8 @@ impl Demuxer {
 
     /// The video stream's time base.
     pub fn time_base(&self) -> Rational {
-        let tb = self
-            .stream()
-            .map(|s| s.time_base())
-            .unwrap_or(ff::Rational(0, 1));
-        Rational {
-            num: tb.0 as i64,
-            den: tb.1.max(1) as i64,
-        }
+        let tb = self.stream().map(|s| s.time_base()).unwrap_or(ff::Rational(0, 1));
+        Rational { num: tb.0 as i64, den: tb.1.max(1) as i64 }
     }
 
     /// The number of frames the container's index announces (0 when it does not say).
@@ -144,12 +130,7 @@ impl Demuxer {
             pixel_format: p.format,
             profile: p.profile,
             level: p.level,
-            color: [
-                p.color_range as i32,
-                p.color_primaries as i32,
-                p.color_trc as i32,
-                p.color_space as i32,
-            ],
+            color: [p.color_range as i32, p.color_primaries as i32, p.color_trc as i32, p.color_space as i32],
             sample_aspect_ratio: (p.sample_aspect_ratio.num, p.sample_aspect_ratio.den),
             extradata,
             video_delay: p.video_delay,

@@ -34,22 +34,12 @@ pub fn check(ret: i32, op: &'static str, subject: &dyn std::fmt::Display) -> Res
     if ret >= 0 {
         return Ok(ret);
     }
-    Err(AvError {
-        op,
-        subject: subject.to_string(),
-        code: ret,
-        message: ff::Error::from(ret).to_string(),
-    })
+    Err(AvError { op, subject: subject.to_string(), code: ret, message: ff::Error::from(ret).to_string() })
 }
 
 /// Wrap an `ffmpeg_next` error with the operation and subject it came from.
 pub fn wrap(err: ff::Error, op: &'static str, subject: &dyn std::fmt::Display) -> AvError {
-    AvError {
-        op,
-        subject: subject.to_string(),
-        code: i32::from(err),
-        message: err.to_string(),
-    }
+    AvError { op, subject: subject.to_string(), code: i32::from(err), message: err.to_string() }
 }
 
 /// Extension for results of `ffmpeg_next` calls: attach operation and subject.

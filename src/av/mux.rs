@@ -35,21 +35,15 @@ impl Muxer {
     /// Create `path` as a file of container `format` (`"mp4"`, `"mov"`).
     pub fn create(path: &Path, format: &str) -> Result<Self, AvError> {
         super::init();
-        let output = ff::format::output_as(&path, format)
-            .ctx("avformat_alloc_output_context2", &path.display())?;
-        Ok(Muxer {
-            output,
-            path: path.to_path_buf(),
-        })
+        let output = ff::format::output_as(&path, format).ctx("avformat_alloc_output_context2", &path.display())?;
+        Ok(Muxer { output, path: path.to_path_buf() })
     }
 
     /// Add a stream; returns its index.
     pub fn add_stream(&mut self, spec: StreamSpec) -> Result<usize, AvError> {
         let shown = self.path.display();
-        let mut stream = self
-            .output
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .ctx("avformat_new_stream", &shown)?;
+        let mut stream =
+            self.output.add_stream(ff::encoder::find(ff::codec::Id::None)).ctx("avformat_new_stream", &shown)?;
         stream.set_parameters(spec.parameters);
         stream.set_time_base(ff_rational(spec.time_base));
         if let Some(rate) = spec.frame_rate {
@@ -71,10 +65,7 @@ impl Muxer {
         // on the inputs and the libav version the plan pins.
         // SAFETY: plain flag field of the live format context.
         unsafe { (*self.output.as_mut_ptr()).flags |= ff::ffi::AVFMT_FLAG_BITEXACT };
-        let left = self
-            .output
-            .write_header_with(dict)
-            .ctx("avformat_write_header", &shown)?;
+        let left = self.output.write_header_with(dict).ctx("avformat_write_header", &shown)?;
         if let Some((key, _)) = left.iter().next() {
             return Err(AvError {
                 op: "avformat_write_header",
@@ -88,38 +79,24 @@ impl Muxer {
 
     /// The time base of stream `index` as the muxer settled it (valid after the header).
     pub fn time_base(&self, index: usize) -> Rational {
-        let tb = self
-            .output
-            .stream(index)
-            .map(|s| s.time_base())
-            .unwrap_or(ff::Rational(1, 1));
-        Rational {
-            num: tb.0 as i64,
-            den: tb.1 as i64,
-        }
+        let tb = self.output.stream(index).map(|s| s.time_base()).unwrap_or(ff::Rational(1, 1));
+        Rational { num: tb.0 as i64, den: tb.1 as i64 }
     }
 
     /// Write one packet, already stamped in the stream's muxer time base, in the order given.
     pub fn write(&mut self, packet: &ff::Packet) -> Result<(), AvError> {
-        packet
-            .write(&mut self.output)
-            .map(|_| ())
-            .ctx("av_write_frame", &self.path.display())
+        packet.write(&mut self.output).map(|_| ()).ctx("av_write_frame", &self.path.display())
     }
 
     /// Write one packet through libavformat's interleaving queue.
     pub fn write_interleaved(&mut self, packet: &ff::Packet) -> Result<(), AvError> {
-        packet
-            .write_interleaved(&mut self.output)
-            .ctx("av_interleaved_write_frame", &self.path.display())
+        packet.write_interleaved(&mut self.output).ctx("av_interleaved_write_frame", &self.path.display())
     }
 
     /// Write the trailer, flush and close the file, reporting any error on the way.
     pub fn finish(mut self) -> Result<(), AvError> {
         let shown = self.path.display().to_string();
-        self.output
-            .write_trailer()
-            .ctx("av_write_trailer", &shown)?;
+        self.output.write_trailer().ctx("av_write_trailer", &shown)?;
         // SAFETY: pb is the AVIOContext libavformat opened for this file (or null); flushing it
         // and reading its sticky error field is all we do before closing.
         let flushed = unsafe {

@@ -28,19 +28,11 @@ impl PngEncoder {
         ctx.set_height(height);
         ctx.set_format(ff::format::Pixel::RGBA);
         ctx.set_time_base(ff::Rational(1, 1));
-        ctx.set_threading(ff::threading::Config {
-            kind: ff::threading::Type::Frame,
-            count: 1,
-            ..Default::default()
-        });
+        ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
         let mut opts = ff::Dictionary::new();
         opts.set("pred", "paeth");
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &"png")?;
-        Ok(PngEncoder {
-            encoder,
-            width,
-            height,
-        })
+        Ok(PngEncoder { encoder, width, height })
     }
 
     /// Encode one tightly packed RGBA frame into PNG file bytes.
@@ -51,11 +43,7 @@ impl PngEncoder {
                 op: "frame input",
                 subject: "png encoder".into(),
                 code: ff::ffi::AVERROR_INVALIDDATA,
-                message: format!(
-                    "frame holds {} bytes, expected {}",
-                    rgba.len(),
-                    row * self.height as usize
-                ),
+                message: format!("frame holds {} bytes, expected {}", rgba.len(), row * self.height as usize),
             });
         }
         let mut frame = ff::frame::Video::new(ff::format::Pixel::RGBA, self.width, self.height);
@@ -65,13 +53,9 @@ impl PngEncoder {
             dst[y * stride..y * stride + row].copy_from_slice(line);
         }
         frame.set_pts(Some(0));
-        self.encoder
-            .send_frame(&frame)
-            .ctx("avcodec_send_frame", &"png encoder")?;
+        self.encoder.send_frame(&frame).ctx("avcodec_send_frame", &"png encoder")?;
         let mut packet = ff::Packet::empty();
-        self.encoder
-            .receive_packet(&mut packet)
-            .ctx("avcodec_receive_packet", &"png encoder")?;
+        self.encoder.receive_packet(&mut packet).ctx("avcodec_receive_packet", &"png encoder")?;
         Ok(packet.data().unwrap_or_default().to_vec())
     }
 }

@@ -74,11 +74,7 @@ impl VideoEncoder {
         super::init();
         let (id, name, target) = match config.codec {
             VideoCodec::H264 { .. } => (ff::codec::Id::H264, "libx264", ff::format::Pixel::YUV420P),
-            VideoCodec::ProRes4444 { .. } => (
-                ff::codec::Id::PRORES,
-                "prores_ks",
-                ff::format::Pixel::YUVA444P10LE,
-            ),
+            VideoCodec::ProRes4444 { .. } => (ff::codec::Id::PRORES, "prores_ks", ff::format::Pixel::YUVA444P10LE),
         };
         let codec = ff::encoder::find_by_name(name).ok_or_else(|| AvError {
             op: "avcodec_find_encoder_by_name",
@@ -96,10 +92,7 @@ impl VideoEncoder {
         ctx.set_height(config.height);
         ctx.set_format(target);
         ctx.set_time_base(ff::Rational(time_base.num as i32, time_base.den as i32));
-        ctx.set_frame_rate(Some(ff::Rational(
-            config.fps.num() as i32,
-            config.fps.den() as i32,
-        )));
+        ctx.set_frame_rate(Some(ff::Rational(config.fps.num() as i32, config.fps.den() as i32)));
         ctx.set_gop(config.gop);
         ctx.set_max_b_frames(0);
         ctx.set_colorspace(ff::color::Space::BT709);
@@ -109,12 +102,7 @@ impl VideoEncoder {
         ctx.set_flags(ff::codec::Flags::CLOSED_GOP | ff::codec::Flags::GLOBAL_HEADER);
         let mut opts = ff::Dictionary::new();
         match &config.codec {
-            VideoCodec::H264 {
-                preset,
-                crf,
-                bitrate,
-                threads,
-            } => {
+            VideoCodec::H264 { preset, crf, bitrate, threads } => {
                 opts.set("preset", preset);
                 if let Some(crf) = crf {
                     opts.set("crf", &crf.to_string());
@@ -143,14 +131,7 @@ impl VideoEncoder {
         // SAFETY: plain flag field of the context we own, set before avcodec_open2.
         unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
-        Ok(VideoEncoder {
-            encoder,
-            config,
-            target,
-            time_base,
-            scaler: None,
-            next_frame: 0,
-        })
+        Ok(VideoEncoder { encoder, config, target, time_base, scaler: None, next_frame: 0 })
     }
 
     /// The encoder's time base (packets come stamped in it).
@@ -165,17 +146,10 @@ impl VideoEncoder {
 
     /// Encode one frame given as tightly packed pixels in `format`; finished packets are appended
     /// to `out`.
-    pub fn push(
-        &mut self,
-        format: FrameFormat,
-        pixels: &[u8],
-        out: &mut Vec<ff::Packet>,
-    ) -> Result<(), AvError> {
+    pub fn push(&mut self, format: FrameFormat, pixels: &[u8], out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
         let (w, h) = (self.config.width, self.config.height);
         let mut frame = match format {
-            FrameFormat::Yuv420p if self.target == ff::format::Pixel::YUV420P => {
-                fill_yuv420p(pixels, w, h)?
-            }
+            FrameFormat::Yuv420p if self.target == ff::format::Pixel::YUV420P => fill_yuv420p(pixels, w, h)?,
             FrameFormat::Yuv420p => {
                 let src = fill_yuv420p(pixels, w, h)?;
                 self.convert(&src, ff::format::Pixel::YUV420P)?
@@ -187,21 +161,15 @@ impl VideoEncoder {
         };
         frame.set_color_range(ff::color::Range::MPEG);
         frame.set_color_space(ff::color::Space::BT709);
-        frame.set_pts(Some(
-            self.config.fps.frame_to_ts(self.next_frame, self.time_base),
-        ));
+        frame.set_pts(Some(self.config.fps.frame_to_ts(self.next_frame, self.time_base)));
         self.next_frame += 1;
-        self.encoder
-            .send_frame(&frame)
-            .ctx("avcodec_send_frame", &"video encoder")?;
+        self.encoder.send_frame(&frame).ctx("avcodec_send_frame", &"video encoder")?;
         self.drain(out)
     }
 
     /// Flush the encoder; the remaining packets are appended to `out`.
     pub fn finish(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
-        self.encoder
-            .send_eof()
-            .ctx("avcodec_send_frame(NULL)", &"video encoder")?;
+        self.encoder.send_eof().ctx("avcodec_send_frame(NULL)", &"video encoder")?;
         self.drain(out)
     }
 
@@ -215,28 +183,20 @@ impl VideoEncoder {
                     out.push(packet);
                 }
                 Err(ff::Error::Eof) => return Ok(()),
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
-                    return Ok(())
-                }
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
                 Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &"video encoder")),
             }
         }
     }
 
-    fn convert(
-        &mut self,
-        src: &ff::frame::Video,
-        from: ff::format::Pixel,
-    ) -> Result<ff::frame::Video, AvError> {
+    fn convert(&mut self, src: &ff::frame::Video, from: ff::format::Pixel) -> Result<ff::frame::Video, AvError> {
         let (w, h) = (self.config.width, self.config.height);
         if self.scaler.is_none() {
             self.scaler = Some(bt709_scaler(from, self.target, w, h)?);
         }
         let mut dst = ff::frame::Video::new(self.target, w, h);
         let scaler = self.scaler.as_mut().ok_or_else(|| bug("scaler"))?;
-        scaler
-            .run(src, &mut dst)
-            .ctx("sws_scale", &"colour conversion")?;
+        scaler.run(src, &mut dst).ctx("sws_scale", &"colour conversion")?;
         Ok(dst)
     }
 }
@@ -260,22 +220,13 @@ fn bt709_scaler(
 ) -> Result<ff::software::scaling::Context, AvError> {
     use ff::software::scaling::Flags;
     let flags = Flags::BICUBIC | Flags::ACCURATE_RND | Flags::BITEXACT | Flags::FULL_CHR_H_INT;
-    let mut ctx = ff::software::scaling::Context::get(from, w, h, to, w, h, flags)
-        .ctx("sws_getContext", &"colour conversion")?;
+    let mut ctx =
+        ff::software::scaling::Context::get(from, w, h, to, w, h, flags).ctx("sws_getContext", &"colour conversion")?;
     let src_full = i32::from(from == ff::format::Pixel::RGBA);
     // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns pointers to static tables.
     let ret = unsafe {
         let bt709 = ff::ffi::sws_getCoefficients(ff::ffi::SWS_CS_ITU709);
-        ff::ffi::sws_setColorspaceDetails(
-            ctx.as_mut_ptr(),
-            bt709,
-            src_full,
-            bt709,
-            0,
-            0,
-            1 << 16,
-            1 << 16,
-        )
+        ff::ffi::sws_setColorspaceDetails(ctx.as_mut_ptr(), bt709, src_full, bt709, 0, 0, 1 << 16, 1 << 16)
     };
     check(ret, "sws_setColorspaceDetails", &"colour conversion")?;
     Ok(ctx)
@@ -290,11 +241,7 @@ fn fill_yuv420p(pixels: &[u8], w: u32, h: u32) -> Result<ff::frame::Video, AvErr
         return Err(size_error(pixels.len(), need));
     }
     let mut frame = ff::frame::Video::new(ff::format::Pixel::YUV420P, w as u32, h as u32);
-    let planes = [
-        (0, w, h, 0usize),
-        (1, cw, ch, w * h),
-        (2, cw, ch, w * h + cw * ch),
-    ];
+    let planes = [(0, w, h, 0usize), (1, cw, ch, w * h), (2, cw, ch, w * h + cw * ch)];
     for (index, pw, ph, offset) in planes {
         copy_plane(&mut frame, index, &pixels[offset..offset + pw * ph], pw, ph);
     }

@@ -37,9 +37,7 @@ impl HashSchema {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [HashSchema::Framefan, HashSchema::Hyperframes]
-            .into_iter()
-            .find(|h| h.as_str() == s)
+        [HashSchema::Framefan, HashSchema::Hyperframes].into_iter().find(|h| h.as_str() == s)
     }
 }
 
@@ -105,10 +103,7 @@ pub struct ChunkSpec {
 impl ChunkSpec {
     /// The chunk's frames as a range.
     pub fn range(&self) -> FrameRange {
-        FrameRange {
-            start: self.start_frame,
-            end: self.end_frame,
-        }
+        FrameRange { start: self.start_frame, end: self.end_frame }
     }
 
     /// Number of frames in the chunk.
@@ -182,10 +177,9 @@ fn invalid(file: &Path, what: impl std::fmt::Display) -> Error {
 /// Read a JSON file that the plan must contain.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::new(
-            Code::MissingPlanArtifact,
-            format!("plan artifact {} is missing", path.display()),
-        ),
+        std::io::ErrorKind::NotFound => {
+            Error::new(Code::MissingPlanArtifact, format!("plan artifact {} is missing", path.display()))
+        }
         _ => Error::io("reading", path, e),
     })?;
     serde_json::from_slice(&bytes).map_err(|e| invalid(path, format!("not a valid plan file: {e}")))
@@ -200,10 +194,7 @@ impl Plan {
         check_hash(&file, &raw.plan_hash)?;
         let dimensions = check_dimensions(&file, &raw.dimensions)?;
         if raw.total_frames <= 0 {
-            return Err(invalid(
-                &file,
-                format_args!("totalFrames {} must be positive", raw.total_frames),
-            ));
+            return Err(invalid(&file, format_args!("totalFrames {} must be positive", raw.total_frames)));
         }
         let chunks_file = dir.join("meta").join("chunks.json");
         let chunks: Vec<ChunkSpec> = read_json(&chunks_file)?;
@@ -224,10 +215,7 @@ impl Plan {
 
     /// The plan's soundtrack: `audio.m4a`, or a legacy `audio.aac`, if either exists.
     pub fn audio_path(&self) -> Option<PathBuf> {
-        ["audio.m4a", "audio.aac"]
-            .iter()
-            .map(|n| self.dir.join(n))
-            .find(|p| p.is_file())
+        ["audio.m4a", "audio.aac"].iter().map(|n| self.dir.join(n)).find(|p| p.is_file())
     }
 }
 
@@ -235,37 +223,19 @@ fn check_protocol(file: &Path, protocol: Option<&ProtocolJson>) -> Result<HashSc
     let Some(p) = protocol else {
         return Ok(HashSchema::Hyperframes);
     };
-    let unsupported = |what: String| {
-        Error::new(
-            Code::PlanProtocolUnsupported,
-            format!("{}: {what}", file.display()),
-        )
-    };
+    let unsupported = |what: String| Error::new(Code::PlanProtocolUnsupported, format!("{}: {what}", file.display()));
     if p.schema_version != SCHEMA_VERSION {
-        return Err(unsupported(format!(
-            "protocol.schemaVersion {} is not {SCHEMA_VERSION}",
-            p.schema_version
-        )));
+        return Err(unsupported(format!("protocol.schemaVersion {} is not {SCHEMA_VERSION}", p.schema_version)));
     }
     if p.artifact_layout != ARTIFACT_LAYOUT {
-        return Err(unsupported(format!(
-            "protocol.artifactLayout {:?} is not {ARTIFACT_LAYOUT:?}",
-            p.artifact_layout
-        )));
+        return Err(unsupported(format!("protocol.artifactLayout {:?} is not {ARTIFACT_LAYOUT:?}", p.artifact_layout)));
     }
-    HashSchema::parse(&p.hash_schema).ok_or_else(|| {
-        unsupported(format!(
-            "protocol.hashSchema {:?} is not one framefan reads",
-            p.hash_schema
-        ))
-    })
+    HashSchema::parse(&p.hash_schema)
+        .ok_or_else(|| unsupported(format!("protocol.hashSchema {:?} is not one framefan reads", p.hash_schema)))
 }
 
 fn check_hash(file: &Path, hash: &str) -> Result<()> {
-    let ok = hash.len() == 64
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if ok {
         Ok(())
     } else {
@@ -275,19 +245,10 @@ fn check_hash(file: &Path, hash: &str) -> Result<()> {
 
 fn check_dimensions(file: &Path, d: &DimensionsJson) -> Result<Dimensions> {
     let fps = Fps::new(d.fps_num, d.fps_den).ok_or_else(|| {
-        invalid(
-            file,
-            format_args!(
-                "dimensions.fpsNum/fpsDen {}/{} is not a positive rate",
-                d.fps_num, d.fps_den
-            ),
-        )
+        invalid(file, format_args!("dimensions.fpsNum/fpsDen {}/{} is not a positive rate", d.fps_num, d.fps_den))
     })?;
     if !(16..=7680).contains(&d.width) || !(16..=7680).contains(&d.height) {
-        return Err(invalid(
-            file,
-            format_args!("dimensions {}x{} outside 16..7680", d.width, d.height),
-        ));
+        return Err(invalid(file, format_args!("dimensions {}x{} outside 16..7680", d.width, d.height)));
     }
     let format = match d.format.as_str() {
         "mp4" => OutputFormat::Mp4,
@@ -296,29 +257,18 @@ fn check_dimensions(file: &Path, d: &DimensionsJson) -> Result<Dimensions> {
         other => {
             return Err(Error::new(
                 Code::FormatNotSupportedInDistributed,
-                format!(
-                    "{}: dimensions.format {other:?} is not mp4, mov or png-sequence",
-                    file.display()
-                ),
+                format!("{}: dimensions.format {other:?} is not mp4, mov or png-sequence", file.display()),
             ))
         }
     };
-    Ok(Dimensions {
-        fps,
-        width: d.width,
-        height: d.height,
-        format,
-    })
+    Ok(Dimensions { fps, width: d.width, height: d.height, format })
 }
 
 fn check_chunks(file: &Path, chunks: &[ChunkSpec], count: u32, total: i64) -> Result<()> {
     if chunks.len() != count as usize {
         return Err(invalid(
             file,
-            format_args!(
-                "{} chunks listed but plan.json says chunkCount {count}",
-                chunks.len()
-            ),
+            format_args!("{} chunks listed but plan.json says chunkCount {count}", chunks.len()),
         ));
     }
     let mut next = 0;
@@ -326,19 +276,13 @@ fn check_chunks(file: &Path, chunks: &[ChunkSpec], count: u32, total: i64) -> Re
         if c.index as usize != i || c.start_frame != next || c.end_frame <= c.start_frame {
             return Err(invalid(
                 file,
-                format_args!(
-                    "chunk {i} [{}, {}) does not continue at frame {next}",
-                    c.start_frame, c.end_frame
-                ),
+                format_args!("chunk {i} [{}, {}) does not continue at frame {next}", c.start_frame, c.end_frame),
             ));
         }
         next = c.end_frame;
     }
     if next != total {
-        return Err(invalid(
-            file,
-            format_args!("chunks end at frame {next}, plan has {total} frames"),
-        ));
+        return Err(invalid(file, format_args!("chunks end at frame {next}, plan has {total} frames")));
     }
     Ok(())
 }

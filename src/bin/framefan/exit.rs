@@ -19,9 +19,5 @@ pub fn report(err: &framefan::Error, json: bool) -> ExitCode {
     } else {
         eprintln!("framefan: error: {err}");
     }
-    ExitCode::from(if err.is_retryable() {
-        RETRYABLE
-    } else {
-        FAILED
-    })
+    ExitCode::from(if err.is_retryable() { RETRYABLE } else { FAILED })
 }

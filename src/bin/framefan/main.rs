@@ -11,11 +11,7 @@ use clap::{Parser, Subcommand};
 use framefan::assemble::{AssembleOptions, Progress};
 
 #[derive(Parser)]
-#[command(
-    name = "framefan",
-    version,
-    about = "Distributed renderer for HTML video compositions"
-)]
+#[command(name = "framefan", version, about = "Distributed renderer for HTML video compositions")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,14 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Version { json } => version(json),
-        Command::Assemble {
-            plan_dir,
-            out,
-            chunks,
-            audio,
-            json,
-            progress,
-        } => {
+        Command::Assemble { plan_dir, out, chunks, audio, json, progress } => {
             let mut options = AssembleOptions::default();
             if progress {
                 options.progress = Some(Arc::new(|p: Progress| {
@@ -76,10 +65,7 @@ fn main() -> ExitCode {
             match framefan::assemble(&plan_dir, &chunks, audio.as_deref(), &out, &options) {
                 Ok(result) => {
                     for warning in &result.warnings {
-                        eprintln!(
-                            "{}",
-                            serde_json::json!({"level": "warn", "message": warning})
-                        );
+                        eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));
                     }
                     print_result(&result, json);
                     ExitCode::from(exit::OK)
@@ -107,10 +93,7 @@ fn print_result(result: &framefan::AssembleResult, json: bool) {
 fn version(json: bool) -> ExitCode {
     let ffmpeg = framefan::ffmpeg_version();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"producerVersion": framefan::PRODUCER_VERSION, "ffmpegVersion": ffmpeg})
-        );
+        println!("{}", serde_json::json!({"producerVersion": framefan::PRODUCER_VERSION, "ffmpegVersion": ffmpeg}));
     } else {
         println!("{}\n{ffmpeg}", framefan::PRODUCER_VERSION);
     }
