@@ -189,7 +189,7 @@ impl PcmSource for Sine {
 /// Encode `samples` of a sine into an `.m4a` at `path` with framefan's own encoder and muxer.
 pub fn write_sine_m4a(path: &Path, samples: u64, freq: f64) {
     let source = Sine { freq, amp: 0.5, next: 0, len: samples };
-    let settings = EncodeSettings { workers: 2, ..EncodeSettings::default() };
+    let settings = EncodeSettings::default();
     let mut audio = encode::start(Fitted::new(source, samples), samples, settings).unwrap();
     framefan::assemble::mux::write_audio(path, &mut audio).unwrap();
     audio.finish().unwrap();

@@ -1,21 +1,22 @@
 //! AAC encoding of a fitted soundtrack as parallel, overlapping segments spliced seamlessly.
 //!
 //! The native AAC encoder is single-threaded and the long pole of an assemble. The soundtrack
-//! is cut into segments of a fixed number of AAC frames (fixed, so the output bytes do not
-//! depend on the machine's core count). Each segment is encoded on its own encoder, starting
-//! `preroll` frames early and running `postroll` frames late, so that at every splice the
-//! encoder has settled into the same state a continuous encode would have. Of each segment only
+//! is cut into segments of a fixed number of AAC frames, dealt round-robin to a fixed number of
+//! lanes (both fixed, so the output bytes do not depend on the machine). Each lane is one
+//! encoder that is never restarted, so its rate control stays warm; it encodes each of its
+//! segments starting `preroll` frames early and running `postroll` frames late, so that the
+//! jump from one of its segments to the next falls in material that is thrown away and at
+//! every splice the encoder is in the state a continuous encode would have. Of each segment only
 //! the packets whose 1024-sample span lies inside its core are kept; the first segment keeps the
 //! encoder's priming packet (at pts −1024), which the MP4 muxer turns into the edit list. Since
 //! every core boundary sits on the 1024-sample grid, the kept packets tile the timeline exactly.
 //!
-//! Threads: one producer decodes and fits the source and hands out segments, `workers` encoders
+//! Threads: one producer decodes and fits the source and hands out segments, `lanes` encoders
 //! encode them, and the consumer (the muxing thread) takes packets back in order. At most a few
 //! segments are in flight, so memory does not grow with the soundtrack's length.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::fit::{Fitted, PcmSource};
@@ -28,8 +29,10 @@ use crate::error::{Code, Error, Result};
 pub struct EncodeSettings {
     /// AAC bitrate in bits per second.
     pub bitrate: usize,
-    /// Encoder threads (the output does not depend on it).
-    pub workers: usize,
+    /// Encoder lanes, one thread and one never-restarted encoder each; segment `s` goes to lane
+    /// `s mod lanes`. This changes the output bytes, so the default is the same on every
+    /// machine.
+    pub lanes: usize,
     /// Core length of a segment in AAC frames (this does change the output bytes).
     pub segment_frames: usize,
     /// Frames encoded before a segment's core and thrown away.
@@ -38,10 +41,12 @@ pub struct EncodeSettings {
     pub postroll: usize,
 }
 
+/// Lanes used by default on every machine (not the core count, so bytes stay reproducible).
+pub const DEFAULT_LANES: usize = 2;
+
 impl Default for EncodeSettings {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        EncodeSettings { bitrate: 192_000, workers: cores.clamp(1, 8), segment_frames: 256, preroll: 8, postroll: 3 }
+        EncodeSettings { bitrate: 192_000, lanes: DEFAULT_LANES, segment_frames: 256, preroll: 3, postroll: 2 }
     }
 }
 
@@ -93,22 +98,23 @@ pub fn start<S: PcmSource + Send + 'static>(
     let parameters = AacEncoder::open(settings.bitrate).map_err(encode_failed)?.parameters();
     let span = (settings.segment_frames.max(1) * AAC_FRAME) as u64;
     let segments = total.div_ceil(span).max(1) as usize;
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(1);
     // One permit per segment handed out and not yet taken back by the consumer: encoders can
     // run ahead of the muxer by at most this many segments, whatever the soundtrack's length.
-    let in_flight = settings.workers.max(1) + 1;
+    let in_flight = settings.lanes.max(1) + 1;
     let (permit_tx, permits) = mpsc::sync_channel::<()>(in_flight);
     let (done_tx, results) = mpsc::channel::<Done>();
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let workers = (0..settings.workers.max(1).min(segments))
-        .map(|_| {
-            let (rx, tx) = (Arc::clone(&job_rx), done_tx.clone());
-            std::thread::spawn(move || work(&rx, &tx, settings.bitrate))
-        })
-        .collect();
+    let lanes = settings.lanes.max(1).min(segments);
+    let mut job_txs = Vec::with_capacity(lanes);
+    let mut workers = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(1);
+        let tx = done_tx.clone();
+        workers.push(std::thread::spawn(move || lane(&job_rx, &tx, settings.bitrate)));
+        job_txs.push(job_tx);
+    }
     let error_tx = done_tx;
     let producer = std::thread::spawn(move || {
-        let outcome = produce(source, total, span, segments, settings, &job_tx, &permit_tx);
+        let outcome = produce(source, total, span, segments, settings, &job_txs, &permit_tx);
         if let Err(e) = &outcome {
             let _ = error_tx.send(Err(Error::new(e.kind(), e.message())));
         }
@@ -134,7 +140,7 @@ fn produce<S: PcmSource>(
     span: u64,
     segments: usize,
     s: EncodeSettings,
-    jobs: &SyncSender<Job>,
+    lanes: &[SyncSender<Job>],
     permits: &SyncSender<()>,
 ) -> Result<u64> {
     let (pre, post) = ((s.preroll * AAC_FRAME) as u64, (s.postroll * AAC_FRAME) as u64);
@@ -164,8 +170,14 @@ fn produce<S: PcmSource>(
         let from = (input.0 - buffer_start) as usize;
         pcm.left.drain(..from);
         pcm.right.drain(..from);
-        pcm.left.truncate((input.1 - input.0) as usize);
-        pcm.right.truncate((input.1 - input.0) as usize);
+        let len = (input.1 - input.0) as usize;
+        // Only an encoder's very last frame may be short; a segment cut by the end of the
+        // soundtrack that is not the last gets the same zeros the final frame is padded with.
+        let padded = if last { len } else { len.next_multiple_of(AAC_FRAME) };
+        pcm.left.resize(len, 0.0);
+        pcm.right.resize(len, 0.0);
+        pcm.left.resize(padded, 0.0);
+        pcm.right.resize(padded, 0.0);
         buffer_start = keep;
         let job = Job {
             index,
@@ -174,43 +186,73 @@ fn produce<S: PcmSource>(
             keep_from: (!first).then_some(core.0 as i64),
             keep_to: (!last).then_some(core.1 as i64),
         };
-        if jobs.send(job).is_err() {
+        if lanes[index % lanes.len()].send(job).is_err() {
             break; // The consumer went away; nothing more to do.
         }
     }
     Ok(source.decoded())
 }
 
-fn work(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, bitrate: usize) {
-    loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
+/// The 1024-sample slot an encoder packet covers: where it sits on the timeline and whether
+/// it belongs to a segment's core.
+struct Slot {
+    pts: i64,
+    keep: bool,
+}
+
+/// One lane: a single encoder that never restarts and encodes segments `lane, lane + L, …` back
+/// to back. The jump between two of its segments falls in the pre-roll, which is thrown away,
+/// so the rate control stays warm and every kept packet matches a continuous encode.
+fn lane(jobs: &Receiver<Job>, done: &Sender<Done>, bitrate: usize) {
+    let mut encoder = match AacEncoder::open(bitrate) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = done.send(Err(encode_failed(e)));
+            return;
+        }
+    };
+    let mut slots = std::collections::VecDeque::new();
+    while let Ok(job) = jobs.recv() {
         let index = job.index;
-        if done.send(encode_segment(job, bitrate).map(|p| (index, p))).is_err() {
+        let result = encode_segment(&mut encoder, &mut slots, job);
+        let failed = result.is_err();
+        if done.send(result.map(|p| (index, p))).is_err() || failed {
             return;
         }
     }
 }
 
-fn encode_segment(job: Job, bitrate: usize) -> Result<Vec<ff::Packet>> {
-    let mut encoder = AacEncoder::open(bitrate).map_err(encode_failed)?;
+/// Feed `job` to the lane's encoder; the packets of its core come back (the last segment of
+/// the soundtrack also flushes the encoder). Packet k of an encoder covers the slot of its
+/// input frame k − 1; slot −1 is the priming, kept only at the very start of the timeline.
+fn encode_segment(
+    encoder: &mut AacEncoder,
+    slots: &mut std::collections::VecDeque<Slot>,
+    job: Job,
+) -> Result<Vec<ff::Packet>> {
+    let keeps = |pts: i64| job.keep_from.is_none_or(|f| pts >= f) && job.keep_to.is_none_or(|t| pts < t);
+    if encoder.frames_sent() == 0 {
+        slots.push_back(Slot { pts: job.input_start - AAC_FRAME as i64, keep: job.keep_from.is_none() });
+    }
     let mut packets = Vec::new();
     let n = job.pcm.len();
     for start in (0..n).step_by(AAC_FRAME) {
         let end = (start + AAC_FRAME).min(n);
+        let pts = job.input_start + start as i64;
+        slots.push_back(Slot { pts, keep: keeps(pts) });
         encoder.push(&job.pcm.left[start..end], &job.pcm.right[start..end], &mut packets).map_err(encode_failed)?;
     }
-    encoder.finish(&mut packets).map_err(encode_failed)?;
+    if job.keep_to.is_none() {
+        encoder.finish(&mut packets).map_err(encode_failed)?;
+    }
     let mut kept = Vec::with_capacity(packets.len());
     for mut packet in packets {
-        let pts = job.input_start + packet.pts().unwrap_or(0);
-        let inside = job.keep_from.is_none_or(|f| pts >= f) && job.keep_to.is_none_or(|t| pts < t);
-        if inside {
-            packet.set_pts(Some(pts));
-            packet.set_dts(Some(pts));
+        let slot = slots
+            .pop_front()
+            .ok_or_else(|| Error::new(Code::MediaFailed, "AAC encoder emitted more packets than frames"))?;
+        if slot.keep {
+            packet.set_pts(Some(slot.pts));
+            packet.set_dts(Some(slot.pts));
             kept.push(packet);
         }
     }

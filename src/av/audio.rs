@@ -178,6 +178,7 @@ fn planes(frame: &ff::frame::Audio) -> Pcm {
 pub struct AacEncoder {
     encoder: ff::encoder::audio::Encoder,
     next_pts: i64,
+    frames_sent: u64,
 }
 
 impl AacEncoder {
@@ -207,7 +208,7 @@ impl AacEncoder {
         let mut opts = ff::Dictionary::new();
         opts.set("aac_coder", "twoloop");
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &"aac")?;
-        Ok(AacEncoder { encoder, next_pts: 0 })
+        Ok(AacEncoder { encoder, next_pts: 0, frames_sent: 0 })
     }
 
     /// Codec parameters for the output stream (including the encoder delay).
@@ -221,6 +222,11 @@ impl AacEncoder {
         i64::from(unsafe { (*self.encoder.as_ptr()).initial_padding })
     }
 
+    /// Frames handed to the encoder so far.
+    pub fn frames_sent(&self) -> u64 {
+        self.frames_sent
+    }
+
     /// Encode one frame of at most [`AAC_FRAME`] samples (only the last may be shorter).
     /// Packets come out stamped in 1/48000 with the priming at negative time.
     pub fn push(&mut self, left: &[f32], right: &[f32], out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
@@ -231,6 +237,7 @@ impl AacEncoder {
         frame.plane_mut::<f32>(1)[..n].copy_from_slice(&right[..n]);
         frame.set_pts(Some(self.next_pts));
         self.next_pts += n as i64;
+        self.frames_sent += 1;
         self.encoder.send_frame(&frame).ctx("avcodec_send_frame", &"aac encoder")?;
         self.drain(out)
     }
