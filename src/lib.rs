@@ -9,7 +9,7 @@
 //! 3. [`assemble()`] concatenates the chunks at the packet level, fits the soundtrack to the exact
 //!    frame count, and publishes the result atomically with its index first.
 //!
-//! Media work is libav linked in-process; all of its `unsafe` lives in [`av`].
+//! Media work is libav linked in-process; [`av`] is the one module exempt from `deny(unsafe_code)`.
 //!
 //! ```no_run
 //! use std::path::{Path, PathBuf};
