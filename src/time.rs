@@ -24,6 +24,13 @@ fn gcd(mut a: i128, mut b: i128) -> i128 {
     a
 }
 
+/// Least common multiple of two positive integers, e.g. a timescale that counts two others'
+/// ticks exactly.
+pub fn lcm(a: i64, b: i64) -> i64 {
+    let g = gcd(a as i128, b as i128).max(1);
+    (a as i128 / g * b as i128).clamp(1, i64::MAX as i128) as i64
+}
+
 impl Rational {
     /// `num/den` reduced; `None` when `den` is zero or the reduced value does not fit `i64`.
     pub fn new(num: i64, den: i64) -> Option<Self> {
@@ -43,11 +50,6 @@ impl Rational {
     /// The reciprocal, `den/num`; `None` for zero.
     pub fn recip(self) -> Option<Self> {
         Self::new(self.den, self.num)
-    }
-
-    /// `self × n / d` rounded to the nearest integer (halves away from zero), exactly.
-    pub fn mul_round(self, n: i64) -> i64 {
-        round_div(self.num as i128 * n as i128, self.den as i128)
     }
 }
 
@@ -124,11 +126,6 @@ impl Fps {
         Rational { num: 1, den: num * k.max(1) }
     }
 
-    /// The duration of `frames` frames in seconds as an exact rational.
-    pub fn duration_of(self, frames: i64) -> Option<Rational> {
-        Rational::from_i128(frames as i128 * self.0.den as i128, self.0.num as i128)
-    }
-
     /// The number of frames needed to cover `seconds` (a rational), `ceil(seconds × fps)`.
     pub fn frames_for(self, seconds: Rational) -> i64 {
         let n = seconds.num as i128 * self.0.num as i128;
@@ -198,6 +195,12 @@ mod tests {
         assert_eq!(thirty.samples_for_frames(10, 48_000), 16_000);
         let seven = Fps::new(7, 1).unwrap();
         assert_eq!(seven.samples_for_frames(1, 48_000), 6857);
+    }
+
+    #[test]
+    fn lcm_counts_both_timescales() {
+        assert_eq!(lcm(90_000, 48_000), 720_000);
+        assert_eq!(lcm(30_000, 48_000), 240_000);
     }
 
     #[test]

@@ -159,6 +159,16 @@ fn check_indexed_frames(demuxer: &Demuxer, i: usize, path: &Path, spec: &ChunkSp
     Ok(())
 }
 
+/// Check chunk `i`'s digest (file or frame directory) against its sidecar's `want`.
+pub fn verify_digest(i: usize, path: &Path, want: &str) -> Result<()> {
+    let got = crate::digest::artifact(path)?;
+    if got.eq_ignore_ascii_case(want) {
+        Ok(())
+    } else {
+        Err(corrupt(i, path, format_args!("sha256 {got} differs from its sidecar's {want}")))
+    }
+}
+
 /// Checks chunk digests against their sidecars on a background thread while the copy runs.
 pub struct Verifier {
     handle: Option<JoinHandle<Result<()>>>,
@@ -175,10 +185,8 @@ impl Verifier {
                 if stopped.try_recv().is_ok() {
                     return Ok(());
                 }
-                let Some(want) = want else { continue };
-                let got = crate::digest::artifact(path)?;
-                if !got.eq_ignore_ascii_case(&want) {
-                    return Err(corrupt(i, path, format_args!("sha256 {got} differs from its sidecar's {want}")));
+                if let Some(want) = want {
+                    verify_digest(i, path, &want)?;
                 }
             }
             Ok(())

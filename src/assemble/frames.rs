@@ -28,11 +28,7 @@ pub fn merge(
     for (i, path) in chunks.iter().enumerate() {
         let frames = check_chunk(plan, i, path)?;
         if let Some(want) = &expected[i] {
-            let got = crate::digest::dir(path)?;
-            if !got.eq_ignore_ascii_case(want) {
-                let msg = format!("chunk {i} ({}): sha256 {got} differs from its sidecar's {want}", path.display());
-                return Err(Error::new(Code::CorruptChunk, msg));
-            }
+            super::check::verify_digest(i, path, want)?;
         }
         lists.push(frames);
     }

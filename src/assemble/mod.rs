@@ -189,8 +189,8 @@ fn container(
     };
     let muxer_name = plan.dimensions.format.muxer().unwrap_or("mp4");
     let written = mux::write(staged.path(), muxer_name, input, encoded.as_mut(), &progress, &|| cancelled(options));
-    let written = match written {
-        Ok(w) => w,
+    let frames = match written {
+        Ok(frames) => frames,
         Err(e) => return Err(verifier.explain(e)),
     };
     verifier.wait()?;
@@ -198,12 +198,12 @@ fn container(
         Some(a) => summarize(a.finish()?),
         None => no_audio(),
     };
-    if written.frames != plan.total_frames {
-        let msg = format!("wrote {} frames, plan has {}", written.frames, plan.total_frames);
+    if frames != plan.total_frames {
+        let msg = format!("wrote {frames} frames, plan has {}", plan.total_frames);
         return Err(Error::new(Code::FrameCountMismatch, msg));
     }
     staged.commit()?;
-    Ok((written.frames, summary))
+    Ok((frames, summary))
 }
 
 fn output_size(out: &Path) -> Result<u64> {

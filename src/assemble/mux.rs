@@ -16,8 +16,9 @@ use std::path::Path;
 use crate::audio::EncodedAudio;
 use crate::av::ff;
 use crate::av::mux::{Muxer, StreamSpec};
+use crate::error::AvError;
 use crate::error::{Code, Error, Result};
-use crate::time::{Fps, Rational};
+use crate::time::{lcm, Fps, Rational};
 
 use super::concat::VideoSource;
 use super::Progress;
@@ -33,14 +34,6 @@ fn media_error(e: crate::error::AvError, out: &Path) -> Error {
     Error::av(Code::MediaFailed, e).prefixed(&format!("writing {}", out.display()))
 }
 
-/// What the muxing pass produced.
-pub struct Written {
-    /// Video frames written (counted).
-    pub frames: i64,
-    /// Audio packets written.
-    pub audio_packets: u64,
-}
-
 /// The audio half of the output: encoded packets in 1/48000 and how many samples they carry.
 fn audio_stream(audio: &EncodedAudio) -> StreamSpec {
     StreamSpec { parameters: audio.parameters(), time_base: AUDIO_TB, frame_rate: None }
@@ -53,21 +46,25 @@ fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
     a as i128 * atb.num as i128 * btb.den as i128 <= b as i128 * btb.num as i128 * atb.den as i128
 }
 
-/// Least common multiple, so that the movie timescale (in which edit lists are written) counts
-/// both video ticks and audio samples exactly.
-fn lcm(a: i64, b: i64) -> i64 {
-    let (mut x, mut y) = (a, b);
-    while y != 0 {
-        (x, y) = (y, x % y);
-    }
-    a / x * b
+/// Write the header: the moov reserved up front, and the movie timescale (the unit of edit
+/// lists and the movie duration) set so every stream's ticks are counted exactly.
+fn write_header(muxer: &mut Muxer, reserve: u64, movie_timescale: i64) -> Result<(), AvError> {
+    muxer.write_header(&[("moov_size", reserve.to_string()), ("movie_timescale", movie_timescale.to_string())])
+}
+
+/// Write one audio packet from the encoder's 1/48000 into stream `index` of time base `tb`.
+fn write_audio_packet(muxer: &mut Muxer, mut packet: ff::Packet, index: usize, tb: Rational) -> Result<(), AvError> {
+    packet.rescale_ts(ff_tb(AUDIO_TB), ff_tb(tb));
+    packet.set_stream(index);
+    muxer.write(&packet)
 }
 
 fn ff_tb(r: Rational) -> ff::Rational {
     ff::Rational(r.num as i32, r.den as i32)
 }
 
-/// Mux the chunks' video (and `audio`, if any) into `staging` as container `format`,
+/// Mux the chunks' video (and `audio`, if any) into `staging` as container `format`; returns
+/// the video frames written (counted),
 /// interleaved by time, and finish the file.
 pub fn write(
     staging: &Path,
@@ -76,24 +73,22 @@ pub fn write(
     mut audio: Option<&mut EncodedAudio>,
     progress: &dyn Fn(Progress),
     cancelled: &dyn Fn() -> Result<()>,
-) -> Result<Written> {
+) -> Result<i64> {
     let fail = |e| media_error(e, staging);
     let mut muxer = Muxer::create(staging, format).map_err(fail)?;
     let extradata = crate::av::demux::extradata_len(&video.parameters);
     let fps = video.fps;
     let total = video.total_frames;
-    let spec =
-        StreamSpec { parameters: video.parameters, time_base: fps.video_time_base(), frame_rate: Some(fps.rate()) };
+    let vts = fps.video_time_base();
+    let spec = StreamSpec { parameters: video.parameters, time_base: vts, frame_rate: Some(fps.rate()) };
     muxer.add_stream(spec).map_err(fail)?;
     let audio_samples = audio.as_ref().map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
     if let Some(a) = &audio {
         muxer.add_stream(audio_stream(a)).map_err(fail)?;
     }
     let reserve = moov_reservation(total as u64, audio_samples, extradata);
-    let vts = fps.video_time_base().den;
-    let movie = if audio.is_some() { lcm(vts, AUDIO_TB.den) } else { vts };
-    let options = [("moov_size", reserve.to_string()), ("movie_timescale", movie.to_string())];
-    muxer.write_header(&options).map_err(fail)?;
+    let movie = if audio.is_some() { lcm(vts.den, AUDIO_TB.den) } else { vts.den };
+    write_header(&mut muxer, reserve, movie).map_err(fail)?;
     let vtb = muxer.time_base(0);
     let atb = muxer.time_base(1);
     let mut source = VideoSource::new(video.chunks, fps, vtb);
@@ -102,7 +97,6 @@ pub fn write(
         Some(a) => a.next_packet()?,
         None => None,
     };
-    let mut audio_packets = 0;
     loop {
         let take_audio = match (&next_video, &next_audio) {
             (None, None) => break,
@@ -111,11 +105,8 @@ pub fn write(
             (Some(v), Some(a)) => not_later(a.dts().unwrap_or(0), AUDIO_TB, v.dts().unwrap_or(0), vtb),
         };
         if take_audio {
-            if let (Some(mut packet), Some(a)) = (next_audio.take(), audio.as_mut()) {
-                packet.rescale_ts(ff_tb(AUDIO_TB), ff_tb(atb));
-                packet.set_stream(1);
-                muxer.write(&packet).map_err(fail)?;
-                audio_packets += 1;
+            if let (Some(packet), Some(a)) = (next_audio.take(), audio.as_mut()) {
+                write_audio_packet(&mut muxer, packet, 1, atb).map_err(fail)?;
                 next_audio = a.next_packet()?;
             }
         } else if let Some(packet) = next_video.take() {
@@ -129,7 +120,7 @@ pub fn write(
         }
     }
     muxer.finish().map_err(fail)?;
-    Ok(Written { frames: source.frames(), audio_packets })
+    Ok(source.frames())
 }
 
 /// The chunks to concatenate and what the output track must look like.
@@ -144,22 +135,16 @@ pub struct VideoInput {
     pub total_frames: i64,
 }
 
-/// Mux an audio-only MP4 (`audio.m4a`) from `audio`, index first; returns packets written.
-pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<u64> {
+/// Mux an audio-only MP4 (`audio.m4a`) from `audio`, index first.
+pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<()> {
     let fail = |e| media_error(e, staging);
     let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
     muxer.add_stream(audio_stream(audio)).map_err(fail)?;
     let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
-    let options = [("moov_size", reserve.to_string()), ("movie_timescale", AUDIO_TB.den.to_string())];
-    muxer.write_header(&options).map_err(fail)?;
+    write_header(&mut muxer, reserve, AUDIO_TB.den).map_err(fail)?;
     let tb = muxer.time_base(0);
-    let mut packets = 0;
-    while let Some(mut packet) = audio.next_packet()? {
-        packet.rescale_ts(ff_tb(AUDIO_TB), ff_tb(tb));
-        packet.set_stream(0);
-        muxer.write(&packet).map_err(fail)?;
-        packets += 1;
+    while let Some(packet) = audio.next_packet()? {
+        write_audio_packet(&mut muxer, packet, 0, tb).map_err(fail)?;
     }
-    muxer.finish().map_err(fail)?;
-    Ok(packets)
+    muxer.finish().map_err(fail)
 }

@@ -143,7 +143,9 @@ fn produce<S: PcmSource>(
     lanes: &[SyncSender<Job>],
     permits: &SyncSender<()>,
 ) -> Result<u64> {
-    let (pre, post) = ((s.preroll * AAC_FRAME) as u64, (s.postroll * AAC_FRAME) as u64);
+    // A pre-roll longer than a segment would reach back past what the buffer keeps.
+    let pre = (s.preroll.min(s.segment_frames.max(1)) * AAC_FRAME) as u64;
+    let post = (s.postroll * AAC_FRAME) as u64;
     let mut buffer = Pcm::default();
     let mut buffer_start = 0u64;
     for index in 0..segments {
@@ -161,23 +163,22 @@ fn produce<S: PcmSource>(
             buffer.right.reserve_exact(want);
             source.read_into(&mut buffer, want)?;
         }
-        // The next segment's preroll starts inside this one: carry that tail over, and hand
-        // the buffer itself to the encoder (no copy of the segment).
-        let keep = (core.1.saturating_sub(pre)).max(buffer_start);
+        // The buffer holds exactly this segment's input (it starts where the previous segment
+        // left its tail, since the pre-roll is never longer than a segment). The next segment's
+        // pre-roll starts inside it: carry that tail over and hand the buffer itself to the
+        // encoder, with no copy of the segment.
+        debug_assert_eq!((buffer_start, buffer.len() as u64), (input.0, input.1 - input.0));
+        let keep = core.1 - pre.min(core.1);
         let cut = (keep - buffer_start) as usize;
         let tail = Pcm { left: buffer.left[cut..].to_vec(), right: buffer.right[cut..].to_vec() };
         let mut pcm = std::mem::replace(&mut buffer, tail);
-        let from = (input.0 - buffer_start) as usize;
-        pcm.left.drain(..from);
-        pcm.right.drain(..from);
-        let len = (input.1 - input.0) as usize;
         // Only an encoder's very last frame may be short; a segment cut by the end of the
         // soundtrack that is not the last gets the same zeros the final frame is padded with.
-        let padded = if last { len } else { len.next_multiple_of(AAC_FRAME) };
-        pcm.left.resize(len, 0.0);
-        pcm.right.resize(len, 0.0);
-        pcm.left.resize(padded, 0.0);
-        pcm.right.resize(padded, 0.0);
+        if !last {
+            let padded = pcm.len().next_multiple_of(AAC_FRAME);
+            pcm.left.resize(padded, 0.0);
+            pcm.right.resize(padded, 0.0);
+        }
         buffer_start = keep;
         let job = Job {
             index,

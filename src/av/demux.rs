@@ -86,11 +86,6 @@ impl Demuxer {
         self.video_streams
     }
 
-    /// Total number of streams of any kind.
-    pub fn stream_count(&self) -> usize {
-        self.input.nb_streams() as usize
-    }
-
     fn stream(&self) -> Option<ff::format::stream::Stream<'_>> {
         self.input.stream(self.video)
     }
