@@ -65,6 +65,27 @@ pub enum Code {
     Io,
     /// The operation was cancelled by the caller.
     Cancelled,
+    /// The project has no usable composition: no entry file, no root, or a malformed attribute
+    /// or clip reference (the message names the element).
+    CompositionInvalid,
+    /// A `data-composition-src` file does not exist in the project.
+    SubCompositionMissing,
+    /// A path leaves the project (`..`, absolute, or a symlink pointing outside).
+    UnsafeProjectPath,
+    /// An external URL the page needs cannot be resolved from the local package cache.
+    ExternalResourceUnavailable,
+    /// A `<video>` source cannot be decoded.
+    VideoSourceUnrenderable,
+    /// No usable browser binary was found.
+    BrowserNotFound,
+    /// The browser failed to start, crashed or stopped answering.
+    BrowserCrashed,
+    /// The page did not become ready (timelines, fonts, images) within the bounded wait.
+    PageNotReady,
+    /// A page script threw, or the page broke the runtime's contract.
+    PageScriptError,
+    /// A frame could not be captured.
+    CaptureFailed,
 }
 
 impl Code {
@@ -95,12 +116,25 @@ impl Code {
             Code::MediaFailed => "MEDIA_FAILED",
             Code::Io => "IO_ERROR",
             Code::Cancelled => "CANCELLED",
+            Code::CompositionInvalid => "COMPOSITION_INVALID",
+            Code::SubCompositionMissing => "SUB_COMPOSITION_MISSING",
+            Code::UnsafeProjectPath => "UNSAFE_PROJECT_PATH",
+            Code::ExternalResourceUnavailable => "EXTERNAL_RESOURCE_UNAVAILABLE",
+            Code::VideoSourceUnrenderable => "VIDEO_SOURCE_UNRENDERABLE",
+            Code::BrowserNotFound => "BROWSER_NOT_FOUND",
+            Code::BrowserCrashed => "BROWSER_CRASHED",
+            Code::PageNotReady => "PAGE_NOT_READY",
+            Code::PageScriptError => "PAGE_SCRIPT_ERROR",
+            Code::CaptureFailed => "CAPTURE_FAILED",
         }
     }
 
     /// Whether running the same step again may succeed without changing its inputs.
     pub fn is_retryable(self) -> bool {
-        matches!(self, Code::MissingPlanArtifact | Code::Io)
+        matches!(
+            self,
+            Code::MissingPlanArtifact | Code::Io | Code::BrowserCrashed | Code::PageNotReady | Code::CaptureFailed
+        )
     }
 }
 

@@ -31,6 +31,7 @@ pub mod audio;
 pub mod av;
 pub mod digest;
 pub mod error;
+pub mod fonts;
 pub mod plan;
 pub mod publish;
 pub mod render;

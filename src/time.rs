@@ -51,6 +51,77 @@ impl Rational {
     pub fn recip(self) -> Option<Self> {
         Self::new(self.den, self.num)
     }
+
+    /// Zero.
+    pub const ZERO: Rational = Rational { num: 0, den: 1 };
+
+    /// A whole number.
+    pub fn int(n: i64) -> Self {
+        Rational { num: n, den: 1 }
+    }
+
+    /// Parse a plain decimal such as `"2"`, `"-0.5"` or `"1.25"` exactly (no exponent, at most
+    /// 12 fractional digits); `None` for anything else.
+    pub fn parse_decimal(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let (neg, t) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) || frac.len() > 12 {
+            return None;
+        }
+        let den = 10i128.pow(frac.len() as u32);
+        let w: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let f: i128 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        let num = w.checked_mul(den)?.checked_add(f)?;
+        Self::from_i128(if neg { -num } else { num }, den)
+    }
+
+    /// `self + other`; `None` on overflow.
+    pub fn checked_add(self, other: Rational) -> Option<Self> {
+        let (a, b) = (self.num as i128 * other.den as i128, other.num as i128 * self.den as i128);
+        Self::from_i128(a + b, self.den as i128 * other.den as i128)
+    }
+
+    /// `self − other`; `None` on overflow.
+    pub fn checked_sub(self, other: Rational) -> Option<Self> {
+        self.checked_add(Rational { num: -other.num, den: other.den })
+    }
+
+    /// `self × other`; `None` on overflow.
+    pub fn checked_mul(self, other: Rational) -> Option<Self> {
+        Self::from_i128(self.num as i128 * other.num as i128, self.den as i128 * other.den as i128)
+    }
+
+    /// The largest integer ≤ self.
+    pub fn floor(self) -> i64 {
+        self.num.div_euclid(self.den)
+    }
+
+    /// The smallest integer ≥ self.
+    pub fn ceil(self) -> i64 {
+        -((-self.num).div_euclid(self.den))
+    }
+
+    /// An approximation for display and for the page runtime; never for timestamp maths.
+    pub fn to_f64(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+}
+
+impl PartialOrd for Rational {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Rational {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.num as i128 * other.den as i128).cmp(&(other.num as i128 * self.den as i128))
+    }
 }
 
 impl std::fmt::Display for Rational {
@@ -165,6 +236,28 @@ impl FrameRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_decimals_exactly() {
+        assert_eq!(Rational::parse_decimal("1.25"), Rational::new(5, 4));
+        assert_eq!(Rational::parse_decimal("-0.5"), Rational::new(-1, 2));
+        assert_eq!(Rational::parse_decimal(" 3 "), Some(Rational::int(3)));
+        assert_eq!(Rational::parse_decimal(".5"), Rational::new(1, 2));
+        for bad in ["", ".", "1e3", "abc", "1.2.3", "--1", "0x10", "NaN"] {
+            assert_eq!(Rational::parse_decimal(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_floor_ceil_order() {
+        let a = Rational::new(7, 3).unwrap_or(Rational::ZERO);
+        assert_eq!(a.floor(), 2);
+        assert_eq!(a.ceil(), 3);
+        assert_eq!(Rational::new(-7, 3).map(|r| (r.floor(), r.ceil())), Some((-3, -2)));
+        assert_eq!(a.checked_sub(Rational::int(1)), Rational::new(4, 3));
+        assert_eq!(a.checked_mul(Rational::int(3)), Some(Rational::int(7)));
+        assert!(Rational::new(1, 3) < Rational::new(1, 2));
+    }
 
     #[test]
     fn reduces_and_normalises_sign() {

@@ -2,6 +2,8 @@
 //!
 //! This module reads and checks plan directories (`manifest`); writing them is the `plan` step.
 
+pub mod hash;
 pub mod manifest;
+pub mod model;
 
 pub use manifest::{ChunkSpec, Dimensions, OutputFormat, Plan};
