@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::time::Rational;
 
 /// What kind of element a media clip came from.
@@ -43,4 +45,91 @@ pub struct MediaClip {
     /// Whether the clip is heard: an `<audio>` with an id that is not muted nor under
     /// `data-hidden`, or a `<video data-has-audio="true">`.
     pub audible: bool,
+}
+
+/// How frames are captured from the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaptureMode {
+    /// `HeadlessExperimental.beginFrame` in chromium-headless-shell (deterministic, fast).
+    BeginFrame,
+    /// `Page.captureScreenshot` in regular Chromium (fallback).
+    Screenshot,
+}
+
+/// The locked render configuration, written as canonical JSON to `meta/encoder.json` by `plan`
+/// and read back by every `render-chunk`. Every knob that changes a chunk's bytes is here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EncoderConfig {
+    /// `libx264` (mp4), `prores_ks` (mov) or `png` (png-sequence).
+    pub encoder: String,
+    /// `draft`, `standard` or `high`.
+    pub quality: String,
+    /// x264 preset; empty for other encoders.
+    pub preset: String,
+    /// Constant rate factor, when rate control is by quality.
+    pub crf: Option<u32>,
+    /// Target bitrate in bits per second, when rate control is by bitrate.
+    pub bitrate: Option<u64>,
+    /// The largest GOP: the chunk size (each chunk is one closed GOP of its own length).
+    pub gop_size: u32,
+    /// Always true.
+    pub closed_gop: bool,
+    /// `yuv420p`, `yuva444p10le` or `rgba`.
+    pub pixel_format: String,
+    /// Frames per chunk (the last may be shorter).
+    pub chunk_size: u32,
+    /// Number of chunks.
+    pub chunk_count: u32,
+    /// How frames are captured.
+    pub capture_mode: CaptureMode,
+    /// `jpeg` (opaque formats) or `png` (formats with alpha).
+    pub capture_format: String,
+    /// JPEG quality of captured frames (1..=100); unused for PNG.
+    pub jpeg_quality: u32,
+    /// Device scale factor of the page (1).
+    pub device_scale_factor: u32,
+    /// Encoder thread count (x264 threads / ProRes slices), fixed so bytes do not depend on the
+    /// worker's cores.
+    pub encoder_threads: u32,
+    /// `bt709`.
+    pub color_space: String,
+    /// `tv`.
+    pub color_range: String,
+    /// Composition variables (`window.__hfVariables`), a JSON object.
+    pub variables: serde_json::Value,
+}
+
+/// One `<video>` clip's pre-extracted frames, as listed in `meta/videos.json` `extracted`.
+///
+/// Frame `k` (1-based) of `dir` is what the clip shows at composition frame `first_frame + k − 1`;
+/// before `first_frame` the clip is not shown, after the last file the last frame is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtractedVideo {
+    /// The `<video>` element's id.
+    pub video_id: String,
+    /// Directory relative to the plan, `video-frames/<id>`.
+    pub dir: String,
+    /// Composition frame shown by `frame_00001.jpg`.
+    pub first_frame: i64,
+    /// Number of files `frame_00001.jpg …`.
+    pub frame_count: u32,
+    /// Decoded width in pixels.
+    pub width: u32,
+    /// Decoded height in pixels.
+    pub height: u32,
+}
+
+/// What the audio mix produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MixSummary {
+    /// Number of clips heard in the mix.
+    pub clips: u32,
+    /// Samples per channel at 48 kHz in the soundtrack (exactly the composition's duration).
+    pub samples: u64,
+    /// Whether the limiter had to reduce the gain somewhere.
+    pub limited: bool,
 }
