@@ -35,6 +35,7 @@ pub mod fonts;
 pub mod plan;
 pub mod publish;
 pub mod render;
+pub mod runtime;
 pub mod time;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};

@@ -15,12 +15,16 @@ use crate::error::{Error, Result};
 /// A unique name beside `target`: `.<name>.<tag>.<pid>.<random>`, hidden so listings of the
 /// output directory do not show half-written files.
 pub fn sibling(target: &Path, tag: &str) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.{tag}.{}", unique_suffix()))
+}
+
+/// `<pid>.<random>`: unique among concurrent writers on this machine.
+pub fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let unique = format!(".{name}.{tag}.{}.{:016x}", std::process::id(), h.finish());
-    target.with_file_name(unique)
+    format!("{}.{:016x}", std::process::id(), h.finish())
 }
 
 fn parent_dir(target: &Path) -> &Path {

@@ -3,6 +3,8 @@
 #[path = "util.rs"]
 mod util;
 
+mod render;
+
 use std::path::Path;
 
 use framefan::assemble::{assemble, AssembleOptions};

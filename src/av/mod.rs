@@ -8,6 +8,7 @@
 
 pub mod audio;
 pub mod demux;
+pub mod image;
 pub mod mux;
 pub mod png;
 pub mod video;

@@ -1,8 +1,207 @@
-//! `render_chunk`: capture a chunk's frames and encode them as one closed-GOP chunk.
+//! `render_chunk`: capture a chunk's frames in headless Chromium and encode them as one
+//! closed-GOP chunk (contracts §5).
 //!
-//! So far this holds the encoding half ([`encode`]), which turns frames into a chunk artifact
-//! exactly as the contract prescribes; the browser capture half builds on it.
+//! Order of work: the cheap checks (artifacts, protocol, index, libav version) → scratch
+//! directory `<out>.work.<pid>.<random>` → browsers boot while the planHash and font fingerprint
+//! are computed on another thread → those verdicts, in the contract's order → capture, decode
+//! and encode as a pipeline ([`pipeline`]) → the chunk renamed into place → the sidecar
+//! `<out>.perf.json` → scratch removed. Any failure leaves nothing at `out`.
 
+pub mod browser;
+pub mod capture;
 pub mod encode;
+pub mod pipeline;
+pub mod server;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 pub use encode::{ChunkOutput, ChunkWriter};
+pub use pipeline::Progress;
+
+use crate::error::{Code, Error, Result};
+use crate::plan::model::CaptureMode;
+use crate::publish::{unique_suffix, StagedFile};
+
+/// Options of one chunk render.
+#[derive(Clone, Default)]
+pub struct ChunkOptions {
+    /// The browser binary; else `FRAMEFAN_BROWSER`, else the installed headless shell.
+    pub browser: Option<PathBuf>,
+    /// Browser processes sharing the chunk; `None` = one per two cores (at least one).
+    pub browsers: Option<usize>,
+    /// Bound on waiting for the page to become ready (default 30 s).
+    pub ready_timeout: Option<Duration>,
+    /// Called with the number of frames encoded so far.
+    pub progress: Option<Progress>,
+    /// Set to stop early with `CANCELLED`.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Stage timings of a chunk render, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timings {
+    /// Recomputing the planHash (concurrent with the browser boot).
+    pub plan_hash_ms: u64,
+    /// Launching the browsers until the page was ready.
+    pub session_boot_ms: u64,
+    /// Capturing the frames.
+    pub capture_stage_ms: u64,
+    /// Time the encoder was busy.
+    pub encode_stage_ms: u64,
+    /// The whole call.
+    pub duration_ms: u64,
+}
+
+/// What `render_chunk` returns (and the CLI prints as one JSON line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChunkResult {
+    /// The chunk index.
+    pub index: u32,
+    /// Frames encoded.
+    pub frames: i64,
+    /// sha256 of the artifact (as in the sidecar).
+    pub sha256: String,
+    /// Where the chunk was written.
+    pub output_path: PathBuf,
+    /// How frames were captured.
+    pub capture_mode: CaptureMode,
+    /// Stage timings.
+    pub timings: Timings,
+}
+
+/// The `<out>.perf.json` sidecar.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidecar {
+    /// The plan the chunk belongs to.
+    pub plan_hash: String,
+    /// The chunk index.
+    pub chunk_index: u32,
+    /// First frame, inclusive.
+    pub start_frame: i64,
+    /// One past the last frame.
+    pub end_frame: i64,
+    /// Frames encoded.
+    pub frames_encoded: i64,
+    /// sha256 of the artifact.
+    pub sha256: String,
+    /// `mp4`, `mov` or `png-sequence`.
+    pub output_kind: String,
+    /// Stage timings.
+    pub timings: Timings,
+    /// Browser processes used.
+    pub workers: usize,
+    /// How frames were captured.
+    pub capture_mode: CaptureMode,
+    /// The producer that rendered the chunk.
+    pub producer_version: String,
+    /// The libav/x264 versions linked.
+    pub ffmpeg_version: String,
+}
+
+/// Render chunk `index` of the plan at `plan_dir` into `out` (a file for mp4/mov, a directory of
+/// PNG frames for png-sequence) and write its sidecar.
+pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOptions) -> Result<ChunkResult> {
+    let started = Instant::now();
+    let plan = validate::local_checks(plan_dir, index)?;
+    let binary = browser::BrowserBinary::find(options.browser.as_deref())?;
+    let scratch = Scratch::create(out)?;
+    let hash_plan = plan.plan.clone();
+    let hashing = std::thread::spawn(move || {
+        let t = Instant::now();
+        let hash = validate::check_hash(&hash_plan);
+        let fonts = validate::check_fonts(&hash_plan);
+        (hash, fonts, t.elapsed().as_millis() as u64)
+    });
+    let spec = pipeline::PipelineSpec {
+        out: out.to_path_buf(),
+        scratch: scratch.0.clone(),
+        binary,
+        browsers: options.browsers.unwrap_or_else(default_browsers),
+        ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(30)),
+        progress: options.progress.clone(),
+        cancel: options.cancel.clone(),
+    };
+    let mut hash_ms = 0;
+    let result = pipeline::run(&plan, &spec, |gl| {
+        validate::check_software_gl(gl)?;
+        let (hash, fonts, ms) =
+            hashing.join().map_err(|_| Error::new(Code::PlanHashMismatch, "planHash thread panicked"))?;
+        hash_ms = ms;
+        hash?;
+        fonts
+    })?;
+    let timings = Timings {
+        plan_hash_ms: hash_ms,
+        session_boot_ms: result.boot_ms,
+        capture_stage_ms: result.capture_ms,
+        encode_stage_ms: result.encode_ms,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    let sidecar = Sidecar {
+        plan_hash: plan.plan.plan_hash.clone(),
+        chunk_index: plan.chunk.index,
+        start_frame: plan.chunk.start_frame,
+        end_frame: plan.chunk.end_frame,
+        frames_encoded: result.output.frames,
+        sha256: result.output.sha256.clone(),
+        output_kind: plan.plan.dimensions.format.as_str().to_string(),
+        timings,
+        workers: spec.browsers,
+        capture_mode: result.capture_mode,
+        producer_version: crate::PRODUCER_VERSION.to_string(),
+        ffmpeg_version: crate::ffmpeg_version(),
+    };
+    write_sidecar(out, &sidecar)?;
+    Ok(ChunkResult {
+        index: plan.chunk.index,
+        frames: result.output.frames,
+        sha256: result.output.sha256,
+        output_path: out.to_path_buf(),
+        capture_mode: result.capture_mode,
+        timings,
+    })
+}
+
+/// One browser per two cores, at least one: each browser keeps about one core busy and the
+/// decode and encode threads need the rest.
+fn default_browsers() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (cores / 2).max(1)
+}
+
+fn write_sidecar(out: &Path, sidecar: &Sidecar) -> Result<()> {
+    let path = crate::assemble::check::sidecar_path(out);
+    let staged = StagedFile::new(&path)?;
+    let bytes = serde_json::to_vec_pretty(sidecar)
+        .map_err(|e| Error::new(Code::Io, format!("serialising sidecar {}: {e}", path.display())))?;
+    std::fs::write(staged.path(), bytes).map_err(|e| Error::io("writing", staged.path(), e))?;
+    staged.commit()
+}
+
+/// The chunk's scratch directory `<out>.work.<pid>.<random>`, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn create(out: &Path) -> Result<Scratch> {
+        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = out.with_file_name(format!("{name}.work.{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating scratch directory", &dir, e))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Best effort: scratch holds only browser profiles, never results.
+        let _removed = std::fs::remove_dir_all(&self.0);
+    }
+}

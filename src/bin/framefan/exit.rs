@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 /// Success.
 pub const OK: u8 = 0;
-/// Bad command line; clap exits with it itself, kept here so the table is complete.
-#[allow(dead_code)]
+/// Bad command line (clap exits with it itself for parse errors).
 pub const USAGE: u8 = 2;
 /// Bad input or a plan mismatch: retrying the same thing cannot help.
 pub const FAILED: u8 = 3;

@@ -2,6 +2,7 @@
 //! its result (one JSON line with `--json`) and maps errors to exit codes.
 
 mod exit;
+mod render_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,12 +45,15 @@ enum Command {
         #[arg(long)]
         progress: bool,
     },
+    /// Render one chunk of a plan in headless Chromium (a distributed worker's job).
+    RenderChunk(render_cmd::RenderChunkArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Version { json } => version(json),
+        Command::RenderChunk(args) => render_cmd::run(args),
         Command::Assemble { plan_dir, out, chunks, audio, json, progress } => {
             let mut options = AssembleOptions::default();
             if progress {

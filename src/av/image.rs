@@ -1,0 +1,114 @@
+//! Decoding captured browser frames (JPEG or PNG bytes) into tightly packed RGBA.
+//!
+//! Chromium's JPEG screenshots are JFIF: BT.601 YCbCr at full range. libav's mjpeg decoder
+//! returns that as `yuvj420p`; swscale turns it into full-range RGBA with the BT.601 matrix, and the
+//! chunk encoder then converts RGBA into BT.709 TV range. swscale cannot change the matrix in a
+//! YUV→YUV conversion, so going through RGBA is what keeps colours right. PNG screenshots decode
+//! to RGBA (or RGB) directly.
+
+use super::{check, ff, Context as _};
+use crate::error::AvError;
+
+/// Which image codec the captured bytes are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageCodec {
+    /// JPEG (JFIF).
+    Jpeg,
+    /// PNG.
+    Png,
+}
+
+/// A reusable decoder for captured frames of one codec and size.
+pub struct ImageDecoder {
+    decoder: ff::decoder::Video,
+    codec: ImageCodec,
+    scaler: Option<(ff::format::Pixel, u32, u32, ff::software::scaling::Context)>,
+}
+
+impl ImageDecoder {
+    /// Open a decoder for `codec` images.
+    pub fn open(codec: ImageCodec) -> Result<Self, AvError> {
+        super::init();
+        let id = match codec {
+            ImageCodec::Jpeg => ff::codec::Id::MJPEG,
+            ImageCodec::Png => ff::codec::Id::PNG,
+        };
+        let found = ff::decoder::find(id).ok_or_else(|| AvError {
+            op: "avcodec_find_decoder",
+            subject: format!("{codec:?}"),
+            code: ff::ffi::AVERROR_DECODER_NOT_FOUND,
+            message: "the linked libavcodec has no decoder for captured frames".into(),
+        })?;
+        let mut ctx = ff::codec::context::Context::new_with_codec(found);
+        ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
+        let decoder = ctx.decoder().video().ctx("avcodec_open2", &"frame decoder")?;
+        Ok(ImageDecoder { decoder, codec, scaler: None })
+    }
+
+    /// Decode one image into tightly packed RGBA; returns `(width, height, pixels)`.
+    pub fn decode_rgba(&mut self, bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), AvError> {
+        let packet = ff::Packet::copy(bytes);
+        self.decoder.send_packet(&packet).ctx("avcodec_send_packet", &"captured frame")?;
+        let mut frame = ff::frame::Video::empty();
+        self.decoder.receive_frame(&mut frame).ctx("avcodec_receive_frame", &"captured frame")?;
+        let (w, h) = (frame.width(), frame.height());
+        let rgba = self.convert(&frame)?;
+        Ok((w, h, rgba))
+    }
+
+    fn convert(&mut self, frame: &ff::frame::Video) -> Result<Vec<u8>, AvError> {
+        let (fmt, w, h) = (frame.format(), frame.width(), frame.height());
+        let mut out = ff::frame::Video::new(ff::format::Pixel::RGBA, w, h);
+        if fmt == ff::format::Pixel::RGBA {
+            return Ok(pack(frame, w, h));
+        }
+        if !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h) {
+            self.scaler = Some((fmt, w, h, rgba_scaler(fmt, w, h, self.codec)?));
+        }
+        let Some((_, _, _, scaler)) = self.scaler.as_mut() else {
+            return Err(AvError {
+                op: "internal",
+                subject: "frame decoder".into(),
+                code: ff::ffi::AVERROR_BUG,
+                message: "scaler missing".into(),
+            });
+        };
+        scaler.run(frame, &mut out).ctx("sws_scale", &"captured frame")?;
+        Ok(pack(&out, w, h))
+    }
+}
+
+/// A swscale context from the decoder's format to full-range RGBA; for JPEG the source is BT.601
+/// full range (JFIF).
+fn rgba_scaler(
+    from: ff::format::Pixel,
+    w: u32,
+    h: u32,
+    codec: ImageCodec,
+) -> Result<ff::software::scaling::Context, AvError> {
+    use ff::software::scaling::Flags;
+    let flags = Flags::BICUBIC | Flags::ACCURATE_RND | Flags::BITEXACT | Flags::FULL_CHR_H_INT | Flags::FULL_CHR_H_INP;
+    let mut ctx = ff::software::scaling::Context::get(from, w, h, ff::format::Pixel::RGBA, w, h, flags)
+        .ctx("sws_getContext", &"captured frame")?;
+    if codec == ImageCodec::Jpeg {
+        // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns pointers to static tables.
+        let ret = unsafe {
+            let bt601 = ff::ffi::sws_getCoefficients(ff::ffi::SWS_CS_ITU601);
+            ff::ffi::sws_setColorspaceDetails(ctx.as_mut_ptr(), bt601, 1, bt601, 1, 0, 1 << 16, 1 << 16)
+        };
+        check(ret, "sws_setColorspaceDetails", &"captured frame")?;
+    }
+    Ok(ctx)
+}
+
+/// Copy a packed RGBA frame's rows into a tight buffer.
+fn pack(frame: &ff::frame::Video, w: u32, h: u32) -> Vec<u8> {
+    let row = w as usize * 4;
+    let stride = frame.stride(0);
+    let data = frame.data(0);
+    let mut out = Vec::with_capacity(row * h as usize);
+    for y in 0..h as usize {
+        out.extend_from_slice(&data[y * stride..y * stride + row]);
+    }
+    out
+}

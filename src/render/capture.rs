@@ -1,0 +1,206 @@
+//! Driving one browser session through a frame sequence: inject the runtime, load the page,
+//! wait until it is ready, then per frame seek (`window.__framefan.seek(f)`) and capture —
+//! `HeadlessExperimental.beginFrame` with a screenshot in chromium-headless-shell, or
+//! `Page.captureScreenshot` in regular Chromium.
+//!
+//! beginFrame's `frameTimeTicks` must keep increasing past the browser's own clock (otherwise
+//! Chromium answers with stale images), so ticks start from the machine's uptime and advance one
+//! frame interval per call. The page never sees these ticks: its clock is the runtime's.
+
+use std::time::Duration;
+
+use chromiumoxide::cdp::browser_protocol::dom::Rgba;
+use chromiumoxide::cdp::browser_protocol::emulation::SetDefaultBackgroundColorOverrideParams;
+use chromiumoxide::cdp::browser_protocol::headless_experimental::{
+    BeginFrameParams, ScreenshotParams, ScreenshotParamsFormat,
+};
+use chromiumoxide::cdp::browser_protocol::page::{
+    AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams,
+};
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+
+use super::browser::Session;
+use crate::error::{Code, Error, Result};
+use crate::plan::model::CaptureMode;
+
+/// Image format of captured frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShotFormat {
+    /// JPEG at a quality 1..=100 (opaque outputs).
+    Jpeg(u32),
+    /// PNG (outputs with alpha).
+    Png,
+}
+
+/// A loaded, ready page that captures frames.
+pub struct Capturer {
+    session: Session,
+    format: ShotFormat,
+    ticks: f64,
+    interval: f64,
+    last: Option<String>,
+}
+
+fn uptime_ms() -> f64 {
+    let text = std::fs::read_to_string("/proc/uptime").unwrap_or_default();
+    let secs: f64 = text.split_whitespace().next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    secs * 1000.0
+}
+
+fn crashed(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(Code::BrowserCrashed, format!("{what}: {e}"))
+}
+
+impl Capturer {
+    /// Inject `runtime`, open `url` and wait (at most `ready_timeout`) until the page is ready.
+    pub async fn open(
+        session: Session,
+        url: &str,
+        runtime: String,
+        format: ShotFormat,
+        frame_interval_ms: f64,
+        ready_timeout: Duration,
+    ) -> Result<Capturer> {
+        let page = &session.page;
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(runtime))
+            .await
+            .map_err(|e| crashed("injecting the runtime", e))?;
+        if format == ShotFormat::Png {
+            // Formats with alpha: the page's default background is transparent, not white.
+            let clear =
+                SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
+            page.execute(clear).await.map_err(|e| crashed("clearing the page background", e))?;
+        }
+        let mut cap =
+            Capturer { session, format, ticks: uptime_ms() + 1000.0, interval: frame_interval_ms, last: None };
+        let page = cap.session.page.clone();
+        let navigate = page.execute(NavigateParams::new(url));
+        cap.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
+        let expr = format!("window.__framefan.ready({})", ready_timeout.as_millis());
+        let ready = page.execute(evaluate(&expr));
+        let answer = cap.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
+        let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
+        if let Some(ex) = &answer.exception_details {
+            return Err(Error::new(Code::PageNotReady, format!("page {url} not ready: {}", exception_text(ex))));
+        }
+        Ok(cap)
+    }
+
+    /// Keep the compositor running (beginFrame mode) until `fut` completes.
+    async fn pump_until<F: std::future::Future>(&mut self, fut: F, limit: Duration) -> Result<F::Output> {
+        let deadline = tokio::time::Instant::now() + limit;
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                () = tokio::time::sleep(Duration::from_millis(16)) => {
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(Error::new(Code::PageNotReady, format!("page did not load within {limit:?}")));
+                    }
+                    if self.session.mode == CaptureMode::BeginFrame {
+                        self.begin_frame(false).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn begin_frame(&mut self, screenshot: bool) -> Result<Option<String>> {
+        self.ticks += self.interval;
+        let mut params = BeginFrameParams::builder().frame_time_ticks(self.ticks).interval(self.interval);
+        if screenshot {
+            let shot = match self.format {
+                ShotFormat::Jpeg(q) => {
+                    ScreenshotParams::builder().format(ScreenshotParamsFormat::Jpeg).quality(i64::from(q)).build()
+                }
+                ShotFormat::Png => ScreenshotParams::builder().format(ScreenshotParamsFormat::Png).build(),
+            };
+            params = params.screenshot(shot);
+        }
+        let res = self.session.page.execute(params.build()).await.map_err(|e| crashed("beginFrame", e))?;
+        Ok(res.result.screenshot_data.map(String::from))
+    }
+
+    /// Seek the page to absolute frame `frame` and capture it; returns the base64 image.
+    pub async fn frame(&mut self, frame: i64) -> Result<String> {
+        let res = self
+            .session
+            .page
+            .execute(evaluate(&format!("window.__framefan.seek({frame})")))
+            .await
+            .map_err(|e| crashed(&format!("seeking to frame {frame}"), e))?;
+        if let Some(ex) = &res.result.exception_details {
+            return Err(Error::new(Code::PageScriptError, format!("frame {frame}: {}", exception_text(ex))));
+        }
+        let data = match self.session.mode {
+            CaptureMode::BeginFrame => self.begin_frame_shot(frame).await?,
+            CaptureMode::Screenshot => self.screenshot().await?,
+        };
+        self.last = Some(data.clone());
+        Ok(data)
+    }
+
+    async fn begin_frame_shot(&mut self, frame: i64) -> Result<String> {
+        // No damage means the page looks exactly as the previous frame; a first frame without an
+        // image is the renderer still starting, which a few more frames settle.
+        for _ in 0..5 {
+            if let Some(data) = self.begin_frame(true).await? {
+                return Ok(data);
+            }
+            if let Some(prev) = &self.last {
+                return Ok(prev.clone());
+            }
+        }
+        Err(Error::new(Code::CaptureFailed, format!("frame {frame}: the browser returned no image")))
+    }
+
+    async fn screenshot(&mut self) -> Result<String> {
+        let params = match self.format {
+            ShotFormat::Jpeg(q) => {
+                CaptureScreenshotParams::builder().format(CaptureScreenshotFormat::Jpeg).quality(i64::from(q))
+            }
+            ShotFormat::Png => CaptureScreenshotParams::builder().format(CaptureScreenshotFormat::Png),
+        };
+        let res = self
+            .session
+            .page
+            .execute(params.from_surface(true).build())
+            .await
+            .map_err(|e| Error::new(Code::CaptureFailed, format!("captureScreenshot: {e}")))?;
+        Ok(String::from(res.result.data))
+    }
+
+    /// How this capturer takes frames.
+    pub fn mode(&self) -> CaptureMode {
+        self.session.mode
+    }
+
+    /// The WebGL renderer the page would get (`None` without WebGL): software or GPU.
+    pub async fn webgl_renderer(&mut self) -> Option<String> {
+        let expr = "(() => { const c = document.createElement('canvas').getContext('webgl'); if (!c) return null; \
+                    const e = c.getExtension('WEBGL_debug_renderer_info'); \
+                    return String(c.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : c.RENDERER)); })()";
+        let res = self.session.page.execute(evaluate(expr)).await.ok()?;
+        res.result.result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string)
+    }
+
+    /// Close the browser.
+    pub async fn close(self) {
+        self.session.close().await;
+    }
+}
+
+fn evaluate(expr: &str) -> EvaluateParams {
+    let mut p = EvaluateParams::new(expr);
+    p.await_promise = Some(true);
+    p.return_by_value = Some(true);
+    p
+}
+
+fn exception_text(ex: &chromiumoxide::cdp::js_protocol::runtime::ExceptionDetails) -> String {
+    let detail = ex.exception.as_ref().and_then(|o| o.description.clone());
+    let text = detail.unwrap_or_else(|| ex.text.clone());
+    // Keep the first line: a stack trace from an untrusted page does not belong in an error.
+    let first = text.lines().next().unwrap_or("").trim();
+    first.chars().take(300).collect()
+}

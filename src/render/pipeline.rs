@@ -1,0 +1,300 @@
+//! The capture → decode → encode pipeline of one chunk.
+//!
+//! Capture runs in `browsers` separate browser processes (tokio tasks), browser `i` taking frames
+//! `start + i, start + i + browsers, …`; a decode thread puts frames back in order and turns the
+//! captured JPEG/PNG into RGBA; an encode thread feeds the chunk writer. Bounded channels and a
+//! window on how far capture may run ahead of the encoder keep memory flat, and since each stage
+//! has its own thread, the CPU is never idle waiting on Chromium.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::browser::{BrowserBinary, LaunchOptions, Session};
+use super::capture::{Capturer, ShotFormat};
+use super::encode::{ChunkOutput, ChunkWriter};
+use super::server::FileServer;
+use super::validate::ChunkPlan;
+use crate::av::image::{ImageCodec, ImageDecoder};
+use crate::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig};
+use crate::error::{Code, Error, Result};
+use crate::plan::model::CaptureMode;
+use crate::plan::OutputFormat;
+use crate::runtime::{script, RuntimeConfig};
+use crate::time::FrameRange;
+
+/// How far (in frames) capture may run ahead of the encoder, per browser.
+const AHEAD_PER_BROWSER: i64 = 4;
+
+/// A progress callback: called with the number of frames encoded so far.
+pub type Progress = Arc<dyn Fn(i64) + Send + Sync>;
+
+/// Everything the pipeline needs besides the plan.
+pub struct PipelineSpec {
+    /// Where the chunk goes.
+    pub out: PathBuf,
+    /// Scratch directory (browser profiles).
+    pub scratch: PathBuf,
+    /// The browser binary.
+    pub binary: BrowserBinary,
+    /// Browser processes sharing the chunk.
+    pub browsers: usize,
+    /// Bound on waiting for the page to become ready.
+    pub ready_timeout: Duration,
+    /// Called as frames are encoded.
+    pub progress: Option<Progress>,
+    /// Set to stop early with `CANCELLED`.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// What the pipeline produced and how long its stages took.
+#[derive(Debug, Clone)]
+pub struct PipelineOutput {
+    /// The published chunk.
+    pub output: ChunkOutput,
+    /// How frames were captured.
+    pub capture_mode: CaptureMode,
+    /// Launch of the browsers until all were ready, in ms.
+    pub boot_ms: u64,
+    /// From ready until the last frame was captured, in ms.
+    pub capture_ms: u64,
+    /// Time the encoder thread spent encoding, in ms.
+    pub encode_ms: u64,
+    /// WebGL renderer string reported by the first browser.
+    pub gl_renderer: Option<String>,
+}
+
+struct Captured {
+    frame: i64,
+    data: String,
+}
+
+/// Render `plan.chunk` into `spec.out`. `before_capture` runs once all browsers are ready (with
+/// the first browser's WebGL renderer) and may veto the render; it carries the slower checks.
+pub fn run(
+    plan: &ChunkPlan,
+    spec: &PipelineSpec,
+    before_capture: impl FnOnce(Option<&str>) -> Result<()> + Send,
+) -> Result<PipelineOutput> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
+    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Captured>(spec.browsers * 2 + 2);
+    let (rgba_tx, rgba_rx) = sync_channel::<Vec<u8>>(3);
+    let next = Arc::new(AtomicI64::new(plan.chunk.start_frame));
+    let codec = if plan.encoder.capture_format == "png" { ImageCodec::Png } else { ImageCodec::Jpeg };
+    let (w, h) = (plan.plan.dimensions.width, plan.plan.dimensions.height);
+    let start = plan.chunk.start_frame;
+    let decoder = std::thread::spawn(move || decode_loop(raw_rx, rgba_tx, codec, (w, h), start));
+    let sink = Sink {
+        out: spec.out.clone(),
+        format: plan.plan.dimensions.format,
+        config: encoder_config(plan),
+        range: plan.chunk.range(),
+        next: Arc::clone(&next),
+        progress: spec.progress.clone(),
+    };
+    let encoder = std::thread::spawn(move || encode_loop(sink, rgba_rx));
+    let captured = rt.block_on(capture_all(plan, spec, raw_tx, Arc::clone(&next), before_capture));
+    let decoded = decoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "frame decoder panicked")));
+    let encoded = encoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "chunk encoder panicked")));
+    let (mode, boot_ms, capture_ms, gl) = captured?;
+    decoded?;
+    let (output, encode_ms) = encoded?;
+    Ok(PipelineOutput { output, capture_mode: mode, boot_ms, capture_ms, encode_ms, gl_renderer: gl })
+}
+
+fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
+    let e = &plan.encoder;
+    let codec = if e.encoder == "prores_ks" {
+        VideoCodec::ProRes4444 { threads: e.encoder_threads }
+    } else {
+        VideoCodec::H264 { preset: e.preset.clone(), crf: e.crf, bitrate: e.bitrate, threads: e.encoder_threads }
+    };
+    let d = plan.plan.dimensions;
+    VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: plan.chunk.frames() as u32, codec }
+}
+
+type CaptureStats = (CaptureMode, u64, u64, Option<String>);
+
+async fn capture_all(
+    plan: &ChunkPlan,
+    spec: &PipelineSpec,
+    tx: tokio::sync::mpsc::Sender<Captured>,
+    next: Arc<AtomicI64>,
+    before_capture: impl FnOnce(Option<&str>) -> Result<()>,
+) -> Result<CaptureStats> {
+    let boot = Instant::now();
+    let server = FileServer::start(&plan.plan.dir).await?;
+    let n = spec.browsers.clamp(1, plan.chunk.frames().max(1) as usize);
+    let opens = (0..n).map(|i| open_one(plan, spec, &server, i));
+    let mut capturers = Vec::with_capacity(n);
+    let mut first_err = None;
+    for r in futures_util::future::join_all(opens).await {
+        match r {
+            Ok(c) => capturers.push(c),
+            Err(e) => first_err = first_err.or(Some(e)),
+        }
+    }
+    if let Some(e) = first_err {
+        close_all(capturers).await;
+        return Err(e);
+    }
+    let gl = match capturers.first_mut() {
+        Some(c) => c.webgl_renderer().await,
+        None => None,
+    };
+    let boot_ms = boot.elapsed().as_millis() as u64;
+    if let Err(e) = before_capture(gl.as_deref()) {
+        close_all(capturers).await;
+        return Err(e);
+    }
+    let mode = capturers.first().map(Capturer::mode).unwrap_or(CaptureMode::BeginFrame);
+    let started = Instant::now();
+    let window = AHEAD_PER_BROWSER * n as i64;
+    let tasks = capturers.into_iter().enumerate().map(|(i, c)| {
+        let frames: Vec<i64> = (plan.chunk.start_frame + i as i64..plan.chunk.end_frame).step_by(n).collect();
+        capture_frames(c, frames, tx.clone(), Arc::clone(&next), window, spec.cancel.clone())
+    });
+    let results = futures_util::future::join_all(tasks).await;
+    drop(tx);
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok((mode, boot_ms, started.elapsed().as_millis() as u64, gl))
+}
+
+async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i: usize) -> Result<Capturer> {
+    let d = plan.plan.dimensions;
+    let opts = LaunchOptions {
+        binary: spec.binary.clone(),
+        width: d.width,
+        height: d.height,
+        scratch: spec.scratch.join(format!("browser-{i}")),
+        server_port: server.port(),
+    };
+    let session = Session::launch(&opts).await?;
+    let runtime = script(&RuntimeConfig::new(d.fps, d.width, d.height, &plan.encoder.variables, &plan.videos));
+    let format = if plan.encoder.capture_format == "png" {
+        ShotFormat::Png
+    } else {
+        ShotFormat::Jpeg(plan.encoder.jpeg_quality)
+    };
+    let interval = 1000.0 * d.fps.den() as f64 / d.fps.num() as f64;
+    Capturer::open(session, &server.url("/index.html"), runtime, format, interval, spec.ready_timeout).await
+}
+
+async fn close_all(capturers: Vec<Capturer>) {
+    futures_util::future::join_all(capturers.into_iter().map(Capturer::close)).await;
+}
+
+async fn capture_frames(
+    mut cap: Capturer,
+    frames: Vec<i64>,
+    tx: tokio::sync::mpsc::Sender<Captured>,
+    next: Arc<AtomicI64>,
+    window: i64,
+    cancel: Option<Arc<AtomicBool>>,
+) -> Result<()> {
+    let result = async {
+        for frame in frames {
+            while frame >= next.load(Ordering::Acquire) + window {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(Error::new(Code::Cancelled, "render cancelled"));
+            }
+            let data = cap.frame(frame).await?;
+            if tx.send(Captured { frame, data }).await.is_err() {
+                // The decoder stopped: its own error is the one to report.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+    .await;
+    cap.close().await;
+    result
+}
+
+fn decode_loop(
+    mut rx: tokio::sync::mpsc::Receiver<Captured>,
+    tx: SyncSender<Vec<u8>>,
+    codec: ImageCodec,
+    (width, height): (u32, u32),
+    first: i64,
+) -> Result<()> {
+    let mut decoder = ImageDecoder::open(codec).map_err(|e| Error::av(Code::MediaFailed, e))?;
+    let mut pending: BTreeMap<i64, String> = BTreeMap::new();
+    let mut want = first;
+    while let Some(c) = rx.blocking_recv() {
+        pending.insert(c.frame, c.data);
+        while let Some(data) = pending.remove(&want) {
+            let rgba = decode_one(&mut decoder, &data, want, width, height)?;
+            if tx.send(rgba).is_err() {
+                return Ok(());
+            }
+            want += 1;
+        }
+    }
+    Ok(())
+}
+
+fn decode_one(decoder: &mut ImageDecoder, b64: &str, frame: i64, width: u32, height: u32) -> Result<Vec<u8>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| Error::new(Code::CaptureFailed, format!("frame {frame}: screenshot is not base64: {e}")))?;
+    let (w, h, rgba) = decoder
+        .decode_rgba(&bytes)
+        .map_err(|e| Error::av(Code::CaptureFailed, e).prefixed(&format!("decoding captured frame {frame}")))?;
+    if (w, h) != (width, height) {
+        return Err(Error::new(
+            Code::CaptureFailed,
+            format!("frame {frame}: the browser captured {w}×{h}, the plan is {width}×{height}"),
+        ));
+    }
+    Ok(rgba)
+}
+
+/// The encoder thread's inputs (libav contexts are not `Send`, so the writer is made there).
+struct Sink {
+    out: PathBuf,
+    format: OutputFormat,
+    config: VideoEncoderConfig,
+    range: FrameRange,
+    next: Arc<AtomicI64>,
+    progress: Option<Progress>,
+}
+
+/// Encode frames as they come; publish the chunk only when every frame of the range arrived (a
+/// short stream means capture failed or was cancelled, and its error is the one reported).
+fn encode_loop(sink: Sink, rx: Receiver<Vec<u8>>) -> Result<(ChunkOutput, u64)> {
+    let mut writer = ChunkWriter::create(&sink.out, sink.format, sink.config, sink.range.start)?;
+    let mut busy = Duration::ZERO;
+    let mut done = 0i64;
+    while let Ok(rgba) = rx.recv() {
+        let t = Instant::now();
+        writer.push(FrameFormat::Rgba, &rgba)?;
+        busy += t.elapsed();
+        done += 1;
+        sink.next.fetch_add(1, Ordering::AcqRel);
+        if let Some(p) = &sink.progress {
+            p(done);
+        }
+    }
+    if done != sink.range.len() {
+        return Err(Error::new(
+            Code::CaptureFailed,
+            format!("only {done} of {} frames reached the encoder", sink.range.len()),
+        ));
+    }
+    let t = Instant::now();
+    let output = writer.finish()?;
+    busy += t.elapsed();
+    Ok((output, busy.as_millis() as u64))
+}

@@ -1,0 +1,119 @@
+//! The checks `render_chunk` makes before capturing, in the contract's order (contracts §5):
+//! artifacts present, protocol understood, index in range, libav version, software GL, planHash,
+//! font fingerprint. The cheap local checks run first; the planHash (which reads every plan
+//! file) runs on a thread while the browser boots, and its verdict is reported in order.
+
+use std::path::Path;
+
+use crate::error::{Code, Error, Result};
+use crate::plan::hash::{plan_hash, HashInputs};
+use crate::plan::manifest::read_json;
+use crate::plan::model::{EncoderConfig, ExtractedVideo};
+use crate::plan::{ChunkSpec, Plan};
+
+/// Files every plan must hold before anything else is read.
+const REQUIRED: [&str; 5] =
+    ["plan.json", "meta/chunks.json", "meta/encoder.json", "meta/videos.json", "compiled/index.html"];
+
+/// A plan read and checked far enough to render one chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkPlan {
+    /// The plan.
+    pub plan: Plan,
+    /// The chunk to render.
+    pub chunk: ChunkSpec,
+    /// The locked render configuration.
+    pub encoder: EncoderConfig,
+    /// Pre-extracted video frames.
+    pub videos: Vec<ExtractedVideo>,
+}
+
+#[derive(serde::Deserialize)]
+struct VideosJson {
+    #[serde(default)]
+    extracted: Vec<ExtractedVideo>,
+}
+
+/// Steps 1–4: artifacts, protocol, index, libav version.
+pub fn local_checks(plan_dir: &Path, index: i64) -> Result<ChunkPlan> {
+    for rel in REQUIRED {
+        let path = plan_dir.join(rel);
+        if !path.is_file() {
+            return Err(Error::new(Code::MissingPlanArtifact, format!("plan artifact {} is missing", path.display())));
+        }
+    }
+    let plan = Plan::load(plan_dir)?;
+    let chunk = usize::try_from(index).ok().and_then(|i| plan.chunks.get(i)).copied().ok_or_else(|| {
+        Error::new(
+            Code::ChunkIndexOutOfRange,
+            format!("chunk index {index} is outside 0..{} of plan {}", plan.chunks.len(), plan_dir.display()),
+        )
+    })?;
+    let linked = crate::ffmpeg_version();
+    if plan.ffmpeg_version.as_deref() != Some(linked.as_str()) {
+        return Err(Error::new(
+            Code::FfmpegVersionMismatch,
+            format!(
+                "plan {} was made with \"{}\", this worker links \"{linked}\"",
+                plan_dir.display(),
+                plan.ffmpeg_version.as_deref().unwrap_or("(none)")
+            ),
+        ));
+    }
+    let encoder: EncoderConfig = read_json(&plan_dir.join("meta/encoder.json"))?;
+    let videos: VideosJson = read_json(&plan_dir.join("meta/videos.json"))?;
+    Ok(ChunkPlan { plan, chunk, encoder, videos: videos.extracted })
+}
+
+/// Step 6: the planHash recomputed from the directory equals `plan.json`'s.
+pub fn check_hash(plan: &Plan) -> Result<()> {
+    let inputs = HashInputs {
+        schema: plan.hash_schema,
+        font_snapshot_sha: plan.font_snapshot_sha.as_deref().unwrap_or(""),
+        producer_version: plan.producer_version.as_deref().unwrap_or(""),
+        ffmpeg_version: plan.ffmpeg_version.as_deref().unwrap_or(""),
+        dimensions: plan.dimensions,
+    };
+    let actual = plan_hash(&plan.dir, &inputs)?;
+    if actual != plan.plan_hash {
+        return Err(Error::new(
+            Code::PlanHashMismatch,
+            format!(
+                "plan {} hashes to {actual}, plan.json says {}: a file of the plan changed after it was made",
+                plan.dir.display(),
+                plan.plan_hash
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 7: the fonts this machine's browser sees are the plan's.
+pub fn check_fonts(plan: &Plan) -> Result<()> {
+    let here = crate::fonts::snapshot_sha()?;
+    match plan.font_snapshot_sha.as_deref() {
+        Some(expected) if expected != here => Err(Error::new(
+            Code::FontSnapshotMismatch,
+            format!(
+                "plan {} was made against fonts {expected}, this worker's fonts are {here} \
+                 (install the same fonts, or plan on a machine like the workers)",
+                plan.dir.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Step 5: the browser renders in software. `renderer` is the WebGL renderer string the page
+/// reported (`None` when WebGL is unavailable, which is software by definition).
+pub fn check_software_gl(renderer: Option<&str>) -> Result<()> {
+    let Some(r) = renderer else { return Ok(()) };
+    let lower = r.to_ascii_lowercase();
+    if ["swiftshader", "llvmpipe", "softpipe", "software"].iter().any(|s| lower.contains(s)) {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::BrowserGpuNotSoftware,
+        format!("the browser renders WebGL on \"{r}\", not in software; frames would depend on the GPU"),
+    ))
+}
