@@ -22,6 +22,7 @@ pub struct JpegEncoder {
     height: u32,
     to_rgb: RgbConverter,
     to_yuv: ff::software::scaling::Context,
+    next_pts: i64,
 }
 
 impl JpegEncoder {
@@ -55,7 +56,7 @@ impl JpegEncoder {
         opts.set("huffman", "optimal");
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &"mjpeg")?;
         let to_yuv = yuvj_scaler(width, height)?;
-        Ok(JpegEncoder { encoder, width, height, to_rgb: RgbConverter::default(), to_yuv })
+        Ok(JpegEncoder { encoder, width, height, to_rgb: RgbConverter::default(), to_yuv, next_pts: 0 })
     }
 
     /// Encode `picture` (scaled to the encoder's size if it differs) into JPEG file bytes.
@@ -65,7 +66,9 @@ impl JpegEncoder {
         self.to_yuv.run(&rgb, &mut yuv).ctx("sws_scale", &"RGB to JPEG YCbCr")?;
         yuv.set_color_range(ff::color::Range::JPEG);
         yuv.set_color_space(ff::color::Space::BT470BG);
-        yuv.set_pts(Some(0));
+        // The encoder wants increasing timestamps; they do not reach the JPEG bytes.
+        yuv.set_pts(Some(self.next_pts));
+        self.next_pts += 1;
         // SAFETY: plain field of the frame we own; the encoder reads its quantiser from it.
         unsafe { (*yuv.as_mut_ptr()).quality = JPEG_QSCALE * ff::ffi::FF_QP2LAMBDA };
         self.encoder.send_frame(&yuv).ctx("avcodec_send_frame", &"mjpeg encoder")?;

@@ -91,9 +91,8 @@ impl VideoDecoder {
         let input = ff::format::input(&path).ctx("avformat_open_input", &shown)?;
         let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| no_stream(path))?;
         let tb = stream.time_base();
-        let time_base = Rational::new(i64::from(tb.0), i64::from(tb.1))
-            .filter(|r| r.num > 0)
-            .ok_or_else(|| no_stream(path))?;
+        let time_base =
+            Rational::new(i64::from(tb.0), i64::from(tb.1)).filter(|r| r.num > 0).ok_or_else(|| no_stream(path))?;
         let origin = match stream.start_time() {
             ff::ffi::AV_NOPTS_VALUE => 0,
             start => start,
@@ -135,9 +134,8 @@ impl VideoDecoder {
         let d = seconds.den as i128 * tb.num as i128;
         let ts = i64::try_from(n.div_euclid(d)).unwrap_or(i64::MAX).saturating_add(self.origin);
         // SAFETY: the input context is live and owned by self; the stream index is valid.
-        let ret = unsafe {
-            ff::ffi::avformat_seek_file(self.input.as_mut_ptr(), self.stream as i32, i64::MIN, ts, ts, 0)
-        };
+        let ret =
+            unsafe { ff::ffi::avformat_seek_file(self.input.as_mut_ptr(), self.stream as i32, i64::MIN, ts, ts, 0) };
         check(ret, "avformat_seek_file", &self.path.display())?;
         self.decoder.flush();
         self.eof = false;
