@@ -1,7 +1,8 @@
 //! Audio decoding to 48 kHz stereo float planes, and AAC-LC encoding.
 //!
 //! [`AudioReader`] decodes any audio file libav reads (honouring the encoder-delay edit list of
-//! MP4 files, so sample 0 is the first real sample) and resamples to 48 kHz stereo `f32` planes.
+//! MP4 files, so sample 0 is the first real sample, and their stated length, so the AAC frame
+//! padding at the end is not returned) and resamples to 48 kHz stereo `f32` planes.
 //! [`AacEncoder`] turns such planes back into AAC-LC packets at a fixed bitrate.
 
 use std::path::{Path, PathBuf};

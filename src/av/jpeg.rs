@@ -54,6 +54,9 @@ impl JpegEncoder {
         }
         let mut opts = ff::Dictionary::new();
         opts.set("huffman", "optimal");
+        // The integer DCT in C: `auto` picks a CPU-specific one, and the bytes must not depend on
+        // the machine (the JPEGs are part of the plan hash).
+        opts.set("dct", "int");
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &"mjpeg")?;
         let to_yuv = yuvj_scaler(width, height)?;
         Ok(JpegEncoder { encoder, width, height, to_rgb: RgbConverter::default(), to_yuv, next_pts: 0 })
