@@ -94,7 +94,8 @@ fn max_error(pcm: &framefan::av::audio::Pcm, range: std::ops::Range<usize>, freq
 }
 
 /// libav's decoder ignores the end of the edit list (players honour it; ffprobe's duration checks
-/// it above), so the decoded stream runs on to the end of the last AAC frame.
+/// it above) and runs on to the end of the last AAC frame; `AudioReader` cuts MP4 audio at the
+/// stated length, so within one AAC frame is the loosest this needs to be.
 fn assert_decoded_len(pcm: &framefan::av::audio::Pcm, samples: usize) {
     assert!(pcm.len() >= samples && pcm.len() < samples + 1024, "decoded {} samples, expected {samples}", pcm.len());
 }
@@ -270,6 +271,9 @@ fn cli_prints_one_json_result_line() {
 
 #[path = "assemble_errors.rs"]
 mod assemble_errors;
+
+#[path = "media.rs"]
+mod media;
 
 #[test]
 fn chunks_and_outputs_are_byte_identical_on_retry() {

@@ -1,7 +1,8 @@
 //! Audio decoding to 48 kHz stereo float planes, and AAC-LC encoding.
 //!
 //! [`AudioReader`] decodes any audio file libav reads (honouring the encoder-delay edit list of
-//! MP4 files, so sample 0 is the first real sample) and resamples to 48 kHz stereo `f32` planes.
+//! MP4 files, so sample 0 is the first real sample, and their stated length, so the AAC frame
+//! padding at the end is not returned) and resamples to 48 kHz stereo `f32` planes.
 //! [`AacEncoder`] turns such planes back into AAC-LC packets at a fixed bitrate.
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,8 @@ pub struct AudioReader {
     resampler: Option<ff::software::resampling::Context>,
     path: PathBuf,
     eof: bool,
+    /// Samples still to return when the container states the exact length (MP4/MOV).
+    remaining: Option<u64>,
 }
 
 fn stereo() -> ff::ChannelLayout {
@@ -67,11 +70,37 @@ impl AudioReader {
         ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
         let mut decoder = ctx.decoder().audio().ctx("avcodec_open2", &shown)?;
         decoder.set_packet_time_base(stream.time_base());
-        Ok(AudioReader { input, stream: index, decoder, resampler: None, path: path.to_path_buf(), eof: false })
+        let remaining = exact_length(&input, &stream);
+        Ok(AudioReader {
+            input,
+            stream: index,
+            decoder,
+            resampler: None,
+            path: path.to_path_buf(),
+            eof: false,
+            remaining,
+        })
     }
 
     /// The next block of samples, or `None` at the end of the stream.
     pub fn read(&mut self) -> Result<Option<Pcm>, AvError> {
+        let Some(remaining) = self.remaining else {
+            return self.decode();
+        };
+        if remaining == 0 {
+            return Ok(None);
+        }
+        let Some(mut pcm) = self.decode()? else {
+            return Ok(None);
+        };
+        let keep = remaining.min(pcm.len() as u64);
+        pcm.left.truncate(keep as usize);
+        pcm.right.truncate(keep as usize);
+        self.remaining = Some(remaining - keep);
+        Ok(Some(pcm))
+    }
+
+    fn decode(&mut self) -> Result<Option<Pcm>, AvError> {
         loop {
             let mut frame = ff::frame::Audio::empty();
             match self.decoder.receive_frame(&mut frame) {
@@ -164,6 +193,21 @@ impl AudioReader {
             Err(e) => Err(super::wrap(e, "swr_convert(flush)", &self.path.display())),
         }
     }
+}
+
+/// The stream's exact length in 48 kHz samples when the container states it: MP4/MOV carry it
+/// in the sample table and edit list, but libav's decoder runs on to the end of the last AAC
+/// frame (up to 1023 samples of padding), so the output is cut there, as players do.
+fn exact_length(input: &ff::format::context::Input, stream: &ff::format::stream::Stream<'_>) -> Option<u64> {
+    let format = input.format();
+    let name = format.name();
+    let duration = stream.duration();
+    if !(name.contains("mp4") || name.contains("mov")) || duration <= 0 {
+        return None;
+    }
+    let tb = stream.time_base();
+    let (n, d) = (duration as i128 * i128::from(tb.0) * i128::from(SAMPLE_RATE), i128::from(tb.1));
+    (d > 0).then(|| ((2 * n + d) / (2 * d)).clamp(0, u64::MAX as i128) as u64)
 }
 
 fn planes(frame: &ff::frame::Audio) -> Pcm {

@@ -9,9 +9,11 @@
 pub mod audio;
 pub mod demux;
 pub mod image;
+pub mod jpeg;
 pub mod mux;
 pub mod png;
 pub mod video;
+pub mod video_decode;
 
 pub use ffmpeg_next as ff;
 

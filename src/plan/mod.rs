@@ -4,6 +4,7 @@
 
 pub mod hash;
 pub mod manifest;
+pub mod media;
 pub mod model;
 
 pub use manifest::{ChunkSpec, Dimensions, OutputFormat, Plan};

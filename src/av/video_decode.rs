@@ -1,0 +1,270 @@
+//! Decoding a file's video stream frame by frame, with seeking, and converting pictures to RGB.
+//!
+//! [`VideoDecoder`] opens the best video stream of any file libav reads and returns [`Picture`]s
+//! in presentation order, each stamped with its presentation time relative to the stream's first
+//! timestamp (so a source whose timestamps start at 1.4 s still shows its first frame at 0). Time
+//! is kept as integer ticks of the stream's time base. [`VideoDecoder::seek`] moves to the last
+//! keyframe at or before a time; frames before the wanted one still come out and the caller
+//! skips them.
+//!
+//! Colour: [`Picture::to_rgb`] and [`RgbConverter`] honour the picture's matrix and range. An
+//! unspecified matrix is taken as BT.709 for HD sizes (width ≥ 1280 or height > 576) and BT.601
+//! otherwise, the convention of most players; an unspecified range is TV range, except for the
+//! `yuvj*` formats, which are full range by definition.
+
+use std::path::{Path, PathBuf};
+
+use super::{check, ff, Context as _};
+use crate::error::AvError;
+use crate::time::Rational;
+
+/// One decoded picture and when it is shown.
+pub struct Picture {
+    frame: ff::frame::Video,
+    pts: i64,
+    duration: i64,
+}
+
+impl Picture {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.frame.width()
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.frame.height()
+    }
+
+    /// Presentation time in stream ticks, relative to the stream's first timestamp.
+    pub fn pts(&self) -> i64 {
+        self.pts
+    }
+
+    /// How long the picture is shown, in stream ticks (from the packet, else the frame rate).
+    pub fn duration(&self) -> i64 {
+        self.duration
+    }
+
+    /// Tightly packed 8-bit RGB (w×h×3), full range.
+    pub fn to_rgb(&self) -> Result<Vec<u8>, AvError> {
+        let (w, h) = (self.width(), self.height());
+        let mut converter = RgbConverter::default();
+        let rgb = converter.convert(self, w, h)?;
+        let row = w as usize * 3;
+        let stride = rgb.stride(0);
+        let data = rgb.data(0);
+        Ok((0..h as usize).flat_map(|y| &data[y * stride..y * stride + row]).copied().collect())
+    }
+
+    pub(super) fn frame(&self) -> &ff::frame::Video {
+        &self.frame
+    }
+}
+
+/// The video stream of a media file, decoded in presentation order.
+pub struct VideoDecoder {
+    input: ff::format::context::Input,
+    stream: usize,
+    decoder: ff::decoder::Video,
+    time_base: Rational,
+    origin: i64,
+    default_duration: i64,
+    path: PathBuf,
+    eof: bool,
+}
+
+fn no_stream(path: &Path) -> AvError {
+    AvError {
+        op: "av_find_best_stream",
+        subject: path.display().to_string(),
+        code: ff::ffi::AVERROR_STREAM_NOT_FOUND,
+        message: "the file has no video stream".into(),
+    }
+}
+
+impl VideoDecoder {
+    /// Open `path` and its best video stream.
+    pub fn open(path: &Path) -> Result<Self, AvError> {
+        super::init();
+        let shown = path.display();
+        let input = ff::format::input(&path).ctx("avformat_open_input", &shown)?;
+        let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| no_stream(path))?;
+        let tb = stream.time_base();
+        let time_base =
+            Rational::new(i64::from(tb.0), i64::from(tb.1)).filter(|r| r.num > 0).ok_or_else(|| no_stream(path))?;
+        let origin = match stream.start_time() {
+            ff::ffi::AV_NOPTS_VALUE => 0,
+            start => start,
+        };
+        let default_duration = frame_ticks(stream.avg_frame_rate(), time_base);
+        let index = stream.index();
+        let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+            .ctx("avcodec_parameters_to_context", &shown)?;
+        ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 2, ..Default::default() });
+        let mut decoder = ctx.decoder().video().ctx("avcodec_open2", &shown)?;
+        decoder.set_packet_time_base(tb);
+        Ok(VideoDecoder {
+            input,
+            stream: index,
+            decoder,
+            time_base,
+            origin,
+            default_duration,
+            path: path.to_path_buf(),
+            eof: false,
+        })
+    }
+
+    /// The stream's time base (seconds per tick of [`Picture::pts`]).
+    pub fn time_base(&self) -> Rational {
+        self.time_base
+    }
+
+    /// The coded size the stream announces (pictures may differ; trust theirs).
+    pub fn size(&self) -> (u32, u32) {
+        (self.decoder.width(), self.decoder.height())
+    }
+
+    /// Move to the last keyframe at or before `seconds` (relative to the stream start).
+    pub fn seek(&mut self, seconds: Rational) -> Result<(), AvError> {
+        let tb = self.time_base;
+        // floor(seconds / tb): seeking early is always safe, the caller skips what it decodes.
+        let n = seconds.num as i128 * tb.den as i128;
+        let d = seconds.den as i128 * tb.num as i128;
+        let ts = i64::try_from(n.div_euclid(d)).unwrap_or(i64::MAX).saturating_add(self.origin);
+        // SAFETY: the input context is live and owned by self; the stream index is valid.
+        let ret =
+            unsafe { ff::ffi::avformat_seek_file(self.input.as_mut_ptr(), self.stream as i32, i64::MIN, ts, ts, 0) };
+        check(ret, "avformat_seek_file", &self.path.display())?;
+        self.decoder.flush();
+        self.eof = false;
+        Ok(())
+    }
+
+    /// The next picture in presentation order, or `None` at the end of the stream.
+    pub fn next_picture(&mut self) -> Result<Option<Picture>, AvError> {
+        loop {
+            let mut frame = ff::frame::Video::empty();
+            match self.decoder.receive_frame(&mut frame) {
+                Ok(()) => return Ok(Some(self.picture(frame))),
+                Err(ff::Error::Eof) => return Ok(None),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {}
+                Err(e) => return Err(super::wrap(e, "avcodec_receive_frame", &self.path.display())),
+            }
+            self.feed()?;
+        }
+    }
+
+    fn picture(&self, frame: ff::frame::Video) -> Picture {
+        let pts = frame.timestamp().unwrap_or(self.origin) - self.origin;
+        let duration = match frame.packet().duration {
+            d if d > 0 => d,
+            _ => self.default_duration,
+        };
+        Picture { frame, pts, duration }
+    }
+
+    /// Hand the decoder the next packet of the stream (or the end of stream). A packet the
+    /// decoder rejects as invalid data is skipped, as players do; other errors are reported.
+    fn feed(&mut self) -> Result<(), AvError> {
+        let shown = self.path.display();
+        if self.eof {
+            return Err(super::wrap(ff::Error::Bug, "avcodec_receive_frame", &shown));
+        }
+        let mut packet = ff::Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.stream => match self.decoder.send_packet(&packet) {
+                    Err(ff::Error::InvalidData) => continue,
+                    sent => return sent.ctx("avcodec_send_packet", &shown),
+                },
+                Ok(()) => continue,
+                Err(ff::Error::Eof) => {
+                    self.eof = true;
+                    return self.decoder.send_eof().ctx("avcodec_send_packet(NULL)", &shown);
+                }
+                Err(e) => return Err(super::wrap(e, "av_read_frame", &shown)),
+            }
+        }
+    }
+}
+
+/// Ticks of `tb` in one frame at `rate`, at least 1 (1 when the rate is unknown).
+fn frame_ticks(rate: ff::Rational, tb: Rational) -> i64 {
+    if rate.0 <= 0 || rate.1 <= 0 {
+        return 1;
+    }
+    let n = i128::from(rate.1) * tb.den as i128;
+    let d = i128::from(rate.0) * tb.num as i128;
+    i64::try_from(n / d).unwrap_or(1).max(1)
+}
+
+/// Converts pictures of any format, size and colour space to full-range RGB24 of one size,
+/// reusing its swscale context while the source stays the same.
+#[derive(Default)]
+pub(super) struct RgbConverter {
+    key: Option<(ff::format::Pixel, u32, u32, i32, bool, u32, u32)>,
+    scaler: Option<ff::software::scaling::Context>,
+}
+
+impl RgbConverter {
+    /// `picture` as RGB24 at `w`×`h`.
+    pub(super) fn convert(&mut self, picture: &Picture, w: u32, h: u32) -> Result<ff::frame::Video, AvError> {
+        let frame = picture.frame();
+        let (matrix, full) = colour_of(frame);
+        let key = (frame.format(), frame.width(), frame.height(), matrix, full, w, h);
+        if self.key != Some(key) {
+            self.scaler = Some(rgb_scaler(key)?);
+            self.key = Some(key);
+        }
+        let mut rgb = ff::frame::Video::new(ff::format::Pixel::RGB24, w, h);
+        let scaler = self.scaler.as_mut().ok_or_else(|| super::wrap(ff::Error::Bug, "sws", &"rgb"))?;
+        scaler.run(frame, &mut rgb).ctx("sws_scale", &"picture to RGB")?;
+        Ok(rgb)
+    }
+}
+
+/// The swscale matrix (`SWS_CS_*`, numbered like `AVColorSpace`) and whether the picture is full
+/// range.
+fn colour_of(frame: &ff::frame::Video) -> (i32, bool) {
+    use ff::format::Pixel;
+    // SAFETY: reading plain enum fields of a live frame.
+    let (space, range) = unsafe { ((*frame.as_ptr()).colorspace as i32, (*frame.as_ptr()).color_range as i32) };
+    let hd = frame.width() >= 1280 || frame.height() > 576;
+    let matrix = match space {
+        s if s == ff::ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32 && hd => ff::ffi::SWS_CS_ITU709,
+        s if s == ff::ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32 => ff::ffi::SWS_CS_ITU601,
+        s => s,
+    };
+    let yuvj = matches!(frame.format(), Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P | Pixel::YUVJ440P);
+    (matrix, yuvj || range == ff::ffi::AVColorRange::AVCOL_RANGE_JPEG as i32)
+}
+
+type ScalerKey = (ff::format::Pixel, u32, u32, i32, bool, u32, u32);
+
+fn rgb_scaler((format, sw, sh, matrix, full, w, h): ScalerKey) -> Result<ff::software::scaling::Context, AvError> {
+    use ff::software::scaling::Flags;
+    let flags = Flags::BICUBIC | Flags::ACCURATE_RND | Flags::BITEXACT | Flags::FULL_CHR_H_INT | Flags::FULL_CHR_H_INP;
+    let mut ctx = ff::software::scaling::Context::get(format, sw, sh, ff::format::Pixel::RGB24, w, h, flags)
+        .ctx("sws_getContext", &"picture to RGB")?;
+    // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns a pointer to a static table
+    // (the BT.601 one for numbers it does not know).
+    let ret = unsafe {
+        let table = ff::ffi::sws_getCoefficients(matrix);
+        ff::ffi::sws_setColorspaceDetails(ctx.as_mut_ptr(), table, i32::from(full), table, 1, 0, 1 << 16, 1 << 16)
+    };
+    // swscale answers -1 when the source is RGB already (no matrix applies); that is fine.
+    if !is_rgb(format) {
+        check(ret, "sws_setColorspaceDetails", &"picture to RGB")?;
+    }
+    Ok(ctx)
+}
+
+fn is_rgb(format: ff::format::Pixel) -> bool {
+    format.descriptor().is_some_and(|d| {
+        // SAFETY: the descriptor is a static libav table entry.
+        let flags = unsafe { (*d.as_ptr()).flags };
+        flags & ff::ffi::AV_PIX_FMT_FLAG_RGB as u64 != 0
+    })
+}

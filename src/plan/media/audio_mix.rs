@@ -1,0 +1,332 @@
+//! Mixing every audible clip into the plan's one soundtrack, `audio.m4a`, streaming.
+//!
+//! Placement, in 48 kHz samples on the root timeline, all from exact rationals:
+//! a clip sounds from `round(start·48000)` to `round((start + duration)·48000)` (or, without a
+//! duration, until its source ends — or the composition ends, if it loops), clamped to
+//! `[0, samples)`. Its first sample is source sample `round(media_start·48000)`. A looped clip
+//! restarts at source sample 0 when the source runs out, as an HTML `loop` does; the first pass
+//! alone starts at `media_start`. Each clip is scaled by its `volume` and the clips are summed in
+//! order of start (then of position in the list), so the float sums are the same on every run.
+//!
+//! Limiter: the sum passes a look-ahead-free peak limiter with a stereo-linked gain. While
+//! `|sample|·gain` stays within [`LIMITER_CEILING`] (full scale) the gain is 1 and the sum passes
+//! untouched; a sample that would exceed it drops the gain at once to exactly `ceiling/|sample|`
+//! (so no output sample exceeds full scale), after which the gain recovers exponentially with a
+//! 250 ms time constant. This is gentle on the occasional overshooting peak of a few clips played
+//! together; heavily overloaded mixes will sound compressed. [`MixSummary::limited`] reports
+//! whether it ever engaged.
+//!
+//! Memory: the mix runs in blocks of [`MIX_BLOCK`] samples pulled by the AAC encoder's producer
+//! thread (`audio::encode`, the same segmented, bit-exact encoder `assemble` uses). Only clips
+//! overlapping the current block hold an open decoder; each holds at most one decoded block.
+//! Nothing grows with the composition's or the sources' length.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::{seconds_to_samples, slot_end};
+use crate::assemble::mux::write_audio;
+use crate::audio::encode::{self, EncodeSettings};
+use crate::audio::fit::{Fitted, PcmSource};
+use crate::av::audio::{AudioReader, Pcm};
+use crate::error::{AvError, Code, Error, Result};
+use crate::plan::model::{MediaClip, MixSummary};
+use crate::publish::StagedFile;
+
+/// Samples per channel mixed at a time.
+pub const MIX_BLOCK: usize = 8192;
+
+/// The limiter's ceiling: full scale.
+pub const LIMITER_CEILING: f32 = 1.0;
+
+/// Per-sample recovery factor of the limiter's gain reduction: `1 − 1/12000`, a time constant
+/// of 12000 samples (250 ms at 48 kHz).
+const RELEASE: f32 = 1.0 - 1.0 / 12_000.0;
+
+/// Mix every audible clip into `out` (AAC-LC 192 kb/s, 48 kHz stereo, MP4 with the encoder
+/// priming as an edit list) of exactly `samples` samples per channel. Returns `None` and writes
+/// nothing when no audible clip overlaps the composition.
+///
+/// Every source is opened and its first block decoded before anything is written, so an
+/// undecodable source fails fast with `AUDIO_INVALID` naming the clip and its file.
+pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option<MixSummary>> {
+    let mut voices = Vec::new();
+    for (order, clip) in clips.iter().enumerate().filter(|(_, c)| c.audible) {
+        if let Some(voice) = Voice::new(clip, order, samples)? {
+            voices.push(voice);
+        }
+    }
+    if voices.is_empty() {
+        return Ok(None);
+    }
+    for voice in &voices {
+        voice.probe()?;
+    }
+    let count = voices.len() as u32;
+    let limited = Arc::new(AtomicBool::new(false));
+    let mixer = Mixer::new(voices, samples, Arc::clone(&limited));
+    let staged = StagedFile::new(out)?;
+    let mut audio = encode::start(Fitted::new(mixer, samples), samples, EncodeSettings::default())?;
+    // On failure `audio` is dropped, not finished: dropping closes its channels, which stops the
+    // producer and encoder threads wherever they wait.
+    write_audio(staged.path(), &mut audio)?;
+    audio.finish()?;
+    staged.commit()?;
+    Ok(Some(MixSummary { clips: count, samples, limited: limited.load(Ordering::Relaxed) }))
+}
+
+/// One clip being played into the mix.
+struct Voice {
+    id: String,
+    src: PathBuf,
+    src_rel: String,
+    order: usize,
+    gain: f32,
+    looped: bool,
+    /// Next timeline sample this voice writes.
+    at: u64,
+    /// Timeline sample where it stops (exclusive).
+    end: u64,
+    /// Source samples still to drop before the first one played (the media start).
+    skip: u64,
+    reader: Option<AudioReader>,
+    /// Samples decoded in the current pass over the source (a looped empty source stops).
+    pass: u64,
+    pending: Pcm,
+    offset: usize,
+    done: bool,
+}
+
+impl Voice {
+    /// The voice for `clip`, or `None` when it falls outside `[0, samples)`.
+    fn new(clip: &MediaClip, order: usize, samples: u64) -> Result<Option<Voice>> {
+        if !clip.volume.is_finite() || clip.volume < 0.0 {
+            let message = format!(
+                "audio clip \"{}\" ({}): volume {} is not a finite gain ≥ 0",
+                clip.id, clip.src_rel, clip.volume
+            );
+            return Err(Error::new(Code::CompositionInvalid, message));
+        }
+        let start = seconds_to_samples(clip.start);
+        let end = match clip.duration {
+            Some(d) => seconds_to_samples(slot_end(clip, d)?),
+            None => i64::MAX,
+        };
+        let media_start = seconds_to_samples(clip.media_start).max(0);
+        // A clip starting before 0 (never produced by the compiler, but cheap to honour) enters
+        // the timeline part-way through its source.
+        let skip = media_start as u64 + start.min(0).unsigned_abs();
+        let (at, end) = (start.max(0) as u64, end.clamp(0, samples as i64) as u64);
+        if at >= end {
+            return Ok(None);
+        }
+        Ok(Some(Voice {
+            id: clip.id.clone(),
+            src: clip.src.clone(),
+            src_rel: clip.src_rel.clone(),
+            order,
+            gain: clip.volume,
+            looped: clip.looped,
+            at,
+            end,
+            skip,
+            reader: None,
+            pass: 0,
+            pending: Pcm::default(),
+            offset: 0,
+            done: false,
+        }))
+    }
+
+    fn invalid(&self, e: AvError) -> Error {
+        Error::av(Code::AudioInvalid, e).prefixed(&format!("audio clip \"{}\" ({})", self.id, self.src_rel))
+    }
+
+    /// Open the source and decode its first block, to fail before anything is written.
+    fn probe(&self) -> Result<()> {
+        let mut reader = AudioReader::open(&self.src).map_err(|e| self.invalid(e))?;
+        reader.read().map_err(|e| self.invalid(e))?;
+        Ok(())
+    }
+
+    /// Add this voice's samples for the block starting at timeline sample `block_start` into
+    /// `mix`.
+    fn mix_into(&mut self, block_start: u64, mix: &mut Pcm) -> Result<()> {
+        let stop = self.end.min(block_start + mix.len() as u64);
+        while !self.done && self.at < stop {
+            if self.offset == self.pending.len() {
+                if !self.refill()? {
+                    self.finish();
+                }
+                continue;
+            }
+            let n = (self.pending.len() - self.offset).min((stop - self.at) as usize);
+            let dst = (self.at - block_start) as usize;
+            let src = self.offset..self.offset + n;
+            add_scaled(&mut mix.left[dst..dst + n], &self.pending.left[src.clone()], self.gain);
+            add_scaled(&mut mix.right[dst..dst + n], &self.pending.right[src], self.gain);
+            self.offset += n;
+            self.at += n as u64;
+        }
+        if self.at >= self.end {
+            self.finish();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.reader = None;
+        self.pending = Pcm::default();
+        self.offset = 0;
+    }
+
+    /// Decode the next block of the source into `pending`, dropping what the media start skips
+    /// and restarting a looped source at its beginning. `false` when the source is over.
+    fn refill(&mut self) -> Result<bool> {
+        loop {
+            let reader = match self.reader.as_mut() {
+                Some(r) => r,
+                None => self.reader.insert(AudioReader::open(&self.src).map_err(|e| self.invalid(e))?),
+            };
+            let Some(mut block) = reader.read().map_err(|e| self.invalid(e))? else {
+                // A pass that produced nothing would loop forever: a looped empty source is silent.
+                if !self.looped || self.pass == 0 {
+                    return Ok(false);
+                }
+                self.reader = None;
+                self.pass = 0;
+                self.skip = 0;
+                continue;
+            };
+            self.pass += block.len() as u64;
+            let drop = (self.skip.min(block.len() as u64)) as usize;
+            if drop > 0 {
+                self.skip -= drop as u64;
+                block.left.drain(..drop);
+                block.right.drain(..drop);
+            }
+            if !block.is_empty() {
+                self.pending = block;
+                self.offset = 0;
+                return Ok(true);
+            }
+        }
+    }
+}
+
+fn add_scaled(dst: &mut [f32], src: &[f32], gain: f32) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s * gain;
+    }
+}
+
+/// The stereo-linked peak limiter described in the module docs.
+struct Limiter {
+    gain: f32,
+    engaged: bool,
+}
+
+impl Limiter {
+    fn process(&mut self, pcm: &mut Pcm) {
+        for (l, r) in pcm.left.iter_mut().zip(pcm.right.iter_mut()) {
+            let peak = l.abs().max(r.abs());
+            if self.gain < 1.0 {
+                self.gain = 1.0 - (1.0 - self.gain) * RELEASE;
+                if 1.0 - self.gain < 1e-6 {
+                    self.gain = 1.0;
+                }
+            }
+            if peak * self.gain > LIMITER_CEILING {
+                self.gain = LIMITER_CEILING / peak;
+                self.engaged = true;
+            }
+            if self.gain < 1.0 {
+                // The clamp only absorbs the last rounding of `ceiling/peak · sample`.
+                *l = (*l * self.gain).clamp(-LIMITER_CEILING, LIMITER_CEILING);
+                *r = (*r * self.gain).clamp(-LIMITER_CEILING, LIMITER_CEILING);
+            }
+        }
+    }
+}
+
+/// The whole mix as a stream of blocks, pulled by the AAC encoder.
+struct Mixer {
+    /// Voices not started yet, latest start first (so the next one is at the end).
+    waiting: Vec<Voice>,
+    active: Vec<Voice>,
+    next: u64,
+    total: u64,
+    limiter: Limiter,
+    limited: Arc<AtomicBool>,
+}
+
+impl Mixer {
+    fn new(mut voices: Vec<Voice>, total: u64, limited: Arc<AtomicBool>) -> Self {
+        voices.sort_by_key(|v| std::cmp::Reverse((v.at, v.order)));
+        Mixer {
+            waiting: voices,
+            active: Vec::new(),
+            next: 0,
+            total,
+            limiter: Limiter { gain: 1.0, engaged: false },
+            limited,
+        }
+    }
+}
+
+impl PcmSource for Mixer {
+    fn next_block(&mut self) -> Result<Option<Pcm>> {
+        if self.next >= self.total {
+            return Ok(None);
+        }
+        let n = (self.total - self.next).min(MIX_BLOCK as u64);
+        let end = self.next + n;
+        while self.waiting.last().is_some_and(|v| v.at < end) {
+            if let Some(voice) = self.waiting.pop() {
+                self.active.push(voice);
+            }
+        }
+        let mut mix = Pcm { left: vec![0.0; n as usize], right: vec![0.0; n as usize] };
+        for voice in &mut self.active {
+            voice.mix_into(self.next, &mut mix)?;
+        }
+        self.active.retain(|v| !v.done);
+        self.limiter.process(&mut mix);
+        if self.limiter.engaged {
+            self.limited.store(true, Ordering::Relaxed);
+        }
+        self.next = end;
+        Ok(Some(mix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_never_exceeds_full_scale_and_recovers() {
+        let mut limiter = Limiter { gain: 1.0, engaged: false };
+        let mut pcm = Pcm { left: vec![0.5; 48_000], right: vec![0.25; 48_000] };
+        pcm.left[100] = 3.0;
+        pcm.right[200] = -2.0;
+        limiter.process(&mut pcm);
+        assert!(limiter.engaged);
+        assert!(pcm.left.iter().chain(&pcm.right).all(|v| v.abs() <= LIMITER_CEILING));
+        assert_eq!(pcm.left[100], 1.0);
+        assert!(pcm.left[99] == 0.5 && pcm.left[101] < 0.17, "instant attack, slow release");
+        assert!(pcm.left[47_999] > 0.49, "gain nearly back to 1 after a second");
+    }
+
+    #[test]
+    fn limiter_leaves_quiet_mixes_untouched() {
+        let mut limiter = Limiter { gain: 1.0, engaged: false };
+        let mut pcm = Pcm { left: vec![1.0; 10], right: vec![-0.75; 10] };
+        limiter.process(&mut pcm);
+        assert!(!limiter.engaged);
+        assert_eq!(pcm.left, vec![1.0; 10]);
+        assert_eq!(pcm.right, vec![-0.75; 10]);
+    }
+}

@@ -1,0 +1,205 @@
+//! Pre-extracting the frames a `<video>` clip shows, as `video-frames/<id>/frame_%05d.jpg`.
+//!
+//! Frames: the clip is on screen for composition frames `ceil(start·fps)` up to
+//! `ceil((start + duration)·fps)` (exclusive, clamped to the composition's frames), the frame
+//! snapping of timed clips. Without a duration its slot ends where the source ends: frame `f` is
+//! extracted while its source time is before the end of the source's last picture (at least one
+//! frame is always written, so a clip whose media start lies past the source's end holds its last
+//! picture). File `k` (1-based) shows composition frame `first_frame + k − 1`.
+//!
+//! Mapping: composition frame `f` shows the source picture displayed at source time
+//! `media_start + f/fps − start` (exact rationals against the integer timestamps of the stream,
+//! measured from its first timestamp): the last picture whose timestamp is ≤ that time. Before
+//! the first picture the first one is shown; past the source's end the last one is held until the
+//! slot ends. Decoding starts with a seek to the last keyframe at or before `media_start`; if the
+//! container cannot seek there exactly, the source is decoded from its start instead.
+//!
+//! Images: baseline JPEG at quantiser 2, full-range BT.601 4:2:0 (see [`crate::av::jpeg`]), at the
+//! source's decoded size. A picture held for several frames is encoded once and its bytes written
+//! again. Files are built in a staging directory and renamed into place when complete.
+//!
+//! Not handled: `loop` on a video (the last picture is held instead), non-square sample aspect
+//! ratios (pictures keep their stored size) and alpha (JPEG has none).
+
+use std::path::Path;
+
+use super::{check_id, slot_end};
+use crate::av::jpeg::JpegEncoder;
+use crate::av::video_decode::{Picture, VideoDecoder};
+use crate::error::{AvError, Code, Error, Result};
+use crate::plan::model::{ExtractedVideo, MediaClip};
+use crate::publish::StagedDir;
+use crate::time::{Fps, Rational};
+
+/// Decode the frames `clip` shows at `fps` into `plan_dir/video-frames/<id>/frame_%05d.jpg`
+/// (1-based), covering composition frames from `ceil(start·fps)` to the end of the clip's slot
+/// (start + duration, or the source's end), clamped to `total_frames`.
+pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &Path) -> Result<ExtractedVideo> {
+    check_id(clip)?;
+    let window = Window::new(clip, fps, total_frames)?;
+    let mut source = Source::open(clip, window.media_start)?;
+    let parent = plan_dir.join("video-frames");
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
+    let staged = StagedDir::new(&parent.join(&clip.id))?;
+    let written = write_frames(&window, &mut source, staged.path())?;
+    staged.commit()?;
+    Ok(ExtractedVideo {
+        video_id: clip.id.clone(),
+        dir: format!("video-frames/{}", clip.id),
+        first_frame: window.first,
+        frame_count: written.count,
+        width: written.width,
+        height: written.height,
+    })
+}
+
+/// Which composition frames the clip covers and how they map to source time.
+struct Window {
+    first: i64,
+    limit: i64,
+    /// Whether the slot has a fixed end (then the last picture is held up to it).
+    fixed_end: bool,
+    start: Rational,
+    media_start: Rational,
+    fps: Fps,
+    id: String,
+}
+
+impl Window {
+    fn new(clip: &MediaClip, fps: Fps, total_frames: i64) -> Result<Window> {
+        let limit = match clip.duration {
+            Some(d) => fps.frames_for(slot_end(clip, d)?).min(total_frames),
+            None => total_frames,
+        };
+        Ok(Window {
+            first: fps.frames_for(clip.start).max(0),
+            limit,
+            fixed_end: clip.duration.is_some(),
+            start: clip.start,
+            media_start: clip.media_start.max(Rational::ZERO),
+            fps,
+            id: clip.id.clone(),
+        })
+    }
+
+    /// The source time shown at composition frame `f`: `media_start + f/fps − start`.
+    fn source_time(&self, f: i64) -> Result<Rational> {
+        Rational::int(f)
+            .checked_mul(self.fps.frame_duration())
+            .and_then(|t| t.checked_sub(self.start))
+            .and_then(|t| t.checked_add(self.media_start))
+            .ok_or_else(|| Error::new(Code::CompositionInvalid, format!("video clip \"{}\": time overflows", self.id)))
+    }
+}
+
+/// Whether `ticks` of `tb` is at or before `t`, exactly.
+fn not_after(ticks: i64, tb: Rational, t: Rational) -> bool {
+    ticks as i128 * tb.num as i128 * t.den as i128 <= t.num as i128 * tb.den as i128
+}
+
+/// The clip's decoder and the pictures on either side of the current time.
+struct Source {
+    decoder: VideoDecoder,
+    tb: Rational,
+    /// The picture on screen and its sequence number (to encode each picture once).
+    current: Option<(u64, Picture)>,
+    /// The next picture in presentation order; `None` once the stream has ended.
+    next: Option<Picture>,
+    seq: u64,
+    label: String,
+}
+
+impl Source {
+    /// Open the clip's source positioned at or before `media_start`.
+    fn open(clip: &MediaClip, media_start: Rational) -> Result<Source> {
+        let label = format!("video clip \"{}\" ({})", clip.id, clip.src_rel);
+        if media_start > Rational::ZERO {
+            if let Some(source) = Source::start(clip, &label, Some(media_start))? {
+                return Ok(source);
+            }
+        }
+        Source::start(clip, &label, None)?.ok_or_else(|| {
+            Error::new(Code::VideoSourceUnrenderable, format!("{label}: the source has no decodable picture"))
+        })
+    }
+
+    /// Open, seek (if asked) and decode the first picture. `None` when there is no picture, or
+    /// when the seek overshot `seek_to` (the caller then decodes from the start).
+    fn start(clip: &MediaClip, label: &str, seek_to: Option<Rational>) -> Result<Option<Source>> {
+        let fail = |e: AvError| Error::av(Code::VideoSourceUnrenderable, e).prefixed(label);
+        let mut decoder = VideoDecoder::open(&clip.src).map_err(fail)?;
+        if let Some(t) = seek_to {
+            if decoder.seek(t).is_err() {
+                return Ok(None);
+            }
+        }
+        let Some(first) = decoder.next_picture().map_err(fail)? else {
+            return Ok(None);
+        };
+        let tb = decoder.time_base();
+        if seek_to.is_some_and(|t| !not_after(first.pts(), tb, t)) {
+            return Ok(None);
+        }
+        Ok(Some(Source { decoder, tb, current: None, next: Some(first), seq: 0, label: label.to_string() }))
+    }
+
+    /// Make `current` the last picture at or before `t` (the first picture if none is).
+    fn advance(&mut self, t: Rational) -> Result<()> {
+        while self.next.as_ref().is_some_and(|p| not_after(p.pts(), self.tb, t)) || self.current.is_none() {
+            let Some(picture) = self.next.take() else { break };
+            self.seq += 1;
+            self.current = Some((self.seq, picture));
+            self.next = self.decoder.next_picture().map_err(|e| self.unrenderable(e))?;
+        }
+        Ok(())
+    }
+
+    fn unrenderable(&self, e: AvError) -> Error {
+        Error::av(Code::VideoSourceUnrenderable, e).prefixed(&self.label)
+    }
+
+    /// Whether `t` lies at or past the end of the source's last picture.
+    fn ended_before(&self, t: Rational) -> bool {
+        match (&self.current, &self.next) {
+            (Some((_, last)), None) => not_after(last.pts().saturating_add(last.duration()), self.tb, t),
+            _ => false,
+        }
+    }
+}
+
+/// What was written.
+struct Written {
+    count: u32,
+    width: u32,
+    height: u32,
+}
+
+/// Write one JPEG per composition frame of `window` into `dir`.
+fn write_frames(window: &Window, source: &mut Source, dir: &Path) -> Result<Written> {
+    let (w, h) = source.next.as_ref().map_or(source.decoder.size(), |p| (p.width(), p.height()));
+    let mut written = Written { count: 0, width: w, height: h };
+    let mut encoder: Option<JpegEncoder> = None;
+    let mut cached: Option<(u64, Vec<u8>)> = None;
+    let label = format!("encoding {}", source.label);
+    let failed = |e: AvError| Error::av(Code::MediaFailed, e).prefixed(&label);
+    for f in window.first..window.limit {
+        let t = window.source_time(f)?;
+        source.advance(t)?;
+        if !window.fixed_end && written.count > 0 && source.ended_before(t) {
+            break;
+        }
+        let Some((seq, picture)) = source.current.as_ref() else { break };
+        if cached.as_ref().is_none_or(|(s, _)| s != seq) {
+            let jpeg = match encoder.as_mut() {
+                Some(e) => e,
+                None => encoder.insert(JpegEncoder::open(w, h).map_err(failed)?),
+            };
+            cached = Some((*seq, jpeg.encode(picture).map_err(failed)?));
+        }
+        let path = dir.join(format!("frame_{:05}.jpg", written.count + 1));
+        let bytes = cached.as_ref().map_or(&[][..], |(_, b)| b.as_slice());
+        std::fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))?;
+        written.count += 1;
+    }
+    Ok(written)
+}

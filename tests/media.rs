@@ -1,0 +1,354 @@
+//! The media half of `plan` (issue 3): the mixed soundtrack and the pre-extracted video frames.
+//!
+//! Audio is checked by decoding `audio.m4a` back and comparing it sample by sample with the
+//! ideal placed, trimmed, looped and scaled sines; video by decoding the JPEGs back and reading
+//! the grey level each source frame was painted with.
+
+use std::path::{Path, PathBuf};
+
+use framefan::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig};
+use framefan::av::video_decode::VideoDecoder;
+use framefan::plan::media::{extract_video, mix_audio};
+use framefan::plan::model::{MediaClip, MediaKind};
+use framefan::plan::OutputFormat;
+use framefan::render::ChunkWriter;
+use framefan::time::{Fps, Rational};
+
+use crate::util::{decode_audio, sine_value, write_sine_m4a};
+
+fn r(text: &str) -> Rational {
+    Rational::parse_decimal(text).unwrap()
+}
+
+fn clip(id: &str, kind: MediaKind, src: &Path, start: &str) -> MediaClip {
+    MediaClip {
+        id: id.to_string(),
+        kind,
+        src: src.to_path_buf(),
+        src_rel: format!("assets/{}", src.file_name().unwrap().to_string_lossy()),
+        start: r(start),
+        duration: None,
+        media_start: Rational::ZERO,
+        volume: 1.0,
+        looped: false,
+        audible: kind == MediaKind::Audio,
+    }
+}
+
+/// Max |decoded − expected| on the left channel over `range`.
+fn max_error(pcm: &[f32], range: std::ops::Range<usize>, expected: impl Fn(usize) -> f32) -> f32 {
+    range.map(|n| (pcm[n] - expected(n)).abs()).fold(0.0, f32::max)
+}
+
+fn peak(pcm: &[f32], range: std::ops::Range<usize>) -> f32 {
+    pcm[range].iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+fn rms(pcm: &[f32], range: std::ops::Range<usize>) -> f64 {
+    let n = range.len() as f64;
+    (pcm[range].iter().map(|v| f64::from(*v) * f64::from(*v)).sum::<f64>() / n).sqrt()
+}
+
+/// First and last sample louder than `level` within `range`.
+fn loud_span(pcm: &[f32], range: std::ops::Range<usize>, level: f32) -> (usize, usize) {
+    let first = range.clone().find(|&n| pcm[n].abs() > level).unwrap();
+    let last = range.rev().find(|&n| pcm[n].abs() > level).unwrap();
+    (first, last)
+}
+
+fn no_leftovers(dir: &Path) -> Vec<String> {
+    let names = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+    names.filter(|n| n.starts_with('.')).collect()
+}
+
+#[test]
+fn two_tones_land_at_their_offsets_and_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_src, b_src) = (dir.path().join("a.m4a"), dir.path().join("b.m4a"));
+    write_sine_m4a(&a_src, 48_000, 440.0);
+    write_sine_m4a(&b_src, 48_000, 1000.0);
+    let a = clip("a", MediaKind::Audio, &a_src, "0.25");
+    let mut b = clip("b", MediaKind::Audio, &b_src, "1.5");
+    b.media_start = r("0.25");
+    b.volume = 0.5;
+    let out = dir.path().join("audio.m4a");
+    let summary = mix_audio(&[a.clone(), b.clone()], 144_000, &out).unwrap().unwrap();
+    assert_eq!((summary.clips, summary.samples, summary.limited), (2, 144_000, false));
+    let pcm = decode_audio(&out);
+    // `AudioReader` stops at the length the MP4 states, so this is exact.
+    assert_eq!(pcm.len(), 144_000);
+    let l = &pcm.left;
+    // A: source sample n − 12000 at 0.25 s; B: source sample n − 72000 + 12000, half volume.
+    let ideal_a = |n: usize| sine_value(440.0, 0.5, (n - 12_000) as u64);
+    let ideal_b = |n: usize| 0.5 * sine_value(1000.0, 0.5, (n - 60_000) as u64);
+    assert!(max_error(l, 13_024..58_976, ideal_a) < 0.02, "tone A misplaced");
+    assert!(max_error(l, 73_024..106_976, ideal_b) < 0.02, "tone B misplaced");
+    assert!(max_error(&pcm.right, 13_024..58_976, |n| -ideal_a(n)) < 0.02, "right channel");
+    assert!((rms(l, 12_000..60_000) - 0.5 / 2f64.sqrt()).abs() < 0.01);
+    assert!((rms(l, 72_000..108_000) - 0.25 / 2f64.sqrt()).abs() < 0.005);
+    // Onsets and ends within one AAC frame, silence elsewhere.
+    let (a0, a1) = loud_span(l, 0..66_000, 0.05);
+    assert!(a0 + 1024 >= 12_000 && a0 <= 12_000 + 16, "A starts at {a0}");
+    assert!(a1 + 16 >= 60_000 && a1 < 60_000 + 1024, "A ends at {a1}");
+    let (b0, b1) = loud_span(l, 66_000..144_000, 0.05);
+    assert!(b0 + 1024 >= 72_000 && b0 <= 72_000 + 16, "B starts at {b0}");
+    assert!(b1 + 16 >= 108_000 && b1 < 108_000 + 1024, "B ends at {b1}");
+    for silent in [0..10_976, 61_024..70_976, 109_024..144_000] {
+        assert!(peak(l, silent.clone()) < 2e-3, "noise in {silent:?}");
+    }
+    // Same inputs, same bytes.
+    let again = dir.path().join("again.m4a");
+    mix_audio(&[a, b], 144_000, &again).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+    assert!(no_leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn loops_restart_at_the_source_start_and_durations_trim() {
+    let dir = tempfile::tempdir().unwrap();
+    // 441 Hz over 0.5 s is 220.5 cycles: a loop seam flips the phase, so misplaced seams show.
+    let (loop_src, trim_src) = (dir.path().join("loop.m4a"), dir.path().join("trim.m4a"));
+    write_sine_m4a(&loop_src, 24_000, 441.0);
+    write_sine_m4a(&trim_src, 48_000, 1000.0);
+    let mut looped = clip("bed", MediaKind::Audio, &loop_src, "0.5");
+    looped.media_start = r("0.1");
+    looped.duration = Some(r("1.3"));
+    looped.looped = true;
+    let mut trimmed = clip("sting", MediaKind::Audio, &trim_src, "2");
+    trimmed.duration = Some(r("0.25"));
+    let out = dir.path().join("audio.m4a");
+    mix_audio(&[looped, trimmed], 144_000, &out).unwrap().unwrap();
+    let l = decode_audio(&out).left;
+    // Loop: source 4800.. for 19200 samples, then source 0.. again, until 86400 on the timeline.
+    let source_pos = |n: usize| {
+        let k = n - 24_000;
+        if k < 19_200 {
+            4_800 + k
+        } else {
+            (k - 19_200) % 24_000
+        }
+    };
+    let ideal = |n: usize| sine_value(441.0, 0.5, source_pos(n) as u64);
+    for span in [25_024..41_600, 44_800..65_600, 68_800..85_376] {
+        let err = max_error(&l, span.clone(), ideal);
+        assert!(err < 0.02, "looped clip deviates by {err} in {span:?}");
+    }
+    let (_, end) = loud_span(&l, 0..95_000, 0.05);
+    assert!(end + 16 >= 86_400 && end < 86_400 + 1024, "loop ends at {end}");
+    // Trim: 0.25 s of the 1 s source from 2 s on, then silence.
+    assert!(max_error(&l, 97_024..106_976, |n| sine_value(1000.0, 0.5, (n - 96_000) as u64)) < 0.02);
+    let (start, end) = loud_span(&l, 90_000..144_000, 0.05);
+    assert!(start + 1024 >= 96_000 && end < 108_000 + 1024, "trimmed clip spans {start}..{end}");
+    assert!(peak(&l, 109_024..144_000) < 2e-3);
+}
+
+#[test]
+fn the_limiter_keeps_a_hot_sum_below_full_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("tone.m4a");
+    write_sine_m4a(&src, 48_000, 440.0);
+    let mut one = clip("one", MediaKind::Audio, &src, "0");
+    one.volume = 1.5;
+    let two = MediaClip { id: "two".into(), ..one.clone() };
+    let out = dir.path().join("audio.m4a");
+    // Unlimited, the in-phase sum would peak at 2 × 0.5 × 1.5 = 1.5.
+    let summary = mix_audio(&[one, two], 48_000, &out).unwrap().unwrap();
+    assert!(summary.limited);
+    let pcm = decode_audio(&out);
+    let p = peak(&pcm.left, 0..48_000).max(peak(&pcm.right, 0..48_000));
+    assert!(p <= 1.02 && p > 0.9, "limited peak {p}");
+}
+
+#[test]
+fn nothing_audible_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("tone.m4a");
+    write_sine_m4a(&src, 4_800, 440.0);
+    let out = dir.path().join("audio.m4a");
+    let mut muted = clip("muted", MediaKind::Audio, &src, "0");
+    muted.audible = false;
+    let silent_video = clip("v", MediaKind::Video, &src, "0");
+    let after_the_end = clip("late", MediaKind::Audio, &src, "2");
+    assert_eq!(mix_audio(&[], 48_000, &out).unwrap(), None);
+    assert_eq!(mix_audio(&[muted, silent_video, after_the_end], 48_000, &out).unwrap(), None);
+    assert!(!out.exists());
+    assert!(no_leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn undecodable_audio_is_audio_invalid_and_names_the_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("noise.mp3");
+    std::fs::write(&bad, b"definitely not audio, just bytes".repeat(64)).unwrap();
+    let out = dir.path().join("audio.m4a");
+    for src in [bad, dir.path().join("missing.wav")] {
+        let err = mix_audio(&[clip("voiceover", MediaKind::Audio, &src, "0")], 48_000, &out).unwrap_err();
+        assert_eq!(err.code(), "AUDIO_INVALID", "{err}");
+        assert!(err.message().contains("\"voiceover\""), "{err}");
+        assert!(err.message().contains(src.file_name().unwrap().to_str().unwrap()), "{err}");
+    }
+    assert!(!out.exists());
+    assert!(no_leftovers(dir.path()).is_empty());
+}
+
+const W: u32 = 64;
+const H: u32 = 48;
+
+/// Source frame `k` is a flat TV-range grey of `grey(k)`.
+fn grey(k: i64) -> u8 {
+    (20 + 5 * k) as u8
+}
+
+/// A 25 fps H.264 source (keyframe every 10 frames) whose frames come from `frame(k)`.
+fn write_video(path: &Path, frames: i64, frame: impl Fn(i64) -> Vec<u8>) {
+    let codec = VideoCodec::H264 { preset: "ultrafast".into(), crf: Some(12), bitrate: None, threads: 1 };
+    let config = VideoEncoderConfig { width: W, height: H, fps: Fps::new(25, 1).unwrap(), gop: 10, codec };
+    let mut writer = ChunkWriter::create(path, OutputFormat::Mp4, config, 0).unwrap();
+    for k in 0..frames {
+        writer.push(FrameFormat::Yuv420p, &frame(k)).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+fn flat_yuv(y: u8, u: u8, v: u8) -> Vec<u8> {
+    let (luma, chroma) = ((W * H) as usize, (W * H / 4) as usize);
+    [vec![y; luma], vec![u; chroma], vec![v; chroma]].concat()
+}
+
+/// The mean R, G, B of a JPEG decoded back with libav.
+fn jpeg_rgb(path: &Path) -> [f64; 3] {
+    let mut decoder = VideoDecoder::open(path).unwrap();
+    let picture = decoder.next_picture().unwrap().unwrap();
+    assert_eq!((picture.width(), picture.height()), (W, H));
+    let rgb = picture.to_rgb().unwrap();
+    let n = (rgb.len() / 3) as f64;
+    let mut sum = [0.0; 3];
+    for px in rgb.chunks_exact(3) {
+        for c in 0..3 {
+            sum[c] += f64::from(px[c]);
+        }
+    }
+    sum.map(|s| s / n)
+}
+
+/// Which source frame a JPEG shows, from its grey level (TV-range grey → full-range RGB).
+fn source_frame_of(path: &Path) -> i64 {
+    let level = jpeg_rgb(path)[1];
+    let y = level * 219.0 / 255.0 + 16.0;
+    let k = ((y - 20.0) / 5.0).round() as i64;
+    assert!((y - f64::from(grey(k))).abs() < 1.5, "{}: luma {y} is no frame's grey", path.display());
+    k
+}
+
+fn frame_files(plan: &Path, id: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(plan.join("video-frames").join(id)).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+fn grey_source(dir: &Path) -> PathBuf {
+    let src = dir.join("counter.mp4");
+    write_video(&src, 40, |k| flat_yuv(grey(k), 128, 128));
+    src
+}
+
+#[test]
+fn video_frames_follow_start_media_start_and_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = grey_source(dir.path());
+    let fps = Fps::new(30, 1).unwrap();
+    let plan = dir.path().join("plan");
+    std::fs::create_dir(&plan).unwrap();
+    let mut v = clip("intro", MediaKind::Video, &src, "0.5");
+    v.media_start = r("0.4");
+    v.duration = Some(r("0.6"));
+    let got = extract_video(&v, fps, 60, &plan).unwrap();
+    assert_eq!((got.video_id.as_str(), got.dir.as_str()), ("intro", "video-frames/intro"));
+    assert_eq!((got.first_frame, got.frame_count, got.width, got.height), (15, 18, W, H));
+    let files = frame_files(&plan, "intro");
+    assert_eq!(files.len(), 18);
+    assert!(files[0].ends_with("frame_00001.jpg") && files[17].ends_with("frame_00018.jpg"));
+    // Composition frame f shows source time 0.4 + f/30 − 0.5, i.e. source frame ⌊(f − 3)·25/30⌋:
+    // frame 15 → exactly source frame 10 (a timestamp equal to the wanted time counts).
+    for (k, file) in files.iter().enumerate() {
+        let f = 15 + k as i64;
+        assert_eq!(source_frame_of(file), (f - 3) * 5 / 6, "file {}", k + 1);
+    }
+    // Same inputs, same bytes.
+    let plan2 = dir.path().join("plan2");
+    std::fs::create_dir(&plan2).unwrap();
+    extract_video(&v, fps, 60, &plan2).unwrap();
+    for (a, b) in files.iter().zip(frame_files(&plan2, "intro")) {
+        assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    }
+    assert!(no_leftovers(&plan.join("video-frames")).is_empty());
+}
+
+#[test]
+fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = grey_source(dir.path());
+    let fps = Fps::new(30, 1).unwrap();
+    let plan = dir.path();
+    // From source 1.0 s (a seek past two keyframes) the 1.6 s source has 0.6 s = 18 frames left.
+    let mut open_ended = clip("tail", MediaKind::Video, &src, "0");
+    open_ended.media_start = r("1");
+    let got = extract_video(&open_ended, fps, 60, plan).unwrap();
+    assert_eq!((got.first_frame, got.frame_count), (0, 18));
+    let files = frame_files(plan, "tail");
+    assert_eq!(source_frame_of(&files[0]), 25);
+    assert_eq!(source_frame_of(&files[17]), 39);
+    // A 0.8 s slot from 1 s with 0.4 s of source left: source frames 30..=39, then 39 held.
+    let mut held = clip("held", MediaKind::Video, &src, "1");
+    held.media_start = r("1.2");
+    held.duration = Some(r("0.8"));
+    let got = extract_video(&held, fps, 60, plan).unwrap();
+    assert_eq!((got.first_frame, got.frame_count), (30, 24));
+    let shown: Vec<i64> = frame_files(plan, "held").iter().map(|f| source_frame_of(f)).collect();
+    assert_eq!(shown[0], 30);
+    assert!(shown[11..].iter().all(|&k| k == 39), "{shown:?}");
+    // Slots are clamped to the composition; a clip after its end has no frames.
+    let mut late = clip("late", MediaKind::Video, &src, "1.5");
+    late.duration = Some(r("2"));
+    assert_eq!(extract_video(&late, fps, 60, plan).unwrap().frame_count, 15);
+    let after = clip("after", MediaKind::Video, &src, "3");
+    let got = extract_video(&after, fps, 60, plan).unwrap();
+    assert_eq!((got.first_frame, got.frame_count), (90, 0));
+}
+
+#[test]
+fn video_colours_survive_the_bt709_to_jpeg_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    // RGB (200, 60, 40) as BT.709 TV-range Y'CbCr; read as BT.601 it would be ~13 levels off.
+    let rgb = [200.0f64, 60.0, 40.0].map(|c| c / 255.0);
+    let y = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    let (cb, cr) = ((rgb[2] - y) / 1.8556, (rgb[0] - y) / 1.5748);
+    let yuv = [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr].map(|v| v.round() as u8);
+    let src = dir.path().join("red.mp4");
+    write_video(&src, 5, |_| flat_yuv(yuv[0], yuv[1], yuv[2]));
+    extract_video(&clip("red", MediaKind::Video, &src, "0"), Fps::new(25, 1).unwrap(), 5, dir.path()).unwrap();
+    let got = jpeg_rgb(&frame_files(dir.path(), "red")[0]);
+    for (c, want) in [200.0, 60.0, 40.0].iter().enumerate() {
+        assert!((got[c] - want).abs() < 5.0, "channel {c}: {} vs {want} ({got:?})", got[c]);
+    }
+}
+
+#[test]
+fn undecodable_video_is_video_source_unrenderable() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.mp4");
+    std::fs::write(&bad, b"\x00\x00\x00\x18ftypisomnot really a movie".repeat(40)).unwrap();
+    let audio_only = dir.path().join("music.m4a");
+    write_sine_m4a(&audio_only, 4_800, 440.0);
+    let fps = Fps::new(30, 1).unwrap();
+    for src in [bad, audio_only, dir.path().join("missing.mp4")] {
+        let err = extract_video(&clip("hero", MediaKind::Video, &src, "0"), fps, 30, dir.path()).unwrap_err();
+        assert_eq!(err.code(), "VIDEO_SOURCE_UNRENDERABLE", "{err}");
+        assert!(err.message().contains("\"hero\""), "{err}");
+        assert!(err.message().contains(src.file_name().unwrap().to_str().unwrap()), "{err}");
+    }
+    assert!(!dir.path().join("video-frames/hero").exists());
+    let unsafe_id = clip("../escape", MediaKind::Video, &dir.path().join("x.mp4"), "0");
+    assert_eq!(extract_video(&unsafe_id, fps, 30, dir.path()).unwrap_err().code(), "COMPOSITION_INVALID");
+}
