@@ -47,7 +47,10 @@ impl ImageDecoder {
 
     /// Decode one image into tightly packed RGBA; returns `(width, height, pixels)`.
     pub fn decode_rgba(&mut self, bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), AvError> {
-        let packet = ff::Packet::copy(bytes);
+        let mut packet = ff::Packet::copy(bytes);
+        // Every capture is a whole picture. libav's PNG decoder treats a packet without the key
+        // flag as a delta against the previous picture and adds the two together.
+        packet.set_flags(ff::packet::Flags::KEY);
         self.decoder.send_packet(&packet).ctx("avcodec_send_packet", &"captured frame")?;
         let mut frame = ff::frame::Video::empty();
         self.decoder.receive_frame(&mut frame).ctx("avcodec_receive_frame", &"captured frame")?;

@@ -135,14 +135,34 @@ fn crashed(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(Code::BrowserCrashed, format!("browser {what}: {e}"))
 }
 
+const SETPRIV: &str = "/usr/bin/setpriv";
+
+/// The executable to start: a two-line launcher that runs the browser under
+/// `setpriv --pdeathsig KILL`, so that a worker killed outright (SIGKILL, OOM) takes its browser
+/// with it instead of leaving an orphan; the browser binary itself when setpriv is missing.
+fn reaped_launcher(binary: &Path, dir: &Path) -> Result<PathBuf> {
+    if !Path::new(SETPRIV).is_file() {
+        return Ok(binary.to_path_buf());
+    }
+    let path = dir.join("launch-browser");
+    let quoted = binary.to_string_lossy().replace('\'', "'\\''");
+    let text = format!("#!/bin/sh\nexec {SETPRIV} --pdeathsig KILL -- '{quoted}' \"$@\"\n");
+    std::fs::write(&path, text).map_err(|e| Error::io("writing", &path, e))?;
+    let mut perms = std::fs::metadata(&path).map_err(|e| Error::io("inspecting", &path, e))?.permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&path, perms).map_err(|e| Error::io("making executable", &path, e))?;
+    Ok(path)
+}
+
 impl Session {
     /// Launch the browser and open the capture page (`about:blank`, begin-frame controlled when
     /// the binary supports it).
     pub async fn launch(opts: &LaunchOptions) -> Result<Session> {
         let profile = opts.scratch.join(format!("profile-{}", std::process::id()));
         std::fs::create_dir_all(&profile).map_err(|e| Error::io("creating", &profile, e))?;
+        let executable = reaped_launcher(&opts.binary.path, &profile)?;
         let config = BrowserConfig::builder()
-            .chrome_executable(&opts.binary.path)
+            .chrome_executable(&executable)
             .no_sandbox()
             .user_data_dir(&profile)
             .viewport(None)

@@ -81,7 +81,9 @@ impl Capturer {
         let answer = cap.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
         if let Some(ex) = &answer.exception_details {
-            return Err(Error::new(Code::PageNotReady, format!("page {url} not ready: {}", exception_text(ex))));
+            let text = exception_text(ex);
+            let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
+            return Err(Error::new(code, format!("page {url}: {text}")));
         }
         Ok(cap)
     }

@@ -35,7 +35,8 @@ pub struct ChunkOptions {
     pub browser: Option<PathBuf>,
     /// Browser processes sharing the chunk; `None` = one per two cores (at least one).
     pub browsers: Option<usize>,
-    /// Bound on waiting for the page to become ready (default 30 s).
+    /// Bound on waiting for the page to become ready (default 20 s, at most 25 s: one DevTools
+    /// command may last 30 s).
     pub ready_timeout: Option<Duration>,
     /// Called with the number of frames encoded so far.
     pub progress: Option<Progress>,
@@ -126,7 +127,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         scratch: scratch.0.clone(),
         binary,
         browsers: options.browsers.unwrap_or_else(default_browsers),
-        ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(30)),
+        ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
         progress: options.progress.clone(),
         cancel: options.cancel.clone(),
     };

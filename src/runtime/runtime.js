@@ -316,6 +316,8 @@
   const sleep = (ms) => new Promise((r) => realSetTimeout(r, ms));
   async function waitFor(what, test, deadline) {
     while (!test()) {
+      // A page script that threw will not register what it was going to: say so at once.
+      if (errors.length) throw new Error(errors.join("; "));
       if (realNow() > deadline) throw new Error(`${what} did not become ready`);
       await sleep(10);
     }
