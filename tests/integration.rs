@@ -3,6 +3,7 @@
 #[path = "util.rs"]
 mod util;
 
+mod page_plan;
 mod render;
 
 use std::path::Path;

@@ -201,6 +201,42 @@ impl VideoEncoder {
     }
 }
 
+/// RGBA → tightly packed BT.709 TV-range yuv420p, with exactly the conversion the encoder would
+/// apply itself; lets a pipeline convert on another thread than the one running x264.
+pub struct Yuv420Converter {
+    scaler: ff::software::scaling::Context,
+    width: u32,
+    height: u32,
+}
+
+impl Yuv420Converter {
+    /// A converter for `width`×`height` frames.
+    pub fn new(width: u32, height: u32) -> Result<Self, AvError> {
+        super::init();
+        let scaler = bt709_scaler(ff::format::Pixel::RGBA, ff::format::Pixel::YUV420P, width, height)?;
+        Ok(Yuv420Converter { scaler, width, height })
+    }
+
+    /// Convert one tightly packed RGBA frame into tightly packed Y, U, V planes.
+    pub fn convert(&mut self, rgba: &[u8]) -> Result<Vec<u8>, AvError> {
+        let (w, h) = (self.width, self.height);
+        let src = fill_packed(rgba, ff::format::Pixel::RGBA, w, h, 4)?;
+        let mut dst = ff::frame::Video::new(ff::format::Pixel::YUV420P, w, h);
+        self.scaler.run(&src, &mut dst).ctx("sws_scale", &"colour conversion")?;
+        let (w, h) = (w as usize, h as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut out = Vec::with_capacity(w * h + 2 * cw * ch);
+        for (index, pw, ph) in [(0, w, h), (1, cw, ch), (2, cw, ch)] {
+            let stride = dst.stride(index);
+            let data = dst.data(index);
+            for y in 0..ph {
+                out.extend_from_slice(&data[y * stride..y * stride + pw]);
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn bug(what: &str) -> AvError {
     AvError {
         op: "internal",

@@ -21,7 +21,7 @@ use super::encode::{ChunkOutput, ChunkWriter};
 use super::server::FileServer;
 use super::validate::ChunkPlan;
 use crate::av::image::{ImageCodec, ImageDecoder};
-use crate::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig};
+use crate::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig, Yuv420Converter};
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::OutputFormat;
@@ -69,6 +69,9 @@ pub struct PipelineOutput {
     pub gl_renderer: Option<String>,
 }
 
+/// A decoded frame on its way to the encoder.
+struct Decoded(FrameFormat, Vec<u8>);
+
 struct Captured {
     frame: i64,
     data: String,
@@ -87,12 +90,14 @@ pub fn run(
         .build()
         .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Captured>(spec.browsers * 2 + 2);
-    let (rgba_tx, rgba_rx) = sync_channel::<Vec<u8>>(3);
+    let (rgba_tx, rgba_rx) = sync_channel::<Decoded>(3);
     let next = Arc::new(AtomicI64::new(plan.chunk.start_frame));
     let codec = if plan.encoder.capture_format == "png" { ImageCodec::Png } else { ImageCodec::Jpeg };
     let (w, h) = (plan.plan.dimensions.width, plan.plan.dimensions.height);
     let start = plan.chunk.start_frame;
-    let decoder = std::thread::spawn(move || decode_loop(raw_rx, rgba_tx, codec, (w, h), start));
+    // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
+    let to_yuv = plan.plan.dimensions.format == OutputFormat::Mp4;
+    let decoder = std::thread::spawn(move || decode_loop(raw_rx, rgba_tx, codec, (w, h, to_yuv), start));
     let sink = Sink {
         out: spec.out.clone(),
         format: plan.plan.dimensions.format,
@@ -224,19 +229,27 @@ async fn capture_frames(
 
 fn decode_loop(
     mut rx: tokio::sync::mpsc::Receiver<Captured>,
-    tx: SyncSender<Vec<u8>>,
+    tx: SyncSender<Decoded>,
     codec: ImageCodec,
-    (width, height): (u32, u32),
+    (width, height, to_yuv): (u32, u32, bool),
     first: i64,
 ) -> Result<()> {
     let mut decoder = ImageDecoder::open(codec).map_err(|e| Error::av(Code::MediaFailed, e))?;
+    let mut yuv = match to_yuv {
+        true => Some(Yuv420Converter::new(width, height).map_err(|e| Error::av(Code::MediaFailed, e))?),
+        false => None,
+    };
     let mut pending: BTreeMap<i64, String> = BTreeMap::new();
     let mut want = first;
     while let Some(c) = rx.blocking_recv() {
         pending.insert(c.frame, c.data);
         while let Some(data) = pending.remove(&want) {
             let rgba = decode_one(&mut decoder, &data, want, width, height)?;
-            if tx.send(rgba).is_err() {
+            let frame = match yuv.as_mut() {
+                Some(c) => Decoded(FrameFormat::Yuv420p, c.convert(&rgba).map_err(|e| Error::av(Code::MediaFailed, e))?),
+                None => Decoded(FrameFormat::Rgba, rgba),
+            };
+            if tx.send(frame).is_err() {
                 return Ok(());
             }
             want += 1;
@@ -273,13 +286,13 @@ struct Sink {
 
 /// Encode frames as they come; publish the chunk only when every frame of the range arrived (a
 /// short stream means capture failed or was cancelled, and its error is the one reported).
-fn encode_loop(sink: Sink, rx: Receiver<Vec<u8>>) -> Result<(ChunkOutput, u64)> {
+fn encode_loop(sink: Sink, rx: Receiver<Decoded>) -> Result<(ChunkOutput, u64)> {
     let mut writer = ChunkWriter::create(&sink.out, sink.format, sink.config, sink.range.start)?;
     let mut busy = Duration::ZERO;
     let mut done = 0i64;
-    while let Ok(rgba) = rx.recv() {
+    while let Ok(Decoded(format, pixels)) = rx.recv() {
         let t = Instant::now();
-        writer.push(FrameFormat::Rgba, &rgba)?;
+        writer.push(format, &pixels)?;
         busy += t.elapsed();
         done += 1;
         sink.next.fetch_add(1, Ordering::AcqRel);

@@ -1,0 +1,132 @@
+//! Plans for hand-written compiled pages, laid out exactly as `plan` lays them out (used by the
+//! render-chunk tests and the render bench).
+
+use std::path::Path;
+
+use framefan::plan::hash::{plan_hash, HashInputs};
+use framefan::plan::manifest::{Dimensions, HashSchema};
+use framefan::plan::model::{CaptureMode, EncoderConfig};
+use framefan::plan::OutputFormat;
+use framefan::time::Fps;
+
+/// A plan for a hand-written compiled page.
+pub struct PagePlan {
+    pub html: String,
+    pub fps: (i64, i64),
+    pub width: u32,
+    pub height: u32,
+    pub format: OutputFormat,
+    pub chunks: Vec<(i64, i64)>,
+    pub files: Vec<(String, Vec<u8>)>,
+    pub variables: serde_json::Value,
+    /// A fingerprint to record instead of this machine's fonts.
+    pub font_sha: Option<String>,
+    /// x264 preset (the draft tier's `ultrafast` unless set).
+    pub preset: &'static str,
+}
+
+impl PagePlan {
+    pub fn mp4(html: &str, total: i64, chunk: i64) -> Self {
+        let chunks = (0..total).step_by(chunk as usize).map(|s| (s, (s + chunk).min(total))).collect();
+        PagePlan {
+            html: html.to_string(),
+            fps: (30, 1),
+            width: 320,
+            height: 240,
+            format: OutputFormat::Mp4,
+            chunks,
+            files: Vec::new(),
+            variables: serde_json::json!({}),
+            font_sha: None,
+            preset: "ultrafast",
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.chunks.last().map(|c| c.1).unwrap_or(0)
+    }
+}
+
+pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
+    let (encoder, pixel, capture) = match p.format {
+        OutputFormat::Mp4 => ("libx264", "yuv420p", "jpeg"),
+        OutputFormat::Mov => ("prores_ks", "yuva444p10le", "png"),
+        OutputFormat::PngSequence => ("png", "rgba", "png"),
+    };
+    let size = p.chunks.iter().map(|c| c.1 - c.0).max().unwrap_or(1) as u32;
+    EncoderConfig {
+        encoder: encoder.into(),
+        quality: "draft".into(),
+        preset: p.preset.into(),
+        crf: Some(18),
+        bitrate: None,
+        gop_size: size,
+        closed_gop: true,
+        pixel_format: pixel.into(),
+        chunk_size: size,
+        chunk_count: p.chunks.len() as u32,
+        capture_mode: CaptureMode::BeginFrame,
+        capture_format: capture.into(),
+        jpeg_quality: 95,
+        device_scale_factor: 1,
+        encoder_threads: 2,
+        color_space: "bt709".into(),
+        color_range: "tv".into(),
+        variables: p.variables.clone(),
+    }
+}
+
+/// Lay out a complete framefan plan for `p` under `dir` (hash computed like `plan` does).
+pub fn write_page_plan(dir: &Path, p: &PagePlan) {
+    std::fs::create_dir_all(dir.join("meta")).unwrap();
+    std::fs::create_dir_all(dir.join("compiled")).unwrap();
+    std::fs::write(dir.join("compiled/index.html"), &p.html).unwrap();
+    for (rel, bytes) in &p.files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let chunks: Vec<_> = p
+        .chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| serde_json::json!({"index": i, "startFrame": c.0, "endFrame": c.1}))
+        .collect();
+    std::fs::write(dir.join("meta/chunks.json"), serde_json::to_vec(&chunks).unwrap()).unwrap();
+    std::fs::write(dir.join("meta/videos.json"), br#"{"videos":[],"extracted":[]}"#).unwrap();
+    let enc = serde_json::to_vec(&encoder_config(p)).unwrap();
+    std::fs::write(dir.join("meta/encoder.json"), enc).unwrap();
+    rehash(dir, p);
+}
+
+/// (Re)write `plan.json` with the hash of the directory as it is now.
+pub fn rehash(dir: &Path, p: &PagePlan) {
+    let fonts = p.font_sha.clone().unwrap_or_else(|| framefan::fonts::snapshot_sha().unwrap());
+    let ffmpeg = framefan::ffmpeg_version();
+    let dims =
+        Dimensions { fps: Fps::new(p.fps.0, p.fps.1).unwrap(), width: p.width, height: p.height, format: p.format };
+    let inputs = HashInputs {
+        schema: HashSchema::Framefan,
+        font_snapshot_sha: &fonts,
+        producer_version: framefan::PRODUCER_VERSION,
+        ffmpeg_version: &ffmpeg,
+        dimensions: dims,
+    };
+    let hash = plan_hash(dir, &inputs).unwrap();
+    let total = p.total();
+    let plan = serde_json::json!({
+        "protocol": {"schemaVersion": 1, "artifactLayout": "plan-dir-v1", "hashSchema": "framefan-plan-hash-v1"},
+        "planHash": hash,
+        "producerVersion": framefan::PRODUCER_VERSION,
+        "ffmpegVersion": ffmpeg,
+        "fontSnapshotSha": fonts,
+        "dimensions": {"fpsNum": p.fps.0, "fpsDen": p.fps.1, "width": p.width, "height": p.height,
+                       "format": p.format.as_str()},
+        "chunkCount": p.chunks.len(),
+        "totalFrames": total,
+        "duration": total as f64 * p.fps.1 as f64 / p.fps.0 as f64,
+        "hasAudio": false,
+    });
+    std::fs::write(dir.join("plan.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+}
+
