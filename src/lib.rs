@@ -39,6 +39,7 @@ pub mod time;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
 pub use error::{Code, Error, Result};
+pub use plan::{plan, PlanConfig, PlanResult};
 
 /// This crate's version, recorded in plans and sidecars as `producerVersion`.
 pub const PRODUCER_VERSION: &str = concat!("framefan ", env!("CARGO_PKG_VERSION"));
