@@ -269,6 +269,9 @@ fn cli_prints_one_json_result_line() {
 #[path = "assemble_errors.rs"]
 mod assemble_errors;
 
+#[path = "plan.rs"]
+mod plan;
+
 #[test]
 fn chunks_and_outputs_are_byte_identical_on_retry() {
     use framefan::audio::EncodeSettings;

@@ -41,9 +41,9 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// Total bytes to copy.
+    /// Bytes that [`copy`] copies (the entry file is replaced by the compiled page).
     pub fn bytes(&self) -> u64 {
-        self.entries.iter().map(|e| e.len).sum()
+        self.entries.iter().filter(|e| e.rel != super::compile::ENTRY).map(|e| e.len).sum()
     }
 }
 

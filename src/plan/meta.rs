@@ -15,7 +15,6 @@ use crate::plan::chunking::Chunking;
 use crate::plan::compile::Compiled;
 use crate::plan::hash;
 use crate::plan::model::{EncoderConfig, ExtractedVideo, MediaKind};
-use crate::time::Rational;
 
 /// `value` with every object's keys sorted, recursively.
 fn sorted(value: &Value) -> Value {
@@ -70,7 +69,7 @@ pub fn write_meta(
 }
 
 /// `{videos: [{id, src, start, end, mediaStart, hasAudio}], extracted: [...]}`; a video without a
-/// duration shows until the composition ends.
+/// duration shows until the composition ends, and no clip ends after it (nor before its start).
 fn videos_json(compiled: &Compiled, extracted: &[ExtractedVideo]) -> Value {
     let videos: Vec<Value> = compiled
         .media
@@ -83,7 +82,7 @@ fn videos_json(compiled: &Compiled, extracted: &[ExtractedVideo]) -> Value {
                 "id": c.id,
                 "src": c.src_rel,
                 "start": c.start.to_f64(),
-                "end": end.max(Rational::ZERO).to_f64(),
+                "end": end.max(c.start).to_f64(),
                 "mediaStart": c.media_start.to_f64(),
                 "hasAudio": c.audible,
             })
