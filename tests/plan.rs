@@ -662,3 +662,37 @@ fn cli_exits_3_with_a_json_error_on_a_bad_project() {
     let usage = Command::new(framefan_bin()).args(["plan", "--crf", "x"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[test]
+fn hostile_pages_fail_cleanly_without_panicking() {
+    // Deep nesting is refused before the parser (quadratic in depth) sees it, and after it.
+    for (depth, tag) in [(100_000, "<div>"), (600, "<span>")] {
+        let deep = format!("{}{}", tag.repeat(depth), page(ROOT, ""));
+        let m = assert_fails_cleanly(
+            project(&[("index.html", &deep)]).path(),
+            &PlanConfig::default(),
+            "COMPOSITION_INVALID",
+        );
+        assert!(m.contains("deep"), "{m}");
+    }
+    let d = PlanConfig::default();
+    let huge =
+        page(ROOT, "<div id=a data-start=99999999999999999999999 data-duration=1></div><div data-start='a + 1'></div>");
+    assert_fails_cleanly(project(&[("index.html", &huge)]).path(), &d, "COMPOSITION_INVALID");
+    let big_end = page(
+        ROOT,
+        "<div id=a data-start=9223372036854775807 data-duration=9223372036854775807></div><div data-start='a'></div>",
+    );
+    assert_fails_cleanly(project(&[("index.html", &big_end)]).path(), &d, "COMPOSITION_INVALID");
+    let long = page("data-width=\"320\" data-height=\"240\" data-duration=\"9223372036854775807\"", "");
+    assert_fails_cleanly(project(&[("index.html", &long)]).path(), &d, "DISTRIBUTED_DURATION_OUT_OF_RANGE");
+    let fps = page("data-width=\"320\" data-height=\"240\" data-duration=\"1\" data-fps=\"0/0\"", "");
+    assert_fails_cleanly(project(&[("index.html", &fps)]).path(), &d, "COMPOSITION_INVALID");
+    // Invalid UTF-8 and NUL bytes are parsed leniently, as a browser would.
+    let proj = project(&[]);
+    let mut bytes = page(ROOT, "<p>\u{0}</p>").into_bytes();
+    bytes.extend_from_slice(&[0xff, 0xfe, b'<', 0xc3]);
+    std::fs::write(proj.path().join("index.html"), bytes).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    plan_into(proj.path(), out.path(), &d).unwrap();
+}

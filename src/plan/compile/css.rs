@@ -205,7 +205,7 @@ pub fn urls(css: &str) -> Vec<String> {
                 }
                 if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
                     let end = skip_string(b, j);
-                    found.push(css[j + 1..end.saturating_sub(1).max(j + 1)].to_string());
+                    found.push(string_value(css, j, end).to_string());
                     i = end;
                 } else {
                     i = j;
@@ -217,6 +217,14 @@ pub fn urls(css: &str) -> Vec<String> {
     found
 }
 
+/// The text of the string whose quote is at `open` and which [`skip_string`] ended at `end`
+/// (just past the closing quote, or at a newline or the end for a broken string).
+fn string_value(css: &str, open: usize, end: usize) -> &str {
+    let b = css.as_bytes();
+    let close = if end > open + 1 && b.get(end - 1) == Some(&b[open]) { end - 1 } else { end };
+    css.get(open + 1..close).unwrap_or("")
+}
+
 /// The argument of `url(` starting at `i` (quoted or not) and the index after its `)`.
 fn url_argument(css: &str, i: usize) -> (String, usize) {
     let b = css.as_bytes();
@@ -226,7 +234,7 @@ fn url_argument(css: &str, i: usize) -> (String, usize) {
     }
     if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
         let end = skip_string(b, j);
-        let value = css[j + 1..end.saturating_sub(1).max(j + 1)].to_string();
+        let value = string_value(css, j, end).to_string();
         let close = css[end..].find(')').map_or(b.len(), |p| end + p + 1);
         return (value, close);
     }
@@ -269,6 +277,19 @@ mod tests {
         for broken in ["a {", "}", "@media {", "a { \"", "/*", "a{b:url("] {
             let _ = scope(broken, S);
             let _ = urls(broken);
+        }
+    }
+
+    /// Every prefix of inputs full of multi-byte characters, escapes and broken strings goes
+    /// through both functions without panicking.
+    #[test]
+    fn never_panics_on_broken_or_multibyte_css() {
+        let nasty = "a{b:url(\"é\n)} @import 'ü\\é\n; .x\\é{c:'ö'} url(ä @media{ /* é */ url(\"ß\") } \\";
+        for (i, _) in nasty.char_indices().chain([(nasty.len(), ' ')]) {
+            let _ = scope(&nasty[..i], S);
+            let _ = urls(&nasty[..i]);
+            let _ = scope(&nasty[i..], S);
+            let _ = urls(&nasty[i..]);
         }
     }
 

@@ -91,6 +91,65 @@ pub fn check_depth(root: &NodeRef, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The nesting estimate above which a page is refused before parsing (see [`precheck_depth`]).
+pub const MAX_ESTIMATED_DEPTH: usize = 4096;
+
+/// Elements that never nest (void) or whose end tag the parser implies when a sibling starts.
+const NON_NESTING: [&str; 33] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr", "p",
+    "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "rb", "rt", "rp", "colgroup",
+    "caption", "html", "head",
+];
+
+/// Refuse, before parsing, markup whose element nesting is estimated above
+/// [`MAX_ESTIMATED_DEPTH`]: html5ever's tree builder takes time quadratic in the nesting depth
+/// (minutes for 100 000 levels), so a hostile page must be turned away without building it. The
+/// estimate counts start and end tags outside comments and raw text (`script`, `style` …),
+/// ignoring void elements, elements with implied end tags and `/>` tags; it errs towards
+/// counting too deep only for pages far past [`MAX_DEPTH`], which are refused anyway.
+pub fn precheck_depth(html: &str, what: &str) -> Result<()> {
+    let b = html.as_bytes();
+    let lower = html.to_ascii_lowercase();
+    let (mut i, mut depth, mut max) = (0usize, 0usize, 0usize);
+    while let Some(p) = lower[i..].find('<').map(|p| p + i) {
+        i = p + 1;
+        if lower[i..].starts_with("!--") {
+            i = lower[i..].find("-->").map_or(b.len(), |e| i + e + 3);
+            continue;
+        }
+        let closing = b.get(i) == Some(&b'/');
+        let start = i + usize::from(closing);
+        let len = b[start..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'-').count();
+        if len == 0 {
+            continue;
+        }
+        let name = &lower[start..start + len];
+        let gt = lower[start..].find('>').map_or(b.len(), |e| start + e);
+        let self_closing = gt > 0 && b.get(gt - 1) == Some(&b'/');
+        i = (gt + 1).min(b.len());
+        if NON_NESTING.contains(&name) || self_closing {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        depth += 1;
+        max = max.max(depth);
+        if max > MAX_ESTIMATED_DEPTH {
+            return Err(Error::new(
+                Code::CompositionInvalid,
+                format!("{what} nests elements more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        if matches!(name, "script" | "style" | "textarea" | "title" | "xmp" | "iframe" | "noembed" | "noframes") {
+            let end = format!("</{name}");
+            i = lower[i..].find(&end).map_or(b.len(), |e| i + e);
+        }
+    }
+    Ok(())
+}
+
 /// Move the content of every `<template>` under `root` into the element itself, so the
 /// serializer (which does not write template contents) keeps it; the browser parses it back into
 /// the template's content. Nested templates are handled too.
@@ -104,6 +163,24 @@ pub fn flatten_templates(root: &NodeRef) {
                 t.append(child);
             }
             pending.push(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_estimate_ignores_void_implied_raw_and_commented_tags() {
+        let flat = format!("{}{}{}", "<p>x".repeat(10_000), "<img><br/>".repeat(10_000), "<div></div>".repeat(10_000));
+        assert!(precheck_depth(&flat, "t").is_ok());
+        let raw = format!("<script>{}</script><!-- {} -->", "<div>".repeat(10_000), "<div>".repeat(10_000));
+        assert!(precheck_depth(&raw, "t").is_ok());
+        assert!(precheck_depth(&"<div>".repeat(5000), "t").is_err());
+        assert!(precheck_depth(&"<svg><g/>".repeat(2000), "t").is_ok());
+        for broken in ["<", "</", "<!--", "<a", "<script>", "<div/"] {
+            assert!(precheck_depth(broken, "t").is_ok());
         }
     }
 }

@@ -123,7 +123,9 @@ fn parse_entry(project: &Path) -> Result<NodeRef> {
         }
         Err(e) => return Err(Error::io("reading", &path, e)),
     };
-    let doc = kuchikiki::parse_html().one(String::from_utf8_lossy(&bytes).into_owned()).document_node;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    dom::precheck_depth(&text, ENTRY)?;
+    let doc = kuchikiki::parse_html().one(text).document_node;
     check_depth(&doc, ENTRY)?;
     Ok(doc)
 }

@@ -18,7 +18,8 @@ use crate::error::{Code, Error, Result};
 use crate::plan::freeze::SKIPPED_TOP_LEVEL;
 
 /// `(element, attribute)` pairs whose value is a URL the browser fetches.
-const URL_ATTRS: [(&str, &str); 12] = [
+const URL_ATTRS: [(&str, &str); 13] = [
+    ("base", "href"),
     ("img", "src"),
     ("audio", "src"),
     ("video", "src"),

@@ -14,7 +14,7 @@ use kuchikiki::traits::TendrilSink;
 use kuchikiki::NodeRef;
 
 use super::css;
-use super::dom::{attr, check_depth, describe, elements, remove_attr, set_attr, set_text, tag};
+use super::dom::{attr, check_depth, describe, elements, precheck_depth, remove_attr, set_attr, set_text, tag};
 use super::urls;
 use crate::error::{Code, Error, Result};
 
@@ -69,6 +69,7 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
         }
         Err(e) => return Err(Error::io("reading sub-composition", &path, e)),
     };
+    precheck_depth(&text, &rel)?;
     let sub = kuchikiki::parse_html().one(text).document_node;
     check_depth(&sub, &rel)?;
     let content = content_of(&sub);
