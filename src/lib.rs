@@ -2,7 +2,7 @@
 //!
 //! A render is three pure steps over local paths:
 //!
-//! 1. `plan` freezes a composition into a content-hashed plan directory and splits its frames
+//! 1. [`plan()`] freezes a composition into a content-hashed plan directory and splits its frames
 //!    into chunks;
 //! 2. `render_chunk` captures one chunk's frames in headless Chromium and encodes them as one
 //!    closed-GOP chunk;
