@@ -76,9 +76,16 @@ async fn capture_only(plan: &std::path::Path, frames: i64) -> (Duration, Duratio
     let vars = serde_json::json!({});
     let fps = Fps::new(30, 1).unwrap();
     let runtime = script(&RuntimeConfig::new(fps, 1920, 1080, &vars, &[]));
-    let mut cap = Capturer::open(session, &server.url("/index.html"), runtime, ShotFormat::Jpeg(80), 33.3, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let mut cap = Capturer::open(
+        session,
+        &server.url("/index.html"),
+        runtime,
+        ShotFormat::Jpeg(80),
+        33.3,
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap();
     cap.frame(0).await.unwrap();
     let startup = t0.elapsed();
     let t1 = Instant::now();

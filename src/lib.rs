@@ -2,7 +2,7 @@
 //!
 //! A render is three pure steps over local paths:
 //!
-//! 1. `plan` freezes a composition into a content-hashed plan directory and splits its frames
+//! 1. [`plan()`] freezes a composition into a content-hashed plan directory and splits its frames
 //!    into chunks;
 //! 2. `render_chunk` captures one chunk's frames in headless Chromium and encodes them as one
 //!    closed-GOP chunk;
@@ -40,6 +40,7 @@ pub mod time;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
 pub use error::{Code, Error, Result};
+pub use plan::{plan, PlanConfig, PlanResult};
 
 /// This crate's version, recorded in plans and sidecars as `producerVersion`.
 pub const PRODUCER_VERSION: &str = concat!("framefan ", env!("CARGO_PKG_VERSION"));

@@ -275,6 +275,8 @@ mod assemble_errors;
 
 #[path = "media.rs"]
 mod media;
+#[path = "plan.rs"]
+mod plan;
 
 #[test]
 fn chunks_and_outputs_are_byte_identical_on_retry() {

@@ -129,4 +129,3 @@ pub fn rehash(dir: &Path, p: &PagePlan) {
     });
     std::fs::write(dir.join("plan.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
 }
-

@@ -1,10 +1,261 @@
 //! Plans: the frozen, content-hashed directory every worker renders from.
 //!
-//! This module reads and checks plan directories (`manifest`); writing them is the `plan` step.
+//! [`plan()`] writes one (contracts §2-4); `manifest` reads and checks one. The flow: validate the
+//! config → compile the page → bound the duration → chunk → scan the project → (everything
+//! checked, nothing created yet) → build the plan in a [`StagedDir`] beside `plan_dir` (so a
+//! failed plan leaves no plan directory and scratch never lands in it) → freeze → media →
+//! `meta/*.json` → size cap → `plan.json` with the planHash → rename into place.
 
+pub mod chunking;
+pub mod compile;
+pub mod config;
+pub mod freeze;
 pub mod hash;
 pub mod manifest;
 pub mod media;
+pub mod meta;
 pub mod model;
 
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use config::{PlanConfig, Quality, ValidConfig};
 pub use manifest::{ChunkSpec, Dimensions, OutputFormat, Plan};
+
+use crate::error::{Code, Error, Result};
+use crate::plan::compile::Compiled;
+use crate::plan::hash::HashInputs;
+use crate::plan::manifest::{HashSchema, ARTIFACT_LAYOUT, SCHEMA_VERSION};
+use crate::plan::meta::SizeBreakdown;
+use crate::plan::model::{ExtractedVideo, MediaClip, MixSummary};
+use crate::publish::StagedDir;
+use crate::time::{Fps, Rational};
+
+/// Seconds in the longest render the distributed path accepts (24 h).
+pub const MAX_DURATION_SECONDS: i64 = 24 * 60 * 60;
+
+/// A frame rate as written in results: `{num, den}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FpsJson {
+    /// Numerator.
+    pub num: i64,
+    /// Denominator.
+    pub den: i64,
+}
+
+/// What `plan` produced (printed by the CLI as one JSON line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanResult {
+    /// The plan directory.
+    pub plan_dir: PathBuf,
+    /// The plan's content hash (64 lowercase hex).
+    pub plan_hash: String,
+    /// Frames in the render.
+    pub total_frames: i64,
+    /// Number of chunks.
+    pub chunk_count: u32,
+    /// Render length in seconds (display value; the exact one is totalFrames at fps).
+    pub duration_seconds: f64,
+    /// Output frame rate.
+    pub fps: FpsJson,
+    /// Output width.
+    pub width: u32,
+    /// Output height.
+    pub height: u32,
+    /// Deliverable format.
+    pub format: OutputFormat,
+    /// Whether the plan carries `audio.m4a`.
+    pub has_audio: bool,
+    /// Bytes of regular files in the plan.
+    pub size_bytes: u64,
+    /// Notes: skipped files, ignored options, missing local assets.
+    pub warnings: Vec<String>,
+}
+
+/// Freeze the project at `project_dir` into a new plan directory at `plan_dir` (replacing a
+/// previous plan there), under `config`.
+pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<PlanResult> {
+    let valid = config.validate()?;
+    let project = canonical_project(project_dir)?;
+    let target = check_target(&project, plan_dir)?;
+    let compiled = compile::compile(&project, &valid)?;
+    let total_frames = frame_count(&compiled)?;
+    let chunking = chunking::split(total_frames, &valid.chunking)?;
+    let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
+    let encoder = valid.encoder_config(chunking.size, chunk_count);
+    let scan = freeze::scan(&project, &exclusions(&target))?;
+    let frozen =
+        SizeBreakdown { compiled: scan.bytes().saturating_add(compiled.html.len() as u64), ..Default::default() };
+    frozen.check(valid.size_limit)?;
+    let font_snapshot_sha = crate::fonts::snapshot_sha()?;
+    let ffmpeg_version = crate::ffmpeg_version();
+    let dimensions =
+        Dimensions { fps: compiled.fps, width: compiled.width, height: compiled.height, format: valid.format };
+
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    }
+    let staged = StagedDir::new(&target)?;
+    let dir = staged.path();
+    freeze::copy(&scan, &dir.join("compiled"), &compiled.html)?;
+    let media = media_step(&compiled.media, compiled.duration, compiled.fps, total_frames, dir)?;
+    meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
+    let sizes = SizeBreakdown::measure(dir)?;
+    sizes.check(valid.size_limit)?;
+    let inputs = HashInputs {
+        schema: HashSchema::Framefan,
+        font_snapshot_sha: &font_snapshot_sha,
+        producer_version: crate::PRODUCER_VERSION,
+        ffmpeg_version: &ffmpeg_version,
+        dimensions,
+    };
+    let plan_hash = hash::plan_hash(dir, &inputs)?;
+    let has_audio = media.mix.is_some();
+    let plan_json = plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio);
+    let plan_bytes = serde_json::to_vec_pretty(&plan_json).map_err(|e| Error::new(Code::PlanInvalid, e.to_string()))?;
+    let plan_path = dir.join("plan.json");
+    std::fs::write(&plan_path, &plan_bytes).map_err(|e| Error::io("writing", &plan_path, e))?;
+    staged.commit()?;
+
+    let mut warnings = valid.warnings.clone();
+    warnings.extend(scan.warnings);
+    warnings.extend(compiled.warnings.iter().cloned());
+    warnings.extend(media.warnings);
+    Ok(PlanResult {
+        plan_dir: target,
+        plan_hash,
+        total_frames,
+        chunk_count,
+        duration_seconds: compiled.duration.to_f64(),
+        fps: FpsJson { num: compiled.fps.num(), den: compiled.fps.den() },
+        width: compiled.width,
+        height: compiled.height,
+        format: valid.format,
+        has_audio,
+        size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
+        warnings,
+    })
+}
+
+/// What the media step put into the plan.
+#[derive(Debug, Default)]
+struct MediaOutput {
+    mix: Option<MixSummary>,
+    extracted: Vec<ExtractedVideo>,
+    warnings: Vec<String>,
+}
+
+/// The plan's media: the mixed soundtrack (`audio.m4a`, exactly `duration` long) and each
+/// video's decoded frames (`video-frames/<id>/`), written into the staging directory `dir`.
+fn media_step(clips: &[MediaClip], duration: Rational, fps: Fps, total_frames: i64, dir: &Path) -> Result<MediaOutput> {
+    let samples = u64::try_from(media::seconds_to_samples(duration)).unwrap_or(0);
+    let mix = media::mix_audio(clips, samples, &dir.join("audio.m4a"))?;
+    let mut extracted = Vec::new();
+    for clip in clips.iter().filter(|c| c.kind == model::MediaKind::Video) {
+        extracted.push(media::extract_video(clip, fps, total_frames, dir)?);
+    }
+    let mut warnings = Vec::new();
+    if mix.is_some_and(|m| m.limited) {
+        warnings.push("the audio mix exceeded full scale; the limiter reduced its gain".to_string());
+    }
+    Ok(MediaOutput { mix, extracted, warnings })
+}
+
+/// `plan.json` (contracts §2).
+fn plan_json(
+    plan_hash: &str,
+    inputs: &HashInputs<'_>,
+    chunk_count: u32,
+    total_frames: i64,
+    duration: Rational,
+    has_audio: bool,
+) -> serde_json::Value {
+    let d = inputs.dimensions;
+    serde_json::json!({
+        "protocol": {"schemaVersion": SCHEMA_VERSION, "artifactLayout": ARTIFACT_LAYOUT,
+                     "hashSchema": inputs.schema.as_str()},
+        "planHash": plan_hash,
+        "producerVersion": inputs.producer_version,
+        "ffmpegVersion": inputs.ffmpeg_version,
+        "fontSnapshotSha": inputs.font_snapshot_sha,
+        "dimensions": {"fpsNum": d.fps.num(), "fpsDen": d.fps.den(), "width": d.width, "height": d.height,
+                       "format": d.format.as_str()},
+        "chunkCount": chunk_count,
+        "totalFrames": total_frames,
+        "duration": duration.to_f64(),
+        "hasAudio": has_audio,
+    })
+}
+
+/// The project directory, canonical (so later containment checks compare real paths).
+fn canonical_project(project_dir: &Path) -> Result<PathBuf> {
+    match std::fs::canonicalize(project_dir) {
+        Ok(p) if p.is_dir() => Ok(p),
+        _ => Err(Error::new(Code::CompositionInvalid, format!("project {} is not a directory", project_dir.display()))),
+    }
+}
+
+/// The absolute plan directory, refusing targets whose replacement would destroy something
+/// that is not a plan: the project itself or a directory containing it, or an existing non-empty
+/// directory without `plan.json`.
+fn check_target(project: &Path, plan_dir: &Path) -> Result<PathBuf> {
+    let bad = |why: &str| Error::new(Code::InvalidConfig, format!("planDir {}: {why}", plan_dir.display()));
+    let name = plan_dir.file_name().filter(|n| *n != "." && *n != "..").ok_or_else(|| bad("has no directory name"))?;
+    let parent = match plan_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let parent = std::fs::canonicalize(&parent)
+        .or_else(|_| std::path::absolute(&parent))
+        .map_err(|e| bad(&format!("cannot be resolved ({e})")))?;
+    let target = parent.join(name);
+    if project.starts_with(&target) {
+        return Err(bad("is the project or contains it; a plan directory is replaced as a whole"));
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(&target) {
+        let is_plan_or_empty = meta.is_dir()
+            && (target.join("plan.json").is_file()
+                || std::fs::read_dir(&target).map(|mut d| d.next().is_none()).unwrap_or(false));
+        if !is_plan_or_empty {
+            return Err(bad("exists and is not an empty directory or a previous plan; refusing to replace it"));
+        }
+    }
+    Ok(target)
+}
+
+/// A predicate matching the plan directory and its staging siblings (`.<name>.tmp.*`,
+/// `.<name>.old.*`), so a plan built inside the project never freezes itself.
+fn exclusions(target: &Path) -> impl Fn(&Path) -> bool + '_ {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    move |path: &Path| {
+        if path == target {
+            return true;
+        }
+        let sibling = path.parent() == target.parent();
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        sibling && (file.starts_with(&format!(".{name}.tmp.")) || file.starts_with(&format!(".{name}.old.")))
+    }
+}
+
+/// totalFrames = ceil(duration × fps), exactly; the duration must be positive and at most 24 h.
+fn frame_count(compiled: &Compiled) -> Result<i64> {
+    let (d, fps) = (compiled.duration, compiled.fps);
+    let out_of_range =
+        |why: String| Error::new(Code::DistributedDurationOutOfRange, format!("root {} {why}", compiled.root_id));
+    if d <= Rational::ZERO {
+        return Err(out_of_range(format!(
+            "data-duration {} s must be greater than 0",
+            compile::timing::format_decimal(d)
+        )));
+    }
+    let total = fps.frames_for(d);
+    let max = fps.frames_for(Rational::int(MAX_DURATION_SECONDS));
+    if total > max {
+        return Err(out_of_range(format!(
+            "is {total} frames at {fps} fps, more than 24 h ({max} frames); split it into shorter renders"
+        )));
+    }
+    Ok(total)
+}

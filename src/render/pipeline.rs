@@ -246,7 +246,9 @@ fn decode_loop(
         while let Some(data) = pending.remove(&want) {
             let rgba = decode_one(&mut decoder, &data, want, width, height)?;
             let frame = match yuv.as_mut() {
-                Some(c) => Decoded(FrameFormat::Yuv420p, c.convert(&rgba).map_err(|e| Error::av(Code::MediaFailed, e))?),
+                Some(c) => {
+                    Decoded(FrameFormat::Yuv420p, c.convert(&rgba).map_err(|e| Error::av(Code::MediaFailed, e))?)
+                }
                 None => Decoded(FrameFormat::Rgba, rgba),
             };
             if tx.send(frame).is_err() {

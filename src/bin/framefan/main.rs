@@ -2,6 +2,7 @@
 //! its result (one JSON line with `--json`) and maps errors to exit codes.
 
 mod exit;
+mod plan_cmd;
 mod render_cmd;
 
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Freeze a composition project into a content-hashed plan directory.
+    Plan(plan_cmd::PlanArgs),
     /// Concatenate rendered chunks into the final deliverable, atomically.
     Assemble {
         /// The plan directory the chunks were rendered from.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Version { json } => version(json),
         Command::RenderChunk(args) => render_cmd::run(args),
+        Command::Plan(args) => plan_cmd::run(args),
         Command::Assemble { plan_dir, out, chunks, audio, json, progress } => {
             let mut options = AssembleOptions::default();
             if progress {

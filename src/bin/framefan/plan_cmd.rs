@@ -1,0 +1,110 @@
+//! `framefan plan`: freeze a composition project into a plan directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use framefan::plan::config::{parse_bitrate, parse_format, parse_fps, PlanConfig, Quality};
+use framefan::plan::PlanResult;
+
+use crate::exit;
+
+/// Arguments of `framefan plan`.
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The composition project (a directory with index.html).
+    project: PathBuf,
+    /// Where to write the plan directory (replaced if it holds a previous plan).
+    plan_dir: PathBuf,
+    /// Frame rate override: N, N/D or a decimal (default: the root's data-fps, else 30).
+    #[arg(long)]
+    fps: Option<String>,
+    /// Deliverable format: mp4, mov or png-sequence.
+    #[arg(long, default_value = "mp4")]
+    format: String,
+    /// Quality tier: draft, standard or high.
+    #[arg(long, default_value = "standard")]
+    quality: String,
+    /// x264 constant rate factor 0..=51 (overrides the tier's).
+    #[arg(long, allow_hyphen_values = true)]
+    crf: Option<i64>,
+    /// x264 target bitrate in bits per second (8M, 2500k, 8000000); exclusive with --crf.
+    #[arg(long)]
+    bitrate: Option<String>,
+    /// Frames per chunk (1..=3600).
+    #[arg(long, allow_hyphen_values = true)]
+    chunk_size: Option<i64>,
+    /// Most chunks (1..=256).
+    #[arg(long, default_value_t = framefan::plan::config::DEFAULT_MAX_PARALLEL_CHUNKS, allow_hyphen_values = true)]
+    max_parallel_chunks: i64,
+    /// Desired frames per chunk when --chunk-size is not given (1..=3600).
+    #[arg(long, allow_hyphen_values = true)]
+    target_chunk_frames: Option<i64>,
+    /// Composition variables, a JSON object.
+    #[arg(long)]
+    variables: Option<String>,
+    /// Directory of npm packages for CDN scripts (else $FRAMEFAN_PACKAGE_CACHE).
+    #[arg(long)]
+    package_cache: Option<PathBuf>,
+    /// Print the result (or the error) as one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+impl PlanArgs {
+    fn config(&self) -> framefan::Result<PlanConfig> {
+        let variables = match &self.variables {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                framefan::Error::new(framefan::Code::InvalidConfig, format!("variables is not valid JSON: {e}"))
+            })?,
+            None => serde_json::json!({}),
+        };
+        Ok(PlanConfig {
+            fps: self.fps.as_deref().map(parse_fps).transpose()?,
+            format: parse_format(&self.format)?,
+            quality: Quality::parse(&self.quality)?,
+            crf: self.crf,
+            bitrate: self.bitrate.as_deref().map(parse_bitrate).transpose()?,
+            chunk_size: self.chunk_size,
+            max_parallel_chunks: self.max_parallel_chunks,
+            target_chunk_frames: self.target_chunk_frames,
+            variables,
+            package_cache: self.package_cache.clone(),
+            ..PlanConfig::default()
+        })
+    }
+}
+
+/// Run `framefan plan`.
+pub fn run(args: PlanArgs) -> ExitCode {
+    let result = args.config().and_then(|config| framefan::plan(&args.project, &config, &args.plan_dir));
+    match result {
+        Ok(result) => {
+            for warning in &result.warnings {
+                eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));
+            }
+            print(&result, args.json);
+            ExitCode::from(exit::OK)
+        }
+        Err(err) => exit::report(&err, args.json),
+    }
+}
+
+fn print(result: &PlanResult, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(result).unwrap_or_default());
+    } else {
+        println!(
+            "{}: {} frames at {}/{} fps in {} chunks, {}x{} {}, {} bytes, planHash {}",
+            result.plan_dir.display(),
+            result.total_frames,
+            result.fps.num,
+            result.fps.den,
+            result.chunk_count,
+            result.width,
+            result.height,
+            result.format.as_str(),
+            result.size_bytes,
+            result.plan_hash
+        );
+    }
+}

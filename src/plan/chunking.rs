@@ -1,0 +1,119 @@
+//! Splitting a render's frames into chunks (contracts §3).
+//!
+//! Let P = maxParallelChunks, or min(P, max(1, ceil(total/target))) when a target is given and no
+//! chunkSize. size = chunkSize or max(10, ceil(total/P)); count = min(P, max(1, ceil(total/size)));
+//! size = max(size, ceil(total/count)); count = min(count, ceil(total/size)). Chunk i is
+//! `[i·size, min(total, (i+1)·size))`. The result is never empty nor inverted, and its union is
+//! exactly `[0, total)`.
+
+use crate::error::{Code, Error, Result};
+use crate::plan::config::ChunkingConfig;
+use crate::plan::ChunkSpec;
+
+/// The chunks of a render and the size they were cut at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunking {
+    /// Frames per chunk (the last may be shorter); also the GOP size.
+    pub size: u32,
+    /// The chunks, contiguous over `[0, total)`.
+    pub chunks: Vec<ChunkSpec>,
+}
+
+fn ceil_div(a: i64, b: i64) -> i64 {
+    // Both positive here; written without overflow for any positive a.
+    a / b + i64::from(a % b != 0)
+}
+
+/// Cut `total` frames into chunks. `total` must be positive.
+pub fn split(total: i64, config: &ChunkingConfig) -> Result<Chunking> {
+    if total <= 0 {
+        return Err(Error::new(
+            Code::DistributedDurationOutOfRange,
+            format!("totalFrames {total} must be positive to be chunked"),
+        ));
+    }
+    let mut parallel = i64::from(config.max_parallel_chunks.max(1));
+    if let (Some(target), None) = (config.target_chunk_frames, config.chunk_size) {
+        parallel = parallel.min(ceil_div(total, i64::from(target.max(1))).max(1));
+    }
+    let mut size = match config.chunk_size {
+        Some(s) => i64::from(s.max(1)),
+        None => ceil_div(total, parallel).max(10),
+    };
+    let mut count = parallel.min(ceil_div(total, size).max(1));
+    size = size.max(ceil_div(total, count));
+    count = count.min(ceil_div(total, size));
+    let too_large = || Error::new(Code::DistributedDurationOutOfRange, format!("{total} frames give chunks too large"));
+    let size32 = u32::try_from(size).map_err(|_| too_large())?;
+    let count32 = u32::try_from(count).map_err(|_| too_large())?;
+    let chunks = (0..count32)
+        .map(|i| {
+            let start = i64::from(i) * size;
+            ChunkSpec { index: i, start_frame: start, end_frame: (start + size).min(total) }
+        })
+        .collect();
+    Ok(Chunking { size: size32, chunks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(size: Option<u32>, max: u32, target: Option<u32>) -> ChunkingConfig {
+        ChunkingConfig { chunk_size: size, max_parallel_chunks: max, target_chunk_frames: target }
+    }
+
+    fn lens(c: &Chunking) -> Vec<i64> {
+        c.chunks.iter().map(|c| c.frames()).collect()
+    }
+
+    #[test]
+    fn contract_examples() {
+        let c = split(660, &cfg(None, 16, None)).unwrap();
+        assert_eq!((c.size, c.chunks.len()), (42, 16));
+        let c = split(121, &cfg(Some(10), 12, None)).unwrap();
+        assert_eq!((c.size, lens(&c)), (11, vec![11; 11]));
+        let c = split(50, &cfg(None, 16, None)).unwrap();
+        assert_eq!((c.size, lens(&c)), (10, vec![10; 5]));
+        let c = split(216_000, &cfg(None, 64, Some(1600))).unwrap();
+        assert_eq!(c.chunks.len(), 64);
+    }
+
+    #[test]
+    fn zero_frames_is_an_error() {
+        assert!(split(0, &cfg(None, 16, None)).is_err());
+    }
+
+    /// Exhaustive over small totals, sizes, targets and caps, plus large totals: chunks are
+    /// indexed in order, non-empty, contiguous, cover `[0, total)` and never exceed the cap.
+    #[test]
+    fn every_split_is_contiguous_non_empty_and_capped() {
+        let sizes = [None, Some(1), Some(2), Some(7), Some(10), Some(33), Some(3600)];
+        let targets = [None, Some(1), Some(5), Some(64), Some(1600), Some(3600)];
+        let mut totals: Vec<i64> = (1..=400).collect();
+        totals.extend([999, 1000, 1001, 86_399, 216_000, 2_592_000, 86_400 * 1000]);
+        for &total in &totals {
+            for size in sizes {
+                for target in targets {
+                    for max in [1u32, 2, 3, 7, 16, 64, 255, 256] {
+                        let c = split(total, &cfg(size, max, target)).unwrap();
+                        check(total, max, &c);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check(total: i64, max: u32, c: &Chunking) {
+        assert!(!c.chunks.is_empty() && c.chunks.len() <= max as usize, "{total} cap {max}: {}", c.chunks.len());
+        let mut next = 0;
+        for (i, ch) in c.chunks.iter().enumerate() {
+            assert_eq!(ch.index as usize, i);
+            assert_eq!(ch.start_frame, next, "{total}: gap before chunk {i}");
+            assert!(ch.end_frame > ch.start_frame, "{total}: empty chunk {i}");
+            assert!(ch.frames() <= i64::from(c.size));
+            next = ch.end_frame;
+        }
+        assert_eq!(next, total);
+    }
+}

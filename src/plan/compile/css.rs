@@ -1,0 +1,302 @@
+//! Just enough CSS for plan: scoping a sub-composition's rules to its host, and finding the URLs
+//! a stylesheet loads.
+//!
+//! A small scanner instead of a full CSS parser: it only needs to know where rules, blocks,
+//! strings and comments begin and end, and it copies everything else byte for byte, so a
+//! construct it does not understand passes through unchanged instead of being dropped.
+//! `@media`, `@supports`, `@container`, `@layer` and `@document` blocks are recursed into;
+//! `@keyframes`, `@font-face` and every other at-rule stay unscoped. `html`, `body` and `:root`
+//! as a selector's first compound become the host itself.
+
+/// Scope every style rule of `css` under `scope` (e.g. `[data-composition-id="intro"]`).
+pub fn scope(css: &str, scope: &str) -> String {
+    let mut out = String::with_capacity(css.len() + 64);
+    scope_rules(css, scope, &mut out);
+    out
+}
+
+const RECURSE: [&str; 6] = ["media", "supports", "container", "layer", "document", "-moz-document"];
+
+fn scope_rules(css: &str, scope: &str, out: &mut String) {
+    let b = css.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        let (end, stop) = scan_until(b, i, |c| c == b'{' || c == b';' || c == b'}');
+        let prelude = &css[start..end];
+        match stop {
+            Some(b'{') => {
+                let close = matching_brace(b, end);
+                let body = &css[end + 1..close.min(css.len())];
+                let lead = &prelude[..lead_len(prelude.as_bytes())];
+                let trimmed = &prelude[lead.len()..];
+                out.push_str(lead);
+                if let Some(at) = trimmed.strip_prefix('@') {
+                    let name: String = at.chars().take_while(|c| c.is_alphanumeric() || *c == '-').collect();
+                    out.push_str(trimmed);
+                    out.push('{');
+                    if RECURSE.contains(&name.to_ascii_lowercase().as_str()) {
+                        scope_rules(body, scope, out);
+                    } else {
+                        out.push_str(body);
+                    }
+                } else {
+                    out.push_str(&scope_selectors(trimmed, scope));
+                    out.push('{');
+                    out.push_str(body);
+                }
+                if close < css.len() {
+                    out.push('}');
+                }
+                i = close + 1;
+            }
+            Some(_) => {
+                // A statement (`@import …;`) or a stray `}`: copy it as it is.
+                out.push_str(&css[start..=end]);
+                i = end + 1;
+            }
+            None => {
+                out.push_str(prelude);
+                i = end;
+            }
+        }
+    }
+}
+
+/// Length of the whitespace and comments that open `b`.
+fn lead_len(b: &[u8]) -> usize {
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
+            i = skip_comment(b, i);
+        } else {
+            return i;
+        }
+    }
+}
+
+/// Prefix each selector of a comma-separated list with `scope`.
+fn scope_selectors(list: &str, scope: &str) -> String {
+    let mut parts = Vec::new();
+    let b = list.as_bytes();
+    let mut i = 0;
+    while i <= b.len() {
+        let (end, _) = scan_until(b, i, |c| c == b',');
+        parts.push(scope_one(&list[i..end], scope));
+        i = end + 1;
+    }
+    parts.join(",")
+}
+
+fn scope_one(selector: &str, scope: &str) -> String {
+    let trimmed = selector.trim();
+    let trailing = &selector[selector.trim_end().len()..];
+    if trimmed.is_empty() || trimmed.starts_with(scope) {
+        return selector.to_string();
+    }
+    let first_end = trimmed.find(|c: char| c.is_whitespace() || ">+~".contains(c)).unwrap_or(trimmed.len());
+    let first = &trimmed[..first_end];
+    if ["html", "body", ":root"].iter().any(|r| first.eq_ignore_ascii_case(r)) {
+        return format!("{scope}{}{trailing}", &trimmed[first_end..]);
+    }
+    format!("{scope} {trimmed}{trailing}")
+}
+
+/// Index of the first byte at or after `i` matching `stop` outside strings, comments and
+/// brackets, and that byte; `(len, None)` if there is none.
+fn scan_until(b: &[u8], mut i: usize, stop: impl Fn(u8) -> bool) -> (usize, Option<u8>) {
+    let mut depth = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if depth == 0 && stop(c) {
+            return (i, Some(c));
+        }
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_comment(b, i),
+            b'"' | b'\'' => i = skip_string(b, i),
+            b'\\' => i += 2,
+            b'(' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (b.len(), None)
+}
+
+/// Index of the `}` closing the block opened at `open`, or `len` if unterminated.
+fn matching_brace(b: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = skip_comment(b, i);
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = skip_string(b, i);
+                continue;
+            }
+            b'\\' => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+fn skip_comment(b: &[u8], i: usize) -> usize {
+    let rest = &b[(i + 2).min(b.len())..];
+    match rest.windows(2).position(|w| w == b"*/") {
+        Some(p) => i + 2 + p + 2,
+        None => b.len(),
+    }
+}
+
+/// Index just past the string opened at `i` (or the end of the line for a broken string).
+fn skip_string(b: &[u8], i: usize) -> usize {
+    let quote = b[i];
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            c if c == quote => return j + 1,
+            b'\n' => return j,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+/// Every URL `css` would load: `url(…)` arguments and `@import "…"` strings.
+pub fn urls(css: &str) -> Vec<String> {
+    let b = css.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_comment(b, i),
+            b'"' | b'\'' => i = skip_string(b, i),
+            b'u' | b'U' if b.len() >= i + 4 && b[i..i + 4].eq_ignore_ascii_case(b"url(") => {
+                let (url, next) = url_argument(css, i + 4);
+                found.push(url);
+                i = next;
+            }
+            b'@' if b.len() >= i + 7 && b[i..i + 7].eq_ignore_ascii_case(b"@import") => {
+                let mut j = i + 7;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+                    let end = skip_string(b, j);
+                    found.push(string_value(css, j, end).to_string());
+                    i = end;
+                } else {
+                    i = j;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// The text of the string whose quote is at `open` and which [`skip_string`] ended at `end`
+/// (just past the closing quote, or at a newline or the end for a broken string).
+fn string_value(css: &str, open: usize, end: usize) -> &str {
+    let b = css.as_bytes();
+    let close = if end > open + 1 && b.get(end - 1) == Some(&b[open]) { end - 1 } else { end };
+    css.get(open + 1..close).unwrap_or("")
+}
+
+/// The argument of `url(` starting at `i` (quoted or not) and the index after its `)`.
+fn url_argument(css: &str, i: usize) -> (String, usize) {
+    let b = css.as_bytes();
+    let mut j = i;
+    while j < b.len() && b[j].is_ascii_whitespace() {
+        j += 1;
+    }
+    if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+        let end = skip_string(b, j);
+        let value = string_value(css, j, end).to_string();
+        let close = css[end..].find(')').map_or(b.len(), |p| end + p + 1);
+        return (value, close);
+    }
+    let close = css[j..].find(')').map_or(b.len(), |p| j + p);
+    (css[j..close].trim().to_string(), close + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: &str = "[data-composition-id=\"x\"]";
+
+    #[test]
+    fn scopes_rules_and_lists() {
+        assert_eq!(scope(".a { color: red }", S), format!("{S} .a {{ color: red }}"));
+        assert_eq!(scope(".a, h1 > b{}", S), format!("{S} .a,{S} h1 > b{{}}"));
+        assert_eq!(scope("body { margin: 0 }", S), format!("{S} {{ margin: 0 }}"));
+        assert_eq!(scope(":root{--c: 1}", S), format!("{S}{{--c: 1}}"));
+        assert_eq!(scope(&format!("{S} .a{{}}"), S), format!("{S} .a{{}}"));
+    }
+
+    #[test]
+    fn keeps_keyframes_and_font_faces_and_recurses_into_media() {
+        let css = "@keyframes spin { from { x: 0 } to { x: 1 } }\n@font-face { font-family: F; src: url(f.woff2) }\n\
+                   @media (min-width: 10px) { .a { b: c } }\n@supports (display: grid) { @media print { p {} } }";
+        let out = scope(css, S);
+        assert!(out.contains("@keyframes spin { from { x: 0 } to { x: 1 } }"), "{out}");
+        assert!(out.contains("@font-face { font-family: F; src: url(f.woff2) }"), "{out}");
+        assert!(out.contains(&format!("@media (min-width: 10px) {{ {S} .a {{ b: c }} }}")), "{out}");
+        assert!(out.contains(&format!("@media print {{ {S} p {{}} }}")), "{out}");
+    }
+
+    #[test]
+    fn strings_comments_and_selectors_with_commas_survive() {
+        let css = "/* a { */ .a:is(.b, .c)[title=\"x,{y}\"] { content: \"}\" }";
+        let out = scope(css, S);
+        assert_eq!(out, format!("/* a {{ */ {S} .a:is(.b, .c)[title=\"x,{{y}}\"] {{ content: \"}}\" }}"));
+        // Broken CSS never panics and keeps its text.
+        for broken in ["a {", "}", "@media {", "a { \"", "/*", "a{b:url("] {
+            let _ = scope(broken, S);
+            let _ = urls(broken);
+        }
+    }
+
+    /// Every prefix of inputs full of multi-byte characters, escapes and broken strings goes
+    /// through both functions without panicking.
+    #[test]
+    fn never_panics_on_broken_or_multibyte_css() {
+        let nasty = "a{b:url(\"é\n)} @import 'ü\\é\n; .x\\é{c:'ö'} url(ä @media{ /* é */ url(\"ß\") } \\";
+        for (i, _) in nasty.char_indices().chain([(nasty.len(), ' ')]) {
+            let _ = scope(&nasty[..i], S);
+            let _ = urls(&nasty[..i]);
+            let _ = scope(&nasty[i..], S);
+            let _ = urls(&nasty[i..]);
+        }
+    }
+
+    #[test]
+    fn finds_urls() {
+        let css = "@import 'x.css'; /* url(no.png) */ .a { background: url( \"a.png\" ) } \
+                   @font-face { src: url(https://f.test/f.woff2) format('woff2') }";
+        assert_eq!(urls(css), vec!["x.css", "a.png", "https://f.test/f.woff2"]);
+    }
+}

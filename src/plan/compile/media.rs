@@ -1,0 +1,153 @@
+//! Collecting `<audio>` and `<video>` clips onto the root timeline (composition.md §7).
+//!
+//! Runs after [`super::timing::resolve`], so every `data-start` is a plain decimal. A clip's start
+//! on the root timeline is its own start plus the start of every composition host above it
+//! (below the root). An `<audio>` is heard when it has an id, is not `muted` and is not under
+//! `data-hidden`; a `<video>` is heard when it says `data-has-audio="true"`. Videos need an id
+//! that is safe as a directory name (`video-frames/<id>/`) and unique, since plan extracts their
+//! frames under it.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use kuchikiki::NodeRef;
+
+use super::dom::{attr, describe, elements, has_attr, in_template, tag};
+use super::timing::decimal_attr;
+use super::urls;
+use crate::error::{Code, Error, Result};
+use crate::plan::model::{MediaClip, MediaKind};
+use crate::time::Rational;
+
+/// The composition's media, and the element counts for `meta/composition.json`.
+#[derive(Debug, Clone, Default)]
+pub struct Media {
+    /// Every audio and video clip with an id, in document order.
+    pub clips: Vec<MediaClip>,
+    /// `<video>` elements.
+    pub video_count: u32,
+    /// `<audio>` elements.
+    pub audio_count: u32,
+    /// `<img>` elements.
+    pub image_count: u32,
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(Code::CompositionInvalid, message)
+}
+
+/// Collect the media under `doc`; `root` is the root composition element.
+pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec<String>) -> Result<Media> {
+    let mut media = Media::default();
+    let mut video_ids = HashSet::new();
+    for e in elements(doc).into_iter().filter(|e| !in_template(e)) {
+        let kind = match tag(&e).as_str() {
+            "img" => {
+                media.image_count += 1;
+                continue;
+            }
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            _ => continue,
+        };
+        match kind {
+            MediaKind::Audio => media.audio_count += 1,
+            MediaKind::Video => media.video_count += 1,
+        }
+        let Some(src) = source_of(&e) else {
+            warnings.push(format!("{} has no src and is ignored", describe(&e)));
+            continue;
+        };
+        let id = attr(&e, "id").filter(|i| !i.is_empty());
+        let Some(id) = id else {
+            if kind == MediaKind::Video {
+                return Err(invalid(format!(
+                    "<video src={:?}> has no id; plan extracts video frames by id",
+                    short(&src)
+                )));
+            }
+            continue;
+        };
+        if kind == MediaKind::Video {
+            check_video_id(&id)?;
+            if !video_ids.insert(id.clone()) {
+                return Err(invalid(format!("two <video> elements have id {:?}", short(&id))));
+            }
+        }
+        media.clips.push(clip(&e, root, project, kind, id, &src)?);
+    }
+    Ok(media)
+}
+
+fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String, src: &str) -> Result<MediaClip> {
+    let context = format!("{} src", describe(e));
+    let rel = urls::local_file(src, &context)?;
+    let media_start = decimal_attr(e, "data-media-start")?.unwrap_or(Rational::ZERO);
+    let duration = decimal_attr(e, "data-duration")?;
+    if media_start < Rational::ZERO || duration.is_some_and(|d| d < Rational::ZERO) {
+        return Err(invalid(format!("{} has a negative data-media-start or data-duration", describe(e))));
+    }
+    let audible = match kind {
+        MediaKind::Audio => !has_attr(e, "muted") && !e.inclusive_ancestors().any(|a| has_attr(&a, "data-hidden")),
+        MediaKind::Video => attr(e, "data-has-audio").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+    };
+    Ok(MediaClip {
+        id,
+        kind,
+        src: urls::join(project, &rel),
+        src_rel: rel,
+        start: root_start(e, root)?,
+        duration,
+        media_start,
+        volume: volume(e)?,
+        looped: has_attr(e, "loop"),
+        audible,
+    })
+}
+
+/// The element's own start plus each composition host's start above it, below the root.
+fn root_start(e: &NodeRef, root: &NodeRef) -> Result<Rational> {
+    let mut start = decimal_attr(e, "data-start")?.unwrap_or(Rational::ZERO);
+    for a in e.ancestors() {
+        if a == *root {
+            break;
+        }
+        if has_attr(&a, "data-composition-id") {
+            let host = decimal_attr(&a, "data-start")?.unwrap_or(Rational::ZERO);
+            start = start.checked_add(host).ok_or_else(|| invalid(format!("{} starts too late", describe(e))))?;
+        }
+    }
+    Ok(start)
+}
+
+fn volume(e: &NodeRef) -> Result<f32> {
+    let Some(text) = attr(e, "data-volume") else { return Ok(1.0) };
+    match text.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() && (0.0..=16.0).contains(&v) => Ok(v),
+        _ => Err(invalid(format!("{} data-volume={:?} is not a gain within 0..=16", describe(e), short(&text)))),
+    }
+}
+
+/// `src`, or the first `<source src>` child.
+fn source_of(e: &NodeRef) -> Option<String> {
+    attr(e, "src").filter(|s| !s.trim().is_empty()).or_else(|| {
+        e.children().filter(|c| tag(c) == "source").find_map(|c| attr(&c, "src").filter(|s| !s.trim().is_empty()))
+    })
+}
+
+fn check_video_id(id: &str) -> Result<()> {
+    let ok =
+        id.len() <= 128 && !id.starts_with('.') && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "<video id={:?}>: a video id must be 1-128 ASCII letters, digits, '-', '_' or '.', not starting with '.'",
+            short(id)
+        )))
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(64).collect()
+}

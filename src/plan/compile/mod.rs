@@ -1,0 +1,189 @@
+//! Compiling a project's `index.html` into the self-contained page every worker renders.
+//!
+//! The page is parsed with a real HTML5 parser, **kuchikiki** (html5ever's tree builder, the
+//! same parsing algorithm as browsers, under a mutable reference-counted DOM with CSS selectors
+//! and html5ever's serializer). It was picked over html5ever's `rcdom` (which has no selector
+//! matching and only test-grade mutation) and streaming rewriters such as lol_html (which cannot
+//! look at ancestors, move subtrees between documents, or resolve references across the page).
+//!
+//! Passes, in order: find the root composition (composition.md §2) and read its size and rate;
+//! inline sub-compositions ([`subcomp`]); resolve `data-start` references ([`timing`]); inline
+//! CDN scripts and check every URL the page loads ([`resources`]); collect media clips
+//! ([`media`]); serialize; resolve the duration ([`resolve_duration`]).
+
+pub mod css;
+pub mod dom;
+pub mod media;
+pub mod resources;
+pub mod scripts;
+pub mod subcomp;
+pub mod timing;
+pub mod urls;
+
+use std::path::Path;
+
+use kuchikiki::traits::TendrilSink;
+use kuchikiki::NodeRef;
+
+use self::dom::{attr, check_depth, elements};
+use crate::error::{Code, Error, Result};
+use crate::plan::config::{parse_fps_as, ValidConfig};
+use crate::plan::model::MediaClip;
+use crate::time::{Fps, Rational};
+
+/// The entry file of a project.
+pub const ENTRY: &str = "index.html";
+
+/// The frame rate of a root without `data-fps`.
+pub const DEFAULT_FPS: i64 = 30;
+
+/// A compiled composition: the page and what plan needs to know about it.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The compiled `index.html`.
+    pub html: String,
+    /// The root composition's id.
+    pub root_id: String,
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+    /// Output frame rate (`--fps`, else `data-fps`, else 30).
+    pub fps: Fps,
+    /// Render length in seconds, exact (not yet bounds-checked).
+    pub duration: Rational,
+    /// Audio and video clips on the root timeline.
+    pub media: Vec<MediaClip>,
+    /// `<video>` elements.
+    pub video_count: u32,
+    /// `<audio>` elements.
+    pub audio_count: u32,
+    /// `<img>` elements.
+    pub image_count: u32,
+    /// Sub-compositions inlined.
+    pub inlined: usize,
+    /// Notes for the caller.
+    pub warnings: Vec<String>,
+}
+
+/// The root composition's attributes, read before anything else is done.
+struct Root {
+    node: NodeRef,
+    id: String,
+    width: u32,
+    height: u32,
+    fps: Fps,
+    data_duration: Option<String>,
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(Code::CompositionInvalid, message)
+}
+
+/// Compile the project at `project` (a canonical directory) under `config`.
+pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
+    let doc = parse_entry(project)?;
+    let root = find_root(&doc, config)?;
+    config.check_dimensions(root.width, root.height)?;
+    let mut warnings = Vec::new();
+    let inlined = subcomp::inline_all(&doc, project)?;
+    dom::flatten_templates(&doc);
+    check_depth(&doc, "the compiled page")?;
+    timing::resolve(&doc)?;
+    resources::process(&doc, project, &config.caches_for(project), &mut warnings)?;
+    let media = media::collect(&doc, &root.node, project, &mut warnings)?;
+    let html = doc.to_string();
+    let duration = resolve_duration(&root.id, root.data_duration.as_deref(), &html)?;
+    Ok(Compiled {
+        html,
+        root_id: root.id,
+        width: root.width,
+        height: root.height,
+        fps: root.fps,
+        duration,
+        media: media.clips,
+        video_count: media.video_count,
+        audio_count: media.audio_count,
+        image_count: media.image_count,
+        inlined,
+        warnings,
+    })
+}
+
+/// Read and parse `index.html`.
+fn parse_entry(project: &Path) -> Result<NodeRef> {
+    let path = project.join(ENTRY);
+    urls::check_inside(project, &path, ENTRY)?;
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e)
+            if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory) || path.is_dir() =>
+        {
+            return Err(invalid(format!("{} has no {ENTRY}", project.display())));
+        }
+        Err(e) => return Err(Error::io("reading", &path, e)),
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    dom::precheck_depth(&text, ENTRY)?;
+    let doc = kuchikiki::parse_html().one(text).document_node;
+    check_depth(&doc, ENTRY)?;
+    Ok(doc)
+}
+
+/// The root: the first `data-composition-id` element with `data-root="true"`, else the first
+/// without a composition ancestor (composition.md §2).
+fn find_root(doc: &NodeRef, config: &ValidConfig) -> Result<Root> {
+    let comps: Vec<NodeRef> = elements(doc).into_iter().filter(|e| attr(e, "data-composition-id").is_some()).collect();
+    let node = comps
+        .iter()
+        .find(|e| attr(e, "data-root").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
+        .or_else(|| comps.iter().find(|e| !e.ancestors().any(|a| attr(&a, "data-composition-id").is_some())))
+        .cloned()
+        .ok_or_else(|| invalid(format!("{ENTRY} has no root composition (an element with data-composition-id)")))?;
+    let id = attr(&node, "data-composition-id").unwrap_or_default();
+    let size = |name: &str| -> Result<u32> {
+        let text = attr(&node, name).ok_or_else(|| invalid(format!("root {id:?} has no {name}")))?;
+        text.trim()
+            .parse::<u32>()
+            .map_err(|_| invalid(format!("root {id:?} {name}={text:?} is not a whole number of pixels")))
+    };
+    let (width, height) = (size("data-width")?, size("data-height")?);
+    let fps = match (config.fps, attr(&node, "data-fps")) {
+        (Some(fps), _) => fps,
+        (None, Some(text)) => parse_fps_as(&text, &format!("root {id:?} data-fps"), Code::CompositionInvalid)?,
+        (None, None) => Fps::new(DEFAULT_FPS, 1).ok_or_else(|| invalid("default fps".to_string()))?,
+    };
+    let data_duration = attr(&node, "data-duration");
+    Ok(Root { node, id, width, height, fps, data_duration })
+}
+
+/// The render length in seconds: the root's `data-duration`.
+///
+/// A root without one gets its length from the page after load (`window.__hf.duration`); that
+/// needs the browser layer, and this is the one place to extend when it exists (the compiled
+/// `page` is passed for it). Until then it is `COMPOSITION_INVALID`. A non-finite value is
+/// `DISTRIBUTED_DURATION_OUT_OF_RANGE`; whether it is positive and short enough is checked by
+/// `plan` once the frame rate is known.
+pub fn resolve_duration(root_id: &str, data_duration: Option<&str>, page: &str) -> Result<Rational> {
+    let _ = page;
+    let Some(text) = data_duration else {
+        return Err(invalid(format!(
+            "root {root_id} has no data-duration; reading window.__hf.duration needs the browser layer"
+        )));
+    };
+    let t = text.trim();
+    if let Some(d) = Rational::parse_decimal(t) {
+        return Ok(d);
+    }
+    let lower = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if matches!(lower.as_str(), "infinity" | "inf" | "nan") {
+        return Err(Error::new(
+            Code::DistributedDurationOutOfRange,
+            format!("root {root_id} data-duration={t:?} is not a finite number of seconds"),
+        ));
+    }
+    Err(invalid(format!(
+        "root {root_id} data-duration={:?} is not a number of seconds",
+        t.chars().take(64).collect::<String>()
+    )))
+}

@@ -1,0 +1,507 @@
+//! The options of `plan`, as given (`PlanConfig`) and as validated (`ValidConfig`).
+//!
+//! Validation happens once, before anything is created on disk (contracts §4). Every error is
+//! `INVALID_CONFIG` naming the field, the value and the allowed range, except HDR
+//! (`FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED`) and GPU rendering (`BROWSER_GPU_NOT_SOFTWARE`), which
+//! the distributed path cannot do at all. A `ValidConfig` cannot hold an invalid value; the one
+//! check that needs the composition (its size) is [`ValidConfig::check_dimensions`], run by
+//! `plan` as soon as the root is known and still before any directory exists.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Code, Error, Result};
+use crate::plan::model::{CaptureMode, EncoderConfig};
+use crate::plan::OutputFormat;
+use crate::time::{Fps, Rational};
+
+/// Default for [`PlanConfig::max_parallel_chunks`].
+pub const DEFAULT_MAX_PARALLEL_CHUNKS: i64 = 16;
+/// Default for [`PlanConfig::plan_dir_size_limit_bytes`]: 2 GiB.
+pub const DEFAULT_PLAN_DIR_SIZE_LIMIT: u64 = 2 << 30;
+/// Default for [`PlanConfig::encoder_threads`].
+pub const DEFAULT_ENCODER_THREADS: i64 = 2;
+/// The environment variable naming a package cache when the config names none.
+pub const PACKAGE_CACHE_ENV: &str = "FRAMEFAN_PACKAGE_CACHE";
+
+/// The largest `chunkSize` and `targetChunkFrames` (contracts §4).
+pub const MAX_CHUNK_FRAMES: i64 = 3600;
+/// The largest `maxParallelChunks` (contracts §4).
+pub const MAX_PARALLEL_CHUNKS: i64 = 256;
+/// Output width and height bounds, in pixels (contracts §4); both must also be even.
+pub const DIMENSION_RANGE: std::ops::RangeInclusive<u32> = 16..=7680;
+/// The fastest frame rate accepted, in frames per second. Not in the contract: it keeps 24 h of
+/// frames and every frame count far inside the integer types, and no display shows more.
+pub const MAX_FPS: i64 = 1000;
+/// Bitrate bounds in bits per second (1 kb/s .. 1 Gb/s).
+pub const BITRATE_RANGE: std::ops::RangeInclusive<i64> = 1_000..=1_000_000_000;
+/// Encoder thread bounds.
+pub const ENCODER_THREADS_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
+
+/// Quality tier (contracts §5): draft = ultrafast/CRF 28, standard = medium/CRF 18,
+/// high = slow/CRF 15.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quality {
+    /// Fast previews.
+    Draft,
+    /// The default.
+    #[default]
+    Standard,
+    /// Final deliverables.
+    High,
+}
+
+impl Quality {
+    /// The name used on the command line and in `meta/encoder.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Draft => "draft",
+            Quality::Standard => "standard",
+            Quality::High => "high",
+        }
+    }
+
+    /// Parse `draft`, `standard` or `high`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "draft" => Ok(Quality::Draft),
+            "standard" => Ok(Quality::Standard),
+            "high" => Ok(Quality::High),
+            other => Err(invalid(format!("quality {other:?} is not one of draft, standard, high"))),
+        }
+    }
+
+    /// x264 preset of the tier.
+    pub fn preset(self) -> &'static str {
+        match self {
+            Quality::Draft => "ultrafast",
+            Quality::Standard => "medium",
+            Quality::High => "slow",
+        }
+    }
+
+    /// x264 CRF of the tier.
+    pub fn crf(self) -> u32 {
+        match self {
+            Quality::Draft => 28,
+            Quality::Standard => 18,
+            Quality::High => 15,
+        }
+    }
+
+    /// JPEG quality of captured frames for opaque formats.
+    pub fn jpeg_quality(self) -> u32 {
+        match self {
+            Quality::Draft => 80,
+            Quality::Standard => 90,
+            Quality::High => 95,
+        }
+    }
+}
+
+/// Parse an output format name: `mp4`, `mov` or `png-sequence`.
+pub fn parse_format(text: &str) -> Result<OutputFormat> {
+    match text {
+        "mp4" => Ok(OutputFormat::Mp4),
+        "mov" => Ok(OutputFormat::Mov),
+        "png-sequence" => Ok(OutputFormat::PngSequence),
+        other => Err(invalid(format!("format {other:?} is not one of mp4, mov, png-sequence"))),
+    }
+}
+
+/// Parse a frame rate written as `N`, `N/D` or a decimal such as `29.97`; `field` names where
+/// it came from in the error. Allowed: a positive rational of at most [`MAX_FPS`].
+pub fn parse_fps_as(text: &str, field: &str, code: Code) -> Result<Fps> {
+    let t = text.trim();
+    let rate = match t.split_once('/') {
+        Some((n, d)) => match (n.trim().parse::<i64>(), d.trim().parse::<i64>()) {
+            (Ok(n), Ok(d)) if d != 0 => Rational::new(n, d),
+            _ => None,
+        },
+        None => Rational::parse_decimal(t),
+    };
+    let bad = || {
+        Error::new(code, format!("{field} {t:?} is not a positive frame rate (N, N/D or a decimal, at most {MAX_FPS})"))
+    };
+    let rate = rate.ok_or_else(bad)?;
+    if rate.num <= 0 || rate > Rational::int(MAX_FPS) || rate.den > 1_000_000 {
+        return Err(bad());
+    }
+    Fps::new(rate.num, rate.den).ok_or_else(bad)
+}
+
+/// Parse the `--fps` option (`INVALID_CONFIG` on a bad value).
+pub fn parse_fps(text: &str) -> Result<Fps> {
+    parse_fps_as(text, "fps", Code::InvalidConfig)
+}
+
+/// Parse a bitrate: bits per second, optionally with a `k` or `M` suffix (`8M`, `2500k`).
+pub fn parse_bitrate(text: &str) -> Result<i64> {
+    let t = text.trim();
+    let (digits, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1_000),
+        Some((i, 'm' | 'M')) => (&t[..i], 1_000_000),
+        _ => (t, 1),
+    };
+    let scaled = Rational::parse_decimal(digits).and_then(|r| r.checked_mul(Rational::int(scale)));
+    match scaled {
+        Some(r) if r.den == 1 => Ok(r.num),
+        _ => Err(invalid(format!("bitrate {t:?} is not a whole number of bits per second (e.g. 8M, 2500k)"))),
+    }
+}
+
+/// `plan`'s options, as given. Build with [`PlanConfig::default`] and set fields; everything is
+/// checked by [`PlanConfig::validate`]. Integers are wide on purpose so that an out-of-range value
+/// reaches validation and is reported with its field instead of failing to parse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanConfig {
+    /// Frame-rate override; `None` = the root's `data-fps` (default 30).
+    pub fps: Option<Fps>,
+    /// Deliverable format.
+    pub format: OutputFormat,
+    /// Quality tier (preset, CRF, capture JPEG quality).
+    pub quality: Quality,
+    /// Constant rate factor override (0..=51); exclusive with `bitrate`.
+    pub crf: Option<i64>,
+    /// Target bitrate in bits per second; exclusive with `crf`.
+    pub bitrate: Option<i64>,
+    /// Frames per chunk (1..=3600); `None` = derived (contracts §3).
+    pub chunk_size: Option<i64>,
+    /// Upper bound on the number of chunks (1..=256, default 16).
+    pub max_parallel_chunks: i64,
+    /// Desired frames per chunk when `chunk_size` is not given (1..=3600).
+    pub target_chunk_frames: Option<i64>,
+    /// Composition variables (`window.__hfVariables`): a JSON object.
+    pub variables: serde_json::Value,
+    /// Where CDN packages are looked up; `None` = `$FRAMEFAN_PACKAGE_CACHE` if set. The project's
+    /// own `node_modules` is always searched too.
+    pub package_cache: Option<PathBuf>,
+    /// Largest plan directory in bytes (default 2 GiB).
+    pub plan_dir_size_limit_bytes: u64,
+    /// HDR output; always rejected in the distributed path.
+    pub hdr: bool,
+    /// GPU rendering; always rejected (workers render in software for identical pixels).
+    pub gpu: bool,
+    /// Encoder threads, locked into the plan (1..=64, default 2).
+    pub encoder_threads: i64,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        PlanConfig {
+            fps: None,
+            format: OutputFormat::Mp4,
+            quality: Quality::Standard,
+            crf: None,
+            bitrate: None,
+            chunk_size: None,
+            max_parallel_chunks: DEFAULT_MAX_PARALLEL_CHUNKS,
+            target_chunk_frames: None,
+            variables: serde_json::Value::Object(serde_json::Map::new()),
+            package_cache: None,
+            plan_dir_size_limit_bytes: DEFAULT_PLAN_DIR_SIZE_LIMIT,
+            hdr: false,
+            gpu: false,
+            encoder_threads: DEFAULT_ENCODER_THREADS,
+        }
+    }
+}
+
+/// How the encoder controls its rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateControl {
+    /// Constant rate factor.
+    Crf(u32),
+    /// Target bits per second.
+    Bitrate(u64),
+}
+
+/// Chunking inputs, each a positive integer within its contract range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkingConfig {
+    /// Fixed frames per chunk.
+    pub chunk_size: Option<u32>,
+    /// Upper bound on the chunk count.
+    pub max_parallel_chunks: u32,
+    /// Desired frames per chunk when no size is fixed.
+    pub target_chunk_frames: Option<u32>,
+}
+
+/// A checked [`PlanConfig`]: every value is within its range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidConfig {
+    /// Frame-rate override.
+    pub fps: Option<Fps>,
+    /// Deliverable format.
+    pub format: OutputFormat,
+    /// Quality tier.
+    pub quality: Quality,
+    /// Rate control for libx264 (the tier's CRF unless overridden).
+    pub rate: RateControl,
+    /// Chunking inputs.
+    pub chunking: ChunkingConfig,
+    /// Composition variables, a JSON object.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    /// Package caches to search, in order (the project's `node_modules` is added by compile).
+    pub package_caches: Vec<PathBuf>,
+    /// Largest plan directory in bytes.
+    pub size_limit: u64,
+    /// Encoder threads.
+    pub encoder_threads: u32,
+    /// Notes for the caller (e.g. an option the format ignores).
+    pub warnings: Vec<String>,
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(Code::InvalidConfig, message)
+}
+
+/// `value` as a `u32` within `range`, or an error naming `field`.
+fn in_range(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<u32> {
+    if range.contains(&value) {
+        u32::try_from(value).map_err(|_| invalid(format!("{field} {value} is outside {range:?}")))
+    } else {
+        Err(invalid(format!("{field} {value} is outside {}..={}", range.start(), range.end())))
+    }
+}
+
+impl PlanConfig {
+    /// Check every option once; nothing is created on disk.
+    pub fn validate(&self) -> Result<ValidConfig> {
+        if self.hdr {
+            return Err(Error::new(
+                Code::FormatNotSupportedInDistributed,
+                "hdr: HDR output is not supported by distributed rendering (allowed: false)",
+            ));
+        }
+        if self.gpu {
+            return Err(Error::new(
+                Code::BrowserGpuNotSoftware,
+                "gpu: distributed workers render in software for identical pixels (allowed: false)",
+            ));
+        }
+        let rate = self.rate_control()?;
+        let chunking = ChunkingConfig {
+            chunk_size: self.chunk_size.map(|v| in_range("chunkSize", v, 1..=MAX_CHUNK_FRAMES)).transpose()?,
+            max_parallel_chunks: in_range("maxParallelChunks", self.max_parallel_chunks, 1..=MAX_PARALLEL_CHUNKS)?,
+            target_chunk_frames: self
+                .target_chunk_frames
+                .map(|v| in_range("targetChunkFrames", v, 1..=MAX_CHUNK_FRAMES))
+                .transpose()?,
+        };
+        let variables = match &self.variables {
+            serde_json::Value::Object(map) => map.clone(),
+            other => return Err(invalid(format!("variables must be a JSON object, got {}", json_kind(other)))),
+        };
+        if let Some(fps) = self.fps {
+            parse_fps(&fps.to_string())?;
+        }
+        if self.plan_dir_size_limit_bytes == 0 {
+            return Err(invalid("planDirSizeLimitBytes 0 is outside 1..".to_string()));
+        }
+        Ok(ValidConfig {
+            fps: self.fps,
+            format: self.format,
+            quality: self.quality,
+            rate,
+            chunking,
+            variables,
+            package_caches: self.package_caches()?,
+            size_limit: self.plan_dir_size_limit_bytes,
+            encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
+            warnings: self.ignored_options(),
+        })
+    }
+
+    fn rate_control(&self) -> Result<RateControl> {
+        match (self.crf, self.bitrate) {
+            (Some(c), Some(b)) => Err(invalid(format!("crf {c} and bitrate {b} were both given; use one of them"))),
+            (Some(c), None) => Ok(RateControl::Crf(in_range("crf", c, 0..=51)?)),
+            (None, Some(b)) => {
+                if BITRATE_RANGE.contains(&b) {
+                    Ok(RateControl::Bitrate(b.unsigned_abs()))
+                } else {
+                    Err(invalid(format!(
+                        "bitrate {b} is outside {}..={} bits per second",
+                        BITRATE_RANGE.start(),
+                        BITRATE_RANGE.end()
+                    )))
+                }
+            }
+            (None, None) => Ok(RateControl::Crf(self.quality.crf())),
+        }
+    }
+
+    /// The configured cache, else `$FRAMEFAN_PACKAGE_CACHE`; it must be a directory.
+    fn package_caches(&self) -> Result<Vec<PathBuf>> {
+        let dir = match &self.package_cache {
+            Some(dir) => Some(dir.clone()),
+            None => std::env::var_os(PACKAGE_CACHE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from),
+        };
+        match dir {
+            Some(dir) if !dir.is_dir() => Err(invalid(format!("packageCache {} is not a directory", dir.display()))),
+            Some(dir) => Ok(vec![dir]),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn ignored_options(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.format != OutputFormat::Mp4 && (self.crf.is_some() || self.bitrate.is_some()) {
+            warnings.push(format!("crf/bitrate apply to mp4 only; ignored for {}", self.format.as_str()));
+        }
+        warnings
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+impl ValidConfig {
+    /// Check the composition's output size: each side within 16..=7680 and even.
+    pub fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
+        for (field, value) in [("width", width), ("height", height)] {
+            if !DIMENSION_RANGE.contains(&value) || value % 2 != 0 {
+                return Err(invalid(format!(
+                    "{field} {value} must be even and within {}..={} pixels",
+                    DIMENSION_RANGE.start(),
+                    DIMENSION_RANGE.end()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The locked render configuration for `meta/encoder.json`, given the chunking's outcome.
+    pub fn encoder_config(&self, chunk_size: u32, chunk_count: u32) -> EncoderConfig {
+        let (encoder, pixel_format, capture_format) = match self.format {
+            OutputFormat::Mp4 => ("libx264", "yuv420p", "jpeg"),
+            OutputFormat::Mov => ("prores_ks", "yuva444p10le", "png"),
+            OutputFormat::PngSequence => ("png", "rgba", "png"),
+        };
+        let x264 = self.format == OutputFormat::Mp4;
+        let (crf, bitrate) = match (x264, self.rate) {
+            (true, RateControl::Crf(c)) => (Some(c), None),
+            (true, RateControl::Bitrate(b)) => (None, Some(b)),
+            (false, _) => (None, None),
+        };
+        EncoderConfig {
+            encoder: encoder.to_string(),
+            quality: self.quality.as_str().to_string(),
+            preset: if x264 { self.quality.preset().to_string() } else { String::new() },
+            crf,
+            bitrate,
+            gop_size: chunk_size,
+            closed_gop: true,
+            pixel_format: pixel_format.to_string(),
+            chunk_size,
+            chunk_count,
+            capture_mode: CaptureMode::BeginFrame,
+            capture_format: capture_format.to_string(),
+            jpeg_quality: self.quality.jpeg_quality(),
+            device_scale_factor: 1,
+            encoder_threads: self.encoder_threads,
+            color_space: "bt709".to_string(),
+            color_range: "tv".to_string(),
+            variables: serde_json::Value::Object(self.variables.clone()),
+        }
+    }
+
+    /// The package caches to search for a project at `project`: the configured cache first,
+    /// then the project's own `node_modules`.
+    pub fn caches_for(&self, project: &Path) -> Vec<PathBuf> {
+        let mut dirs = self.package_caches.clone();
+        dirs.push(project.join("node_modules"));
+        dirs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(r: Result<ValidConfig>) -> &'static str {
+        r.err().map(|e| e.code()).unwrap_or("ok")
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let v = PlanConfig::default().validate().unwrap();
+        assert_eq!(v.rate, RateControl::Crf(18));
+        assert_eq!(v.chunking.max_parallel_chunks, 16);
+        assert_eq!(v.encoder_threads, 2);
+    }
+
+    #[test]
+    fn each_bad_option_names_its_field() {
+        let cases: Vec<(PlanConfig, &str, &str)> = vec![
+            (PlanConfig { crf: Some(20), bitrate: Some(5_000_000), ..Default::default() }, "INVALID_CONFIG", "crf"),
+            (PlanConfig { crf: Some(52), ..Default::default() }, "INVALID_CONFIG", "crf 52"),
+            (PlanConfig { crf: Some(-1), ..Default::default() }, "INVALID_CONFIG", "crf -1"),
+            (PlanConfig { chunk_size: Some(3601), ..Default::default() }, "INVALID_CONFIG", "chunkSize 3601"),
+            (PlanConfig { chunk_size: Some(0), ..Default::default() }, "INVALID_CONFIG", "chunkSize 0"),
+            (PlanConfig { target_chunk_frames: Some(4000), ..Default::default() }, "INVALID_CONFIG", "targetChunk"),
+            (PlanConfig { max_parallel_chunks: 257, ..Default::default() }, "INVALID_CONFIG", "maxParallelChunks"),
+            (PlanConfig { variables: serde_json::json!([1]), ..Default::default() }, "INVALID_CONFIG", "variables"),
+            (PlanConfig { hdr: true, ..Default::default() }, "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED", "hdr"),
+            (PlanConfig { gpu: true, ..Default::default() }, "BROWSER_GPU_NOT_SOFTWARE", "gpu"),
+            (PlanConfig { encoder_threads: 0, ..Default::default() }, "INVALID_CONFIG", "encoderThreads"),
+        ];
+        for (config, want, field) in cases {
+            let err = config.validate().unwrap_err();
+            assert_eq!(err.code(), want, "{config:?}");
+            assert!(err.message().contains(field), "{} should name {field}", err.message());
+        }
+        assert_eq!(code(PlanConfig { bitrate: Some(8_000_000), ..Default::default() }.validate()), "ok");
+    }
+
+    #[test]
+    fn fps_parses_integers_fractions_and_decimals() {
+        assert_eq!(parse_fps("30").unwrap(), Fps::new(30, 1).unwrap());
+        assert_eq!(parse_fps("30000/1001").unwrap(), Fps::new(30000, 1001).unwrap());
+        assert_eq!(parse_fps("29.97").unwrap(), Fps::new(2997, 100).unwrap());
+        for bad in ["0", "-30", "30/0", "abc", "1/-2", "5000", ""] {
+            let err = parse_fps(bad).unwrap_err();
+            assert_eq!(err.code(), "INVALID_CONFIG");
+            assert!(err.message().starts_with("fps"), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn dimensions_must_be_even_and_in_range() {
+        let v = PlanConfig::default().validate().unwrap();
+        assert!(v.check_dimensions(1920, 1080).is_ok());
+        assert!(v.check_dimensions(16, 7680).is_ok());
+        for (w, h) in [(15, 100), (1921, 1080), (1920, 8000), (8, 8), (100, 101)] {
+            assert_eq!(v.check_dimensions(w, h).unwrap_err().code(), "INVALID_CONFIG");
+        }
+    }
+
+    #[test]
+    fn bitrates_take_suffixes() {
+        assert_eq!(parse_bitrate("8M").unwrap(), 8_000_000);
+        assert_eq!(parse_bitrate("2500k").unwrap(), 2_500_000);
+        assert_eq!(parse_bitrate("1.5M").unwrap(), 1_500_000);
+        assert!(parse_bitrate("fast").is_err());
+    }
+
+    #[test]
+    fn tiers_lock_preset_crf_and_capture() {
+        let v = PlanConfig { quality: Quality::Draft, ..Default::default() }.validate().unwrap();
+        let e = v.encoder_config(42, 16);
+        assert_eq!((e.preset.as_str(), e.crf, e.jpeg_quality, e.gop_size), ("ultrafast", Some(28), 80, 42));
+        let v = PlanConfig { format: OutputFormat::Mov, ..Default::default() }.validate().unwrap();
+        let e = v.encoder_config(10, 1);
+        assert_eq!(
+            (e.encoder.as_str(), e.pixel_format.as_str(), e.capture_format.as_str()),
+            ("prores_ks", "yuva444p10le", "png")
+        );
+    }
+}

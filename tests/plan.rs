@@ -1,0 +1,727 @@
+//! `plan` on generated projects (contracts §2-4, composition.md): the layout it writes, its
+//! reproducibility, the size cap, every bad project with its code and no directory left behind,
+//! what compile does to the page, and the CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use framefan::plan::chunking;
+use framefan::plan::compile;
+use framefan::plan::config::{parse_fps, ChunkingConfig, PlanConfig};
+use framefan::plan::hash::{plan_hash, HashInputs};
+use framefan::plan::manifest::HashSchema;
+use framefan::plan::model::MediaKind;
+use framefan::plan::{plan, Plan};
+use framefan::time::Rational;
+use tempfile::TempDir;
+
+use crate::util::framefan_bin;
+
+/// A root composition page with `attrs` on the root and `body` inside it.
+fn page(attrs: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=utf-8><style>body {{ margin: 0 }}</style></head><body>\n\
+         <div id=\"stage\" data-composition-id=\"main\" {attrs}>\n{body}\n</div>\n\
+         <script>window.__timelines = window.__timelines || {{}};</script>\n</body></html>\n"
+    )
+}
+
+const ROOT: &str = "data-width=\"320\" data-height=\"240\" data-duration=\"2\"";
+
+/// A project in a temporary directory: `files` are (relative path, content).
+fn project(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, content) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+fn simple_project() -> TempDir {
+    project(&[
+        ("index.html", &page(ROOT, "<div id=intro data-start=0 data-duration=1>hi</div><img src=\"assets/a.png\">")),
+        ("assets/a.png", "not really a png"),
+    ])
+}
+
+/// Plan `proj` into `<out>/plan` with `config`.
+fn plan_into(proj: &Path, out: &Path, config: &PlanConfig) -> framefan::Result<framefan::PlanResult> {
+    plan(proj, config, &out.join("plan"))
+}
+
+/// Assert that planning failed with `code` and left nothing in `out` (no plan, no staging).
+fn assert_fails_cleanly(proj: &Path, config: &PlanConfig, code: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let err = plan_into(proj, out.path(), config).expect_err("plan should fail");
+    assert_eq!(err.code(), code, "{err}");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "a failed plan left {left:?}");
+    err.message().to_string()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+fn compiled_page(plan_dir: &Path) -> String {
+    String::from_utf8(read(&plan_dir.join("compiled/index.html"))).unwrap()
+}
+
+#[test]
+fn plan_writes_the_layout_that_manifest_reads() {
+    let proj = simple_project();
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert_eq!((result.total_frames, result.chunk_count, result.width, result.height), (60, 6, 320, 240));
+    assert_eq!((result.fps.num, result.fps.den, result.has_audio), (30, 1, false));
+    let dir = out.path().join("plan");
+    let loaded = Plan::load(&dir).unwrap();
+    assert_eq!(loaded.plan_hash, result.plan_hash);
+    assert_eq!(loaded.total_frames, 60);
+    assert_eq!(loaded.chunks.len(), 6);
+    let composition: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/composition.json"))).unwrap();
+    assert_eq!(composition["imageCount"], 1);
+    assert_eq!(composition["durationSeconds"], 2.0);
+    let encoder = read(&dir.join("meta/encoder.json"));
+    assert!(!encoder.ends_with(b"\n") && !encoder.contains(&b' '), "encoder.json is not canonical");
+    let parsed: framefan::plan::model::EncoderConfig = serde_json::from_slice(&encoder).unwrap();
+    assert_eq!((parsed.crf, parsed.gop_size, parsed.chunk_size, parsed.chunk_count), (Some(18), 10, 10, 6));
+    let videos: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/videos.json"))).unwrap();
+    assert_eq!(videos, serde_json::json!({"videos": [], "extracted": []}));
+    assert!(dir.join("compiled/assets/a.png").is_file());
+    assert_eq!(result.size_bytes, dir_size(&dir));
+    let siblings: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(siblings, vec![std::ffi::OsString::from("plan")], "staging left behind");
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    framefan::plan::hash::regular_files(dir)
+        .unwrap()
+        .iter()
+        .map(|r| std::fs::metadata(dir.join(r)).unwrap().len())
+        .sum()
+}
+
+// ---- chunking ----------------------------------------------------------------------------
+
+#[test]
+fn chunking_contract_examples() {
+    let split = |total, size, max, target| {
+        let c = ChunkingConfig { chunk_size: size, max_parallel_chunks: max, target_chunk_frames: target };
+        let c = chunking::split(total, &c).unwrap();
+        (c.size, c.chunks.len(), c.chunks.last().unwrap().end_frame)
+    };
+    assert_eq!(split(660, None, 16, None), (42, 16, 660));
+    assert_eq!(split(121, Some(10), 12, None), (11, 11, 121));
+    assert_eq!(split(50, None, 16, None), (10, 5, 50));
+    assert_eq!(split(216_000, None, 64, Some(1600)).1, 64);
+}
+
+#[test]
+fn chunking_sweep_is_contiguous_non_empty_and_capped() {
+    // A seeded pseudo-random sweep (xorshift) over totals, sizes, targets and caps.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    for _ in 0..20_000 {
+        let big = next(4) == 0;
+        let total = 1 + next(if big { 3_000_000 } else { 5000 }) as i64;
+        let size = (next(3) == 0).then(|| 1 + next(3600) as u32);
+        let target = (next(3) == 0).then(|| 1 + next(3600) as u32);
+        let max = 1 + next(256) as u32;
+        let c = ChunkingConfig { chunk_size: size, max_parallel_chunks: max, target_chunk_frames: target };
+        let got = chunking::split(total, &c).unwrap();
+        assert!(!got.chunks.is_empty() && got.chunks.len() <= max as usize);
+        let mut at = 0;
+        for (i, ch) in got.chunks.iter().enumerate() {
+            assert_eq!((ch.index as usize, ch.start_frame), (i, at), "{total} {c:?}");
+            assert!(ch.end_frame > ch.start_frame);
+            at = ch.end_frame;
+        }
+        assert_eq!(at, total, "{total} {c:?}");
+    }
+}
+
+#[test]
+fn plan_chunks_660_frames_into_16() {
+    let proj = project(&[("index.html", &page("data-width=\"64\" data-height=\"64\" data-duration=\"22\"", ""))]);
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert_eq!((result.total_frames, result.chunk_count), (660, 16));
+    let chunks: Vec<framefan::plan::ChunkSpec> =
+        serde_json::from_slice(&read(&out.path().join("plan/meta/chunks.json"))).unwrap();
+    assert_eq!(chunks[15].start_frame, 630);
+    assert_eq!(chunks[15].end_frame, 660);
+}
+
+// ---- reproducibility ---------------------------------------------------------------------
+
+#[test]
+fn the_same_project_plans_to_the_same_hash() {
+    let proj = simple_project();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = PlanConfig { variables: serde_json::json!({"title": "x", "n": 1.5}), ..Default::default() };
+    let ra = plan_into(proj.path(), a.path(), &config).unwrap();
+    let rb = plan_into(proj.path(), b.path(), &config).unwrap();
+    assert_eq!(ra.plan_hash, rb.plan_hash);
+    let enc = |d: &TempDir| read(&d.path().join("plan/meta/encoder.json"));
+    assert_eq!(enc(&a), enc(&b));
+    assert_eq!(compiled_page(&a.path().join("plan")), compiled_page(&b.path().join("plan")));
+    assert_eq!(recomputed_hash(&a.path().join("plan")), ra.plan_hash);
+
+    // One asset byte, a variable or the fps each change the hash.
+    let changed = |config: &PlanConfig, edit: &dyn Fn(&Path)| {
+        let p = simple_project();
+        edit(p.path());
+        let out = tempfile::tempdir().unwrap();
+        plan_into(p.path(), out.path(), config).unwrap().plan_hash
+    };
+    assert_eq!(changed(&config, &|_| {}), ra.plan_hash);
+    assert_ne!(
+        changed(&config, &|p| std::fs::write(p.join("assets/a.png"), "not really a pnG").unwrap()),
+        ra.plan_hash
+    );
+    let other_vars = PlanConfig { variables: serde_json::json!({"title": "y", "n": 1.5}), ..config.clone() };
+    assert_ne!(changed(&other_vars, &|_| {}), ra.plan_hash);
+    let other_fps = PlanConfig { fps: Some(parse_fps("25").unwrap()), ..config.clone() };
+    assert_ne!(changed(&other_fps, &|_| {}), ra.plan_hash);
+}
+
+/// The planHash recomputed from the directory alone, with the inputs plan.json records.
+fn recomputed_hash(dir: &Path) -> String {
+    let loaded = Plan::load(dir).unwrap();
+    let inputs = HashInputs {
+        schema: HashSchema::Framefan,
+        font_snapshot_sha: loaded.font_snapshot_sha.as_deref().unwrap(),
+        producer_version: loaded.producer_version.as_deref().unwrap(),
+        ffmpeg_version: loaded.ffmpeg_version.as_deref().unwrap(),
+        dimensions: loaded.dimensions,
+    };
+    plan_hash(dir, &inputs).unwrap()
+}
+
+#[test]
+fn planning_again_replaces_a_previous_plan() {
+    let proj = simple_project();
+    let out = tempfile::tempdir().unwrap();
+    let first = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    std::fs::write(proj.path().join("assets/b.png"), "new").unwrap();
+    let second = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert_ne!(first.plan_hash, second.plan_hash);
+    assert!(out.path().join("plan/compiled/assets/b.png").is_file());
+    assert_eq!(recomputed_hash(&out.path().join("plan")), second.plan_hash);
+}
+
+// ---- refusals ----------------------------------------------------------------------------
+
+#[test]
+fn a_tiny_size_limit_is_plan_too_large_with_sizes() {
+    let proj = simple_project();
+    let config = PlanConfig { plan_dir_size_limit_bytes: 100, ..Default::default() };
+    let message = assert_fails_cleanly(proj.path(), &config, "PLAN_TOO_LARGE");
+    assert!(message.contains("limitBytes 100") && message.contains("sizeBytes"), "{message}");
+    assert!(message.contains("compiled") && message.contains("video-frames") && message.contains("meta"), "{message}");
+    // A limit the frozen project fits but the metadata does not is caught after writing meta.
+    let out = tempfile::tempdir().unwrap();
+    plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    let compiled = dir_size(&out.path().join("plan/compiled"));
+    let config = PlanConfig { plan_dir_size_limit_bytes: compiled + 10, ..Default::default() };
+    let message = assert_fails_cleanly(proj.path(), &config, "PLAN_TOO_LARGE");
+    assert!(message.contains(&format!("compiled {compiled} bytes")), "{message}");
+}
+
+#[test]
+fn hdr_gpu_and_bad_options_create_nothing() {
+    let proj = simple_project();
+    assert_fails_cleanly(
+        proj.path(),
+        &PlanConfig { hdr: true, ..Default::default() },
+        "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED",
+    );
+    assert_fails_cleanly(proj.path(), &PlanConfig { gpu: true, ..Default::default() }, "BROWSER_GPU_NOT_SOFTWARE");
+    let both = PlanConfig { crf: Some(20), bitrate: Some(1_000_000), ..Default::default() };
+    assert_fails_cleanly(proj.path(), &both, "INVALID_CONFIG");
+    let odd = project(&[("index.html", &page("data-width=\"321\" data-height=\"240\" data-duration=\"1\"", ""))]);
+    let message = assert_fails_cleanly(odd.path(), &PlanConfig::default(), "INVALID_CONFIG");
+    assert!(message.contains("width 321"), "{message}");
+    let huge = project(&[("index.html", &page("data-width=\"8000\" data-height=\"240\" data-duration=\"1\"", ""))]);
+    assert_fails_cleanly(huge.path(), &PlanConfig::default(), "INVALID_CONFIG");
+}
+
+#[test]
+fn a_plan_dir_that_is_not_a_plan_is_not_replaced() {
+    let proj = simple_project();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::create_dir(out.path().join("plan")).unwrap();
+    std::fs::write(out.path().join("plan/precious.txt"), "keep").unwrap();
+    let err = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_CONFIG");
+    assert!(out.path().join("plan/precious.txt").is_file());
+    let err = plan(proj.path(), &PlanConfig::default(), proj.path()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_CONFIG");
+    assert!(proj.path().join("index.html").is_file());
+}
+
+/// Each bad project fails with its code, and no plan directory appears.
+#[test]
+fn bad_projects_fail_with_their_code() {
+    let d = PlanConfig::default();
+    let p = |body: &str| page(ROOT, body);
+    let cases: Vec<(&str, TempDir, &str)> = vec![
+        ("no index.html", project(&[("other.html", "x")]), "COMPOSITION_INVALID"),
+        ("no root", project(&[("index.html", "<html><body><div>hi</div></body></html>")]), "COMPOSITION_INVALID"),
+        (
+            "no width",
+            project(&[("index.html", &page("data-height=\"240\" data-duration=\"1\"", ""))]),
+            "COMPOSITION_INVALID",
+        ),
+        (
+            "no height",
+            project(&[("index.html", &page("data-width=\"320\" data-duration=\"1\"", ""))]),
+            "COMPOSITION_INVALID",
+        ),
+        (
+            "zero duration",
+            project(&[("index.html", &page("data-width=\"320\" data-height=\"240\" data-duration=\"0\"", ""))]),
+            "DISTRIBUTED_DURATION_OUT_OF_RANGE",
+        ),
+        (
+            "negative duration",
+            project(&[("index.html", &page("data-width=\"320\" data-height=\"240\" data-duration=\"-3\"", ""))]),
+            "DISTRIBUTED_DURATION_OUT_OF_RANGE",
+        ),
+        (
+            "infinite duration",
+            project(&[("index.html", &page("data-width=\"320\" data-height=\"240\" data-duration=\"Infinity\"", ""))]),
+            "DISTRIBUTED_DURATION_OUT_OF_RANGE",
+        ),
+        (
+            "over 24 h",
+            project(&[("index.html", &page("data-width=\"320\" data-height=\"240\" data-duration=\"86400.01\"", ""))]),
+            "DISTRIBUTED_DURATION_OUT_OF_RANGE",
+        ),
+        (
+            "reference cycle",
+            project(&[(
+                "index.html",
+                &p("<div id=a data-start='b' data-duration=1></div><div id=b data-start='a' data-duration=1></div>"),
+            )]),
+            "COMPOSITION_INVALID",
+        ),
+        (
+            "unknown reference",
+            project(&[("index.html", &p("<div id=a data-start='ghost + 1'></div>"))]),
+            "COMPOSITION_INVALID",
+        ),
+        ("../ asset", project(&[("index.html", &p("<img src=\"../secret.png\">"))]), "UNSAFE_PROJECT_PATH"),
+        ("absolute asset", project(&[("index.html", &p("<img src=\"/etc/hosts\">"))]), "UNSAFE_PROJECT_PATH"),
+        (
+            "missing sub-composition",
+            project(&[(
+                "index.html",
+                &p("<div data-composition-id=x data-composition-src=\"compositions/x.html\"></div>"),
+            )]),
+            "SUB_COMPOSITION_MISSING",
+        ),
+        (
+            "unresolvable CDN script",
+            project(&[(
+                "index.html",
+                &p("<script src=\"https://cdn.jsdelivr.net/npm/gsap@3.12.5/dist/gsap.min.js\"></script>"),
+            )]),
+            "EXTERNAL_RESOURCE_UNAVAILABLE",
+        ),
+        (
+            "external image",
+            project(&[("index.html", &p("<img src=\"https://example.com/a.png\">"))]),
+            "EXTERNAL_RESOURCE_UNAVAILABLE",
+        ),
+        (
+            "external stylesheet",
+            project(&[("index.html", &p("<link rel=stylesheet href=\"https://fonts.example/css\">"))]),
+            "EXTERNAL_RESOURCE_UNAVAILABLE",
+        ),
+        (
+            "external font in a style",
+            project(&[(
+                "index.html",
+                &p("<style>@font-face { font-family: F; src: url(https://f.example/f.woff2) }</style>"),
+            )]),
+            "EXTERNAL_RESOURCE_UNAVAILABLE",
+        ),
+        (
+            "video without id",
+            project(&[("index.html", &p("<video src=\"v.mp4\" muted></video>"))]),
+            "COMPOSITION_INVALID",
+        ),
+    ];
+    for (what, proj, code) in cases {
+        let message = assert_fails_cleanly(proj.path(), &d, code);
+        assert!(!message.is_empty(), "{what}");
+    }
+}
+
+#[test]
+fn messages_name_what_is_at_fault() {
+    let d = PlanConfig::default();
+    let no_duration = project(&[("index.html", &page("data-width=\"320\" data-height=\"240\"", ""))]);
+    let m = assert_fails_cleanly(no_duration.path(), &d, "COMPOSITION_INVALID");
+    assert!(m.contains("root main has no data-duration") && m.contains("window.__hf.duration"), "{m}");
+    let cycle = project(&[(
+        "index.html",
+        &page(
+            ROOT,
+            "<div id=a data-start='b' data-duration=1></div><div id=b data-start='a + 1' data-duration=1></div>",
+        ),
+    )]);
+    let m = assert_fails_cleanly(cycle.path(), &d, "COMPOSITION_INVALID");
+    assert!(m.contains("id=\"a\"") && m.contains("cycle"), "{m}");
+    let cdn =
+        project(&[("index.html", &page(ROOT, "<script src=\"https://unpkg.com/gsap@3/dist/gsap.js\"></script>"))]);
+    let m = assert_fails_cleanly(cdn.path(), &d, "EXTERNAL_RESOURCE_UNAVAILABLE");
+    assert!(m.contains("https://unpkg.com/gsap@3/dist/gsap.js"), "{m}");
+    let sub =
+        project(&[("index.html", &page(ROOT, "<div data-composition-id=x data-composition-src=\"c/x.html\"></div>"))]);
+    let m = assert_fails_cleanly(sub.path(), &d, "SUB_COMPOSITION_MISSING");
+    assert!(m.contains("c/x.html"), "{m}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_inside_are_copied_and_escaping_ones_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+    let escaping = simple_project();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), escaping.path().join("assets/link.txt")).unwrap();
+    let m = assert_fails_cleanly(escaping.path(), &PlanConfig::default(), "UNSAFE_PROJECT_PATH");
+    assert!(m.contains("assets/link.txt"), "{m}");
+    let dir_link = simple_project();
+    std::os::unix::fs::symlink(outside.path(), dir_link.path().join("shared")).unwrap();
+    assert_fails_cleanly(dir_link.path(), &PlanConfig::default(), "UNSAFE_PROJECT_PATH");
+
+    let inside = simple_project();
+    std::os::unix::fs::symlink("a.png", inside.path().join("assets/alias.png")).unwrap();
+    std::os::unix::fs::symlink("assets", inside.path().join("more")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    plan_into(inside.path(), out.path(), &PlanConfig::default()).unwrap();
+    let alias = out.path().join("plan/compiled/assets/alias.png");
+    assert!(std::fs::symlink_metadata(&alias).unwrap().file_type().is_file());
+    assert_eq!(read(&alias), b"not really a png");
+    assert!(std::fs::symlink_metadata(out.path().join("plan/compiled/more")).unwrap().is_dir());
+}
+
+// ---- what compile does to the page --------------------------------------------------------
+
+#[test]
+fn references_resolve_to_plain_decimals() {
+    let proj = project(&[(
+        "index.html",
+        &page(
+            ROOT,
+            "<div id=intro data-start=0.25 data-duration=1.5>a</div><div id=next data-start=\"intro + 1\">b</div>",
+        ),
+    )]);
+    let out = tempfile::tempdir().unwrap();
+    plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    let html = compiled_page(&out.path().join("plan"));
+    assert!(html.contains("<div id=\"next\" data-start=\"2.75\" data-start-expr=\"intro + 1\">"), "{html}");
+    assert!(html.contains("<div id=\"intro\" data-start=\"0.25\" data-duration=\"1.5\">"), "{html}");
+}
+
+#[test]
+fn sub_compositions_are_inlined_with_scoped_css_and_scripts_last() {
+    let sub = "<template id=\"x-template\"><div data-composition-id=\"x\" data-duration=\"1\">\
+               <style>.title { color: red } @keyframes k { from { opacity: 0 } } @media print { p { x: y } }</style>\
+               <script>window.__timelines['x'] = 1;</script><h1 class=\"title\">Sub</h1></div></template>";
+    let full_doc = "<!doctype html><html><head><style>b { c: d }</style></head><body><p id=y-p>Y</p>\
+                    <script>window.y = 1</script></body></html>";
+    let proj = project(&[
+        (
+            "index.html",
+            &page(
+                ROOT,
+                "<div id=host data-composition-id=\"x\" data-composition-src=\"compositions/x.html\" data-start=\"0.5\"></div>\
+                 <div id=y data-composition-id=\"y\" data-composition-src=\"compositions/y.html\" data-start=\"host\"></div>",
+            ),
+        ),
+        ("compositions/x.html", sub),
+        ("compositions/y.html", full_doc),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    let html = compiled_page(&out.path().join("plan"));
+    assert!(!html.contains("data-composition-src="), "{html}");
+    assert!(html.contains("data-framefan-inlined-src=\"compositions/x.html\""), "{html}");
+    assert!(html.contains("[data-composition-id=\"x\"] .title { color: red }"), "{html}");
+    assert!(html.contains("@keyframes k { from { opacity: 0 } }"), "{html}");
+    assert!(html.contains("@media print { [data-composition-id=\"x\"] p { x: y } }"), "{html}");
+    assert!(html.contains("[data-composition-id=\"y\"] b { c: d }"), "{html}");
+    let (title, script) = (html.find("<h1 class=\"title\">").unwrap(), html.find("window.__timelines['x']").unwrap());
+    assert!(title < script, "the sub-composition's script must follow its content: {html}");
+    assert!(html.find("<p id=\"y-p\">").unwrap() < html.find("window.y = 1").unwrap());
+    // The host's duration comes from the mounted composition: y starts at 0.5 + 1.
+    assert!(html.contains("<div id=\"y\" data-composition-id=\"y\" data-start=\"1.5\""), "{html}");
+    assert!(html.contains("data-start-expr=\"host\""), "{html}");
+}
+
+#[test]
+fn a_sub_composition_that_includes_itself_is_invalid() {
+    let proj = project(&[
+        ("index.html", &page(ROOT, "<div data-composition-id=a data-composition-src=\"a.html\"></div>")),
+        ("a.html", "<template><div data-composition-id=a data-composition-src=\"a.html\"></div></template>"),
+    ]);
+    let m = assert_fails_cleanly(proj.path(), &PlanConfig::default(), "COMPOSITION_INVALID");
+    assert!(m.contains("includes itself"), "{m}");
+}
+
+/// A fake npm package `name@version` with one file, under `dir`.
+fn fake_package(dir: &Path, name: &str, version: &str, file: &str, code: &str) {
+    let pkg = dir.join(name);
+    std::fs::create_dir_all(pkg.join(file).parent().unwrap()).unwrap();
+    std::fs::write(
+        pkg.join("package.json"),
+        format!("{{\"name\":\"{name}\",\"version\":\"{version}\",\"main\":\"{file}\"}}"),
+    )
+    .unwrap();
+    std::fs::write(pkg.join(file), code).unwrap();
+}
+
+#[test]
+fn cdn_scripts_are_inlined_from_the_package_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    fake_package(cache.path(), "gsap", "3.12.5", "dist/gsap.min.js", "var gsap = {v: '</script>'};");
+    let body = "<script src=\"https://cdn.jsdelivr.net/npm/gsap@3.12.5/dist/gsap.min.js\" integrity=\"sha-x\" crossorigin></script>\
+                <script src=\"https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.5/gsap.min.js\"></script>\
+                <script src=\"https://unpkg.com/gsap@3\"></script>";
+    let proj = project(&[("index.html", &page(ROOT, body))]);
+    let config = PlanConfig { package_cache: Some(cache.path().to_path_buf()), ..Default::default() };
+    let out = tempfile::tempdir().unwrap();
+    plan_into(proj.path(), out.path(), &config).unwrap();
+    let html = compiled_page(&out.path().join("plan"));
+    assert_eq!(html.matches("var gsap = {v: '<\\/script>'};").count(), 3, "{html}");
+    assert!(!html.contains("src=\"https://"), "{html}");
+    assert!(!html.contains("integrity"), "{html}");
+    assert!(html.contains("data-framefan-inlined-from=\"https://cdn.jsdelivr.net/npm/gsap@3.12.5/dist/gsap.min.js\""));
+
+    // Another version is not substituted.
+    let wrong = project(&[(
+        "index.html",
+        &page(ROOT, "<script src=\"https://cdn.jsdelivr.net/npm/gsap@3.11.0/dist/gsap.min.js\"></script>"),
+    )]);
+    let m = assert_fails_cleanly(wrong.path(), &config, "EXTERNAL_RESOURCE_UNAVAILABLE");
+    assert!(m.contains("3.12.5") && m.contains("gsap@3.11.0"), "{m}");
+}
+
+#[test]
+fn the_projects_own_node_modules_serve_cdn_and_local_scripts() {
+    let proj = project(&[(
+        "index.html",
+        &page(
+            ROOT,
+            "<script src=\"https://unpkg.com/@scope/anim@1.2.3/lib/anim.js\"></script>\
+             <script src=\"node_modules/@scope/anim/lib/anim.js\"></script>",
+        ),
+    )]);
+    fake_package(&proj.path().join("node_modules"), "@scope/anim", "1.2.3", "lib/anim.js", "window.anim = 1;");
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    let html = compiled_page(&out.path().join("plan"));
+    assert_eq!(html.matches("window.anim = 1;").count(), 2, "{html}");
+    assert!(!out.path().join("plan/compiled/node_modules").exists());
+    assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+}
+
+#[test]
+fn the_skip_list_and_an_inner_plan_dir_are_not_frozen() {
+    let proj = simple_project();
+    for rel in [
+        "node_modules/x/a.js",
+        ".git/HEAD",
+        ".cache/c",
+        "output/o.mp4",
+        "dist/d.js",
+        ".next/n",
+        ".turbo/t",
+        "sub/node_modules/kept.js",
+        "sub/dist/kept.js",
+    ] {
+        let path = proj.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "x").unwrap();
+    }
+    let inner = proj.path().join("plans/p1");
+    std::fs::create_dir_all(inner.parent().unwrap()).unwrap();
+    plan(proj.path(), &PlanConfig::default(), &inner).unwrap();
+    let again = plan(proj.path(), &PlanConfig::default(), &inner).unwrap();
+    let files = framefan::plan::hash::regular_files(&inner.join("compiled")).unwrap();
+    assert_eq!(files, vec!["assets/a.png", "index.html", "sub/dist/kept.js", "sub/node_modules/kept.js"]);
+    assert_eq!(recomputed_hash(&inner), again.plan_hash);
+}
+
+#[test]
+fn media_clips_land_on_the_root_timeline() {
+    let body = "<audio id=music src=\"assets/m.wav\" data-start=\"1\" data-volume=\"0.5\" loop></audio>\
+                <audio src=\"assets/anon.wav\"></audio>\
+                <audio id=quiet src=\"assets/q.wav\" muted></audio>\
+                <div data-composition-id=\"scene\" data-start=\"2.5\">\
+                  <video id=clip src=\"assets/v.mp4\" data-start=\"0.5\" data-duration=\"3\" data-media-start=\"1.25\" \
+                         data-has-audio=\"true\" muted></video>\
+                  <div data-hidden><audio id=hidden src=\"assets/h.wav\"></audio></div>\
+                </div>";
+    let proj = project(&[("index.html", &page("data-width=\"320\" data-height=\"240\" data-duration=\"10\"", body))]);
+    let valid = PlanConfig::default().validate().unwrap();
+    let root = std::fs::canonicalize(proj.path()).unwrap();
+    let c = compile::compile(&root, &valid).unwrap();
+    assert_eq!((c.audio_count, c.video_count, c.image_count), (4, 1, 0));
+    let by_id = |id: &str| c.media.iter().find(|m| m.id == id).unwrap().clone();
+    let music = by_id("music");
+    assert_eq!(
+        (music.kind, music.start, music.volume, music.looped, music.audible),
+        (MediaKind::Audio, Rational::int(1), 0.5, true, true)
+    );
+    assert_eq!(music.src, root.join("assets/m.wav"));
+    let clip = by_id("clip");
+    assert_eq!(clip.kind, MediaKind::Video);
+    assert_eq!(clip.start, Rational::int(3));
+    assert_eq!((clip.duration, clip.media_start), (Some(Rational::int(3)), Rational::new(5, 4).unwrap()));
+    assert!(clip.audible);
+    assert!(!by_id("quiet").audible);
+    assert!(!by_id("hidden").audible);
+    assert_eq!(c.media.len(), 4, "the audio without an id is silent and not a clip");
+
+    // The sources do not exist: the media step names the first clip it cannot decode and the plan
+    // leaves nothing behind.
+    let out = tempfile::tempdir().unwrap();
+    let err = plan_into(proj.path(), out.path(), &PlanConfig::default()).map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "AUDIO_INVALID");
+    assert!(err.message().contains("music"), "{}", err.message());
+    assert!(!out.path().join("plan").exists());
+}
+
+#[test]
+fn a_plan_with_real_media_carries_its_soundtrack_and_video_frames() {
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(proj.path().join("assets")).unwrap();
+    crate::util::write_sine_m4a(&proj.path().join("assets/tone.m4a"), 48_000 * 3, 440.0);
+    let spec = crate::util::PlanSpec::mp4((25, 1), vec![50]);
+    crate::util::make_chunk(&proj.path().join("assets/clip.mp4"), &spec, 0, 50);
+    let body = "<audio id=tone src=\"assets/tone.m4a\" data-start=\"0.5\"></audio>\
+                <video id=clip src=\"assets/clip.mp4\" data-start=\"1\" data-duration=\"1\" muted></video>";
+    std::fs::write(
+        proj.path().join("index.html"),
+        page("data-width=\"64\" data-height=\"48\" data-duration=\"2\"", body),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert!(result.has_audio);
+    let dir = out.path().join("plan");
+    let audio = crate::util::decode_audio(&dir.join("audio.m4a"));
+    assert_eq!(audio.len(), 96_000, "the soundtrack is exactly the composition's 2 s");
+    let videos: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/videos.json"))).unwrap();
+    let x = &videos["extracted"][0];
+    assert_eq!((x["videoId"].as_str(), x["firstFrame"].as_i64(), x["frameCount"].as_i64()), (Some("clip"), Some(30), Some(30)));
+    assert!(dir.join("video-frames/clip/frame_00030.jpg").is_file());
+    let plan_json: serde_json::Value = serde_json::from_slice(&read(&dir.join("plan.json"))).unwrap();
+    assert_eq!(plan_json["hasAudio"], true);
+    assert_eq!(recomputed_hash(&dir), result.plan_hash, "the media is covered by the planHash");
+}
+
+// ---- CLI ---------------------------------------------------------------------------------
+
+#[test]
+fn cli_prints_the_result_as_one_json_line() {
+    let proj = simple_project();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("plan");
+    let output = Command::new(framefan_bin())
+        .args(["plan".as_ref(), proj.path().as_os_str(), dir.as_os_str()])
+        .args(["--fps", "30000/1001", "--quality", "draft", "--chunk-size", "20", "--variables", "{\"a\":1}", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result["fps"], serde_json::json!({"num": 30000, "den": 1001}));
+    assert_eq!(result["totalFrames"], 60);
+    assert_eq!(result["chunkCount"], 3);
+    assert_eq!(result["planHash"].as_str().unwrap().len(), 64);
+    assert_eq!(result["planDir"].as_str().map(PathBuf::from), Some(std::fs::canonicalize(&dir).unwrap()));
+    let encoder: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/encoder.json"))).unwrap();
+    assert_eq!((encoder["preset"].as_str(), encoder["crf"].as_u64()), (Some("ultrafast"), Some(28)));
+    assert_eq!(encoder["variables"], serde_json::json!({"a": 1}));
+}
+
+#[test]
+fn cli_exits_3_with_a_json_error_on_a_bad_project() {
+    let proj = project(&[("index.html", "<html><body>no root</body></html>")]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("plan");
+    let output = Command::new(framefan_bin())
+        .args(["plan".as_ref(), proj.path().as_os_str(), dir.as_os_str(), "--json".as_ref()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let line: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(line["error"]["code"], "COMPOSITION_INVALID");
+    assert_eq!(line["error"]["retryable"], false);
+    assert!(!dir.exists());
+    let bad_option = Command::new(framefan_bin())
+        .args([
+            "plan".as_ref(),
+            proj.path().as_os_str(),
+            dir.as_os_str(),
+            "--crf".as_ref(),
+            "60".as_ref(),
+            "--json".as_ref(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad_option.status.code(), Some(3));
+    let line: serde_json::Value = serde_json::from_slice(&bad_option.stderr).unwrap();
+    assert_eq!(line["error"]["code"], "INVALID_CONFIG");
+    let usage = Command::new(framefan_bin()).args(["plan", "--crf", "x"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn hostile_pages_fail_cleanly_without_panicking() {
+    // Deep nesting is refused before the parser (quadratic in depth) sees it, and after it.
+    for (depth, tag) in [(100_000, "<div>"), (600, "<span>")] {
+        let deep = format!("{}{}", tag.repeat(depth), page(ROOT, ""));
+        let m = assert_fails_cleanly(
+            project(&[("index.html", &deep)]).path(),
+            &PlanConfig::default(),
+            "COMPOSITION_INVALID",
+        );
+        assert!(m.contains("deep"), "{m}");
+    }
+    let d = PlanConfig::default();
+    let huge =
+        page(ROOT, "<div id=a data-start=99999999999999999999999 data-duration=1></div><div data-start='a + 1'></div>");
+    assert_fails_cleanly(project(&[("index.html", &huge)]).path(), &d, "COMPOSITION_INVALID");
+    let big_end = page(
+        ROOT,
+        "<div id=a data-start=9223372036854775807 data-duration=9223372036854775807></div><div data-start='a'></div>",
+    );
+    assert_fails_cleanly(project(&[("index.html", &big_end)]).path(), &d, "COMPOSITION_INVALID");
+    let long = page("data-width=\"320\" data-height=\"240\" data-duration=\"9223372036854775807\"", "");
+    assert_fails_cleanly(project(&[("index.html", &long)]).path(), &d, "DISTRIBUTED_DURATION_OUT_OF_RANGE");
+    let fps = page("data-width=\"320\" data-height=\"240\" data-duration=\"1\" data-fps=\"0/0\"", "");
+    assert_fails_cleanly(project(&[("index.html", &fps)]).path(), &d, "COMPOSITION_INVALID");
+    // Invalid UTF-8 and NUL bytes are parsed leniently, as a browser would.
+    let proj = project(&[]);
+    let mut bytes = page(ROOT, "<p>\u{0}</p>").into_bytes();
+    bytes.extend_from_slice(&[0xff, 0xfe, b'<', 0xc3]);
+    std::fs::write(proj.path().join("index.html"), bytes).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    plan_into(proj.path(), out.path(), &d).unwrap();
+}
