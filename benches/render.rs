@@ -6,6 +6,7 @@
 //! 2. render_chunk with one browser at the `draft` and `standard` tiers: frames / (duration −
 //!    boot), i.e. sustained frames/s once the page is ready;
 //! 3. start-up: launch → page ready → first frame captured, median of several launches.
+//!
 //! Run with `cargo bench --bench render`; numbers go to stdout.
 
 #[path = "../tests/page_plan.rs"]
