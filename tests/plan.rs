@@ -370,8 +370,10 @@ fn bad_projects_fail_with_their_code() {
 #[test]
 fn messages_name_what_is_at_fault() {
     let d = PlanConfig::default();
-    let no_duration = project(&[("index.html", &page("data-width=\"320\" data-height=\"240\"", ""))]);
-    let m = assert_fails_cleanly(no_duration.path(), &d, "COMPOSITION_INVALID");
+    // Without data-duration the page is measured in the browser; an empty one lasts 0 s.
+    let attrs = "data-width=\"320\" data-height=\"240\" data-no-timeline";
+    let no_duration = project(&[("index.html", &page(attrs, ""))]);
+    let m = assert_fails_cleanly(no_duration.path(), &d, "DISTRIBUTED_DURATION_OUT_OF_RANGE");
     assert!(m.contains("root main has no data-duration") && m.contains("window.__hf.duration"), "{m}");
     let cycle = project(&[(
         "index.html",
@@ -605,6 +607,17 @@ fn media_clips_land_on_the_root_timeline() {
 }
 
 #[test]
+fn a_root_without_duration_is_measured_in_the_browser() {
+    let body =
+        "<div id=a data-start=0 data-duration=1.5>a</div><div id=b data-start=\"a + 0.25\" data-duration=1>b</div>";
+    let proj = project(&[("index.html", &page("data-width=\"320\" data-height=\"240\" data-no-timeline", body))]);
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert_eq!(result.duration_seconds, 2.75, "the longest clip ends at 1.5 + 0.25 + 1 s");
+    assert_eq!(result.total_frames, 83, "ceil(2.75 × 30)");
+}
+
+#[test]
 fn a_plan_with_real_media_carries_its_soundtrack_and_video_frames() {
     let proj = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(proj.path().join("assets")).unwrap();
@@ -626,7 +639,10 @@ fn a_plan_with_real_media_carries_its_soundtrack_and_video_frames() {
     assert_eq!(audio.len(), 96_000, "the soundtrack is exactly the composition's 2 s");
     let videos: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/videos.json"))).unwrap();
     let x = &videos["extracted"][0];
-    assert_eq!((x["videoId"].as_str(), x["firstFrame"].as_i64(), x["frameCount"].as_i64()), (Some("clip"), Some(30), Some(30)));
+    assert_eq!(
+        (x["videoId"].as_str(), x["firstFrame"].as_i64(), x["frameCount"].as_i64()),
+        (Some("clip"), Some(30), Some(30))
+    );
     assert!(dir.join("video-frames/clip/frame_00030.jpg").is_file());
     let plan_json: serde_json::Value = serde_json::from_slice(&read(&dir.join("plan.json"))).unwrap();
     assert_eq!(plan_json["hasAudio"], true);

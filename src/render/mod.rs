@@ -11,6 +11,7 @@ pub mod browser;
 pub mod capture;
 pub mod encode;
 pub mod pipeline;
+pub mod probe;
 pub mod server;
 pub mod validate;
 

@@ -29,20 +29,34 @@ pub struct FileServer {
 struct Roots {
     compiled: PathBuf,
     frames: PathBuf,
+    /// Served for `/index.html` instead of the file, when set.
+    index: Option<Vec<u8>>,
+}
+
+enum Served {
+    File(PathBuf),
+    Index,
 }
 
 impl FileServer {
     /// Serve `plan_dir/compiled` and `plan_dir/video-frames` on an ephemeral loopback port.
     pub async fn start(plan_dir: &Path) -> Result<FileServer> {
+        Self::serve(plan_dir.join("compiled"), plan_dir.join("video-frames"), None).await
+    }
+
+    /// Serve a project directory as it is, with `index_html` as its `/index.html` (the compiled
+    /// page, before the plan exists).
+    pub async fn project(project: &Path, index_html: &str) -> Result<FileServer> {
+        Self::serve(project.to_path_buf(), project.join(".framefan-no-video-frames"), Some(index_html.into())).await
+    }
+
+    async fn serve(compiled: PathBuf, frames: PathBuf, index: Option<Vec<u8>>) -> Result<FileServer> {
         let canon = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
-        let roots = Arc::new(Roots {
-            compiled: canon(plan_dir.join("compiled")),
-            frames: canon(plan_dir.join("video-frames")),
-        });
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| Error::io("binding a loopback port for", plan_dir, e))?;
-        let addr = listener.local_addr().map_err(|e| Error::io("binding a loopback port for", plan_dir, e))?;
+        let root = compiled.clone();
+        let roots = Arc::new(Roots { compiled: canon(compiled), frames: canon(frames), index });
+        let listener =
+            TcpListener::bind("127.0.0.1:0").await.map_err(|e| Error::io("binding a loopback port for", &root, e))?;
+        let addr = listener.local_addr().map_err(|e| Error::io("binding a loopback port for", &root, e))?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let roots = Arc::clone(&roots);
@@ -84,7 +98,11 @@ async fn serve(mut stream: TcpStream, roots: &Roots) -> std::io::Result<()> {
     }
     match resolve(roots, target) {
         Err(status) => respond(&mut stream, status, "text/plain", b"not served", with_body).await,
-        Ok(path) => match tokio::fs::read(&path).await {
+        Ok(Served::Index) => {
+            let body = roots.index.as_deref().unwrap_or_default();
+            respond(&mut stream, 200, "text/html; charset=utf-8", body, with_body).await
+        }
+        Ok(Served::File(path)) => match tokio::fs::read(&path).await {
             Ok(bytes) => respond(&mut stream, 200, content_type(&path), &bytes, with_body).await,
             Err(_) => respond(&mut stream, 404, "text/plain", b"not found", with_body).await,
         },
@@ -128,7 +146,7 @@ async fn respond(stream: &mut TcpStream, status: u16, kind: &str, body: &[u8], w
 }
 
 /// Map a request target onto a file inside one of the roots, or an HTTP status.
-fn resolve(roots: &Roots, target: &str) -> std::result::Result<PathBuf, u16> {
+fn resolve(roots: &Roots, target: &str) -> std::result::Result<Served, u16> {
     let path = target.split(['?', '#']).next().unwrap_or("");
     let decoded = percent_decode(path).ok_or(400u16)?;
     let (root, rest) = match decoded.strip_prefix(VIDEO_FRAMES_PREFIX) {
@@ -136,6 +154,9 @@ fn resolve(roots: &Roots, target: &str) -> std::result::Result<PathBuf, u16> {
         None => (&roots.compiled, decoded.trim_start_matches('/').to_string()),
     };
     let rest = if rest.is_empty() || rest.ends_with('/') { format!("{rest}index.html") } else { rest };
+    if rest == "index.html" && root == &roots.compiled && roots.index.is_some() {
+        return Ok(Served::Index);
+    }
     let rel = Path::new(&rest);
     if rest.contains('\0') || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(403);
@@ -144,7 +165,7 @@ fn resolve(roots: &Roots, target: &str) -> std::result::Result<PathBuf, u16> {
     if !full.starts_with(root) || !full.is_file() {
         return Err(403);
     }
-    Ok(full)
+    Ok(Served::File(full))
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -195,7 +216,7 @@ mod tests {
     use super::*;
 
     fn roots(dir: &Path) -> Roots {
-        Roots { compiled: dir.join("compiled"), frames: dir.join("video-frames") }
+        Roots { compiled: dir.join("compiled"), frames: dir.join("video-frames"), index: None }
     }
 
     #[test]
@@ -207,11 +228,15 @@ mod tests {
         std::fs::write(base.join("secret.txt"), "s").expect("write");
         std::os::unix::fs::symlink(base.join("secret.txt"), base.join("compiled/link")).expect("symlink");
         let r = roots(&base);
-        assert_eq!(resolve(&r, "/a/x.css?v=1"), Ok(base.join("compiled/a/x.css")));
-        assert_eq!(resolve(&r, "/a/%78.css"), Ok(base.join("compiled/a/x.css")));
+        let file = |t: &str| match resolve(&r, t) {
+            Ok(Served::File(p)) => Some(p),
+            _ => None,
+        };
+        assert_eq!(file("/a/x.css?v=1"), Some(base.join("compiled/a/x.css")));
+        assert_eq!(file("/a/%78.css"), Some(base.join("compiled/a/x.css")));
         for bad in ["/../secret.txt", "/a/../../secret.txt", "/%2e%2e/secret.txt", "/link", "/a/%00x"] {
             assert!(resolve(&r, bad).is_err(), "{bad} must be refused");
         }
-        assert_eq!(resolve(&r, "/missing.js"), Err(404));
+        assert!(matches!(resolve(&r, "/missing.js"), Err(404)));
     }
 }

@@ -9,7 +9,7 @@
 //! Passes, in order: find the root composition (composition.md §2) and read its size and rate;
 //! inline sub-compositions ([`subcomp`]); resolve `data-start` references ([`timing`]); inline
 //! CDN scripts and check every URL the page loads ([`resources`]); collect media clips
-//! ([`media`]); serialize; resolve the duration ([`resolve_duration`]).
+//! ([`media`]); serialize; resolve the duration ([`parse_duration`], or the page in a browser).
 
 pub mod css;
 pub mod dom;
@@ -93,7 +93,11 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     resources::process(&doc, project, &config.caches_for(project), &mut warnings)?;
     let media = media::collect(&doc, &root.node, project, &mut warnings)?;
     let html = doc.to_string();
-    let duration = resolve_duration(&root.id, root.data_duration.as_deref(), &html)?;
+    let duration = match root.data_duration.as_deref() {
+        Some(text) => parse_duration(&root.id, text)?,
+        None => crate::render::probe::page_duration(project, &html, root.width, root.height, root.fps)
+            .map_err(|e| e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", root.id)))?,
+    };
     Ok(Compiled {
         html,
         root_id: root.id,
@@ -157,20 +161,10 @@ fn find_root(doc: &NodeRef, config: &ValidConfig) -> Result<Root> {
     Ok(Root { node, id, width, height, fps, data_duration })
 }
 
-/// The render length in seconds: the root's `data-duration`.
-///
-/// A root without one gets its length from the page after load (`window.__hf.duration`); that
-/// needs the browser layer, and this is the one place to extend when it exists (the compiled
-/// `page` is passed for it). Until then it is `COMPOSITION_INVALID`. A non-finite value is
-/// `DISTRIBUTED_DURATION_OUT_OF_RANGE`; whether it is positive and short enough is checked by
-/// `plan` once the frame rate is known.
-pub fn resolve_duration(root_id: &str, data_duration: Option<&str>, page: &str) -> Result<Rational> {
-    let _ = page;
-    let Some(text) = data_duration else {
-        return Err(invalid(format!(
-            "root {root_id} has no data-duration; reading window.__hf.duration needs the browser layer"
-        )));
-    };
+/// Parse the root's `data-duration`. A non-finite value is `DISTRIBUTED_DURATION_OUT_OF_RANGE`;
+/// whether it is positive and short enough is checked by `plan` once the frame rate is known. A
+/// root without the attribute is measured in the browser instead (`render::probe`).
+pub fn parse_duration(root_id: &str, text: &str) -> Result<Rational> {
     let t = text.trim();
     if let Some(d) = Rational::parse_decimal(t) {
         return Ok(d);
