@@ -441,3 +441,33 @@ fn cli_takes_the_index_from_the_array_job_environment() {
     let none = Command::new(crate::util::framefan_bin()).arg("render-chunk").arg(&plan).arg(&out).output().unwrap();
     assert_eq!(none.status.code(), Some(2), "no index anywhere is a usage error");
 }
+
+#[test]
+fn mov_chunks_carry_the_page_alpha() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    let html = r#"<!doctype html><html><body style="margin:0">
+<div id="root" data-composition-id="main" data-width="320" data-height="240" data-duration="1" data-no-timeline>
+  <div style="position:absolute;left:100px;top:80px;width:60px;height:40px;background:#fff"></div>
+</div></body></html>"#;
+    let mut p = PagePlan::mp4(html, 4, 4);
+    p.format = OutputFormat::Mov;
+    write_page_plan(&plan, &p);
+    let out = dir.path().join("c.mov");
+    assert_eq!(render(&plan, 0, &out).unwrap().frames, 4);
+    let probe = crate::util::ffprobe(&out);
+    let v = crate::util::stream(&probe, "video");
+    assert_eq!(v["codec_name"].as_str(), Some("prores"));
+    // libav's ProRes decoder reports 4444 as 12-bit; what matters is the alpha plane.
+    assert!(v["pix_fmt"].as_str().unwrap_or("").starts_with("yuva444p"), "{}", v["pix_fmt"]);
+    let alpha = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&out)
+        .args(["-vf", "alphaextract", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .unwrap();
+    assert!(alpha.status.success(), "{}", String::from_utf8_lossy(&alpha.stderr));
+    let frame = &alpha.stdout[..320 * 240];
+    assert_eq!(frame[10 * 320 + 10], 0, "the page background is transparent");
+    assert_eq!(frame[100 * 320 + 130], 255, "the box is opaque");
+}

@@ -24,7 +24,7 @@ pub struct RenderChunkArgs {
     /// The browser binary (else FRAMEFAN_BROWSER, else chromium-headless-shell).
     #[arg(long)]
     browser: Option<PathBuf>,
-    /// Browser processes sharing the chunk (default: one per two cores).
+    /// Browser processes sharing the chunk (default: one per two cores, at least two).
     #[arg(long)]
     browsers: Option<usize>,
     /// Print the result (or the error) as one JSON line.
