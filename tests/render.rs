@@ -471,3 +471,60 @@ fn mov_chunks_carry_the_page_alpha() {
     assert_eq!(frame[10 * 320 + 10], 0, "the page background is transparent");
     assert_eq!(frame[100 * 320 + 130], 255, "the box is opaque");
 }
+
+#[test]
+fn jpeg_captures_convert_directly_and_agree_with_swscale() {
+    use base64::Engine as _;
+    use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
+    use framefan::av::video::Yuv420Converter;
+    use framefan::render::browser::{BrowserBinary, LaunchOptions, Session};
+    use framefan::render::capture::{Capturer, ShotFormat};
+    use framefan::render::color::{jfif420_to_bt709, Planes};
+    use framefan::render::server::FileServer;
+
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    write_page_plan(&plan, &rich_plan(OutputFormat::Mp4, 2, 2));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let jpeg = rt.block_on(async {
+        let server = FileServer::start(&plan).await.unwrap();
+        let opts = LaunchOptions {
+            binary: BrowserBinary::find(None).unwrap(),
+            width: 320,
+            height: 240,
+            scratch: dir.path().to_path_buf(),
+            server_port: server.port(),
+        };
+        let session = Session::launch(&opts).await.unwrap();
+        let vars = serde_json::json!({});
+        let fps = framefan::time::Fps::new(30, 1).unwrap();
+        let runtime = framefan::runtime::script(&framefan::runtime::RuntimeConfig::new(fps, 320, 240, &vars, &[]));
+        let url = server.url("/index.html");
+        let mut cap =
+            Capturer::open(session, &url, runtime, ShotFormat::Jpeg(90), 33.3, std::time::Duration::from_secs(20))
+                .await
+                .unwrap();
+        let shot = cap.frame(10).await.unwrap();
+        cap.close().await;
+        base64::engine::general_purpose::STANDARD.decode(shot).unwrap()
+    });
+    let mut dec = ImageDecoder::open(ImageCodec::Jpeg).unwrap();
+    let DecodedImage::Jfif420 { y, cb, cr, .. } = dec.decode(&jpeg).unwrap() else {
+        panic!("Chromium's JPEG captures are expected to be JFIF 4:2:0");
+    };
+    let direct = jfif420_to_bt709(&Planes { y: &y, y_stride: 320, cb: &cb, cr: &cr, c_stride: 160 }, 320, 240);
+    let (_, _, rgba) = dec.decode_rgba(&jpeg).unwrap();
+    let via_rgba = Yuv420Converter::new(320, 240).unwrap().convert(&rgba).unwrap();
+    assert_eq!(direct.len(), via_rgba.len());
+    // Both upsample chroma, with different filters: luma agrees within a few levels at hard
+    // colour edges, chroma on average.
+    let luma = 320 * 240;
+    let worst = direct[..luma].iter().zip(&via_rgba[..luma]).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(worst <= 5, "luma differs by up to {worst}");
+    let luma_mean: f64 =
+        direct[..luma].iter().zip(&via_rgba[..luma]).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / luma as f64;
+    assert!(luma_mean < 0.5, "luma differs by {luma_mean} on average");
+    let mean: f64 = direct[luma..].iter().zip(&via_rgba[luma..]).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>()
+        / (direct.len() - luma) as f64;
+    assert!(mean < 1.5, "chroma differs by {mean} on average");
+}

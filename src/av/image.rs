@@ -18,6 +18,32 @@ pub enum ImageCodec {
     Png,
 }
 
+/// A decoded capture.
+pub enum DecodedImage {
+    /// A JFIF JPEG with 4:2:0 chroma: tightly packed full-range BT.601 planes.
+    Jfif420 {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Luma, `width`×`height`.
+        y: Vec<u8>,
+        /// Blue-difference chroma, ⌈w/2⌉×⌈h/2⌉.
+        cb: Vec<u8>,
+        /// Red-difference chroma, ⌈w/2⌉×⌈h/2⌉.
+        cr: Vec<u8>,
+    },
+    /// Anything else, as tightly packed RGBA.
+    Rgba {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// `width`×`height`×4 bytes.
+        pixels: Vec<u8>,
+    },
+}
+
 /// A reusable decoder for captured frames of one codec and size.
 pub struct ImageDecoder {
     decoder: ff::decoder::Video,
@@ -45,8 +71,38 @@ impl ImageDecoder {
         Ok(ImageDecoder { decoder, codec, scaler: None })
     }
 
+    /// Decode one image: a JFIF 4:2:0 JPEG as its own planes (for a direct conversion), anything
+    /// else as RGBA.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedImage, AvError> {
+        let frame = self.decode_frame(bytes)?;
+        let (w, h) = (frame.width(), frame.height());
+        if frame.format() == ff::format::Pixel::YUVJ420P {
+            let tight = |i: usize, pw: usize, ph: usize| {
+                let (stride, data) = (frame.stride(i), frame.data(i));
+                (0..ph).flat_map(|y| data[y * stride..y * stride + pw].iter().copied()).collect::<Vec<u8>>()
+            };
+            let (cw, ch) = ((w as usize).div_ceil(2), (h as usize).div_ceil(2));
+            return Ok(DecodedImage::Jfif420 {
+                width: w,
+                height: h,
+                y: tight(0, w as usize, h as usize),
+                cb: tight(1, cw, ch),
+                cr: tight(2, cw, ch),
+            });
+        }
+        let pixels = self.convert(&frame)?;
+        Ok(DecodedImage::Rgba { width: w, height: h, pixels })
+    }
+
     /// Decode one image into tightly packed RGBA; returns `(width, height, pixels)`.
     pub fn decode_rgba(&mut self, bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), AvError> {
+        let frame = self.decode_frame(bytes)?;
+        let (w, h) = (frame.width(), frame.height());
+        let rgba = self.convert(&frame)?;
+        Ok((w, h, rgba))
+    }
+
+    fn decode_frame(&mut self, bytes: &[u8]) -> Result<ff::frame::Video, AvError> {
         let mut packet = ff::Packet::copy(bytes);
         // Every capture is a whole picture. libav's PNG decoder treats a packet without the key
         // flag as a delta against the previous picture and adds the two together.
@@ -54,9 +110,7 @@ impl ImageDecoder {
         self.decoder.send_packet(&packet).ctx("avcodec_send_packet", &"captured frame")?;
         let mut frame = ff::frame::Video::empty();
         self.decoder.receive_frame(&mut frame).ctx("avcodec_receive_frame", &"captured frame")?;
-        let (w, h) = (frame.width(), frame.height());
-        let rgba = self.convert(&frame)?;
-        Ok((w, h, rgba))
+        Ok(frame)
     }
 
     fn convert(&mut self, frame: &ff::frame::Video) -> Result<Vec<u8>, AvError> {

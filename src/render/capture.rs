@@ -61,31 +61,41 @@ impl Capturer {
         frame_interval_ms: f64,
         ready_timeout: Duration,
     ) -> Result<Capturer> {
-        let page = &session.page;
+        let mut cap =
+            Capturer { session, format, ticks: uptime_ms() + 1000.0, interval: frame_interval_ms, last: None };
+        match cap.load(url, runtime, ready_timeout).await {
+            Ok(()) => Ok(cap),
+            Err(e) => {
+                // Shut the browser down before the caller removes its profile directory.
+                cap.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn load(&mut self, url: &str, runtime: String, ready_timeout: Duration) -> Result<()> {
+        let page = self.session.page.clone();
         page.execute(AddScriptToEvaluateOnNewDocumentParams::new(runtime))
             .await
             .map_err(|e| crashed("injecting the runtime", e))?;
-        if format == ShotFormat::Png {
+        if self.format == ShotFormat::Png {
             // Formats with alpha: the page's default background is transparent, not white.
             let clear =
                 SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
             page.execute(clear).await.map_err(|e| crashed("clearing the page background", e))?;
         }
-        let mut cap =
-            Capturer { session, format, ticks: uptime_ms() + 1000.0, interval: frame_interval_ms, last: None };
-        let page = cap.session.page.clone();
         let navigate = page.execute(NavigateParams::new(url));
-        cap.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
+        self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({})", ready_timeout.as_millis());
         let ready = page.execute(evaluate(&expr));
-        let answer = cap.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
+        let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
         if let Some(ex) = &answer.exception_details {
             let text = exception_text(ex);
             let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
             return Err(Error::new(code, format!("page {url}: {text}")));
         }
-        Ok(cap)
+        Ok(())
     }
 
     /// Keep the compositor running (beginFrame mode) until `fut` completes.

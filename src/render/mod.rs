@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod capture;
+pub mod color;
 pub mod encode;
 pub mod pipeline;
 pub mod probe;
@@ -204,7 +205,13 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        // Best effort: scratch holds only browser profiles, never results.
-        let _removed = std::fs::remove_dir_all(&self.0);
+        // Scratch holds only browser profiles, never results. A browser child that is still
+        // exiting may write one last file, so try a few times.
+        for _ in 0..5 {
+            if std::fs::remove_dir_all(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }

@@ -17,10 +17,11 @@ use base64::Engine as _;
 
 use super::browser::{BrowserBinary, LaunchOptions, Session};
 use super::capture::{Capturer, ShotFormat};
+use super::color::{jfif420_to_bt709, Planes};
 use super::encode::{ChunkOutput, ChunkWriter};
 use super::server::FileServer;
 use super::validate::ChunkPlan;
-use crate::av::image::{ImageCodec, ImageDecoder};
+use crate::av::image::{DecodedImage, ImageCodec, ImageDecoder};
 use crate::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig, Yuv420Converter};
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
@@ -234,23 +235,18 @@ fn decode_loop(
     (width, height, to_yuv): (u32, u32, bool),
     first: i64,
 ) -> Result<()> {
-    let mut decoder = ImageDecoder::open(codec).map_err(|e| Error::av(Code::MediaFailed, e))?;
-    let mut yuv = match to_yuv {
+    let images = ImageDecoder::open(codec).map_err(|e| Error::av(Code::MediaFailed, e))?;
+    let yuv = match to_yuv {
         true => Some(Yuv420Converter::new(width, height).map_err(|e| Error::av(Code::MediaFailed, e))?),
         false => None,
     };
+    let mut dec = FrameDecoder { images, yuv };
     let mut pending: BTreeMap<i64, String> = BTreeMap::new();
     let mut want = first;
     while let Some(c) = rx.blocking_recv() {
         pending.insert(c.frame, c.data);
         while let Some(data) = pending.remove(&want) {
-            let rgba = decode_one(&mut decoder, &data, want, width, height)?;
-            let frame = match yuv.as_mut() {
-                Some(c) => {
-                    Decoded(FrameFormat::Yuv420p, c.convert(&rgba).map_err(|e| Error::av(Code::MediaFailed, e))?)
-                }
-                None => Decoded(FrameFormat::Rgba, rgba),
-            };
+            let frame = decode_one(&mut dec, &data, want, (width, height))?;
             if tx.send(frame).is_err() {
                 return Ok(());
             }
@@ -260,20 +256,44 @@ fn decode_loop(
     Ok(())
 }
 
-fn decode_one(decoder: &mut ImageDecoder, b64: &str, frame: i64, width: u32, height: u32) -> Result<Vec<u8>> {
+/// Decode one capture into what the encoder takes: yuv420p for H.264 chunks (a JFIF 4:2:0 JPEG
+/// converted directly, anything else through RGBA), RGBA otherwise.
+fn decode_one(dec: &mut FrameDecoder, b64: &str, frame: i64, (width, height): (u32, u32)) -> Result<Decoded> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|e| Error::new(Code::CaptureFailed, format!("frame {frame}: screenshot is not base64: {e}")))?;
-    let (w, h, rgba) = decoder
-        .decode_rgba(&bytes)
-        .map_err(|e| Error::av(Code::CaptureFailed, e).prefixed(&format!("decoding captured frame {frame}")))?;
+    let failed = |e| Error::av(Code::CaptureFailed, e).prefixed(&format!("decoding captured frame {frame}"));
+    let image = dec.images.decode(&bytes).map_err(failed)?;
+    let (w, h) = match &image {
+        DecodedImage::Jfif420 { width, height, .. } | DecodedImage::Rgba { width, height, .. } => (*width, *height),
+    };
     if (w, h) != (width, height) {
         return Err(Error::new(
             Code::CaptureFailed,
             format!("frame {frame}: the browser captured {w}×{h}, the plan is {width}×{height}"),
         ));
     }
-    Ok(rgba)
+    let (w, h) = (w as usize, h as usize);
+    match (image, dec.yuv.as_mut()) {
+        (DecodedImage::Jfif420 { y, cb, cr, .. }, Some(_)) => {
+            let planes = Planes { y: &y, y_stride: w, cb: &cb, cr: &cr, c_stride: w.div_ceil(2) };
+            Ok(Decoded(FrameFormat::Yuv420p, jfif420_to_bt709(&planes, w, h)))
+        }
+        (DecodedImage::Rgba { pixels, .. }, Some(c)) => {
+            Ok(Decoded(FrameFormat::Yuv420p, c.convert(&pixels).map_err(|e| Error::av(Code::MediaFailed, e))?))
+        }
+        (DecodedImage::Rgba { pixels, .. }, None) => Ok(Decoded(FrameFormat::Rgba, pixels)),
+        (DecodedImage::Jfif420 { .. }, None) => {
+            Err(Error::new(Code::CaptureFailed, format!("frame {frame}: a JPEG capture for an output with alpha")))
+        }
+    }
+}
+
+/// The decode thread's converters.
+struct FrameDecoder {
+    images: ImageDecoder,
+    /// Set for H.264 outputs: RGBA captures are converted to yuv420p here.
+    yuv: Option<Yuv420Converter>,
 }
 
 /// The encoder thread's inputs (libav contexts are not `Send`, so the writer is made there).
