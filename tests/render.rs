@@ -528,3 +528,21 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
         / (direct.len() - luma) as f64;
     assert!(mean < 1.5, "chroma differs by {mean} on average");
 }
+
+#[test]
+fn regular_chromium_is_the_screenshot_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 16, 8));
+    let out = dir.path().join("c1.mp4");
+    let opts = ChunkOptions { browser: Some("/usr/bin/chromium".into()), browsers: Some(1), ..Default::default() };
+    let result = render_chunk(&plan, 1, &out, &opts).unwrap();
+    assert_eq!(result.capture_mode, framefan::plan::model::CaptureMode::Screenshot);
+    let frames = decode_gray(&out, 320, 240);
+    for (k, f) in frames.iter().enumerate() {
+        assert_eq!(read_marker(f, 320), 8 + k as i64, "frame {k}");
+    }
+    let sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("c1.mp4.perf.json")).unwrap()).unwrap();
+    assert_eq!(sidecar["captureMode"], "screenshot");
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::Page;
 use futures_util::StreamExt;
@@ -174,12 +175,20 @@ impl Session {
         let (browser, mut handler) = Browser::launch(config).await.map_err(|e| crashed("failed to start", e))?;
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         let mut target = CreateTargetParams::new("about:blank");
-        target.width = Some(i64::from(opts.width));
-        target.height = Some(i64::from(opts.height));
         if opts.binary.mode == CaptureMode::BeginFrame {
+            // The headless shell sizes a new target itself; regular Chromium takes the size from
+            // --window-size and refuses a position or size for a tab.
+            target.width = Some(i64::from(opts.width));
+            target.height = Some(i64::from(opts.height));
             target.enable_begin_frame_control = Some(true);
         }
         let page = browser.new_page(target).await.map_err(|e| crashed("could not open a page", e))?;
+        if opts.binary.mode == CaptureMode::Screenshot {
+            // Regular Chromium's viewport is the window minus its (invisible) frame: pin it.
+            let metrics =
+                SetDeviceMetricsOverrideParams::new(i64::from(opts.width), i64::from(opts.height), 1.0, false);
+            page.execute(metrics).await.map_err(|e| crashed("sizing the viewport", e))?;
+        }
         Ok(Session { browser, handler, page, mode: opts.binary.mode, profile })
     }
 
