@@ -109,24 +109,36 @@ fn main() {
     }
     startups.sort();
     println!("start-up (launch → first frame), median of 5: {:.0} ms", startups[2].as_secs_f64() * 1000.0);
-    let (_, per_frame) = rt.block_on(capture_only(&draft, FRAMES));
-    let ceiling = 1.0 / per_frame.as_secs_f64();
-    println!("capture-only ceiling (1 browser, JPEG q80): {ceiling:.1} frames/s");
-    let both = rt.block_on(async {
-        let t = Instant::now();
-        let (a, b) = tokio::join!(capture_only(&draft, FRAMES / 2), capture_only(&draft, FRAMES / 2));
-        let startups = a.0.max(b.0);
-        (t.elapsed() - startups, FRAMES - 2)
-    });
-    let ceiling2 = both.1 as f64 / both.0.as_secs_f64();
-    println!("capture-only ceiling (2 browsers at once): {ceiling2:.1} frames/s");
+    // Ceilings are the best of three runs: a shared machine only ever makes a run slower.
+    let ceiling = (0..3)
+        .map(|_| 1.0 / rt.block_on(capture_only(&draft, FRAMES)).1.as_secs_f64())
+        .fold(0.0f64, f64::max);
+    println!("capture-only ceiling (1 browser, JPEG q80, best of 3): {ceiling:.1} frames/s");
+    let ceiling2 = (0..3)
+        .map(|_| {
+            rt.block_on(async {
+                let t = Instant::now();
+                let (a, b) = tokio::join!(capture_only(&draft, FRAMES / 2), capture_only(&draft, FRAMES / 2));
+                (FRAMES - 2) as f64 / (t.elapsed() - a.0.max(b.0)).as_secs_f64()
+            })
+        })
+        .fold(0.0f64, f64::max);
+    println!("capture-only ceiling (2 browsers at once, best of 3): {ceiling2:.1} frames/s");
     for (name, plan) in [("draft (ultrafast)", &draft), ("standard (medium)", &standard)] {
         for browsers in [1usize, 2] {
             let out = dir.path().join(format!("{name}-{browsers}.mp4"));
             let opts = ChunkOptions { browsers: Some(browsers), ..Default::default() };
-            let r = render_chunk(plan, 0, &out, &opts).unwrap();
+            // Best of two, like the ceilings.
+            let (r, sustained) = (0..2)
+                .map(|_| {
+                    let r = render_chunk(plan, 0, &out, &opts).unwrap();
+                    let t = r.timings;
+                    let fps = r.frames as f64 / ((t.duration_ms - t.session_boot_ms) as f64 / 1000.0);
+                    (r, fps)
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
             let t = r.timings;
-            let sustained = r.frames as f64 / ((t.duration_ms - t.session_boot_ms) as f64 / 1000.0);
             println!(
                 "render_chunk {name}, {browsers} browser(s): {sustained:.1} frames/s sustained = {:.0}% of the \
                  {browsers}-browser ceiling (boot {} ms, capture {} ms, encode busy {} ms, total {} ms)",
