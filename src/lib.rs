@@ -35,12 +35,17 @@ pub mod fonts;
 pub mod plan;
 pub mod publish;
 pub mod render;
+pub mod run;
 pub mod runtime;
 pub mod time;
+pub mod verify;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
 pub use error::{Code, Error, Result};
 pub use plan::{plan, PlanConfig, PlanResult};
+pub use render::{render_chunk, ChunkOptions, ChunkResult};
+pub use run::{render, RenderOptions, RenderResult};
+pub use verify::{verify, VerifyReport};
 
 /// This crate's version, recorded in plans and sidecars as `producerVersion`.
 pub const PRODUCER_VERSION: &str = concat!("framefan ", env!("CARGO_PKG_VERSION"));
