@@ -200,8 +200,9 @@ fn check_output_dir(out: &Path) -> Result<()> {
 }
 
 /// The plan config, with the chunking chosen for the pool unless the caller fixed it. The
-/// composition is compiled once up front for its length and size (a few milliseconds); its
-/// errors are the ones `plan` would report.
+/// composition is compiled once up front for its length and size (a few milliseconds, or one
+/// browser launch for a root without `data-duration`); its errors are the ones `plan` would
+/// report, so a bad project fails here before anything is created.
 fn plan_config(project: &Path, options: &RenderOptions, workers: usize, reporter: &Reporter) -> Result<PlanConfig> {
     let mut config = options.plan.clone();
     let valid = config.validate()?;
