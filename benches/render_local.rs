@@ -47,16 +47,34 @@ async fn open(plan: &Path, scratch: &Path) -> (FileServer, Capturer) {
     let vars = serde_json::json!({});
     let runtime = script(&RuntimeConfig::new(Fps::new(30, 1).unwrap(), 1920, 1080, &vars, &[]));
     let url = server.url("/index.html");
-    let cap = Capturer::open(session, &url, runtime, ShotFormat::Jpeg(80), 33.3, Duration::from_secs(20)).await.unwrap();
+    let cap =
+        Capturer::open(session, &url, runtime, ShotFormat::Jpeg(80), 33.3, Duration::from_secs(20)).await.unwrap();
     (server, cap)
+}
+
+/// A browser on the plan with `first` captured. A first frame without damage can come back
+/// without an image on a loaded machine (render_chunk's pool retries that); so does this, up to
+/// three launches.
+async fn ready(plan: &Path, scratch: &Path, first: i64) -> (FileServer, Capturer) {
+    for attempt in 0..3 {
+        let (server, mut cap) = open(plan, scratch).await;
+        match cap.frame(first).await {
+            Ok(_) => return (server, cap),
+            Err(e) if attempt < 2 => {
+                eprintln!("first frame failed ({e}); relaunching");
+                cap.close().await;
+            }
+            Err(e) => panic!("first frame: {e}"),
+        }
+    }
+    unreachable!()
 }
 
 /// Launch → page ready → first frame.
 async fn startup(plan: &Path) -> Duration {
     let scratch = tempfile::tempdir().unwrap();
     let t = Instant::now();
-    let (_server, mut cap) = open(plan, scratch.path()).await;
-    cap.frame(0).await.unwrap();
+    let (_server, cap) = ready(plan, scratch.path(), 0).await;
     let took = t.elapsed();
     cap.close().await;
     took
@@ -69,9 +87,7 @@ async fn ceiling(plan: &Path, browsers: i64) -> f64 {
     for b in 0..browsers {
         let dir = scratch.path().join(b.to_string());
         std::fs::create_dir_all(&dir).unwrap();
-        let (server, mut cap) = open(plan, &dir).await;
-        cap.frame(b).await.unwrap();
-        opened.push((server, cap));
+        opened.push(ready(plan, &dir, b).await);
     }
     let t = Instant::now();
     let tasks = opened.into_iter().enumerate().map(|(b, (server, mut cap))| async move {

@@ -326,3 +326,39 @@ fn verify_matches_the_plan_it_was_rendered_from_and_exits_3_on_another() {
     let problems = report["problems"].to_string();
     assert!(problems.contains("40 frames, the plan has 60") && problems.contains("10/1 fps"), "{problems}");
 }
+
+#[test]
+fn ctrl_c_stops_the_cli_render_leaves_nothing_and_exits_130() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("interrupted.mp4");
+    let mut child = Command::new(framefan_bin())
+        .arg("render")
+        .arg(example("title-card"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--progress", "ndjson", "--quality", "draft", "--workers", "2"])
+        .env("FRAMEFAN_PACKAGE_CACHE", package_cache())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut last = serde_json::Value::Null;
+    for line in lines.by_ref() {
+        last = serde_json::from_str(&line.unwrap()).unwrap();
+        if last["stage"] == "render" && last["framesRendered"].as_i64().unwrap() > 0 {
+            break;
+        }
+    }
+    assert_eq!(last["stage"], "render", "the render never started: {last}");
+    let signalled = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(signalled.success());
+    let rest: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let failed = rest.last().unwrap();
+    assert_eq!((failed["event"].as_str(), failed["code"].as_str()), (Some("render.failed"), Some("CANCELLED")));
+    assert!(!rest.iter().any(|e| e["event"] == "render.completed"));
+    only(dir.path(), &[]);
+}

@@ -252,6 +252,9 @@ fn next_task(shared: &Shared<'_>) -> Option<(Task, Arc<AtomicBool>)> {
         if state.stop || state.done == state.slots.len() {
             return None;
         }
+        // A queued second copy whose chunk has finished meanwhile is dropped.
+        let State { tasks, slots, .. } = &mut *state;
+        tasks.retain(|t| slots[t.index].done.is_none());
         let now = Instant::now();
         let earliest = state.tasks.iter().enumerate().min_by_key(|(_, t)| t.not_before).map(|(i, t)| (i, *t));
         let wait = match earliest {
@@ -336,25 +339,29 @@ fn finish_task(shared: &Shared<'_>, task: Task, cancel: &Arc<AtomicBool>, took: 
         Err(err) if others_running => {
             spec.reporter.notice(format!("a copy of chunk {} failed ({err}); its other copy carries on", task.index));
         }
-        Err(err) if task.attempt + 1 < spec.policy.max_attempts.max(1) => {
-            let delay = spec.policy.backoff.saturating_mul(1 << task.attempt.min(16)).min(MAX_BACKOFF);
-            spec.reporter.notice(format!(
-                "chunk {} failed with a retryable error ({err}); retrying in {} ms (attempt {} of {})",
-                task.index,
-                delay.as_millis(),
-                task.attempt + 2,
-                spec.policy.max_attempts
-            ));
-            state.retries += 1;
-            let retry = Task { attempt: task.attempt + 1, not_before: Instant::now() + delay, ..task };
-            state.tasks.push(retry);
-        }
-        Err(err) => {
-            let tries = task.attempt + 1;
-            fail(&mut state, err.prefixed(&format!("chunk {} failed {tries} time(s)", task.index)));
-        }
+        Err(err) => retry_or_fail(spec, &mut state, task, err),
     }
     shared.wake.notify_all();
+}
+
+/// A retryable failure of a chunk's only copy: back on the queue after the backoff while runs
+/// remain, else the render fails with it.
+fn retry_or_fail(spec: &PoolSpec<'_>, state: &mut State, task: Task, err: Error) {
+    let runs = task.attempt + 1;
+    if runs >= spec.policy.max_attempts.max(1) {
+        fail(state, err.prefixed(&format!("chunk {} failed {runs} time(s)", task.index)));
+        return;
+    }
+    let delay = spec.policy.backoff.saturating_mul(1 << task.attempt.min(16)).min(MAX_BACKOFF);
+    spec.reporter.notice(format!(
+        "chunk {} failed with a retryable error ({err}); retrying in {} ms (run {} of {})",
+        task.index,
+        delay.as_millis(),
+        runs + 1,
+        spec.policy.max_attempts
+    ));
+    state.retries += 1;
+    state.tasks.push(Task { attempt: runs, not_before: Instant::now() + delay, ..task });
 }
 
 /// Remove a losing copy's chunk and its sidecar (best effort: the work directory goes anyway).

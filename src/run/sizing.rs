@@ -5,7 +5,8 @@
 //! available memory carries at [`MEMORY_PER_WORKER`] each.
 //!
 //! Chunks: every worker must stay busy to the end, so there are more chunks than workers (up to
-//! [`CHUNKS_PER_WORKER`] each, a multiple of the worker count so that equal chunks end together),
+//! [`CHUNKS_PER_WORKER`] each, a multiple of the worker count so that equal chunks end together;
+//! a chunk that still lags is started again by the pool),
 //! but each chunk pays a fixed start-up (browser launch, page ready, first frame: about
 //! [`STARTUP`]), so no chunk is cut shorter than [`STARTUP_SHARE`]⁻¹ start-ups' worth of
 //! capture, nor longer than the contract's 3600 frames. The capture speed is estimated from the frame size (it scales with pixels).
@@ -17,11 +18,14 @@ use crate::plan::config::MAX_CHUNK_FRAMES;
 /// Memory one worker needs: a headless browser at 1080p, its decoder and x264.
 pub const MEMORY_PER_WORKER: u64 = 768 << 20;
 
-/// Chunks per worker when the render is long enough.
-pub const CHUNKS_PER_WORKER: i64 = 3;
+/// Chunks per worker when the render is long enough. Two, not more: each further chunk costs
+/// a browser boot (0.26–0.34 s measured) while straggler copies already cover an uneven tail;
+/// on the 10 s 1080p bench 2, 4 and 6 chunks on two workers took 18.6, 18.8 and 19.7 s.
+pub const CHUNKS_PER_WORKER: i64 = 2;
 
-/// Time from a chunk's start to its first captured frame (measured by `benches/render.rs`).
-pub const STARTUP: Duration = Duration::from_millis(250);
+/// Time from a chunk's start to its first captured frame (`sessionBootMs` in the sidecars of
+/// `benches/render_local.rs`, 0.26–0.34 s on a loaded two-core machine).
+pub const STARTUP: Duration = Duration::from_millis(300);
 
 /// Largest share of a chunk's time its start-up may take.
 pub const STARTUP_SHARE: f64 = 0.1;
@@ -72,10 +76,15 @@ mod tests {
     }
 
     #[test]
-    fn ten_seconds_of_1080p_give_three_chunks_per_worker() {
-        assert_eq!(count(300, 1920, 1080, 2), 6);
-        assert_eq!(chunk_size(300, 1920, 1080, 2), 50);
-        assert_eq!(count(300, 1920, 1080, 1), 3);
+    fn ten_seconds_of_1080p_give_two_chunks_per_worker() {
+        assert_eq!(count(300, 1920, 1080, 2), 4);
+        assert_eq!(chunk_size(300, 1920, 1080, 2), 75);
+        assert_eq!(count(300, 1920, 1080, 1), 2);
+    }
+
+    #[test]
+    fn a_minute_of_1080p_on_four_workers_gives_eight_chunks() {
+        assert_eq!(count(1800, 1920, 1080, 4), 8);
     }
 
     #[test]
