@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use framefan::run::{Event, EventSink, ProgressEvent, RenderResult};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,9 +58,12 @@ impl Display {
         let bar = (mode == ProgressMode::Tty).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "{spinner} {msg:8} [{bar:40.cyan/blue}] {pos}/{len} frames  {per_sec:.1}  ETA {eta}  ({elapsed})",
+                "{spinner} {msg:8} [{bar:40.cyan/blue}] {pos}/{len} frames  {fps}  ETA {eta}  ({elapsed})",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("fps", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} fps", state.per_sec());
+            })
             .progress_chars("=> ");
             bar.set_style(style);
             bar.set_message("plan");
@@ -90,7 +93,8 @@ impl Display {
     /// The render succeeded.
     pub fn completed(&self, result: &RenderResult) {
         if let Some(bar) = &self.bar {
-            bar.finish_with_message("done");
+            // The summary line that follows says what the bar said, and more.
+            bar.finish_and_clear();
         }
         if self.mode == ProgressMode::Ndjson {
             println!("{}", serde_json::json!({"event": "render.completed", "result": result}));
