@@ -4,10 +4,13 @@
 //!
 //! 1. [`plan()`] freezes a composition into a content-hashed plan directory and splits its frames
 //!    into chunks;
-//! 2. `render_chunk` captures one chunk's frames in headless Chromium and encodes them as one
+//! 2. [`render_chunk()`] captures one chunk's frames in headless Chromium and encodes them as one
 //!    closed-GOP chunk;
 //! 3. [`assemble()`] concatenates the chunks at the packet level, fits the soundtrack to the exact
 //!    frame count, and publishes the result atomically with its index first.
+//!
+//! On one machine, [`render()`] runs all three with a local worker pool (retries, straggler
+//! copies, progress events, cancellation), and [`verify()`] reads an output back and checks it.
 //!
 //! Media work is libav linked in-process; [`av`] is the one module exempt from `deny(unsafe_code)`.
 //!
@@ -20,6 +23,22 @@
 //! let result = assemble(plan, &chunks, Some(&plan.join("audio.m4a")), Path::new("out.mp4"),
 //!                       &AssembleOptions::default())?;
 //! println!("{} frames, {} bytes", result.frames_encoded, result.file_size);
+//! # Ok::<(), framefan::Error>(())
+//! ```
+//!
+//! The whole pipeline on this machine, with progress:
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use std::sync::Arc;
+//! use framefan::run::{render, Event, RenderOptions};
+//!
+//! let options = RenderOptions {
+//!     events: Some(Arc::new(|e: &Event| if let Event::Progress(p) = e { eprintln!("{:.0} %", p.progress * 100.0) })),
+//!     ..Default::default()
+//! };
+//! let result = render(Path::new("examples/title-card"), &options, Path::new("title-card.mp4"))?;
+//! assert!(framefan::verify(&result.output_path, None)?.consistent);
 //! # Ok::<(), framefan::Error>(())
 //! ```
 #![deny(unsafe_code)]
@@ -35,12 +54,17 @@ pub mod fonts;
 pub mod plan;
 pub mod publish;
 pub mod render;
+pub mod run;
 pub mod runtime;
 pub mod time;
+pub mod verify;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
 pub use error::{Code, Error, Result};
 pub use plan::{plan, PlanConfig, PlanResult};
+pub use render::{render_chunk, ChunkOptions, ChunkResult};
+pub use run::{render, RenderOptions, RenderResult};
+pub use verify::{verify, VerifyReport};
 
 /// This crate's version, recorded in plans and sidecars as `producerVersion`.
 pub const PRODUCER_VERSION: &str = concat!("framefan ", env!("CARGO_PKG_VERSION"));

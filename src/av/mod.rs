@@ -12,6 +12,7 @@ pub mod image;
 pub mod jpeg;
 pub mod mux;
 pub mod png;
+pub mod probe;
 pub mod video;
 pub mod video_decode;
 

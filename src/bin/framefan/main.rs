@@ -3,7 +3,10 @@
 
 mod exit;
 mod plan_cmd;
+mod progress;
 mod render_cmd;
+mod run_cmd;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +53,10 @@ enum Command {
     },
     /// Render one chunk of a plan in headless Chromium (a distributed worker's job).
     RenderChunk(render_cmd::RenderChunkArgs),
+    /// Render a composition on this machine: plan, a local worker pool, assemble.
+    Render(run_cmd::RenderArgs),
+    /// Read an output back and check frames, rates, duration, audio and index position.
+    Verify(verify_cmd::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +65,8 @@ fn main() -> ExitCode {
         Command::Version { json } => version(json),
         Command::RenderChunk(args) => render_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
+        Command::Render(args) => run_cmd::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
         Command::Assemble { plan_dir, out, chunks, audio, json, progress } => {
             let mut options = AssembleOptions::default();
             if progress {

@@ -3,18 +3,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use framefan::plan::config::{parse_bitrate, parse_format, parse_fps, PlanConfig, Quality};
+use framefan::plan::config::{
+    parse_bitrate, parse_format, parse_fps, PlanConfig, Quality, DEFAULT_MAX_PARALLEL_CHUNKS,
+};
 use framefan::plan::PlanResult;
 
 use crate::exit;
 
-/// Arguments of `framefan plan`.
+/// The planning options, shared by `framefan plan` and `framefan render` (flattened into both).
 #[derive(clap::Args)]
-pub struct PlanArgs {
-    /// The composition project (a directory with index.html).
-    project: PathBuf,
-    /// Where to write the plan directory (replaced if it holds a previous plan).
-    plan_dir: PathBuf,
+pub struct PlanFlags {
     /// Frame rate override: N, N/D or a decimal (default: the root's data-fps, else 30).
     #[arg(long)]
     fps: Option<String>,
@@ -33,9 +31,9 @@ pub struct PlanArgs {
     /// Frames per chunk (1..=3600).
     #[arg(long, allow_hyphen_values = true)]
     chunk_size: Option<i64>,
-    /// Most chunks (1..=256).
-    #[arg(long, default_value_t = framefan::plan::config::DEFAULT_MAX_PARALLEL_CHUNKS, allow_hyphen_values = true)]
-    max_parallel_chunks: i64,
+    /// Most chunks (1..=256; default 16).
+    #[arg(long, allow_hyphen_values = true)]
+    max_parallel_chunks: Option<i64>,
     /// Desired frames per chunk when --chunk-size is not given (1..=3600).
     #[arg(long, allow_hyphen_values = true)]
     target_chunk_frames: Option<i64>,
@@ -45,13 +43,16 @@ pub struct PlanArgs {
     /// Directory of npm packages for CDN scripts (else $FRAMEFAN_PACKAGE_CACHE).
     #[arg(long)]
     package_cache: Option<PathBuf>,
-    /// Print the result (or the error) as one JSON line.
-    #[arg(long)]
-    json: bool,
 }
 
-impl PlanArgs {
-    fn config(&self) -> framefan::Result<PlanConfig> {
+impl PlanFlags {
+    /// Whether any chunking flag was given (then `framefan render` keeps the chunking as told).
+    pub fn chunking_given(&self) -> bool {
+        self.chunk_size.is_some() || self.max_parallel_chunks.is_some() || self.target_chunk_frames.is_some()
+    }
+
+    /// The plan config these flags describe.
+    pub fn config(&self) -> framefan::Result<PlanConfig> {
         let variables = match &self.variables {
             Some(text) => serde_json::from_str(text).map_err(|e| {
                 framefan::Error::new(framefan::Code::InvalidConfig, format!("variables is not valid JSON: {e}"))
@@ -65,7 +66,7 @@ impl PlanArgs {
             crf: self.crf,
             bitrate: self.bitrate.as_deref().map(parse_bitrate).transpose()?,
             chunk_size: self.chunk_size,
-            max_parallel_chunks: self.max_parallel_chunks,
+            max_parallel_chunks: self.max_parallel_chunks.unwrap_or(DEFAULT_MAX_PARALLEL_CHUNKS),
             target_chunk_frames: self.target_chunk_frames,
             variables,
             package_cache: self.package_cache.clone(),
@@ -74,9 +75,23 @@ impl PlanArgs {
     }
 }
 
+/// Arguments of `framefan plan`.
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The composition project (a directory with index.html).
+    project: PathBuf,
+    /// Where to write the plan directory (replaced if it holds a previous plan).
+    plan_dir: PathBuf,
+    #[command(flatten)]
+    flags: PlanFlags,
+    /// Print the result (or the error) as one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Run `framefan plan`.
 pub fn run(args: PlanArgs) -> ExitCode {
-    let result = args.config().and_then(|config| framefan::plan(&args.project, &config, &args.plan_dir));
+    let result = args.flags.config().and_then(|config| framefan::plan(&args.project, &config, &args.plan_dir));
     match result {
         Ok(result) => {
             for warning in &result.warnings {

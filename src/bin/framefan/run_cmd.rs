@@ -1,0 +1,127 @@
+//! `framefan render`: plan, render every chunk on a local worker pool, assemble — one command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Args;
+use framefan::run::{render, Chunking, RenderOptions, RenderResult};
+
+use crate::exit;
+use crate::plan_cmd::PlanFlags;
+use crate::progress::{Display, ProgressMode};
+
+/// Arguments of `framefan render`.
+#[derive(Args)]
+pub struct RenderArgs {
+    /// The composition project (a directory with index.html).
+    project: PathBuf,
+    /// The output file (mp4/mov) or directory (png-sequence).
+    #[arg(short = 'o', long = "output")]
+    out: PathBuf,
+    #[command(flatten)]
+    flags: PlanFlags,
+    /// Worker processes (one browser each); default: one per core, bounded by memory.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=framefan::run::MAX_WORKERS as u64))]
+    workers: Option<u64>,
+    /// The browser binary (else FRAMEFAN_BROWSER, else chromium-headless-shell).
+    #[arg(long)]
+    browser: Option<PathBuf>,
+    /// Progress display: tty (a bar on stderr), ndjson (events on stdout) or none. Default: tty
+    /// when stderr is a terminal, else none.
+    #[arg(long, value_enum)]
+    progress: Option<ProgressMode>,
+    /// Keep the work directory (<OUT>.work.<pid>.<random>: plan and chunks) after success.
+    #[arg(long)]
+    keep_work: bool,
+    /// Print the result (or the error) as one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Ctrl-C sets `cancel`: the render stops its workers, removes its scratch and fails with
+/// `CANCELLED`. A second Ctrl-C exits at once.
+fn install_interrupt(cancel: Arc<AtomicBool>) {
+    let installed = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(exit::INTERRUPTED));
+        }
+        eprintln!("framefan: interrupted; stopping the workers (Ctrl-C again to quit at once)");
+    });
+    if let Err(e) = installed {
+        eprintln!("{}", serde_json::json!({"level": "warn", "message": format!("Ctrl-C handler not installed: {e}")}));
+    }
+}
+
+/// Run `framefan render`.
+pub fn run(args: RenderArgs) -> ExitCode {
+    let config = match args.flags.config() {
+        Ok(c) => c,
+        Err(err) => return exit::report(&err, args.json),
+    };
+    let mode = args.progress.unwrap_or_else(ProgressMode::detect);
+    let display = Display::new(mode);
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_interrupt(Arc::clone(&cancel));
+    let options = RenderOptions {
+        plan: config,
+        chunking: if args.flags.chunking_given() { Chunking::AsConfigured } else { Chunking::Auto },
+        workers: args.workers.map(|w| w as usize),
+        browser: args.browser.clone(),
+        keep_work: args.keep_work,
+        events: Some(display.sink()),
+        cancel: Some(Arc::clone(&cancel)),
+        ..Default::default()
+    };
+    match render(&args.project, &options, &args.out) {
+        Ok(result) => {
+            display.completed(&result);
+            for warning in &result.warnings {
+                eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));
+            }
+            print(&result, args.json, mode);
+            ExitCode::from(exit::OK)
+        }
+        Err(err) => {
+            display.failed(&err);
+            let code = exit::report(&err, args.json);
+            if err.kind() == framefan::Code::Cancelled && cancel.load(Ordering::SeqCst) {
+                return ExitCode::from(exit::INTERRUPTED);
+            }
+            code
+        }
+    }
+}
+
+fn print(result: &RenderResult, json: bool, mode: ProgressMode) {
+    if mode == ProgressMode::Ndjson {
+        // render.completed already carried the result on stdout.
+        return;
+    }
+    if json {
+        println!("{}", serde_json::to_string(result).unwrap_or_default());
+        return;
+    }
+    let t = result.timings;
+    println!(
+        "{}: {} frames at {}/{} fps, {}x{}, {} bytes; {} chunks on {} workers; plan {} ms, render {} ms, \
+         assemble {} ms, total {} ms",
+        result.output_path.display(),
+        result.total_frames,
+        result.fps.num,
+        result.fps.den,
+        result.width,
+        result.height,
+        result.file_size,
+        result.chunk_count,
+        result.workers,
+        t.plan_ms,
+        t.render_ms,
+        t.assemble_ms,
+        t.total_ms
+    );
+    if let Some(dir) = &result.work_dir {
+        println!("work directory kept: {}", dir.display());
+    }
+}
