@@ -110,9 +110,8 @@ fn main() {
     startups.sort();
     println!("start-up (launch → first frame), median of 5: {:.0} ms", startups[2].as_secs_f64() * 1000.0);
     // Ceilings are the best of three runs: a shared machine only ever makes a run slower.
-    let ceiling = (0..3)
-        .map(|_| 1.0 / rt.block_on(capture_only(&draft, FRAMES)).1.as_secs_f64())
-        .fold(0.0f64, f64::max);
+    let ceiling =
+        (0..3).map(|_| 1.0 / rt.block_on(capture_only(&draft, FRAMES)).1.as_secs_f64()).fold(0.0f64, f64::max);
     println!("capture-only ceiling (1 browser, JPEG q80, best of 3): {ceiling:.1} frames/s");
     let ceiling2 = (0..3)
         .map(|_| {

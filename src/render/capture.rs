@@ -154,14 +154,16 @@ impl Capturer {
 
     async fn begin_frame_shot(&mut self, frame: i64) -> Result<String> {
         // No damage means the page looks exactly as the previous frame; a first frame without an
-        // image is the renderer still starting, which a few more frames settle.
-        for _ in 0..5 {
+        // image is the renderer still initialising its surface, which more frames settle (seen
+        // under load: several frames, well under a second).
+        for attempt in 0..60 {
             if let Some(data) = self.begin_frame(true).await? {
                 return Ok(data);
             }
             if let Some(prev) = &self.last {
                 return Ok(prev.clone());
             }
+            tokio::time::sleep(Duration::from_millis(5 * attempt.min(10))).await;
         }
         Err(Error::new(Code::CaptureFailed, format!("frame {frame}: the browser returned no image")))
     }
