@@ -163,6 +163,8 @@ impl Capturer {
             if let Some(prev) = &self.last {
                 return Ok(prev.clone());
             }
+            // Nothing new was drawn: repaint an invisible pixel so the next frame has damage.
+            let _nudged = self.session.page.execute(evaluate("window.__framefan.damage()")).await;
             tokio::time::sleep(Duration::from_millis(5 * attempt.min(10))).await;
         }
         Err(Error::new(Code::CaptureFailed, format!("frame {frame}: the browser returned no image")))

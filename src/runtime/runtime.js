@@ -381,6 +381,20 @@
     return loads.length ? Promise.all(loads).then(() => frame) : frame;
   }
 
+  // A repaint that changes no pixel: a transparent 1×1 box flips between two transparent colours.
+  // The renderer uses it when a capture comes back without an image because nothing was damaged.
+  let damageBox = null;
+  function damage() {
+    if (!damageBox) {
+      damageBox = document.createElement("div");
+      damageBox.setAttribute("data-framefan", "");
+      damageBox.style.cssText = "position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647";
+      document.body.appendChild(damageBox);
+    }
+    damageBox.style.backgroundColor = damageBox.style.backgroundColor === "rgba(0, 0, 0, 0)" ? "rgba(255, 255, 255, 0)" : "rgba(0, 0, 0, 0)";
+    return true;
+  }
+
   const hf = {
     get duration() {
       return duration();
@@ -389,5 +403,5 @@
       return seek(Math.round((t * fpsNum) / fpsDen));
     },
   };
-  window.__framefan = { ready, seek, duration, errors };
+  window.__framefan = { ready, seek, duration, damage, errors };
 })();
