@@ -92,6 +92,46 @@ impl Drop for StagedFile {
     }
 }
 
+/// Writes a growing staged file back to disk in the background while it is being written, so
+/// that the fsync in [`StagedFile::commit`] finds little left to do (for a 1.4 GB output it was
+/// 0.6 s of idle waiting at the end). It only starts writeback earlier; durability still comes
+/// from the commit's fsync. Stops when dropped.
+pub struct Flusher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    /// Flush `path` every `every` (it may not exist yet; it is opened once it does).
+    pub fn start(path: &Path, every: std::time::Duration) -> Flusher {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, path) = (std::sync::Arc::clone(&stop), path.to_path_buf());
+        let thread = std::thread::spawn(move || {
+            let mut file = None;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(every);
+                if file.is_none() {
+                    file = std::fs::File::open(&path).ok();
+                }
+                // A failed early flush is not an error: the commit's fsync is the one that counts.
+                if let Some(f) = &file {
+                    let _flushed = f.sync_data();
+                }
+            }
+        });
+        Flusher { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _joined = t.join();
+        }
+    }
+}
+
 /// A directory being built at a staging path beside its target.
 #[derive(Debug)]
 pub struct StagedDir {

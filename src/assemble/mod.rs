@@ -23,7 +23,7 @@ use crate::audio::{self, EncodeSettings, EncodeSummary};
 use crate::av::demux::Demuxer;
 use crate::error::{Code, Error, Result};
 use crate::plan::{OutputFormat, Plan};
-use crate::publish::StagedFile;
+use crate::publish::{Flusher, StagedFile};
 
 /// Frames written so far, reported during long assembles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -188,7 +188,9 @@ fn container(
         }
     };
     let muxer_name = plan.dimensions.format.muxer().unwrap_or("mp4");
+    let flusher = Flusher::start(staged.path(), std::time::Duration::from_millis(200));
     let written = mux::write(staged.path(), muxer_name, input, encoded.as_mut(), &progress, &|| cancelled(options));
+    drop(flusher);
     let frames = match written {
         Ok(frames) => frames,
         Err(e) => return Err(verifier.explain(e)),
