@@ -155,6 +155,23 @@ fn reaped_launcher(binary: &Path, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// `Browser::launch`, retried while exec reports ETXTBSY ("Text file busy"): the launcher was
+/// just written, and a child that another thread of this process forked in the meantime holds
+/// the write descriptor until its own exec closes it (a few milliseconds at most).
+async fn launch_retrying_busy(config: BrowserConfig) -> Result<(Browser, chromiumoxide::Handler)> {
+    let mut attempt = 0;
+    loop {
+        match Browser::launch(config.clone()).await {
+            Ok(launched) => return Ok(launched),
+            Err(e) if attempt < 20 && e.to_string().contains("os error 26") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
+            }
+            Err(e) => return Err(crashed("failed to start", e)),
+        }
+    }
+}
+
 impl Session {
     /// Launch the browser and open the capture page (`about:blank`, begin-frame controlled when
     /// the binary supports it).
@@ -172,7 +189,7 @@ impl Session {
             .args(flags(opts))
             .build()
             .map_err(|e| Error::new(Code::BrowserNotFound, format!("browser configuration: {e}")))?;
-        let (browser, mut handler) = Browser::launch(config).await.map_err(|e| crashed("failed to start", e))?;
+        let (browser, mut handler) = launch_retrying_busy(config).await?;
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         let mut target = CreateTargetParams::new("about:blank");
         if opts.binary.mode == CaptureMode::BeginFrame {
