@@ -14,12 +14,9 @@ mod page_plan;
 
 use std::time::{Duration, Instant};
 
-use framefan::render::browser::{BrowserBinary, LaunchOptions, Session};
 use framefan::render::capture::{Capturer, ShotFormat};
 use framefan::render::server::FileServer;
 use framefan::render::{render_chunk, ChunkOptions};
-use framefan::runtime::{script, RuntimeConfig};
-use framefan::time::Fps;
 use page_plan::{write_page_plan, PagePlan};
 
 const FRAMES: i64 = 150;
@@ -65,28 +62,9 @@ fn plan(dir: &std::path::Path, preset: &'static str) -> std::path::PathBuf {
 async fn capture_only(plan: &std::path::Path, frames: i64) -> (Duration, Duration) {
     let server = FileServer::start(plan).await.unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let opts = LaunchOptions {
-        binary: BrowserBinary::find(None).unwrap(),
-        width: 1920,
-        height: 1080,
-        scratch: scratch.path().to_path_buf(),
-        server_port: server.port(),
-    };
+    let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
     let t0 = Instant::now();
-    let session = Session::launch(&opts).await.unwrap();
-    let vars = serde_json::json!({});
-    let fps = Fps::new(30, 1).unwrap();
-    let runtime = script(&RuntimeConfig::new(fps, 1920, 1080, &vars, &[]));
-    let mut cap = Capturer::open(
-        session,
-        &server.url("/index.html"),
-        runtime,
-        ShotFormat::Jpeg(80),
-        33.3,
-        Duration::from_secs(20),
-    )
-    .await
-    .unwrap();
+    let mut cap = Capturer::launch(&server, &page).await.unwrap();
     cap.frame(0).await.unwrap();
     let startup = t0.elapsed();
     let t1 = Instant::now();

@@ -13,16 +13,17 @@
 //!
 //! Run with `cargo build --release && cargo bench --bench render_local`; figures go to stdout.
 
+#[path = "../tests/page_plan.rs"]
+#[allow(dead_code)] // only the capture page helper is used here
+mod page_plan;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use framefan::render::browser::{BrowserBinary, LaunchOptions, Session};
 use framefan::render::capture::{Capturer, ShotFormat};
 use framefan::render::server::FileServer;
-use framefan::runtime::{script, RuntimeConfig};
-use framefan::time::Fps;
 
 const FRAMES: i64 = 300;
 
@@ -36,19 +37,8 @@ fn project() -> PathBuf {
 
 async fn open(plan: &Path, scratch: &Path) -> (FileServer, Capturer) {
     let server = FileServer::start(plan).await.unwrap();
-    let opts = LaunchOptions {
-        binary: BrowserBinary::find(None).unwrap(),
-        width: 1920,
-        height: 1080,
-        scratch: scratch.to_path_buf(),
-        server_port: server.port(),
-    };
-    let session = Session::launch(&opts).await.unwrap();
-    let vars = serde_json::json!({});
-    let runtime = script(&RuntimeConfig::new(Fps::new(30, 1).unwrap(), 1920, 1080, &vars, &[]));
-    let url = server.url("/index.html");
-    let cap =
-        Capturer::open(session, &url, runtime, ShotFormat::Jpeg(80), 33.3, Duration::from_secs(20)).await.unwrap();
+    let page = page_plan::capture_spec(scratch, 1920, 1080, ShotFormat::Jpeg(80));
+    let cap = Capturer::launch(&server, &page).await.unwrap();
     (server, cap)
 }
 

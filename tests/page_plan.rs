@@ -7,6 +7,8 @@ use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::{Dimensions, HashSchema};
 use framefan::plan::model::{CaptureMode, EncoderConfig};
 use framefan::plan::OutputFormat;
+use framefan::render::browser::BrowserBinary;
+use framefan::render::capture::{PageSpec, ShotFormat};
 use framefan::time::Fps;
 
 /// A plan for a hand-written compiled page.
@@ -128,4 +130,21 @@ pub fn rehash(dir: &Path, p: &PagePlan) {
         "hasAudio": false,
     });
     std::fs::write(dir.join("plan.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+}
+
+static NO_VARIABLES: serde_json::Value = serde_json::Value::Null;
+
+/// A capture page at 30 fps for the installed browser, without variables or videos.
+pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat) -> PageSpec<'static> {
+    PageSpec {
+        binary: BrowserBinary::find(None).unwrap(),
+        scratch: scratch.to_path_buf(),
+        fps: Fps::new(30, 1).unwrap(),
+        width,
+        height,
+        variables: &NO_VARIABLES,
+        videos: &[],
+        format,
+        ready_timeout: std::time::Duration::from_secs(20),
+    }
 }

@@ -477,7 +477,6 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     use base64::Engine as _;
     use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
     use framefan::av::video::Yuv420Converter;
-    use framefan::render::browser::{BrowserBinary, LaunchOptions, Session};
     use framefan::render::capture::{Capturer, ShotFormat};
     use framefan::render::color::{jfif420_to_bt709, Planes};
     use framefan::render::server::FileServer;
@@ -488,22 +487,8 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let jpeg = rt.block_on(async {
         let server = FileServer::start(&plan).await.unwrap();
-        let opts = LaunchOptions {
-            binary: BrowserBinary::find(None).unwrap(),
-            width: 320,
-            height: 240,
-            scratch: dir.path().to_path_buf(),
-            server_port: server.port(),
-        };
-        let session = Session::launch(&opts).await.unwrap();
-        let vars = serde_json::json!({});
-        let fps = framefan::time::Fps::new(30, 1).unwrap();
-        let runtime = framefan::runtime::script(&framefan::runtime::RuntimeConfig::new(fps, 320, 240, &vars, &[]));
-        let url = server.url("/index.html");
-        let mut cap =
-            Capturer::open(session, &url, runtime, ShotFormat::Jpeg(90), 33.3, std::time::Duration::from_secs(20))
-                .await
-                .unwrap();
+        let page = capture_spec(dir.path(), 320, 240, ShotFormat::Jpeg(90));
+        let mut cap = Capturer::launch(&server, &page).await.unwrap();
         let shot = cap.frame(10).await.unwrap();
         cap.close().await;
         base64::engine::general_purpose::STANDARD.decode(shot).unwrap()

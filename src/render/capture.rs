@@ -19,9 +19,15 @@ use chromiumoxide::cdp::browser_protocol::page::{
 };
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 
-use super::browser::Session;
+use std::path::PathBuf;
+
+use super::browser::{BrowserBinary, LaunchOptions, Session};
+use super::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
+use crate::plan::model::ExtractedVideo;
+use crate::runtime::{script, RuntimeConfig};
+use crate::time::Fps;
 
 /// Image format of captured frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +36,29 @@ pub enum ShotFormat {
     Jpeg(u32),
     /// PNG (outputs with alpha).
     Png,
+}
+
+/// What a capture page needs: the browser, the composition's size, rate and inputs, and how to
+/// capture.
+pub struct PageSpec<'a> {
+    /// Which browser.
+    pub binary: BrowserBinary,
+    /// Where the browser's fresh profile directory is made.
+    pub scratch: PathBuf,
+    /// Frame rate (the runtime's clock and the beginFrame interval).
+    pub fps: Fps,
+    /// Width in CSS pixels.
+    pub width: u32,
+    /// Height in CSS pixels.
+    pub height: u32,
+    /// Values for `window.__hfVariables`.
+    pub variables: &'a serde_json::Value,
+    /// Pre-extracted `<video>` frames.
+    pub videos: &'a [ExtractedVideo],
+    /// Image format of captures.
+    pub format: ShotFormat,
+    /// Bound on waiting for the page to become ready.
+    pub ready_timeout: Duration,
 }
 
 /// A loaded, ready page that captures frames.
@@ -52,8 +81,25 @@ fn crashed(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl Capturer {
+    /// Launch a browser for `page`, load `/index.html` from `server` with the runtime injected and
+    /// wait until the page is ready.
+    pub async fn launch(server: &FileServer, page: &PageSpec<'_>) -> Result<Capturer> {
+        let opts = LaunchOptions {
+            binary: page.binary.clone(),
+            width: page.width,
+            height: page.height,
+            scratch: page.scratch.clone(),
+            server_port: server.port(),
+        };
+        let session = Session::launch(&opts).await?;
+        let runtime = script(&RuntimeConfig::new(page.fps, page.width, page.height, page.variables, page.videos));
+        let interval = 1000.0 * page.fps.den() as f64 / page.fps.num() as f64;
+        let url = server.url("/index.html");
+        Self::open(session, &url, runtime, page.format, interval, page.ready_timeout).await
+    }
+
     /// Inject `runtime`, open `url` and wait (at most `ready_timeout`) until the page is ready.
-    pub async fn open(
+    async fn open(
         session: Session,
         url: &str,
         runtime: String,

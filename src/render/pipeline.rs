@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use super::browser::{BrowserBinary, LaunchOptions, Session};
-use super::capture::{Capturer, ShotFormat};
+use super::browser::BrowserBinary;
+use super::capture::{Capturer, PageSpec, ShotFormat};
 use super::color::{jfif420_to_bt709, Planes};
 use super::encode::{ChunkOutput, ChunkWriter};
 use super::server::FileServer;
@@ -26,7 +26,6 @@ use crate::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig, Yuv420Conver
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::OutputFormat;
-use crate::runtime::{script, RuntimeConfig};
 use crate::time::FrameRange;
 
 /// How far (in frames) capture may run ahead of the encoder, per browser.
@@ -177,22 +176,23 @@ async fn capture_all(
 
 async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i: usize) -> Result<Capturer> {
     let d = plan.plan.dimensions;
-    let opts = LaunchOptions {
-        binary: spec.binary.clone(),
-        width: d.width,
-        height: d.height,
-        scratch: spec.scratch.join(format!("browser-{i}")),
-        server_port: server.port(),
-    };
-    let session = Session::launch(&opts).await?;
-    let runtime = script(&RuntimeConfig::new(d.fps, d.width, d.height, &plan.encoder.variables, &plan.videos));
     let format = if plan.encoder.capture_format == "png" {
         ShotFormat::Png
     } else {
         ShotFormat::Jpeg(plan.encoder.jpeg_quality)
     };
-    let interval = 1000.0 * d.fps.den() as f64 / d.fps.num() as f64;
-    Capturer::open(session, &server.url("/index.html"), runtime, format, interval, spec.ready_timeout).await
+    let page = PageSpec {
+        binary: spec.binary.clone(),
+        scratch: spec.scratch.join(format!("browser-{i}")),
+        fps: d.fps,
+        width: d.width,
+        height: d.height,
+        variables: &plan.encoder.variables,
+        videos: &plan.videos,
+        format,
+        ready_timeout: spec.ready_timeout,
+    };
+    Capturer::launch(server, &page).await
 }
 
 async fn close_all(capturers: Vec<Capturer>) {

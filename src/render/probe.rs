@@ -5,11 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::browser::{BrowserBinary, LaunchOptions, Session};
-use super::capture::{Capturer, ShotFormat};
+use super::browser::BrowserBinary;
+use super::capture::{Capturer, PageSpec, ShotFormat};
 use super::server::FileServer;
 use crate::error::{Code, Error, Result};
-use crate::runtime::{script, RuntimeConfig};
 use crate::time::{Fps, Rational};
 
 /// Load `html` (the compiled page of the project at `project`) and return its duration in
@@ -43,26 +42,18 @@ fn scratch_dir() -> Result<std::path::PathBuf> {
 
 async fn probe(project: &Path, html: &str, width: u32, height: u32, fps: Fps, scratch: &Path) -> Result<f64> {
     let server = FileServer::project(project, html).await?;
-    let opts = LaunchOptions {
+    let page = PageSpec {
         binary: BrowserBinary::find(None)?,
+        scratch: scratch.to_path_buf(),
+        fps,
         width,
         height,
-        scratch: scratch.to_path_buf(),
-        server_port: server.port(),
+        variables: &serde_json::json!({}),
+        videos: &[],
+        format: ShotFormat::Jpeg(80),
+        ready_timeout: Duration::from_secs(20),
     };
-    let session = Session::launch(&opts).await?;
-    let vars = serde_json::json!({});
-    let runtime = script(&RuntimeConfig::new(fps, width, height, &vars, &[]));
-    let interval = 1000.0 * fps.den() as f64 / fps.num() as f64;
-    let mut cap = Capturer::open(
-        session,
-        &server.url("/index.html"),
-        runtime,
-        ShotFormat::Jpeg(80),
-        interval,
-        Duration::from_secs(20),
-    )
-    .await?;
+    let mut cap = Capturer::launch(&server, &page).await?;
     let value = cap.evaluate_number("window.__framefan.duration()").await;
     cap.close().await;
     value
