@@ -5,7 +5,8 @@
 //!    encoded; frames / capture time;
 //! 2. render_chunk with one browser at the `draft` and `standard` tiers: frames / (duration −
 //!    boot), i.e. sustained frames/s once the page is ready;
-//! 3. start-up: launch → page ready → first frame captured, median of several launches.
+//! 3. start-up: launch → page ready → first frame captured, median of several launches;
+//! 4. first, our side of a frame alone (JPEG decode, colour conversion, x264), ms per frame.
 //!
 //! Run with `cargo bench --bench render`; numbers go to stdout.
 
@@ -76,11 +77,71 @@ async fn capture_only(plan: &std::path::Path, frames: i64) -> (Duration, Duratio
     (startup, capture / (frames - 1) as u32)
 }
 
+/// Our side of each frame, stage by stage: ms per frame for JPEG decode, the JFIF → BT.709
+/// conversion and x264 at `preset` (2 threads, as plans lock it), over `frames` real captures.
+fn per_frame_costs(rt: &tokio::runtime::Runtime, plan: &std::path::Path, frames: i64, preset: &str) {
+    use base64::Engine as _;
+    use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
+    use framefan::av::video::{FrameFormat, VideoCodec, VideoEncoder, VideoEncoderConfig};
+    use framefan::render::color::{Jfif420ToBt709, Planes};
+    let jpegs: Vec<Vec<u8>> = rt.block_on(async {
+        let server = FileServer::start(plan).await.unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
+        let mut cap = Capturer::launch(&server, &page).await.unwrap();
+        let mut out = Vec::new();
+        for f in 0..frames {
+            out.push(base64::engine::general_purpose::STANDARD.decode(cap.frame(f).await.unwrap()).unwrap());
+        }
+        cap.close().await;
+        out
+    });
+    let mut dec = ImageDecoder::open(ImageCodec::Jpeg).unwrap();
+    let mut convert = Jfif420ToBt709::new(1920, 1080).unwrap();
+    let (mut t_dec, mut t_conv) = (Duration::ZERO, Duration::ZERO);
+    let mut pictures = Vec::new();
+    for jpeg in &jpegs {
+        let t = Instant::now();
+        let DecodedImage::Jfif420 { y, cb, cr, .. } = dec.decode(jpeg).unwrap() else { panic!("not JFIF 4:2:0") };
+        t_dec += t.elapsed();
+        let planes = Planes { y: y.data, y_stride: y.stride, cb: cb.data, cr: cr.data, c_stride: cb.stride };
+        // Into a buffer that has held a picture before, as the pipeline's recycled ones have.
+        let mut out = pictures.last().cloned().unwrap_or_default();
+        let t = Instant::now();
+        convert.convert(&planes, &mut out).unwrap();
+        t_conv += t.elapsed();
+        pictures.push(out);
+    }
+    let codec = VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 2 };
+    let fps = framefan::time::Fps::new(30, 1).unwrap();
+    let config = VideoEncoderConfig { width: 1920, height: 1080, fps, gop: frames as u32, codec };
+    let mut enc = VideoEncoder::open(config).unwrap();
+    let mut packets = Vec::new();
+    let t = Instant::now();
+    for p in &pictures {
+        enc.push(FrameFormat::Yuv420p, p, &mut packets).unwrap();
+    }
+    enc.finish(&mut packets).unwrap();
+    let t_enc = t.elapsed();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / frames as f64;
+    println!(
+        "our side per 1080p frame ({frames} captures): JPEG decode {:.2} ms, JFIF→BT.709 {:.2} ms, x264 {preset} \
+         {:.2} ms (wall, 2 threads)",
+        ms(t_dec),
+        ms(t_conv),
+        ms(t_enc)
+    );
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let draft = plan(dir.path(), "ultrafast");
     let standard = plan(dir.path(), "medium");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    per_frame_costs(&rt, &draft, 60, "ultrafast");
+    if std::env::args().any(|a| a == "--per-frame-only") {
+        return;
+    }
     let mut startups = Vec::new();
     for _ in 0..5 {
         startups.push(rt.block_on(capture_only(&draft, 2)).0);

@@ -478,7 +478,7 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
     use framefan::av::video::Yuv420Converter;
     use framefan::render::capture::{Capturer, ShotFormat};
-    use framefan::render::color::{jfif420_to_bt709, Planes};
+    use framefan::render::color::{Jfif420ToBt709, Planes};
     use framefan::render::server::FileServer;
 
     let dir = tempfile::tempdir().unwrap();
@@ -497,7 +497,9 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     let DecodedImage::Jfif420 { y, cb, cr, .. } = dec.decode(&jpeg).unwrap() else {
         panic!("Chromium's JPEG captures are expected to be JFIF 4:2:0");
     };
-    let direct = jfif420_to_bt709(&Planes { y: &y, y_stride: 320, cb: &cb, cr: &cr, c_stride: 160 }, 320, 240);
+    let planes = Planes { y: y.data, y_stride: y.stride, cb: cb.data, cr: cr.data, c_stride: cb.stride };
+    let mut direct = Vec::new();
+    Jfif420ToBt709::new(320, 240).unwrap().convert(&planes, &mut direct).unwrap();
     let (_, _, rgba) = dec.decode_rgba(&jpeg).unwrap();
     let via_rgba = Yuv420Converter::new(320, 240).unwrap().convert(&rgba).unwrap();
     assert_eq!(direct.len(), via_rgba.len());

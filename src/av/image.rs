@@ -18,20 +18,30 @@ pub enum ImageCodec {
     Png,
 }
 
+/// One plane of a decoded picture, borrowed from the decoder: rows `stride` bytes apart.
+#[derive(Clone, Copy)]
+pub struct Plane<'a> {
+    /// The plane's bytes (at least `(rows − 1)·stride + row width`).
+    pub data: &'a [u8],
+    /// Bytes from one row to the next.
+    pub stride: usize,
+}
+
 /// A decoded capture.
-pub enum DecodedImage {
-    /// A JFIF JPEG with 4:2:0 chroma: tightly packed full-range BT.601 planes.
+pub enum DecodedImage<'a> {
+    /// A JFIF JPEG with 4:2:0 chroma: full-range BT.601 planes, borrowed from the decoder until
+    /// its next call.
     Jfif420 {
         /// Width in pixels.
         width: u32,
         /// Height in pixels.
         height: u32,
-        /// Luma, `width`×`height`.
-        y: Vec<u8>,
+        /// Luma.
+        y: Plane<'a>,
         /// Blue-difference chroma, ⌈w/2⌉×⌈h/2⌉.
-        cb: Vec<u8>,
+        cb: Plane<'a>,
         /// Red-difference chroma, ⌈w/2⌉×⌈h/2⌉.
-        cr: Vec<u8>,
+        cr: Plane<'a>,
     },
     /// Anything else, as tightly packed RGBA.
     Rgba {
@@ -48,6 +58,8 @@ pub enum DecodedImage {
 pub struct ImageDecoder {
     decoder: ff::decoder::Video,
     codec: ImageCodec,
+    /// The last decoded picture (its planes are what a [`DecodedImage::Jfif420`] borrows).
+    frame: ff::frame::Video,
     scaler: Option<(ff::format::Pixel, u32, u32, ff::software::scaling::Context)>,
 }
 
@@ -68,52 +80,41 @@ impl ImageDecoder {
         let mut ctx = ff::codec::context::Context::new_with_codec(found);
         ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
         let decoder = ctx.decoder().video().ctx("avcodec_open2", &"frame decoder")?;
-        Ok(ImageDecoder { decoder, codec, scaler: None })
+        Ok(ImageDecoder { decoder, codec, frame: ff::frame::Video::empty(), scaler: None })
     }
 
     /// Decode one image: a JFIF 4:2:0 JPEG as its own planes (for a direct conversion), anything
     /// else as RGBA.
-    pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedImage, AvError> {
-        let frame = self.decode_frame(bytes)?;
-        let (w, h) = (frame.width(), frame.height());
-        if frame.format() == ff::format::Pixel::YUVJ420P {
-            let tight = |i: usize, pw: usize, ph: usize| {
-                let (stride, data) = (frame.stride(i), frame.data(i));
-                (0..ph).flat_map(|y| data[y * stride..y * stride + pw].iter().copied()).collect::<Vec<u8>>()
-            };
-            let (cw, ch) = ((w as usize).div_ceil(2), (h as usize).div_ceil(2));
-            return Ok(DecodedImage::Jfif420 {
-                width: w,
-                height: h,
-                y: tight(0, w as usize, h as usize),
-                cb: tight(1, cw, ch),
-                cr: tight(2, cw, ch),
-            });
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedImage<'_>, AvError> {
+        self.decode_frame(bytes)?;
+        let (width, height) = (self.frame.width(), self.frame.height());
+        if self.frame.format() != ff::format::Pixel::YUVJ420P {
+            let pixels = self.convert()?;
+            return Ok(DecodedImage::Rgba { width, height, pixels });
         }
-        let pixels = self.convert(&frame)?;
-        Ok(DecodedImage::Rgba { width: w, height: h, pixels })
+        let frame = &self.frame;
+        let plane = |i: usize| Plane { data: frame.data(i), stride: frame.stride(i) };
+        Ok(DecodedImage::Jfif420 { width, height, y: plane(0), cb: plane(1), cr: plane(2) })
     }
 
     /// Decode one image into tightly packed RGBA; returns `(width, height, pixels)`.
     pub fn decode_rgba(&mut self, bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), AvError> {
-        let frame = self.decode_frame(bytes)?;
-        let (w, h) = (frame.width(), frame.height());
-        let rgba = self.convert(&frame)?;
-        Ok((w, h, rgba))
+        self.decode_frame(bytes)?;
+        let rgba = self.convert()?;
+        Ok((self.frame.width(), self.frame.height(), rgba))
     }
 
-    fn decode_frame(&mut self, bytes: &[u8]) -> Result<ff::frame::Video, AvError> {
+    fn decode_frame(&mut self, bytes: &[u8]) -> Result<(), AvError> {
         let mut packet = ff::Packet::copy(bytes);
         // Every capture is a whole picture. libav's PNG decoder treats a packet without the key
         // flag as a delta against the previous picture and adds the two together.
         packet.set_flags(ff::packet::Flags::KEY);
         self.decoder.send_packet(&packet).ctx("avcodec_send_packet", &"captured frame")?;
-        let mut frame = ff::frame::Video::empty();
-        self.decoder.receive_frame(&mut frame).ctx("avcodec_receive_frame", &"captured frame")?;
-        Ok(frame)
+        self.decoder.receive_frame(&mut self.frame).ctx("avcodec_receive_frame", &"captured frame")
     }
 
-    fn convert(&mut self, frame: &ff::frame::Video) -> Result<Vec<u8>, AvError> {
+    fn convert(&mut self) -> Result<Vec<u8>, AvError> {
+        let frame = &self.frame;
         let (fmt, w, h) = (frame.format(), frame.width(), frame.height());
         let mut out = ff::frame::Video::new(ff::format::Pixel::RGBA, w, h);
         if fmt == ff::format::Pixel::RGBA {

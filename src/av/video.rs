@@ -58,6 +58,9 @@ pub struct VideoEncoder {
     time_base: Rational,
     scaler: Option<ff::software::scaling::Context>,
     next_frame: i64,
+    /// The last yuv420p input frame, refilled for the next one when the encoder no longer holds
+    /// it (a 1080p frame is 3 MB: allocating one per frame costs page faults on every frame).
+    spare: Option<ff::frame::Video>,
 }
 
 fn x264_params(gop: u32, threads: u32) -> String {
@@ -131,7 +134,7 @@ impl VideoEncoder {
         // SAFETY: plain flag field of the context we own, set before avcodec_open2.
         unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
         let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
-        Ok(VideoEncoder { encoder, config, target, time_base, scaler: None, next_frame: 0 })
+        Ok(VideoEncoder { encoder, config, target, time_base, scaler: None, next_frame: 0, spare: None })
     }
 
     /// The encoder's time base (packets come stamped in it).
@@ -149,9 +152,12 @@ impl VideoEncoder {
     pub fn push(&mut self, format: FrameFormat, pixels: &[u8], out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
         let (w, h) = (self.config.width, self.config.height);
         let mut frame = match format {
-            FrameFormat::Yuv420p if self.target == ff::format::Pixel::YUV420P => fill_yuv420p(pixels, w, h)?,
+            FrameFormat::Yuv420p if self.target == ff::format::Pixel::YUV420P => {
+                let spare = self.spare.take().filter(is_writable);
+                fill_yuv420p(spare, pixels, w, h)?
+            }
             FrameFormat::Yuv420p => {
-                let src = fill_yuv420p(pixels, w, h)?;
+                let src = fill_yuv420p(None, pixels, w, h)?;
                 self.convert(&src, ff::format::Pixel::YUV420P)?
             }
             FrameFormat::Rgba => {
@@ -164,6 +170,9 @@ impl VideoEncoder {
         frame.set_pts(Some(self.config.fps.frame_to_ts(self.next_frame, self.time_base)));
         self.next_frame += 1;
         self.encoder.send_frame(&frame).ctx("avcodec_send_frame", &"video encoder")?;
+        if format == FrameFormat::Yuv420p && self.target == ff::format::Pixel::YUV420P {
+            self.spare = Some(frame);
+        }
         self.drain(out)
     }
 
@@ -268,15 +277,22 @@ fn bt709_scaler(
     Ok(ctx)
 }
 
-/// Copy tightly packed yuv420p planes into a libav frame (whose rows may be padded).
-fn fill_yuv420p(pixels: &[u8], w: u32, h: u32) -> Result<ff::frame::Video, AvError> {
+/// Whether no one else holds a reference to the frame's buffers, so they may be overwritten.
+fn is_writable(frame: &ff::frame::Video) -> bool {
+    // SAFETY: the frame is live; av_frame_is_writable only reads its buffer reference counts.
+    unsafe { ff::ffi::av_frame_is_writable(frame.as_ptr().cast_mut()) > 0 }
+}
+
+/// Copy tightly packed yuv420p planes into a libav frame (whose rows may be padded): `reuse` if
+/// given (a writable frame of this size and format), else a new one.
+fn fill_yuv420p(reuse: Option<ff::frame::Video>, pixels: &[u8], w: u32, h: u32) -> Result<ff::frame::Video, AvError> {
     let (w, h) = (w as usize, h as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let need = w * h + 2 * cw * ch;
     if pixels.len() != need {
         return Err(size_error(pixels.len(), need));
     }
-    let mut frame = ff::frame::Video::new(ff::format::Pixel::YUV420P, w as u32, h as u32);
+    let mut frame = reuse.unwrap_or_else(|| ff::frame::Video::new(ff::format::Pixel::YUV420P, w as u32, h as u32));
     let planes = [(0, w, h, 0usize), (1, cw, ch, w * h), (2, cw, ch, w * h + cw * ch)];
     for (index, pw, ph, offset) in planes {
         copy_plane(&mut frame, index, &pixels[offset..offset + pw * ph], pw, ph);

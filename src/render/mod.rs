@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod capture;
 pub mod color;
+mod decode;
 pub mod encode;
 pub mod pipeline;
 pub mod probe;

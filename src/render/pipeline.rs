@@ -1,28 +1,26 @@
 //! The capture → decode → encode pipeline of one chunk.
 //!
 //! Capture runs in `browsers` separate browser processes (tokio tasks), browser `i` taking frames
-//! `start + i, start + i + browsers, …`; a decode thread puts frames back in order and turns the
-//! captured JPEG/PNG into RGBA; an encode thread feeds the chunk writer. Bounded channels and a
+//! `start + i, start + i + browsers, …`; a decode thread ([`super::decode`]) puts frames back in
+//! order and turns the captured JPEG/PNG into yuv420p or RGBA; an encode thread feeds the chunk
+//! writer and hands the frame buffers back. Bounded channels and a
 //! window on how far capture may run ahead of the encoder keep memory flat, and since each stage
 //! has its own thread, the CPU is never idle waiting on Chromium.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-
 use super::browser::BrowserBinary;
 use super::capture::{Capturer, PageSpec, ShotFormat};
-use super::color::{jfif420_to_bt709, Planes};
+use super::decode::{decode_loop, Captured, DecodeSpec, Decoded};
 use super::encode::{ChunkOutput, ChunkWriter};
 use super::server::FileServer;
 use super::validate::ChunkPlan;
-use crate::av::image::{DecodedImage, ImageCodec, ImageDecoder};
-use crate::av::video::{FrameFormat, VideoCodec, VideoEncoderConfig, Yuv420Converter};
+use crate::av::image::ImageCodec;
+use crate::av::video::{VideoCodec, VideoEncoderConfig};
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::OutputFormat;
@@ -69,14 +67,6 @@ pub struct PipelineOutput {
     pub gl_renderer: Option<String>,
 }
 
-/// A decoded frame on its way to the encoder.
-struct Decoded(FrameFormat, Vec<u8>);
-
-struct Captured {
-    frame: i64,
-    data: String,
-}
-
 /// Render `plan.chunk` into `spec.out`. `before_capture` runs once all browsers are ready (with
 /// the first browser's WebGL renderer) and may veto the render; it carries the slower checks.
 pub fn run(
@@ -90,15 +80,21 @@ pub fn run(
         .build()
         .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Captured>(spec.browsers * 2 + 2);
-    let (rgba_tx, rgba_rx) = sync_channel::<Decoded>(3);
+    let (frame_tx, frame_rx) = sync_channel::<Decoded>(3);
+    let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
     let next = Arc::new(AtomicI64::new(plan.chunk.start_frame));
-    let codec = if plan.encoder.capture_format == "png" { ImageCodec::Png } else { ImageCodec::Jpeg };
-    let (w, h) = (plan.plan.dimensions.width, plan.plan.dimensions.height);
-    let start = plan.chunk.start_frame;
-    // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
-    let to_yuv = plan.plan.dimensions.format == OutputFormat::Mp4;
-    let decoder = std::thread::spawn(move || decode_loop(raw_rx, rgba_tx, codec, (w, h, to_yuv), start));
+    let d = plan.plan.dimensions;
+    let decode = DecodeSpec {
+        codec: if plan.encoder.capture_format == "png" { ImageCodec::Png } else { ImageCodec::Jpeg },
+        width: d.width,
+        height: d.height,
+        // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
+        to_yuv: d.format == OutputFormat::Mp4,
+        first: plan.chunk.start_frame,
+    };
+    let decoder = std::thread::spawn(move || decode_loop(raw_rx, frame_tx, recycle_rx, decode));
     let sink = Sink {
+        recycle: recycle_tx,
         out: spec.out.clone(),
         format: plan.plan.dimensions.format,
         config: encoder_config(plan),
@@ -106,7 +102,7 @@ pub fn run(
         next: Arc::clone(&next),
         progress: spec.progress.clone(),
     };
-    let encoder = std::thread::spawn(move || encode_loop(sink, rgba_rx));
+    let encoder = std::thread::spawn(move || encode_loop(sink, frame_rx));
     let captured = rt.block_on(capture_all(plan, spec, raw_tx, Arc::clone(&next), before_capture));
     let decoded = decoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "frame decoder panicked")));
     let encoded = encoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "chunk encoder panicked")));
@@ -228,76 +224,10 @@ async fn capture_frames(
     result
 }
 
-fn decode_loop(
-    mut rx: tokio::sync::mpsc::Receiver<Captured>,
-    tx: SyncSender<Decoded>,
-    codec: ImageCodec,
-    (width, height, to_yuv): (u32, u32, bool),
-    first: i64,
-) -> Result<()> {
-    let images = ImageDecoder::open(codec).map_err(|e| Error::av(Code::MediaFailed, e))?;
-    let yuv = match to_yuv {
-        true => Some(Yuv420Converter::new(width, height).map_err(|e| Error::av(Code::MediaFailed, e))?),
-        false => None,
-    };
-    let mut dec = FrameDecoder { images, yuv };
-    let mut pending: BTreeMap<i64, String> = BTreeMap::new();
-    let mut want = first;
-    while let Some(c) = rx.blocking_recv() {
-        pending.insert(c.frame, c.data);
-        while let Some(data) = pending.remove(&want) {
-            let frame = decode_one(&mut dec, &data, want, (width, height))?;
-            if tx.send(frame).is_err() {
-                return Ok(());
-            }
-            want += 1;
-        }
-    }
-    Ok(())
-}
-
-/// Decode one capture into what the encoder takes: yuv420p for H.264 chunks (a JFIF 4:2:0 JPEG
-/// converted directly, anything else through RGBA), RGBA otherwise.
-fn decode_one(dec: &mut FrameDecoder, b64: &str, frame: i64, (width, height): (u32, u32)) -> Result<Decoded> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| Error::new(Code::CaptureFailed, format!("frame {frame}: screenshot is not base64: {e}")))?;
-    let failed = |e| Error::av(Code::CaptureFailed, e).prefixed(&format!("decoding captured frame {frame}"));
-    let image = dec.images.decode(&bytes).map_err(failed)?;
-    let (w, h) = match &image {
-        DecodedImage::Jfif420 { width, height, .. } | DecodedImage::Rgba { width, height, .. } => (*width, *height),
-    };
-    if (w, h) != (width, height) {
-        return Err(Error::new(
-            Code::CaptureFailed,
-            format!("frame {frame}: the browser captured {w}×{h}, the plan is {width}×{height}"),
-        ));
-    }
-    let (w, h) = (w as usize, h as usize);
-    match (image, dec.yuv.as_mut()) {
-        (DecodedImage::Jfif420 { y, cb, cr, .. }, Some(_)) => {
-            let planes = Planes { y: &y, y_stride: w, cb: &cb, cr: &cr, c_stride: w.div_ceil(2) };
-            Ok(Decoded(FrameFormat::Yuv420p, jfif420_to_bt709(&planes, w, h)))
-        }
-        (DecodedImage::Rgba { pixels, .. }, Some(c)) => {
-            Ok(Decoded(FrameFormat::Yuv420p, c.convert(&pixels).map_err(|e| Error::av(Code::MediaFailed, e))?))
-        }
-        (DecodedImage::Rgba { pixels, .. }, None) => Ok(Decoded(FrameFormat::Rgba, pixels)),
-        (DecodedImage::Jfif420 { .. }, None) => {
-            Err(Error::new(Code::CaptureFailed, format!("frame {frame}: a JPEG capture for an output with alpha")))
-        }
-    }
-}
-
-/// The decode thread's converters.
-struct FrameDecoder {
-    images: ImageDecoder,
-    /// Set for H.264 outputs: RGBA captures are converted to yuv420p here.
-    yuv: Option<Yuv420Converter>,
-}
-
 /// The encoder thread's inputs (libav contexts are not `Send`, so the writer is made there).
 struct Sink {
+    /// Where frame buffers go back to the decoder once encoded.
+    recycle: Sender<Vec<u8>>,
     out: PathBuf,
     format: OutputFormat,
     config: VideoEncoderConfig,
@@ -316,6 +246,8 @@ fn encode_loop(sink: Sink, rx: Receiver<Decoded>) -> Result<(ChunkOutput, u64)> 
         let t = Instant::now();
         writer.push(format, &pixels)?;
         busy += t.elapsed();
+        // A decoder that has stopped needs no more buffers.
+        sink.recycle.send(pixels).ok();
         done += 1;
         sink.next.fetch_add(1, Ordering::AcqRel);
         if let Some(p) = &sink.progress {
