@@ -133,36 +133,53 @@ fn per_frame_costs(rt: &tokio::runtime::Runtime, plan: &std::path::Path, frames:
     );
 }
 
+/// `--plan DIR`: measure chunk 0 of an existing 1080p plan (made by `framefan plan`) instead of
+/// the built-in page, at the plan's own quality tier.
+fn given_plan() -> Option<(std::path::PathBuf, i64)> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = std::path::PathBuf::from(args.iter().skip_while(|a| *a != "--plan").nth(1)?);
+    let chunks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("meta/chunks.json")).expect("meta/chunks.json")).unwrap();
+    let frames = chunks[0]["endFrame"].as_i64().unwrap() - chunks[0]["startFrame"].as_i64().unwrap();
+    Some((dir, frames))
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let draft = plan(dir.path(), "ultrafast");
-    let standard = plan(dir.path(), "medium");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    per_frame_costs(&rt, &draft, 60, "ultrafast");
+    let (plans, frames) = match given_plan() {
+        Some((plan, frames)) => (vec![("the given plan's tier", plan)], frames),
+        None => {
+            let draft = plan(dir.path(), "ultrafast");
+            let standard = plan(dir.path(), "medium");
+            (vec![("draft (ultrafast)", draft), ("standard (medium)", standard)], FRAMES)
+        }
+    };
+    let first = &plans[0].1;
+    per_frame_costs(&rt, first, 60.min(frames), "ultrafast");
     if std::env::args().any(|a| a == "--per-frame-only") {
         return;
     }
     let mut startups = Vec::new();
     for _ in 0..5 {
-        startups.push(rt.block_on(capture_only(&draft, 2)).0);
+        startups.push(rt.block_on(capture_only(first, 2)).0);
     }
     startups.sort();
     println!("start-up (launch → first frame), median of 5: {:.0} ms", startups[2].as_secs_f64() * 1000.0);
     // Ceilings are the best of three runs: a shared machine only ever makes a run slower.
-    let ceiling =
-        (0..3).map(|_| 1.0 / rt.block_on(capture_only(&draft, FRAMES)).1.as_secs_f64()).fold(0.0f64, f64::max);
+    let ceiling = (0..3).map(|_| 1.0 / rt.block_on(capture_only(first, frames)).1.as_secs_f64()).fold(0.0f64, f64::max);
     println!("capture-only ceiling (1 browser, JPEG q80, best of 3): {ceiling:.1} frames/s");
     let ceiling2 = (0..3)
         .map(|_| {
             rt.block_on(async {
                 let t = Instant::now();
-                let (a, b) = tokio::join!(capture_only(&draft, FRAMES / 2), capture_only(&draft, FRAMES / 2));
-                (FRAMES - 2) as f64 / (t.elapsed() - a.0.max(b.0)).as_secs_f64()
+                let (a, b) = tokio::join!(capture_only(first, frames / 2), capture_only(first, frames / 2));
+                (frames / 2 * 2 - 2) as f64 / (t.elapsed() - a.0.max(b.0)).as_secs_f64()
             })
         })
         .fold(0.0f64, f64::max);
     println!("capture-only ceiling (2 browsers at once, best of 3): {ceiling2:.1} frames/s");
-    for (name, plan) in [("draft (ultrafast)", &draft), ("standard (medium)", &standard)] {
+    for (name, plan) in &plans {
         for browsers in [1usize, 2] {
             let out = dir.path().join(format!("{name}-{browsers}.mp4"));
             let opts = ChunkOptions { browsers: Some(browsers), ..Default::default() };

@@ -249,9 +249,11 @@ impl Capturer {
 
     /// The WebGL renderer the page would get (`None` without WebGL): software or GPU.
     pub async fn webgl_renderer(&mut self) -> Option<String> {
+        // The probe's context is released at once rather than left to the garbage collector.
         let expr = "(() => { const c = document.createElement('canvas').getContext('webgl'); if (!c) return null; \
                     const e = c.getExtension('WEBGL_debug_renderer_info'); \
-                    return String(c.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : c.RENDERER)); })()";
+                    const r = String(c.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : c.RENDERER)); \
+                    const l = c.getExtension('WEBGL_lose_context'); if (l) l.loseContext(); return r; })()";
         let res = self.session.page.execute(evaluate(expr)).await.ok()?;
         res.result.result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string)
     }
