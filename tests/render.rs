@@ -388,24 +388,62 @@ fn a_killed_render_leaves_nothing_at_out() {
     child.wait().unwrap();
     assert!(!out.exists(), "a killed render must not leave a chunk at out");
     // The browser dies with its worker (no orphan keeps rendering into a removed profile).
-    let needle = dir.path().to_string_lossy().into_owned();
-    let orphans = || {
+    assert_no_process_mentions(dir.path());
+    assert!(!framefan::assemble::check::sidecar_path(&out).exists());
+}
+
+/// Wait up to 5 s for every process whose command line mentions `dir` to be gone.
+fn assert_no_process_mentions(dir: &std::path::Path) {
+    let needle = dir.to_string_lossy().into_owned();
+    let alive = || {
         std::fs::read_dir("/proc")
             .unwrap()
             .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
             .filter(|c| String::from_utf8_lossy(c).contains(&needle))
             .count()
     };
-    let mut left = orphans();
+    let mut left = alive();
     for _ in 0..50 {
         if left == 0 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
-        left = orphans();
+        left = alive();
     }
-    assert_eq!(left, 0, "browser processes outlived the killed worker");
-    assert!(!framefan::assemble::check::sidecar_path(&out).exists());
+    assert_eq!(left, 0, "browser processes outlived their worker");
+}
+
+#[test]
+fn sigterm_stops_a_chunk_removes_its_scratch_and_exits_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 300, 300));
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("chunk.mp4");
+    let mut child = Command::new(crate::util::framefan_bin())
+        .arg("render-chunk")
+        .arg(&plan)
+        .arg(&out)
+        .args(["--index", "0", "--progress", "--json"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("chunk.progress"), "unexpected first line {line:?}");
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "stderr after SIGTERM: {rest}");
+    assert!(rest.contains(r#""code":"CANCELLED""#), "{rest}");
+    // Nothing at out, no sidecar, no scratch directory: the output folder is as it was.
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_no_process_mentions(dir.path());
 }
 
 #[test]

@@ -329,6 +329,17 @@ fn verify_matches_the_plan_it_was_rendered_from_and_exits_3_on_another() {
 
 #[test]
 fn ctrl_c_stops_the_cli_render_leaves_nothing_and_exits_130() {
+    stop_cli_render("-INT", 130);
+}
+
+#[test]
+fn sigterm_stops_the_cli_render_leaves_nothing_and_exits_143() {
+    stop_cli_render("-TERM", 143);
+}
+
+/// Start a CLI render, send `signal` once frames are coming, and check it cleans up and exits
+/// with `code`.
+fn stop_cli_render(signal: &str, code: i32) {
     use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("interrupted.mp4");
@@ -352,11 +363,11 @@ fn ctrl_c_stops_the_cli_render_leaves_nothing_and_exits_130() {
         }
     }
     assert_eq!(last["stage"], "render", "the render never started: {last}");
-    let signalled = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let signalled = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     assert!(signalled.success());
     let rest: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code));
     let failed = rest.last().unwrap();
     assert_eq!((failed["event"].as_str(), failed["code"].as_str()), (Some("render.failed"), Some("CANCELLED")));
     assert!(!rest.iter().any(|e| e["event"] == "render.completed"));

@@ -1,5 +1,6 @@
 //! Exit codes (contracts §7): 0 success, 2 usage, 3 non-retryable failure, 75 retryable failure;
-//! and 130 (128 + SIGINT, the shell convention) when `framefan render` was stopped by Ctrl-C.
+//! and 128 + the signal (130 for Ctrl-C, 143 for SIGTERM) when `render` or `render-chunk` was
+//! stopped by one (see `signals`).
 
 use std::process::ExitCode;
 
@@ -11,8 +12,6 @@ pub const USAGE: u8 = 2;
 pub const FAILED: u8 = 3;
 /// A transient failure (I/O, browser crash, partial download): retrying may help.
 pub const RETRYABLE: u8 = 75;
-/// Interrupted by Ctrl-C (128 + SIGINT).
-pub const INTERRUPTED: u8 = 130;
 
 /// Report `err` on stderr (as one JSON line with `--json`) and pick its exit code.
 pub fn report(err: &framefan::Error, json: bool) -> ExitCode {

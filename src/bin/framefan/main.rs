@@ -6,6 +6,7 @@ mod plan_cmd;
 mod progress;
 mod render_cmd;
 mod run_cmd;
+mod signals;
 mod verify_cmd;
 
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use framefan::render::{render_chunk, ChunkOptions};
 
-use crate::exit;
+use crate::{exit, signals};
 
 /// Environment variables that carry an array-job index, in the order they are consulted.
 const INDEX_ENV: [&str; 3] = ["JOB_COMPLETION_INDEX", "CLOUD_RUN_TASK_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
@@ -47,7 +47,13 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
         Some(Err(msg)) => return usage(&msg),
         None => return usage(&format!("no chunk index: pass --index or set one of {}", INDEX_ENV.join(", "))),
     };
-    let mut options = ChunkOptions { browser: args.browser, browsers: args.browsers, ..Default::default() };
+    let stop = signals::install("the chunk");
+    let mut options = ChunkOptions {
+        browser: args.browser,
+        browsers: args.browsers,
+        cancel: Some(stop.flag()),
+        ..Default::default()
+    };
     if args.progress {
         options.progress = Some(Arc::new(move |done: i64| {
             eprintln!("{}", serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}));
@@ -69,7 +75,13 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
             }
             ExitCode::from(exit::OK)
         }
-        Err(err) => exit::report(&err, args.json),
+        Err(err) => {
+            let code = exit::report(&err, args.json);
+            match stop.exit_code() {
+                Some(signalled) if err.kind() == framefan::Code::Cancelled => ExitCode::from(signalled),
+                _ => code,
+            }
+        }
     }
 }
 

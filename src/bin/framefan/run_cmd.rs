@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use clap::Args;
 use framefan::run::{render, Chunking, RenderOptions, RenderResult};
@@ -11,6 +9,7 @@ use framefan::run::{render, Chunking, RenderOptions, RenderResult};
 use crate::exit;
 use crate::plan_cmd::PlanFlags;
 use crate::progress::{Display, ProgressMode};
+use crate::signals;
 
 /// Arguments of `framefan render`.
 #[derive(Args)]
@@ -40,20 +39,6 @@ pub struct RenderArgs {
     json: bool,
 }
 
-/// Ctrl-C sets `cancel`: the render stops its workers, removes its scratch and fails with
-/// `CANCELLED`. A second Ctrl-C exits at once.
-fn install_interrupt(cancel: Arc<AtomicBool>) {
-    let installed = ctrlc::set_handler(move || {
-        if cancel.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(exit::INTERRUPTED));
-        }
-        eprintln!("framefan: interrupted; stopping the workers (Ctrl-C again to quit at once)");
-    });
-    if let Err(e) = installed {
-        eprintln!("{}", serde_json::json!({"level": "warn", "message": format!("Ctrl-C handler not installed: {e}")}));
-    }
-}
-
 /// Run `framefan render`.
 pub fn run(args: RenderArgs) -> ExitCode {
     let config = match args.flags.config() {
@@ -62,8 +47,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
     };
     let mode = args.progress.unwrap_or_else(ProgressMode::detect);
     let display = Display::new(mode);
-    let cancel = Arc::new(AtomicBool::new(false));
-    install_interrupt(Arc::clone(&cancel));
+    let stop = signals::install("the workers");
     let options = RenderOptions {
         plan: config,
         chunking: if args.flags.chunking_given() { Chunking::AsConfigured } else { Chunking::Auto },
@@ -71,7 +55,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
         browser: args.browser.clone(),
         keep_work: args.keep_work,
         events: Some(display.sink()),
-        cancel: Some(Arc::clone(&cancel)),
+        cancel: Some(stop.flag()),
         ..Default::default()
     };
     match render(&args.project, &options, &args.out) {
@@ -86,10 +70,10 @@ pub fn run(args: RenderArgs) -> ExitCode {
         Err(err) => {
             display.failed(&err);
             let code = exit::report(&err, args.json);
-            if err.kind() == framefan::Code::Cancelled && cancel.load(Ordering::SeqCst) {
-                return ExitCode::from(exit::INTERRUPTED);
+            match stop.exit_code() {
+                Some(signalled) if err.kind() == framefan::Code::Cancelled => ExitCode::from(signalled),
+                _ => code,
             }
-            code
         }
     }
 }

@@ -1,0 +1,58 @@
+//! SIGINT and SIGTERM for the long-running commands (`render`, `render-chunk`).
+//!
+//! The first signal asks the work to stop: workers and browsers are stopped, scratch is removed
+//! and nothing is left at the output. A second one exits at once. The exit code is 128 + the
+//! signal, the shell's convention: 130 after Ctrl-C, 143 after the SIGTERM that Kubernetes,
+//! Cloud Run and AWS Batch send a task before they kill it (preemption, cancellation), so a
+//! stopped worker cleans up inside the engine's grace period instead of leaving a scratch
+//! directory beside its output.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// What the signal thread tells the command.
+pub struct Stop {
+    cancel: Arc<AtomicBool>,
+    signal: Arc<AtomicI32>,
+}
+
+/// Start watching SIGINT and SIGTERM; `what` names the work in the message printed on the first
+/// one.
+pub fn install(what: &'static str) -> Stop {
+    let stop = Stop { cancel: Arc::new(AtomicBool::new(false)), signal: Arc::new(AtomicI32::new(0)) };
+    let (cancel, signal) = (Arc::clone(&stop.cancel), Arc::clone(&stop.signal));
+    let watching = Signals::new([SIGINT, SIGTERM]).and_then(|mut signals| {
+        std::thread::Builder::new().name("signals".into()).spawn(move || {
+            for sig in signals.forever() {
+                if cancel.swap(true, Ordering::SeqCst) {
+                    std::process::exit(128 + sig);
+                }
+                signal.store(sig, Ordering::SeqCst);
+                let name = if sig == SIGINT { "interrupted" } else { "terminated" };
+                eprintln!("framefan: {name}; stopping {what} (signal again to quit at once)");
+            }
+        })
+    });
+    if let Err(e) = watching {
+        eprintln!("{}", serde_json::json!({"level": "warn", "message": format!("signal handler not installed: {e}")}));
+    }
+    stop
+}
+
+impl Stop {
+    /// The flag the work polls; set by the first signal.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancel)
+    }
+
+    /// 128 + the signal that stopped the work, if one did.
+    pub fn exit_code(&self) -> Option<u8> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            sig => u8::try_from(128 + sig).ok(),
+        }
+    }
+}
