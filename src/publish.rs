@@ -97,19 +97,19 @@ impl Drop for StagedFile {
 /// 0.6 s of idle waiting at the end). It only starts writeback earlier; durability still comes
 /// from the commit's fsync. Stops when dropped.
 pub struct Flusher {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Dropping it wakes the thread at once (a sleeping thread would hold up the commit).
+    stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Flusher {
     /// Flush `path` every `every` (it may not exist yet; it is opened once it does).
     pub fn start(path: &Path, every: std::time::Duration) -> Flusher {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (flag, path) = (std::sync::Arc::clone(&stop), path.to_path_buf());
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let path = path.to_path_buf();
         let thread = std::thread::spawn(move || {
             let mut file = None;
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(every);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 if file.is_none() {
                     file = std::fs::File::open(&path).ok();
                 }
@@ -119,13 +119,13 @@ impl Flusher {
                 }
             }
         });
-        Flusher { stop, thread: Some(thread) }
+        Flusher { stop: Some(stop), thread: Some(thread) }
     }
 }
 
 impl Drop for Flusher {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _joined = t.join();
         }
