@@ -69,7 +69,8 @@ fn main() -> ExitCode {
         Command::Render(args) => run_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Assemble { plan_dir, out, chunks, audio, json, progress } => {
-            let mut options = AssembleOptions::default();
+            let stop = signals::install("the assemble");
+            let mut options = AssembleOptions { cancel: Some(stop.flag()), ..Default::default() };
             if progress {
                 options.progress = Some(Arc::new(|p: Progress| {
                     let fraction = p.frames_done as f64 / p.total_frames.max(1) as f64;
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
                     print_result(&result, json);
                     ExitCode::from(exit::OK)
                 }
-                Err(err) => exit::report(&err, json),
+                Err(err) => stop.report(&err, json),
             }
         }
     }

@@ -75,13 +75,7 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
             }
             ExitCode::from(exit::OK)
         }
-        Err(err) => {
-            let code = exit::report(&err, args.json);
-            match stop.exit_code() {
-                Some(signalled) if err.kind() == framefan::Code::Cancelled => ExitCode::from(signalled),
-                _ => code,
-            }
-        }
+        Err(err) => stop.report(&err, args.json),
     }
 }
 

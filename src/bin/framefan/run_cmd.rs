@@ -69,11 +69,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
         }
         Err(err) => {
             display.failed(&err);
-            let code = exit::report(&err, args.json);
-            match stop.exit_code() {
-                Some(signalled) if err.kind() == framefan::Code::Cancelled => ExitCode::from(signalled),
-                _ => code,
-            }
+            stop.report(&err, args.json)
         }
     }
 }

@@ -1,4 +1,4 @@
-//! SIGINT and SIGTERM for the long-running commands (`render`, `render-chunk`).
+//! SIGINT and SIGTERM for the long-running commands (`render`, `render-chunk`, `assemble`).
 //!
 //! The first signal asks the work to stop: workers and browsers are stopped, scratch is removed
 //! and nothing is left at the output. A second one exits at once. The exit code is 128 + the
@@ -7,11 +7,14 @@
 //! stopped worker cleans up inside the engine's grace period instead of leaving a scratch
 //! directory beside its output.
 
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+
+use crate::exit;
 
 /// What the signal thread tells the command.
 pub struct Stop {
@@ -48,11 +51,15 @@ impl Stop {
         Arc::clone(&self.cancel)
     }
 
-    /// 128 + the signal that stopped the work, if one did.
-    pub fn exit_code(&self) -> Option<u8> {
+    /// Report `err` as [`exit::report`] does; the exit code is 128 + the signal when one
+    /// stopped the work, else the error's own.
+    pub fn report(&self, err: &framefan::Error, json: bool) -> ExitCode {
+        let code = exit::report(err, json);
         match self.signal.load(Ordering::SeqCst) {
-            0 => None,
-            sig => u8::try_from(128 + sig).ok(),
+            sig if sig > 0 && err.kind() == framefan::Code::Cancelled => {
+                u8::try_from(128 + sig).map_or(code, ExitCode::from)
+            }
+            _ => code,
         }
     }
 }
