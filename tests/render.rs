@@ -368,28 +368,37 @@ fn bad_plans_and_workers_fail_with_their_codes_and_leave_nothing() {
 #[test]
 fn a_killed_render_leaves_nothing_at_out() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan");
-    write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 300, 300));
-    let out = dir.path().join("chunk.mp4");
-    let mut child = Command::new(crate::util::framefan_bin())
-        .arg("render-chunk")
-        .arg(&plan)
-        .arg(&out)
-        .args(["--index", "0", "--progress"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for the first encoded frame, then kill the worker mid-chunk.
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-    assert!(line.contains("chunk.progress"), "unexpected first line {line:?}");
+    let (mut child, _stderr, out) = worker_mid_chunk(dir.path());
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!out.exists(), "a killed render must not leave a chunk at out");
     // The browser dies with its worker (no orphan keeps rendering into a removed profile).
     assert_no_process_mentions(dir.path());
     assert!(!framefan::assemble::check::sidecar_path(&out).exists());
+}
+
+/// A `render-chunk --progress --json` worker on a 300-frame plan in `dir`, writing
+/// `dir/out/chunk.mp4`, once it has encoded its first frame; with its stderr and that path.
+fn worker_mid_chunk(
+    dir: &std::path::Path,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStderr>, PathBuf) {
+    let plan = dir.join("plan");
+    write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 300, 300));
+    std::fs::create_dir(dir.join("out")).unwrap();
+    let out = dir.join("out/chunk.mp4");
+    let mut child = Command::new(crate::util::framefan_bin())
+        .arg("render-chunk")
+        .arg(&plan)
+        .arg(&out)
+        .args(["--index", "0", "--progress", "--json"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("chunk.progress"), "unexpected first line {line:?}");
+    (child, stderr, out)
 }
 
 /// Wait up to 5 s for every process whose command line mentions `dir` to be gone.
@@ -416,23 +425,7 @@ fn assert_no_process_mentions(dir: &std::path::Path) {
 #[test]
 fn sigterm_stops_a_chunk_removes_its_scratch_and_exits_143() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan");
-    write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 300, 300));
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
-    let out = out_dir.join("chunk.mp4");
-    let mut child = Command::new(crate::util::framefan_bin())
-        .arg("render-chunk")
-        .arg(&plan)
-        .arg(&out)
-        .args(["--index", "0", "--progress", "--json"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-    assert!(line.contains("chunk.progress"), "unexpected first line {line:?}");
+    let (mut child, mut stderr, out) = worker_mid_chunk(dir.path());
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(term.success());
     let mut rest = String::new();
@@ -441,7 +434,8 @@ fn sigterm_stops_a_chunk_removes_its_scratch_and_exits_143() {
     assert_eq!(status.code(), Some(143), "stderr after SIGTERM: {rest}");
     assert!(rest.contains(r#""code":"CANCELLED""#), "{rest}");
     // Nothing at out, no sidecar, no scratch directory: the output folder is as it was.
-    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let out_dir = out.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     assert_no_process_mentions(dir.path());
 }
