@@ -3,9 +3,9 @@
 //! Capture runs in `browsers` separate browser processes (tokio tasks), browser `i` taking frames
 //! `start + i, start + i + browsers, …`; a decode thread ([`super::decode`]) puts frames back in
 //! order and turns the captured JPEG/PNG into yuv420p or RGBA; an encode thread feeds the chunk
-//! writer and hands the frame buffers back. Bounded channels and a
-//! window on how far capture may run ahead of the encoder keep memory flat, and since each stage
-//! has its own thread, the CPU is never idle waiting on Chromium.
+//! writer and hands the frame buffers back. Bounded channels and a window on how far capture may
+//! run ahead of the encoder keep memory flat, and since each stage has its own thread, the CPU is
+//! never idle waiting on Chromium.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
