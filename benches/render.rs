@@ -60,21 +60,28 @@ fn plan(dir: &std::path::Path, preset: &'static str) -> std::path::PathBuf {
     path
 }
 
-async fn capture_only(plan: &std::path::Path, frames: i64) -> (Duration, Duration) {
+/// Capture frames `0..frames` of `plan` in one browser, handing each capture (base64) to `each`;
+/// returns launch → first frame and the mean time per later frame.
+async fn capture_each(plan: &std::path::Path, frames: i64, mut each: impl FnMut(String)) -> (Duration, Duration) {
     let server = FileServer::start(plan).await.unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
     let t0 = Instant::now();
     let mut cap = Capturer::launch(&server, &page).await.unwrap();
-    cap.frame(0).await.unwrap();
+    each(cap.frame(0).await.unwrap());
     let startup = t0.elapsed();
     let t1 = Instant::now();
     for f in 1..frames {
-        cap.frame(f).await.unwrap();
+        each(cap.frame(f).await.unwrap());
     }
     let capture = t1.elapsed();
     cap.close().await;
-    (startup, capture / (frames - 1) as u32)
+    (startup, capture / (frames - 1).max(1) as u32)
+}
+
+/// Capture only, nothing decoded or encoded: the ceiling.
+async fn capture_only(plan: &std::path::Path, frames: i64) -> (Duration, Duration) {
+    capture_each(plan, frames, drop).await
 }
 
 /// Our side of each frame, stage by stage: ms per frame for JPEG decode, the JFIF → BT.709
@@ -84,18 +91,10 @@ fn per_frame_costs(rt: &tokio::runtime::Runtime, plan: &std::path::Path, frames:
     use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
     use framefan::av::video::{FrameFormat, VideoCodec, VideoEncoder, VideoEncoderConfig};
     use framefan::render::color::{Jfif420ToBt709, Planes};
-    let jpegs: Vec<Vec<u8>> = rt.block_on(async {
-        let server = FileServer::start(plan).await.unwrap();
-        let scratch = tempfile::tempdir().unwrap();
-        let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
-        let mut cap = Capturer::launch(&server, &page).await.unwrap();
-        let mut out = Vec::new();
-        for f in 0..frames {
-            out.push(base64::engine::general_purpose::STANDARD.decode(cap.frame(f).await.unwrap()).unwrap());
-        }
-        cap.close().await;
-        out
-    });
+    let mut jpegs = Vec::new();
+    rt.block_on(capture_each(plan, frames, |b64| {
+        jpegs.push(base64::engine::general_purpose::STANDARD.decode(b64).unwrap());
+    }));
     let mut dec = ImageDecoder::open(ImageCodec::Jpeg).unwrap();
     let mut convert = Jfif420ToBt709::new(1920, 1080).unwrap();
     let (mut t_dec, mut t_conv) = (Duration::ZERO, Duration::ZERO);

@@ -151,11 +151,10 @@ impl VideoEncoder {
     /// to `out`.
     pub fn push(&mut self, format: FrameFormat, pixels: &[u8], out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
         let (w, h) = (self.config.width, self.config.height);
+        // yuv420p in, yuv420p to x264: the input frame itself is encoded, and can be reused.
+        let direct = format == FrameFormat::Yuv420p && self.target == ff::format::Pixel::YUV420P;
         let mut frame = match format {
-            FrameFormat::Yuv420p if self.target == ff::format::Pixel::YUV420P => {
-                let spare = self.spare.take().filter(is_writable);
-                fill_yuv420p(spare, pixels, w, h)?
-            }
+            FrameFormat::Yuv420p if direct => fill_yuv420p(self.spare.take().filter(is_writable), pixels, w, h)?,
             FrameFormat::Yuv420p => {
                 let src = fill_yuv420p(None, pixels, w, h)?;
                 self.convert(&src, ff::format::Pixel::YUV420P)?
@@ -170,7 +169,7 @@ impl VideoEncoder {
         frame.set_pts(Some(self.config.fps.frame_to_ts(self.next_frame, self.time_base)));
         self.next_frame += 1;
         self.encoder.send_frame(&frame).ctx("avcodec_send_frame", &"video encoder")?;
-        if format == FrameFormat::Yuv420p && self.target == ff::format::Pixel::YUV420P {
+        if direct {
             self.spare = Some(frame);
         }
         self.drain(out)
