@@ -17,6 +17,19 @@ use crate::error::{Code, Error, Result};
 /// Top-level directories of a project that are never frozen (contracts §2).
 pub const SKIPPED_TOP_LEVEL: [&str; 7] = ["node_modules", ".git", ".cache", "output", "dist", ".next", ".turbo"];
 
+/// The folder of `compiled/` that holds what plan itself adds (frozen font faces, fetched remote
+/// assets). A project folder of that name is not frozen.
+pub const GENERATED_DIR: &str = "__framefan__";
+
+/// A file plan adds to `compiled/` (a font face, a fetched resource).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// Its path under `compiled/` (under [`GENERATED_DIR`]).
+    pub rel: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// The deepest directory nesting followed (a guard against symlink loops and hostile trees).
 const MAX_DEPTH: usize = 64;
 
@@ -69,6 +82,11 @@ pub fn scan(project: &Path, exclude: &dyn Fn(&Path) -> bool) -> Result<Scan> {
                 ));
             };
             if rel.is_empty() && SKIPPED_TOP_LEVEL.contains(&name) {
+                continue;
+            }
+            if rel.is_empty() && name == GENERATED_DIR {
+                out.warnings
+                    .push(format!("{GENERATED_DIR}/ is where plan puts what it adds, so the project's was not frozen"));
                 continue;
             }
             let child_rel = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
@@ -129,8 +147,9 @@ fn display_rel(rel: &str) -> &str {
     }
 }
 
-/// Copy the scanned files under `dest` (created) and write `page` as `dest/index.html`.
-pub fn copy(scan: &Scan, dest: &Path, page: &str) -> Result<()> {
+/// Copy the scanned files under `dest` (created), write the `generated` files and `page` as
+/// `dest/index.html`.
+pub fn copy(scan: &Scan, dest: &Path, page: &str, generated: &[Generated]) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
     for entry in scan.entries.iter().filter(|e| e.rel != super::compile::ENTRY) {
         let target = entry.rel.split('/').fold(dest.to_path_buf(), |p, s| p.join(s));
@@ -138,6 +157,13 @@ pub fn copy(scan: &Scan, dest: &Path, page: &str) -> Result<()> {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
         }
         std::fs::copy(&entry.source, &target).map_err(|e| Error::io("copying into the plan", &entry.source, e))?;
+    }
+    for file in generated {
+        let target = file.rel.split('/').fold(dest.to_path_buf(), |p, s| p.join(s));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+        }
+        std::fs::write(&target, &file.bytes).map_err(|e| Error::io("writing", &target, e))?;
     }
     let index = dest.join(super::compile::ENTRY);
     std::fs::write(&index, page).map_err(|e| Error::io("writing", &index, e))

@@ -9,6 +9,7 @@
 pub mod chunking;
 pub mod compile;
 pub mod config;
+pub mod fonts;
 pub mod freeze;
 pub mod hash;
 pub mod manifest;
@@ -84,10 +85,13 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let total_frames = frame_count(&compiled)?;
     let chunking = chunking::split(total_frames, &valid.chunking)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
-    let encoder = valid.encoder_config(chunking.size, chunk_count);
+    let mut encoder = valid.encoder_config(chunking.size, chunk_count);
+    encoder.system_fonts = compiled.fonts.system_fonts;
     let scan = freeze::scan(&project, &exclusions(&target))?;
-    let frozen =
-        SizeBreakdown { compiled: scan.bytes().saturating_add(compiled.html.len() as u64), ..Default::default() };
+    let frozen = SizeBreakdown {
+        compiled: scan.bytes().saturating_add(compiled.html.len() as u64).saturating_add(generated_bytes(&compiled)),
+        ..Default::default()
+    };
     frozen.check(valid.size_limit)?;
     let font_snapshot_sha = crate::fonts::snapshot_sha()?;
     let ffmpeg_version = crate::ffmpeg_version();
@@ -99,7 +103,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     }
     let staged = StagedDir::new(&target)?;
     let dir = staged.path();
-    freeze::copy(&scan, &dir.join("compiled"), &compiled.html)?;
+    freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
     let media = media_step(&compiled.media, compiled.duration, compiled.fps, total_frames, dir)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
@@ -137,6 +141,10 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
         warnings,
     })
+}
+
+fn generated_bytes(compiled: &Compiled) -> u64 {
+    compiled.generated.iter().map(|g| g.bytes.len() as u64).sum()
 }
 
 /// What the media step put into the plan.

@@ -88,8 +88,13 @@ pub fn check_hash(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Step 7: the fonts this machine's browser sees are the plan's.
-pub fn check_fonts(plan: &Plan) -> Result<()> {
+/// Step 7: the fonts this machine's browser sees are the plan's — when they can matter: a plan
+/// whose glyphs all come from faces frozen inside it (`systemFonts` false in `meta/encoder.json`,
+/// covered by the planHash) renders the same whatever fonts the worker has.
+pub fn check_fonts(plan: &Plan, system_fonts: bool) -> Result<()> {
+    if !system_fonts {
+        return Ok(());
+    }
     let here = crate::fonts::snapshot_sha()?;
     match plan.font_snapshot_sha.as_deref() {
         Some(expected) if expected != here => Err(Error::new(
