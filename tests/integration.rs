@@ -273,6 +273,8 @@ fn cli_prints_one_json_result_line() {
 #[path = "assemble_errors.rs"]
 mod assemble_errors;
 
+#[path = "fonts.rs"]
+mod fonts;
 #[path = "media.rs"]
 mod media;
 #[path = "plan.rs"]

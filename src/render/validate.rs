@@ -92,10 +92,21 @@ pub fn check_hash(plan: &Plan) -> Result<()> {
 /// whose glyphs all come from faces frozen inside it (`systemFonts` false in `meta/encoder.json`,
 /// covered by the planHash) renders the same whatever fonts the worker has.
 pub fn check_fonts(plan: &Plan, system_fonts: bool) -> Result<()> {
+    let here = crate::fonts::snapshot_sha()?;
     if !system_fonts {
+        // Chromium draws no text at all, web fonts included, on a machine without any font.
+        if here == crate::fonts::NO_FONTS_SHA {
+            return Err(Error::new(
+                Code::FontSnapshotMismatch,
+                format!(
+                    "this worker has no system fonts; Chromium draws no text without at least one \
+                     (install fonts-dejavu-core), although plan {} freezes its own faces",
+                    plan.dir.display()
+                ),
+            ));
+        }
         return Ok(());
     }
-    let here = crate::fonts::snapshot_sha()?;
     match plan.font_snapshot_sha.as_deref() {
         Some(expected) if expected != here => Err(Error::new(
             Code::FontSnapshotMismatch,

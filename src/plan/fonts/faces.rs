@@ -103,7 +103,7 @@ pub fn scan_dir(dir: &Path) -> Result<Vec<Face>> {
 
 fn scan_file(path: &Path) -> Result<Vec<Face>> {
     let out =
-        Command::new("fc-scan").arg("--format").arg("%{family[0]}\t%{weight}\t%{slant}\n").arg(path).output().map_err(
+        Command::new("fc-scan").arg("--format").arg("%{family}\t%{weight}\t%{slant}\n").arg(path).output().map_err(
             |e| {
                 Error::new(
                     Code::InvalidConfig,
@@ -112,15 +112,22 @@ fn scan_file(path: &Path) -> Result<Vec<Face>> {
             },
         )?;
     let text = String::from_utf8_lossy(&out.stdout);
+    // One face per family name the file gives (`Lato` and `Lato Light` …), so that either finds it.
     let faces: Vec<Face> = text
         .lines()
         .filter_map(|line| {
             let mut f = line.split('\t');
-            let family = f.next()?.trim().to_lowercase();
+            let families = f.next()?;
             let weight = css_weight(f.next()?.trim().parse().ok()?);
             let style = if f.next()?.trim().parse::<u32>().ok()? >= 100 { "italic" } else { "normal" };
-            (!family.is_empty()).then(|| Face { family, weight, style, path: path.to_path_buf() })
+            Some(families.split(',').map(str::trim).filter(|n| !n.is_empty()).map(move |name| Face {
+                family: name.to_lowercase(),
+                weight,
+                style,
+                path: path.to_path_buf(),
+            }))
         })
+        .flatten()
         .collect();
     if faces.is_empty() {
         return Err(Error::new(
