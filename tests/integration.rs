@@ -322,5 +322,7 @@ fn an_earlier_output_is_replaced_only_by_a_complete_one() {
         .collect();
     assert!(leftovers.is_empty(), "staging files left behind: {leftovers:?}");
 }
+#[path = "remote.rs"]
+mod remote;
 #[path = "run.rs"]
 mod run;

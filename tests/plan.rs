@@ -8,6 +8,7 @@ use std::process::Command;
 use framefan::plan::chunking;
 use framefan::plan::compile;
 use framefan::plan::config::{parse_fps, ChunkingConfig, PlanConfig};
+use framefan::plan::fetch::FetchOptions;
 use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::HashSchema;
 use framefan::plan::model::MediaKind;
@@ -44,6 +45,12 @@ fn simple_project() -> TempDir {
         ("index.html", &page(ROOT, "<div id=intro data-start=0 data-duration=1>hi</div><img src=\"assets/a.png\">")),
         ("assets/a.png", "not really a png"),
     ])
+}
+
+/// A config that fetches nothing and fails on any remote resource (so no test reaches the internet).
+fn offline_strict() -> PlanConfig {
+    let fetch = FetchOptions { offline: true, strict: true, ..FetchOptions::default() };
+    PlanConfig { fetch, ..PlanConfig::default() }
 }
 
 /// Plan `proj` into `<out>/plan` with `config`.
@@ -271,7 +278,7 @@ fn a_plan_dir_that_is_not_a_plan_is_not_replaced() {
 /// Each bad project fails with its code, and no plan directory appears.
 #[test]
 fn bad_projects_fail_with_their_code() {
-    let d = PlanConfig::default();
+    let d = offline_strict();
     let p = |body: &str| page(ROOT, body);
     let cases: Vec<(&str, TempDir, &str)> = vec![
         ("no index.html", project(&[("other.html", "x")]), "COMPOSITION_INVALID"),
@@ -369,7 +376,7 @@ fn bad_projects_fail_with_their_code() {
 
 #[test]
 fn messages_name_what_is_at_fault() {
-    let d = PlanConfig::default();
+    let d = offline_strict();
     // Without data-duration the page is measured in the browser; an empty one lasts 0 s.
     let attrs = "data-width=\"320\" data-height=\"240\" data-no-timeline";
     let no_duration = project(&[("index.html", &page(attrs, ""))]);
@@ -502,7 +509,7 @@ fn cdn_scripts_are_inlined_from_the_package_cache() {
                 <script src=\"https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.5/gsap.min.js\"></script>\
                 <script src=\"https://unpkg.com/gsap@3\"></script>";
     let proj = project(&[("index.html", &page(ROOT, body))]);
-    let config = PlanConfig { package_cache: Some(cache.path().to_path_buf()), ..Default::default() };
+    let config = PlanConfig { package_cache: Some(cache.path().to_path_buf()), ..offline_strict() };
     let out = tempfile::tempdir().unwrap();
     plan_into(proj.path(), out.path(), &config).unwrap();
     let html = compiled_page(&out.path().join("plan"));
@@ -720,7 +727,7 @@ fn hostile_pages_fail_cleanly_without_panicking() {
         );
         assert!(m.contains("deep"), "{m}");
     }
-    let d = PlanConfig::default();
+    let d = offline_strict();
     let huge =
         page(ROOT, "<div id=a data-start=99999999999999999999999 data-duration=1></div><div data-start='a + 1'></div>");
     assert_fails_cleanly(project(&[("index.html", &huge)]).path(), &d, "COMPOSITION_INVALID");

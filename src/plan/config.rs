@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Code, Error, Result};
+use crate::plan::fetch::FetchOptions;
 use crate::plan::fonts::FontOptions;
 use crate::plan::model::{CaptureMode, EncoderConfig};
 use crate::plan::OutputFormat;
@@ -186,6 +187,9 @@ pub struct PlanConfig {
     pub encoder_threads: i64,
     /// How text is given its fonts (`--system-fonts`, `--fonts-dir`).
     pub fonts: FontOptions,
+    /// How remote resources are fetched (`--offline`, `--strict-resources`,
+    /// `--allow-private-network`, bounds).
+    pub fetch: FetchOptions,
 }
 
 impl Default for PlanConfig {
@@ -206,6 +210,7 @@ impl Default for PlanConfig {
             gpu: false,
             encoder_threads: DEFAULT_ENCODER_THREADS,
             fonts: FontOptions::default(),
+            fetch: FetchOptions::default(),
         }
     }
 }
@@ -253,6 +258,8 @@ pub struct ValidConfig {
     pub encoder_threads: u32,
     /// How text is given its fonts.
     pub fonts: FontOptions,
+    /// How remote resources are fetched.
+    pub fetch: FetchOptions,
     /// Notes for the caller (e.g. an option the format ignores).
     pub warnings: Vec<String>,
 }
@@ -315,6 +322,7 @@ impl PlanConfig {
             size_limit: self.plan_dir_size_limit_bytes,
             encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
             fonts: self.fonts_options()?,
+            fetch: self.fetch.clone(),
             warnings: self.ignored_options(),
         })
     }

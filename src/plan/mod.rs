@@ -9,6 +9,7 @@
 pub mod chunking;
 pub mod compile;
 pub mod config;
+pub mod fetch;
 pub mod fonts;
 pub mod freeze;
 pub mod hash;
@@ -104,7 +105,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let staged = StagedDir::new(&target)?;
     let dir = staged.path();
     freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
-    let media = media_step(&compiled.media, compiled.duration, compiled.fps, total_frames, dir)?;
+    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
+    let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
     sizes.check(valid.size_limit)?;
@@ -141,6 +143,21 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
         warnings,
     })
+}
+
+/// The clips with fetched sources (under `compiled/__framefan__/`) read from the plan itself.
+fn frozen_sources(clips: &[MediaClip], compiled_dir: &Path) -> Vec<MediaClip> {
+    let prefix = format!("{}/", freeze::GENERATED_DIR);
+    clips
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if c.src_rel.starts_with(&prefix) {
+                c.src = compile::urls::join(compiled_dir, &c.src_rel);
+            }
+            c
+        })
+        .collect()
 }
 
 fn generated_bytes(compiled: &Compiled) -> u64 {

@@ -217,6 +217,69 @@ pub fn urls(css: &str) -> Vec<String> {
     found
 }
 
+/// `css` with every URL it loads (`url(…)` arguments and `@import "…"` strings) replaced where
+/// `f` returns a new one (written quoted); everything else is copied byte for byte.
+pub fn rewrite_urls(css: &str, f: &mut dyn FnMut(&str) -> Option<String>) -> String {
+    let b = css.as_bytes();
+    let mut out = String::with_capacity(css.len());
+    let mut copied = 0;
+    let mut i = 0;
+    let mut replace = |out: &mut String, copied: &mut usize, start: usize, end: usize, url: &str| {
+        if let Some(new) = f(url) {
+            out.push_str(&css[*copied..start]);
+            out.push_str(&quoted(&new));
+            *copied = end;
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_comment(b, i),
+            b'"' | b'\'' => i = skip_string(b, i),
+            b'u' | b'U' if b.len() >= i + 4 && b[i..i + 4].eq_ignore_ascii_case(b"url(") => {
+                let (url, next) = url_argument(css, i + 4);
+                let close = if css[..next.min(css.len())].ends_with(')') { next - 1 } else { next.min(css.len()) };
+                replace(&mut out, &mut copied, i + 4, close, &url);
+                i = next;
+            }
+            b'@' if b.len() >= i + 7 && b[i..i + 7].eq_ignore_ascii_case(b"@import") => {
+                let mut j = i + 7;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+                    let end = skip_string(b, j);
+                    let url = string_value(css, j, end).to_string();
+                    replace(&mut out, &mut copied, j, end, &url);
+                    i = end;
+                } else {
+                    i = j;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&css[copied.min(css.len())..]);
+    out
+}
+
+/// `s` as a double-quoted CSS string.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\u{c}' => out.push_str(&format!("\\{:x} ", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The text of the string whose quote is at `open` and which [`skip_string`] ended at `end`
 /// (just past the closing quote, or at a newline or the end for a broken string).
 fn string_value(css: &str, open: usize, end: usize) -> &str {
@@ -423,5 +486,20 @@ mod tests {
         assert_eq!(font_families("\"Inter\", -apple-system, sans-serif"), ["Inter", "-apple-system", "sans-serif"]);
         assert_eq!(font_families("var(--f, Arial), 'A, B' !important"), ["var(--f, Arial)", "A, B"]);
         assert!(font_families("  ").is_empty());
+    }
+
+    #[test]
+    fn rewrites_urls_in_place() {
+        let css = "@import 'https://x.test/a.css'; .a { background: url( https://x.test/b.png ) } \
+                   .b { background: url(\"local.png\") } /* url(https://x.test/c.png) */";
+        let out = rewrite_urls(css, &mut |u| u.starts_with("https://").then(|| format!("r/{}", &u[15..])));
+        assert_eq!(
+            out,
+            "@import \"r/a.css\"; .a { background: url(\"r/b.png\") } \
+             .b { background: url(\"local.png\") } /* url(https://x.test/c.png) */"
+        );
+        for broken in ["url(", "url(\"", "@import '", "a{b:url(x"] {
+            let _ = rewrite_urls(broken, &mut |_| Some("y".into()));
+        }
     }
 }

@@ -58,6 +58,10 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
             warnings.push(format!("{} has no src and is ignored", describe(&e)));
             continue;
         };
+        if matches!(urls::classify(&src, "media src"), Ok(urls::Target::External(_))) {
+            // A remote source that could not be fetched (already warned about): it plays nothing.
+            continue;
+        }
         let id = attr(&e, "id").filter(|i| !i.is_empty());
         let Some(id) = id else {
             if kind == MediaKind::Video {

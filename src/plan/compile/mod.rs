@@ -28,6 +28,7 @@ use kuchikiki::NodeRef;
 use self::dom::{attr, check_depth, elements};
 use crate::error::{Code, Error, Result};
 use crate::plan::config::{parse_fps_as, ValidConfig};
+use crate::plan::fetch::{Fetcher, RemoteJson};
 use crate::plan::fonts::FontPlan;
 use crate::plan::freeze::Generated;
 use crate::plan::model::MediaClip;
@@ -75,6 +76,8 @@ pub struct Compiled {
     pub generated: Vec<Generated>,
     /// The fonts chosen (`meta/fonts.json`).
     pub fonts: FontPlan,
+    /// The remote resources fetched (`meta/remote.json`).
+    pub remote: RemoteJson,
 }
 
 /// The root composition's attributes, read before anything else is done.
@@ -102,9 +105,11 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     check_depth(&doc, "the compiled page")?;
     timing::resolve(&doc)?;
     let caches = config.caches_for(project);
-    resources::process(&doc, project, &caches, &mut warnings)?;
+    let mut fetcher = Fetcher::new(config.fetch.clone());
+    let mut cx = resources::Context { project, caches: &caches, fetcher: &mut fetcher, warnings: &mut warnings };
+    resources::process(&doc, &mut cx)?;
     dom::prepend_head_style(&doc, TEXT_RENDERING_MARKER, TEXT_RENDERING_CSS);
-    let mut generated = Vec::new();
+    let mut generated = std::mem::take(&mut fetcher.generated);
     let fonts = crate::plan::fonts::apply(&doc, project, &caches, &config.fonts, &mut generated, &mut warnings)?;
     let media = media::collect(&doc, &root.node, project, &mut warnings)?;
     let html = doc.to_string();
@@ -128,6 +133,7 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
         warnings,
         generated,
         fonts,
+        remote: fetcher.remote,
     })
 }
 

@@ -3,7 +3,7 @@
 //! The surfaces are HyperFrames': every `<style>` of the page (sub-compositions are already
 //! inlined, so their styles are among them), every `style` attribute and every
 //! `data-font-family` attribute; we also read the project's own stylesheets linked with
-//! `<link rel=stylesheet>`. Only `font-family` declarations count (not the `font` shorthand), a
+//! `<link rel=stylesheet>` (and the remote ones plan fetched). Only `font-family` declarations count (not the `font` shorthand), a
 //! primary `var(--x)` is looked up among the page's custom properties, and generic families are
 //! never requested themselves: instead a stack whose *first* family is generic
 //! (`sans-serif`, `system-ui`, `-apple-system` …) gets [`GENERIC_PRIMARY`] put in front of it, as
@@ -18,6 +18,7 @@ use super::table::{in_latin_subset, is_generic, GENERIC_PRIMARY};
 use crate::plan::compile::css::{font_families, rewrite_declarations, Declaration};
 use crate::plan::compile::dom::{attr, elements, set_attr, set_text, tag};
 use crate::plan::compile::urls;
+use crate::plan::freeze::Generated;
 
 /// What the page asks of fonts.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +72,7 @@ pub fn promote_generic_primaries(doc: &NodeRef) {
 
 /// The CSS of the page: each `<style>`'s text, then each `style` attribute (inline), then the
 /// project's own linked stylesheets.
-fn sheets(doc: &NodeRef, project: &Path) -> Vec<(String, bool)> {
+fn sheets(doc: &NodeRef, project: &Path, generated: &[Generated]) -> Vec<(String, bool)> {
     let mut styles = Vec::new();
     let mut inline = Vec::new();
     let mut linked = Vec::new();
@@ -79,7 +80,7 @@ fn sheets(doc: &NodeRef, project: &Path) -> Vec<(String, bool)> {
         match tag(&e).as_str() {
             "style" => styles.push((e.text_contents(), false)),
             "link" if is_stylesheet(&e) => {
-                if let Some(css) = attr(&e, "href").and_then(|href| read_local(project, &href)) {
+                if let Some(css) = attr(&e, "href").and_then(|href| read_local(project, generated, &href)) {
                     linked.push((css, false));
                 }
             }
@@ -96,17 +97,20 @@ fn is_stylesheet(e: &NodeRef) -> bool {
     attr(e, "rel").is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("stylesheet")))
 }
 
-/// A project stylesheet's text, if `href` names one inside the project.
-fn read_local(project: &Path, href: &str) -> Option<String> {
+/// A project stylesheet's text (or a fetched one's), if `href` names one inside the plan.
+fn read_local(project: &Path, generated: &[Generated], href: &str) -> Option<String> {
     let urls::Target::Local(rel) = urls::classify(href, "<link href>").ok()? else { return None };
+    if let Some(file) = generated.iter().find(|g| g.rel == rel) {
+        return Some(String::from_utf8_lossy(&file.bytes).into_owned());
+    }
     let path = urls::join(project, &rel);
     urls::check_inside(project, &path, "<link href>").ok()?;
     std::fs::read(&path).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// Everything the page asks of fonts (after [`promote_generic_primaries`]).
-pub fn usage(doc: &NodeRef, project: &Path) -> Usage {
-    let sheets = sheets(doc, project);
+pub fn usage(doc: &NodeRef, project: &Path, generated: &[Generated]) -> Usage {
+    let sheets = sheets(doc, project, generated);
     let mut custom: HashMap<String, String> = HashMap::new();
     let mut values: Vec<String> = Vec::new();
     let mut usage = Usage { weights: [400, 700].into_iter().collect(), ..Usage::default() };

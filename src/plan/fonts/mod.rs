@@ -94,7 +94,7 @@ pub fn apply(
         return Ok(FontPlan { system_fonts: true, families: Vec::new() });
     }
     collect::promote_generic_primaries(doc);
-    let usage = collect::usage(doc, project);
+    let usage = collect::usage(doc, project, generated);
     let user = match &options.fonts_dir {
         Some(dir) => faces::scan_dir(dir)?,
         None => Vec::new(),
