@@ -5,10 +5,10 @@
 //! with its size; [`copy`] copies them and writes the compiled page as `compiled/index.html`.
 //!
 //! Skipped: the top-level directories in [`SKIPPED_TOP_LEVEL`], the plan directory itself and
-//! its staging siblings when the plan is built inside the project. A symlink whose target is
-//! inside the project is copied as a regular file (or, for a directory, as a real directory); a
-//! symlink leading out of the project is `UNSAFE_PROJECT_PATH`. Other special files (sockets,
-//! fifos) and dangling symlinks are skipped with a warning.
+//! its staging siblings when the plan is built inside the project. A symlink is followed and
+//! copied as a regular file (or, for a directory, as a real directory), wherever it leads (one
+//! leading out of the project is named in a warning); loops are cut by the nesting limit. Other
+//! special files (sockets, fifos) and dangling symlinks are skipped with a warning.
 
 use std::path::{Path, PathBuf};
 
@@ -116,9 +116,12 @@ fn visit(
             return Ok(());
         };
         if !target.starts_with(project) {
-            return Err(Error::new(
-                Code::UnsafeProjectPath,
-                format!("{rel} is a symlink to outside the project; copy the file into the project instead"),
+            // As HyperFrames does, a link to a folder or file beside the project is followed: its
+            // content is frozen into the plan (within the size cap), so workers still read
+            // nothing outside the plan.
+            out.warnings.push(format!(
+                "{rel} is a symlink to {}, outside the project; its content was frozen",
+                target.display()
             ));
         }
         let meta = std::fs::metadata(&target).map_err(|e| Error::io("inspecting", &target, e))?;

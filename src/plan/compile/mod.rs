@@ -106,7 +106,13 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     timing::resolve(&doc)?;
     let caches = config.caches_for(project);
     let mut fetcher = Fetcher::new(config.fetch.clone());
-    let mut cx = resources::Context { project, caches: &caches, fetcher: &mut fetcher, warnings: &mut warnings };
+    let mut cx = resources::Context {
+        project,
+        caches: &caches,
+        fetcher: &mut fetcher,
+        warnings: &mut warnings,
+        scripts_seen: Default::default(),
+    };
     resources::process(&doc, &mut cx)?;
     dom::prepend_head_style(&doc, TEXT_RENDERING_MARKER, TEXT_RENDERING_CSS);
     let mut generated = std::mem::take(&mut fetcher.generated);

@@ -55,6 +55,8 @@ pub struct Context<'a> {
     pub fetcher: &'a mut Fetcher,
     /// Notes for the caller.
     pub warnings: &'a mut Vec<String>,
+    /// `<script src>` URLs already loaded (a second one is dropped, as HyperFrames does).
+    pub scripts_seen: std::collections::HashSet<String>,
 }
 
 /// The kind of resource an element's URL attribute loads, or `None` for what is never fetched.
@@ -146,6 +148,14 @@ fn srcset(set: &str, context: &str, cx: &mut Context<'_>) -> Result<String> {
 fn script(e: &NodeRef, cx: &mut Context<'_>) -> Result<()> {
     let Some(src) = attr(e, "src") else { return Ok(()) };
     let context = format!("{} src", describe(e));
+    let key = match urls::classify(&src, &context)? {
+        urls::Target::Local(rel) => rel,
+        other => format!("{other:?}"),
+    };
+    if !matches!(urls::classify(&src, &context)?, urls::Target::Nothing) && !cx.scripts_seen.insert(key) {
+        e.detach();
+        return Ok(());
+    }
     match urls::classify(&src, &context)? {
         urls::Target::Nothing => Ok(()),
         urls::Target::External(url) => {
