@@ -779,8 +779,10 @@ fn sub_compositions_are_treated_as_hyperframes_treats_them() {
     assert_eq!(html.matches("<img src=\"assets/a.png\">").count(), 3, "{html}");
     assert!(html.contains("<img src=\"compositions/icon.png\">"), "{html}");
     assert!(html.contains("url(\"assets/a.png\")") && html.contains("url(\"compositions/icon.png\")"), "{html}");
-    // A host without data-composition-id: scoped to the file's own root id.
+    // A host without data-composition-id: scoped to the file's own root id, and sized in pixels
+    // from the file root's data-width/data-height.
     assert!(html.contains("[data-composition-id=\"scene\"] .x"), "{html}");
+    assert!(html.contains("data-width=\"320\" data-height=\"240\" style=\"width:320px;height:240px\""), "{html}");
     // Each sub-composition's inline script in its own function; the shared library loaded once.
     assert!(html.contains("(function () {\nconst tl = 1; window.one = tl;\n})();"), "{html}");
     assert!(html.contains("(function () {\nconst tl = 2;\n})();"), "{html}");

@@ -14,7 +14,8 @@
 //! composition id of the file's own root element (or not scoped when it has none); and relative
 //! URLs in `src`/`href` attributes and `<style>` `url()`s of a file in a sub-folder are rebased
 //! from that file's folder to the project root — `../x` always, a plain `x` when the file beside
-//! the sub-composition exists (else it is taken as project-root relative, as authored).
+//! the sub-composition exists (else it is taken as project-root relative, as authored). A host
+//! is sized in pixels from its (or the file root's) `data-width`/`data-height`.
 
 use std::path::Path;
 
@@ -75,6 +76,11 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     let sub = kuchikiki::parse_html().one(text).document_node;
     check_depth(&sub, &rel)?;
     let content = content_of(&sub);
+    let inner_root = content.iter().flat_map(elements).find(|e| attr(e, "data-composition-id").is_some());
+    let inner_size = (
+        inner_root.as_ref().and_then(|r| attr(r, "data-width")),
+        inner_root.as_ref().and_then(|r| attr(r, "data-height")),
+    );
     let id = attr(host, "data-composition-id")
         .or_else(|| content.iter().flat_map(elements).find_map(|e| attr(&e, "data-composition-id")));
     let scope = id.map(|id| format!("[data-composition-id=\"{}\"]", css_string(&id)));
@@ -102,9 +108,34 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     for script in scripts {
         host.append(script);
     }
+    size_host(host, inner_size);
     remove_attr(host, "data-composition-src");
     set_attr(host, INLINED_ATTR, &rel);
     Ok(())
+}
+
+/// HyperFrames sizes a host in pixels so that content sized `100%` resolves: the host takes the
+/// file root's `data-width`/`data-height` when it has none, and then `width`/`height` in its
+/// `style` unless the style already names them.
+fn size_host(host: &NodeRef, inner: (Option<String>, Option<String>)) {
+    for (name, value) in [("data-width", inner.0), ("data-height", inner.1)] {
+        if let (None, Some(v)) = (attr(host, name), value) {
+            set_attr(host, name, &v);
+        }
+    }
+    let (Some(w), Some(h)) = (attr(host, "data-width"), attr(host, "data-height")) else { return };
+    let style = attr(host, "style").unwrap_or_default();
+    let mut additions = Vec::new();
+    if !style.contains("width") {
+        additions.push(format!("width:{}px", w.trim()));
+    }
+    if !style.contains("height") {
+        additions.push(format!("height:{}px", h.trim()));
+    }
+    if !additions.is_empty() {
+        let joined = additions.join(";");
+        set_attr(host, "style", &if style.is_empty() { joined } else { format!("{style};{joined}") });
+    }
 }
 
 /// Wrap an inline classic script in a function of its own (a module or a data block is left as
