@@ -782,7 +782,12 @@ fn sub_compositions_are_treated_as_hyperframes_treats_them() {
     // A host without data-composition-id: scoped to the file's own root id, and sized in pixels
     // from the file root's data-width/data-height.
     assert!(html.contains("[data-composition-id=\"scene\"] .x"), "{html}");
-    assert!(html.contains("data-width=\"320\" data-height=\"240\" style=\"width:320px;height:240px\""), "{html}");
+    assert!(
+        html.contains(
+            "<div style=\"width:320px;height:240px\" data-start=\"0\" data-width=\"320\" data-height=\"240\""
+        ),
+        "{html}"
+    );
     // Each sub-composition's inline script in its own function; the shared library loaded once.
     assert!(html.contains("(function () {\nconst tl = 1; window.one = tl;\n})();"), "{html}");
     assert!(html.contains("(function () {\nconst tl = 2;\n})();"), "{html}");
