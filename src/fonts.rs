@@ -6,6 +6,11 @@
 //! installed under another prefix give the same fingerprint; sizes and versions catch a changed
 //! font file without reading every font on the machine. Fonts shipped inside the project are part
 //! of the plan and covered by the planHash instead.
+//!
+//! Since plan freezes the faces a page's text is drawn with (`plan::fonts`), this fingerprint
+//! only has to match when a plan says its glyphs may still come from system fonts (`systemFonts`
+//! in `meta/encoder.json`); a worker with no font at all is refused even then, because Chromium
+//! draws no text without one.
 
 use std::process::Command;
 
@@ -13,6 +18,9 @@ use sha2::{Digest, Sha256};
 
 use crate::digest;
 use crate::error::{Code, Error, Result};
+
+/// The fingerprint of a machine on which fontconfig finds no font at all.
+pub const NO_FONTS_SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 const FORMAT: &str = "%{family}\\t%{style}\\t%{fontversion}\\t%{file}\\t%{index}\\n";
 
@@ -65,6 +73,11 @@ mod tests {
         let b = fingerprint(["a".to_string(), "b".to_string()].into_iter());
         assert_eq!(a, b);
         assert_ne!(a, fingerprint(["a".to_string()].into_iter()));
+    }
+
+    #[test]
+    fn no_fonts_has_a_known_fingerprint() {
+        assert_eq!(fingerprint(std::iter::empty()), NO_FONTS_SHA);
     }
 
     #[test]

@@ -273,6 +273,8 @@ fn cli_prints_one_json_result_line() {
 #[path = "assemble_errors.rs"]
 mod assemble_errors;
 
+#[path = "fonts.rs"]
+mod fonts;
 #[path = "media.rs"]
 mod media;
 #[path = "plan.rs"]
@@ -320,5 +322,7 @@ fn an_earlier_output_is_replaced_only_by_a_complete_one() {
         .collect();
     assert!(leftovers.is_empty(), "staging files left behind: {leftovers:?}");
 }
+#[path = "remote.rs"]
+mod remote;
 #[path = "run.rs"]
 mod run;

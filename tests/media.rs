@@ -352,3 +352,49 @@ fn undecodable_video_is_video_source_unrenderable() {
     let unsafe_id = clip("../escape", MediaKind::Video, &dir.path().join("x.mp4"), "0");
     assert_eq!(extract_video(&unsafe_id, fps, 30, dir.path()).unwrap_err().code(), "COMPOSITION_INVALID");
 }
+
+/// A plain PCM WAV (WAVE_FORMAT_PCM, so no channel mask: libav reports no channel layout) of a
+/// mono 440 Hz sine at `rate`.
+fn write_mono_wav(path: &Path, rate: u32, seconds: f64) {
+    let n = (f64::from(rate) * seconds) as u32;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(n * 2).to_le_bytes());
+    for i in 0..n {
+        let v = (0.5 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / f64::from(rate)).sin() * 32767.0) as i16;
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn mono_wavs_without_a_channel_layout_mix_at_any_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    for rate in [8_000, 44_100, 48_000] {
+        let src = dir.path().join(format!("mono-{rate}.wav"));
+        write_mono_wav(&src, rate, 1.0);
+        let out = dir.path().join(format!("mix-{rate}.m4a"));
+        let summary = mix_audio(&[clip("a", MediaKind::Audio, &src, "0")], 48_000, &out).unwrap().unwrap();
+        assert_eq!(summary.samples, 48_000, "{rate} Hz");
+        let pcm = decode_audio(&out);
+        // Mono lands in both channels as a centre channel does, at -3 dB each (libswresample's
+        // centre mix level: 0.5 peak, RMS 0.354, becomes RMS 0.25 per side), and at its pitch:
+        // 440 Hz crosses zero 880 times a second.
+        for ch in [&pcm.left, &pcm.right] {
+            let level = rms(ch, 4_800..43_200);
+            assert!((level - 0.25).abs() < 0.02, "{rate} Hz: rms {level}");
+            let crossings = ch[4_800..43_200].windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+            assert!((crossings as f64 - 880.0 * 0.8).abs() < 8.0, "{rate} Hz: {crossings} zero crossings");
+        }
+    }
+}

@@ -75,6 +75,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         color_space: "bt709".into(),
         color_range: "tv".into(),
         variables: p.variables.clone(),
+        system_fonts: true,
     }
 }
 

@@ -8,6 +8,7 @@ use std::process::Command;
 use framefan::plan::chunking;
 use framefan::plan::compile;
 use framefan::plan::config::{parse_fps, ChunkingConfig, PlanConfig};
+use framefan::plan::fetch::FetchOptions;
 use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::HashSchema;
 use framefan::plan::model::MediaKind;
@@ -44,6 +45,12 @@ fn simple_project() -> TempDir {
         ("index.html", &page(ROOT, "<div id=intro data-start=0 data-duration=1>hi</div><img src=\"assets/a.png\">")),
         ("assets/a.png", "not really a png"),
     ])
+}
+
+/// A config that fetches nothing and fails on any remote resource (so no test reaches the internet).
+fn offline_strict() -> PlanConfig {
+    let fetch = FetchOptions { offline: true, strict: true, ..FetchOptions::default() };
+    PlanConfig { fetch, ..PlanConfig::default() }
 }
 
 /// Plan `proj` into `<out>/plan` with `config`.
@@ -271,7 +278,7 @@ fn a_plan_dir_that_is_not_a_plan_is_not_replaced() {
 /// Each bad project fails with its code, and no plan directory appears.
 #[test]
 fn bad_projects_fail_with_their_code() {
-    let d = PlanConfig::default();
+    let d = offline_strict();
     let p = |body: &str| page(ROOT, body);
     let cases: Vec<(&str, TempDir, &str)> = vec![
         ("no index.html", project(&[("other.html", "x")]), "COMPOSITION_INVALID"),
@@ -355,11 +362,6 @@ fn bad_projects_fail_with_their_code() {
             )]),
             "EXTERNAL_RESOURCE_UNAVAILABLE",
         ),
-        (
-            "video without id",
-            project(&[("index.html", &p("<video src=\"v.mp4\" muted></video>"))]),
-            "COMPOSITION_INVALID",
-        ),
     ];
     for (what, proj, code) in cases {
         let message = assert_fails_cleanly(proj.path(), &d, code);
@@ -369,7 +371,7 @@ fn bad_projects_fail_with_their_code() {
 
 #[test]
 fn messages_name_what_is_at_fault() {
-    let d = PlanConfig::default();
+    let d = offline_strict();
     // Without data-duration the page is measured in the browser; an empty one lasts 0 s.
     let attrs = "data-width=\"320\" data-height=\"240\" data-no-timeline";
     let no_duration = project(&[("index.html", &page(attrs, ""))]);
@@ -396,16 +398,23 @@ fn messages_name_what_is_at_fault() {
 
 #[cfg(unix)]
 #[test]
-fn symlinks_inside_are_copied_and_escaping_ones_refused() {
+fn symlinks_are_followed_and_their_content_frozen() {
+    // A file or folder linked from beside the project is frozen into the plan (as HyperFrames
+    // follows it), named in a warning.
     let outside = tempfile::tempdir().unwrap();
-    std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
-    let escaping = simple_project();
-    std::os::unix::fs::symlink(outside.path().join("secret.txt"), escaping.path().join("assets/link.txt")).unwrap();
-    let m = assert_fails_cleanly(escaping.path(), &PlanConfig::default(), "UNSAFE_PROJECT_PATH");
-    assert!(m.contains("assets/link.txt"), "{m}");
-    let dir_link = simple_project();
-    std::os::unix::fs::symlink(outside.path(), dir_link.path().join("shared")).unwrap();
-    assert_fails_cleanly(dir_link.path(), &PlanConfig::default(), "UNSAFE_PROJECT_PATH");
+    std::fs::write(outside.path().join("secret.txt"), "shared").unwrap();
+    let linked = simple_project();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), linked.path().join("assets/link.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), linked.path().join("shared")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(linked.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert!(
+        result.warnings.iter().any(|w| w.contains("assets/link.txt") && w.contains("outside the project")),
+        "{:?}",
+        result.warnings
+    );
+    assert_eq!(read(&out.path().join("plan/compiled/assets/link.txt")), b"shared");
+    assert_eq!(read(&out.path().join("plan/compiled/shared/secret.txt")), b"shared");
 
     let inside = simple_project();
     std::os::unix::fs::symlink("a.png", inside.path().join("assets/alias.png")).unwrap();
@@ -502,7 +511,7 @@ fn cdn_scripts_are_inlined_from_the_package_cache() {
                 <script src=\"https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.5/gsap.min.js\"></script>\
                 <script src=\"https://unpkg.com/gsap@3\"></script>";
     let proj = project(&[("index.html", &page(ROOT, body))]);
-    let config = PlanConfig { package_cache: Some(cache.path().to_path_buf()), ..Default::default() };
+    let config = PlanConfig { package_cache: Some(cache.path().to_path_buf()), ..offline_strict() };
     let out = tempfile::tempdir().unwrap();
     plan_into(proj.path(), out.path(), &config).unwrap();
     let html = compiled_page(&out.path().join("plan"));
@@ -720,7 +729,7 @@ fn hostile_pages_fail_cleanly_without_panicking() {
         );
         assert!(m.contains("deep"), "{m}");
     }
-    let d = PlanConfig::default();
+    let d = offline_strict();
     let huge =
         page(ROOT, "<div id=a data-start=99999999999999999999999 data-duration=1></div><div data-start='a + 1'></div>");
     assert_fails_cleanly(project(&[("index.html", &huge)]).path(), &d, "COMPOSITION_INVALID");
@@ -740,4 +749,51 @@ fn hostile_pages_fail_cleanly_without_panicking() {
     std::fs::write(proj.path().join("index.html"), bytes).unwrap();
     let out = tempfile::tempdir().unwrap();
     plan_into(proj.path(), out.path(), &d).unwrap();
+}
+
+#[test]
+fn sub_compositions_are_treated_as_hyperframes_treats_them() {
+    let scene = "<template><div data-composition-id=\"scene\" data-width=\"320\" data-height=\"240\">\
+                 <img src=\"../assets/a.png\"><img src=\"icon.png\"><img src=\"assets/a.png\">\
+                 <style>.x { background: url(../assets/a.png) } .y { background: url(icon.png) }</style>\
+                 <script>const tl = 1; window.one = tl;</script><script src=\"../lib.js\"></script></div></template>";
+    let other = "<template><div data-composition-id=\"other\"><script>const tl = 2;</script>\
+                 <script src=\"../lib.js\"></script></div></template>";
+    let body = "<div data-composition-src=\"compositions/scene.html\" data-start=\"0\"></div>\
+                <div data-composition-id=\"o\" data-composition-src=\"compositions/other.html\"></div>\
+                <img src=\"assets/a.png\"><video src=\"assets/v.mp4\" muted></video>";
+    let proj = project(&[
+        ("index.html", &page(ROOT, body)),
+        ("compositions/scene.html", scene),
+        ("compositions/other.html", other),
+        ("compositions/icon.png", "icon"),
+        ("assets/a.png", "a"),
+        ("assets/v.mp4", "not decoded by compile"),
+        ("lib.js", "window.lib = (window.lib || 0) + 1;"),
+    ]);
+    let root = std::fs::canonicalize(proj.path()).unwrap();
+    let c = compile::compile(&root, &PlanConfig::default().validate().unwrap()).unwrap();
+    let html = &c.html;
+    // Relative URLs of compositions/scene.html: `../x` from its folder, a sibling that exists
+    // from its folder, anything else from the project root as written.
+    assert_eq!(html.matches("<img src=\"assets/a.png\">").count(), 3, "{html}");
+    assert!(html.contains("<img src=\"compositions/icon.png\">"), "{html}");
+    assert!(html.contains("url(\"assets/a.png\")") && html.contains("url(\"compositions/icon.png\")"), "{html}");
+    // A host without data-composition-id: scoped to the file's own root id, and sized in pixels
+    // from the file root's data-width/data-height.
+    assert!(html.contains("[data-composition-id=\"scene\"] .x"), "{html}");
+    assert!(
+        html.contains(
+            "<div style=\"width:320px;height:240px\" data-start=\"0\" data-width=\"320\" data-height=\"240\""
+        ),
+        "{html}"
+    );
+    // Each sub-composition's inline script in its own function; the shared library loaded once.
+    assert!(html.contains("(function () {\nconst tl = 1; window.one = tl;\n})();"), "{html}");
+    assert!(html.contains("(function () {\nconst tl = 2;\n})();"), "{html}");
+    assert_eq!(html.matches("src=\"lib.js\"").count(), 1, "{html}");
+    // A <video> without id gets HyperFrames' positional id (after the four images before it).
+    let video = c.media.iter().find(|m| m.kind == MediaKind::Video).unwrap();
+    assert_eq!(video.id, "hf-media-4");
+    assert!(html.contains("<video src=\"assets/v.mp4\" muted=\"\" id=\"hf-media-4\">"), "{html}");
 }

@@ -105,7 +105,7 @@ impl AudioReader {
             let mut frame = ff::frame::Audio::empty();
             match self.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
-                    let pcm = self.convert(&frame)?;
+                    let pcm = self.convert(&mut frame)?;
                     if !pcm.is_empty() {
                         return Ok(Some(pcm));
                     }
@@ -145,18 +145,21 @@ impl AudioReader {
         }
     }
 
-    fn convert(&mut self, frame: &ff::frame::Audio) -> Result<Pcm, AvError> {
+    fn convert(&mut self, frame: &mut ff::frame::Audio) -> Result<Pcm, AvError> {
         let direct = frame.format() == ff::format::Sample::F32(ff::format::sample::Type::Planar)
             && frame.rate() == SAMPLE_RATE as u32
             && frame.channels() == 2;
         if direct {
             return Ok(Pcm { left: frame.plane::<f32>(0).to_vec(), right: frame.plane::<f32>(1).to_vec() });
         }
+        // A source without a channel layout (a plain mono or multichannel WAV) gets the default
+        // layout for its channel count, on the frame too: the resampler compares every frame's
+        // layout with the one it was opened with and refuses a mismatch ("Input changed").
+        if frame.channel_layout().is_empty() {
+            frame.set_channel_layout(ff::ChannelLayout::default(i32::from(frame.channels())));
+        }
         if self.resampler.is_none() {
-            let layout = match frame.channel_layout() {
-                l if l.is_empty() => ff::ChannelLayout::default(i32::from(frame.channels())),
-                l => l,
-            };
+            let layout = frame.channel_layout();
             let ctx = ff::software::resampling::Context::get(
                 frame.format(),
                 layout,
@@ -179,7 +182,13 @@ impl AudioReader {
         let Some(resampler) = self.resampler.as_mut() else {
             return Ok(None);
         };
+        // The flush writes into a frame that already says what the output is (an empty frame
+        // would not match the resampler's output and be refused as "Output changed").
         let mut out = ff::frame::Audio::empty();
+        out.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
+        out.set_channel_layout(stereo());
+        out.set_channels(2);
+        out.set_rate(SAMPLE_RATE as u32);
         match resampler.flush(&mut out) {
             Ok(_) if out.samples() > 0 => {
                 let pcm = planes(&out);

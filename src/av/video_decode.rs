@@ -8,8 +8,8 @@
 //! skips them.
 //!
 //! Colour: [`Picture::to_rgb`] and [`RgbConverter`] honour the picture's matrix and range. An
-//! unspecified matrix is taken as BT.709 for HD sizes (width ≥ 1280 or height > 576) and BT.601
-//! otherwise, the convention of most players; an unspecified range is TV range, except for the
+//! unspecified matrix is taken as Chrome guesses it (and so HyperFrames shows it): BT.709 from 720
+//! lines up, BT.601 below (a 960×664 source is BT.601 whatever its width); an unspecified range is TV range, except for the
 //! `yuvj*` formats, which are full range by definition.
 
 use std::path::{Path, PathBuf};
@@ -231,7 +231,7 @@ fn colour_of(frame: &ff::frame::Video) -> (i32, bool) {
     use ff::format::Pixel;
     // SAFETY: reading plain enum fields of a live frame.
     let (space, range) = unsafe { ((*frame.as_ptr()).colorspace as i32, (*frame.as_ptr()).color_range as i32) };
-    let hd = frame.width() >= 1280 || frame.height() > 576;
+    let hd = frame.height() >= 720;
     let matrix = match space {
         s if s == ff::ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32 && hd => ff::ffi::SWS_CS_ITU709,
         s if s == ff::ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32 => ff::ffi::SWS_CS_ITU601,
@@ -267,4 +267,18 @@ fn is_rgb(format: ff::format::Pixel) -> bool {
         let flags = unsafe { (*d.as_ptr()).flags };
         flags & ff::ffi::AV_PIX_FMT_FLAG_RGB as u64 != 0
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untagged_pictures_get_the_matrix_chrome_guesses() {
+        let matrix = |w, h| colour_of(&ff::frame::Video::new(ff::format::Pixel::YUV420P, w, h)).0;
+        assert_eq!(matrix(960, 664), ff::ffi::SWS_CS_ITU601);
+        assert_eq!(matrix(1280, 576), ff::ffi::SWS_CS_ITU601);
+        assert_eq!(matrix(1280, 720), ff::ffi::SWS_CS_ITU709);
+        assert_eq!(matrix(720, 1280), ff::ffi::SWS_CS_ITU709);
+    }
 }

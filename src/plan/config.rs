@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Code, Error, Result};
+use crate::plan::fetch::FetchOptions;
+use crate::plan::fonts::FontOptions;
 use crate::plan::model::{CaptureMode, EncoderConfig};
 use crate::plan::OutputFormat;
 use crate::time::{Fps, Rational};
@@ -183,6 +185,11 @@ pub struct PlanConfig {
     pub gpu: bool,
     /// Encoder threads, locked into the plan (1..=64, default 2).
     pub encoder_threads: i64,
+    /// How text is given its fonts (`--system-fonts`, `--fonts-dir`).
+    pub fonts: FontOptions,
+    /// How remote resources are fetched (`--offline`, `--strict-resources`,
+    /// `--allow-private-network`, bounds).
+    pub fetch: FetchOptions,
 }
 
 impl Default for PlanConfig {
@@ -202,6 +209,8 @@ impl Default for PlanConfig {
             hdr: false,
             gpu: false,
             encoder_threads: DEFAULT_ENCODER_THREADS,
+            fonts: FontOptions::default(),
+            fetch: FetchOptions::default(),
         }
     }
 }
@@ -247,6 +256,10 @@ pub struct ValidConfig {
     pub size_limit: u64,
     /// Encoder threads.
     pub encoder_threads: u32,
+    /// How text is given its fonts.
+    pub fonts: FontOptions,
+    /// How remote resources are fetched.
+    pub fetch: FetchOptions,
     /// Notes for the caller (e.g. an option the format ignores).
     pub warnings: Vec<String>,
 }
@@ -308,6 +321,8 @@ impl PlanConfig {
             package_caches: self.package_caches()?,
             size_limit: self.plan_dir_size_limit_bytes,
             encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
+            fonts: self.fonts_options()?,
+            fetch: self.fetch.clone(),
             warnings: self.ignored_options(),
         })
     }
@@ -329,6 +344,16 @@ impl PlanConfig {
             }
             (None, None) => Ok(RateControl::Crf(self.quality.crf())),
         }
+    }
+
+    /// The font options, with `--fonts-dir` checked to be a directory (made absolute).
+    fn fonts_options(&self) -> Result<FontOptions> {
+        let fonts_dir = match &self.fonts.fonts_dir {
+            Some(dir) if dir.is_dir() => Some(std::path::absolute(dir).unwrap_or_else(|_| dir.clone())),
+            Some(dir) => return Err(invalid(format!("fontsDir {} is not a directory", dir.display()))),
+            None => None,
+        };
+        Ok(FontOptions { system_fonts: self.fonts.system_fonts, fonts_dir })
     }
 
     /// The configured cache, else `$FRAMEFAN_PACKAGE_CACHE`; it must be a directory.
@@ -411,6 +436,7 @@ impl ValidConfig {
             color_space: "bt709".to_string(),
             color_range: "tv".to_string(),
             variables: serde_json::Value::Object(self.variables.clone()),
+            system_fonts: true,
         }
     }
 

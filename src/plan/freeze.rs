@@ -5,10 +5,10 @@
 //! with its size; [`copy`] copies them and writes the compiled page as `compiled/index.html`.
 //!
 //! Skipped: the top-level directories in [`SKIPPED_TOP_LEVEL`], the plan directory itself and
-//! its staging siblings when the plan is built inside the project. A symlink whose target is
-//! inside the project is copied as a regular file (or, for a directory, as a real directory); a
-//! symlink leading out of the project is `UNSAFE_PROJECT_PATH`. Other special files (sockets,
-//! fifos) and dangling symlinks are skipped with a warning.
+//! its staging siblings when the plan is built inside the project. A symlink is followed and
+//! copied as a regular file (or, for a directory, as a real directory), wherever it leads (one
+//! leading out of the project is named in a warning); loops are cut by the nesting limit. Other
+//! special files (sockets, fifos) and dangling symlinks are skipped with a warning.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,19 @@ use crate::error::{Code, Error, Result};
 
 /// Top-level directories of a project that are never frozen (contracts §2).
 pub const SKIPPED_TOP_LEVEL: [&str; 7] = ["node_modules", ".git", ".cache", "output", "dist", ".next", ".turbo"];
+
+/// The folder of `compiled/` that holds what plan itself adds (frozen font faces, fetched remote
+/// assets). A project folder of that name is not frozen.
+pub const GENERATED_DIR: &str = "__framefan__";
+
+/// A file plan adds to `compiled/` (a font face, a fetched resource).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// Its path under `compiled/` (under [`GENERATED_DIR`]).
+    pub rel: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
 
 /// The deepest directory nesting followed (a guard against symlink loops and hostile trees).
 const MAX_DEPTH: usize = 64;
@@ -71,6 +84,11 @@ pub fn scan(project: &Path, exclude: &dyn Fn(&Path) -> bool) -> Result<Scan> {
             if rel.is_empty() && SKIPPED_TOP_LEVEL.contains(&name) {
                 continue;
             }
+            if rel.is_empty() && name == GENERATED_DIR {
+                out.warnings
+                    .push(format!("{GENERATED_DIR}/ is where plan puts what it adds, so the project's was not frozen"));
+                continue;
+            }
             let child_rel = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
             let path = item.path();
             if exclude(&path) {
@@ -98,9 +116,12 @@ fn visit(
             return Ok(());
         };
         if !target.starts_with(project) {
-            return Err(Error::new(
-                Code::UnsafeProjectPath,
-                format!("{rel} is a symlink to outside the project; copy the file into the project instead"),
+            // As HyperFrames does, a link to a folder or file beside the project is followed: its
+            // content is frozen into the plan (within the size cap), so workers still read
+            // nothing outside the plan.
+            out.warnings.push(format!(
+                "{rel} is a symlink to {}, outside the project; its content was frozen",
+                target.display()
             ));
         }
         let meta = std::fs::metadata(&target).map_err(|e| Error::io("inspecting", &target, e))?;
@@ -129,8 +150,9 @@ fn display_rel(rel: &str) -> &str {
     }
 }
 
-/// Copy the scanned files under `dest` (created) and write `page` as `dest/index.html`.
-pub fn copy(scan: &Scan, dest: &Path, page: &str) -> Result<()> {
+/// Copy the scanned files under `dest` (created), write the `generated` files and `page` as
+/// `dest/index.html`.
+pub fn copy(scan: &Scan, dest: &Path, page: &str, generated: &[Generated]) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
     for entry in scan.entries.iter().filter(|e| e.rel != super::compile::ENTRY) {
         let target = entry.rel.split('/').fold(dest.to_path_buf(), |p, s| p.join(s));
@@ -138,6 +160,13 @@ pub fn copy(scan: &Scan, dest: &Path, page: &str) -> Result<()> {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
         }
         std::fs::copy(&entry.source, &target).map_err(|e| Error::io("copying into the plan", &entry.source, e))?;
+    }
+    for file in generated {
+        let target = file.rel.split('/').fold(dest.to_path_buf(), |p, s| p.join(s));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+        }
+        std::fs::write(&target, &file.bytes).map_err(|e| Error::io("writing", &target, e))?;
     }
     let index = dest.join(super::compile::ENTRY);
     std::fs::write(&index, page).map_err(|e| Error::io("writing", &index, e))

@@ -45,7 +45,8 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
     std::fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))
 }
 
-/// Write `meta/composition.json`, `meta/encoder.json`, `meta/chunks.json` and `meta/videos.json`.
+/// Write `meta/composition.json`, `meta/encoder.json`, `meta/chunks.json`, `meta/fonts.json`,
+/// `meta/remote.json` and `meta/videos.json`.
 pub fn write_meta(
     dir: &Path,
     compiled: &Compiled,
@@ -65,6 +66,8 @@ pub fn write_meta(
     write(dir, "meta/composition.json", &canonical_json(&composition)?)?;
     write(dir, "meta/encoder.json", &canonical_json(encoder)?)?;
     write(dir, "meta/chunks.json", &canonical_json(&chunking.chunks)?)?;
+    write(dir, "meta/fonts.json", &canonical_json(&compiled.fonts)?)?;
+    write(dir, "meta/remote.json", &canonical_json(&compiled.remote)?)?;
     write(dir, "meta/videos.json", &canonical_json(&videos_json(compiled, extracted))?)
 }
 

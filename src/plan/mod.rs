@@ -9,6 +9,8 @@
 pub mod chunking;
 pub mod compile;
 pub mod config;
+pub mod fetch;
+pub mod fonts;
 pub mod freeze;
 pub mod hash;
 pub mod manifest;
@@ -84,10 +86,13 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let total_frames = frame_count(&compiled)?;
     let chunking = chunking::split(total_frames, &valid.chunking)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
-    let encoder = valid.encoder_config(chunking.size, chunk_count);
+    let mut encoder = valid.encoder_config(chunking.size, chunk_count);
+    encoder.system_fonts = compiled.fonts.system_fonts;
     let scan = freeze::scan(&project, &exclusions(&target))?;
-    let frozen =
-        SizeBreakdown { compiled: scan.bytes().saturating_add(compiled.html.len() as u64), ..Default::default() };
+    let frozen = SizeBreakdown {
+        compiled: scan.bytes().saturating_add(compiled.html.len() as u64).saturating_add(generated_bytes(&compiled)),
+        ..Default::default()
+    };
     frozen.check(valid.size_limit)?;
     let font_snapshot_sha = crate::fonts::snapshot_sha()?;
     let ffmpeg_version = crate::ffmpeg_version();
@@ -99,8 +104,9 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     }
     let staged = StagedDir::new(&target)?;
     let dir = staged.path();
-    freeze::copy(&scan, &dir.join("compiled"), &compiled.html)?;
-    let media = media_step(&compiled.media, compiled.duration, compiled.fps, total_frames, dir)?;
+    freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
+    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
+    let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
     sizes.check(valid.size_limit)?;
@@ -137,6 +143,25 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
         warnings,
     })
+}
+
+/// The clips with fetched sources (under `compiled/__framefan__/`) read from the plan itself.
+fn frozen_sources(clips: &[MediaClip], compiled_dir: &Path) -> Vec<MediaClip> {
+    let prefix = format!("{}/", freeze::GENERATED_DIR);
+    clips
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if c.src_rel.starts_with(&prefix) {
+                c.src = compile::urls::join(compiled_dir, &c.src_rel);
+            }
+            c
+        })
+        .collect()
+}
+
+fn generated_bytes(compiled: &Compiled) -> u64 {
+    compiled.generated.iter().map(|g| g.bytes.len() as u64).sum()
 }
 
 /// What the media step put into the plan.

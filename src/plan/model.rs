@@ -99,6 +99,16 @@ pub struct EncoderConfig {
     pub color_range: String,
     /// Composition variables (`window.__hfVariables`), a JSON object.
     pub variables: serde_json::Value,
+    /// Whether glyphs may come from the worker's system fonts (`--system-fonts`, an unresolved
+    /// family, or text the frozen faces do not cover); only then must the worker's
+    /// `fontSnapshotSha` equal the plan's. Plans written before fonts were frozen lack the key and
+    /// read as `true`.
+    #[serde(default = "system_fonts_default")]
+    pub system_fonts: bool,
+}
+
+fn system_fonts_default() -> bool {
+    true
 }
 
 /// One `<video>` clip's pre-extracted frames, as listed in `meta/videos.json` `extracted`.

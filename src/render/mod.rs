@@ -119,10 +119,11 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
     let binary = browser::BrowserBinary::find(options.browser.as_deref())?;
     let scratch = Scratch::create(out)?;
     let hash_plan = plan.plan.clone();
+    let system_fonts = plan.encoder.system_fonts;
     let hashing = std::thread::spawn(move || {
         let t = Instant::now();
         let hash = validate::check_hash(&hash_plan);
-        let fonts = validate::check_fonts(&hash_plan);
+        let fonts = validate::check_fonts(&hash_plan, system_fonts);
         (hash, fonts, t.elapsed().as_millis() as u64)
     });
     let spec = pipeline::PipelineSpec {

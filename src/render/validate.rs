@@ -88,9 +88,25 @@ pub fn check_hash(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Step 7: the fonts this machine's browser sees are the plan's.
-pub fn check_fonts(plan: &Plan) -> Result<()> {
+/// Step 7: the fonts this machine's browser sees are the plan's — when they can matter: a plan
+/// whose glyphs all come from faces frozen inside it (`systemFonts` false in `meta/encoder.json`,
+/// covered by the planHash) renders the same whatever fonts the worker has.
+pub fn check_fonts(plan: &Plan, system_fonts: bool) -> Result<()> {
     let here = crate::fonts::snapshot_sha()?;
+    if !system_fonts {
+        // Chromium draws no text at all, web fonts included, on a machine without any font.
+        if here == crate::fonts::NO_FONTS_SHA {
+            return Err(Error::new(
+                Code::FontSnapshotMismatch,
+                format!(
+                    "this worker has no system fonts; Chromium draws no text without at least one \
+                     (install fonts-dejavu-core), although plan {} freezes its own faces",
+                    plan.dir.display()
+                ),
+            ));
+        }
+        return Ok(());
+    }
     match plan.font_snapshot_sha.as_deref() {
         Some(expected) if expected != here => Err(Error::new(
             Code::FontSnapshotMismatch,

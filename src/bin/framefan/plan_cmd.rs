@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use framefan::plan::config::{
     parse_bitrate, parse_format, parse_fps, PlanConfig, Quality, DEFAULT_MAX_PARALLEL_CHUNKS,
 };
+use framefan::plan::fetch::FetchOptions;
+use framefan::plan::fonts::FontOptions;
 use framefan::plan::PlanResult;
 
 use crate::exit;
@@ -40,9 +42,24 @@ pub struct PlanFlags {
     /// Composition variables, a JSON object.
     #[arg(long)]
     variables: Option<String>,
-    /// Directory of npm packages for CDN scripts (else $FRAMEFAN_PACKAGE_CACHE).
+    /// Directory of npm packages for CDN scripts and @fontsource faces (else $FRAMEFAN_PACKAGE_CACHE).
     #[arg(long)]
     package_cache: Option<PathBuf>,
+    /// A folder of your own font files (ttf, otf, woff, woff2), used for the families they hold.
+    #[arg(long)]
+    fonts_dir: Option<PathBuf>,
+    /// Render text with the machine's fonts instead of freezing faces into the plan.
+    #[arg(long)]
+    system_fonts: bool,
+    /// Fetch no remote resource (each is then unavailable: a warning, or an error with --strict-resources).
+    #[arg(long)]
+    offline: bool,
+    /// A remote resource that cannot be fetched fails the plan (EXTERNAL_RESOURCE_UNAVAILABLE).
+    #[arg(long)]
+    strict_resources: bool,
+    /// Allow fetching from loopback, private and link-local addresses.
+    #[arg(long)]
+    allow_private_network: bool,
 }
 
 impl PlanFlags {
@@ -70,6 +87,13 @@ impl PlanFlags {
             target_chunk_frames: self.target_chunk_frames,
             variables,
             package_cache: self.package_cache.clone(),
+            fonts: FontOptions { system_fonts: self.system_fonts, fonts_dir: self.fonts_dir.clone() },
+            fetch: FetchOptions {
+                offline: self.offline,
+                strict: self.strict_resources,
+                allow_private_network: self.allow_private_network,
+                ..FetchOptions::default()
+            },
             ..PlanConfig::default()
         })
     }

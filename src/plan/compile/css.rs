@@ -217,6 +217,69 @@ pub fn urls(css: &str) -> Vec<String> {
     found
 }
 
+/// `css` with every URL it loads (`url(…)` arguments and `@import "…"` strings) replaced where
+/// `f` returns a new one (written quoted); everything else is copied byte for byte.
+pub fn rewrite_urls(css: &str, f: &mut dyn FnMut(&str) -> Option<String>) -> String {
+    let b = css.as_bytes();
+    let mut out = String::with_capacity(css.len());
+    let mut copied = 0;
+    let mut i = 0;
+    let mut replace = |out: &mut String, copied: &mut usize, start: usize, end: usize, url: &str| {
+        if let Some(new) = f(url) {
+            out.push_str(&css[*copied..start]);
+            out.push_str(&quoted(&new));
+            *copied = end;
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_comment(b, i),
+            b'"' | b'\'' => i = skip_string(b, i),
+            b'u' | b'U' if b.len() >= i + 4 && b[i..i + 4].eq_ignore_ascii_case(b"url(") => {
+                let (url, next) = url_argument(css, i + 4);
+                let close = if css[..next.min(css.len())].ends_with(')') { next - 1 } else { next.min(css.len()) };
+                replace(&mut out, &mut copied, i + 4, close, &url);
+                i = next;
+            }
+            b'@' if b.len() >= i + 7 && b[i..i + 7].eq_ignore_ascii_case(b"@import") => {
+                let mut j = i + 7;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+                    let end = skip_string(b, j);
+                    let url = string_value(css, j, end).to_string();
+                    replace(&mut out, &mut copied, j, end, &url);
+                    i = end;
+                } else {
+                    i = j;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&css[copied.min(css.len())..]);
+    out
+}
+
+/// `s` as a double-quoted CSS string.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\u{c}' => out.push_str(&format!("\\{:x} ", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The text of the string whose quote is at `open` and which [`skip_string`] ended at `end`
 /// (just past the closing quote, or at a newline or the end for a broken string).
 fn string_value(css: &str, open: usize, end: usize) -> &str {
@@ -240,6 +303,102 @@ fn url_argument(css: &str, i: usize) -> (String, usize) {
     }
     let close = css[j..].find(')').map_or(b.len(), |p| j + p);
     (css[j..close].trim().to_string(), close + 1)
+}
+
+/// One `property: value` declaration found by [`rewrite_declarations`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declaration<'a> {
+    /// The property as written, trimmed (`font-family`, `--brand-font` …).
+    pub property: &'a str,
+    /// The value as written, trimmed (it may end in `!important`).
+    pub value: &'a str,
+    /// Whether the declaration sits inside an `@font-face` block.
+    pub in_font_face: bool,
+}
+
+/// Visit every declaration of `css` (a stylesheet, or with `inline` the content of a `style`
+/// attribute) in order; where `f` returns a new value, the declaration's value is replaced by it
+/// and everything else is copied byte for byte.
+pub fn rewrite_declarations(css: &str, inline: bool, f: &mut dyn FnMut(Declaration<'_>) -> Option<String>) -> String {
+    let b = css.as_bytes();
+    let mut out = String::with_capacity(css.len());
+    // One entry per open block: whether it is (inside) an `@font-face`.
+    let mut blocks: Vec<bool> = if inline { vec![false] } else { Vec::new() };
+    let mut i = 0;
+    while i < b.len() {
+        let (end, stop) = scan_until(b, i, |c| c == b'{' || c == b';' || c == b'}');
+        let segment = &css[i..end];
+        if stop == Some(b'{') {
+            let prelude = &segment[lead_len(segment.as_bytes())..];
+            let font_face = prelude.trim_end().eq_ignore_ascii_case("@font-face");
+            blocks.push(font_face || blocks.last().copied().unwrap_or(false));
+            out.push_str(segment);
+        } else {
+            match blocks.last().copied() {
+                Some(in_font_face) => out.push_str(&rewrite_one(segment, in_font_face, f)),
+                None => out.push_str(segment),
+            }
+            if stop == Some(b'}') {
+                blocks.pop();
+            }
+        }
+        if let Some(c) = stop {
+            out.push(c as char);
+        }
+        i = end + 1;
+    }
+    out
+}
+
+/// One declaration segment (`  font-family: a, b  `), rewritten if `f` asks for it.
+fn rewrite_one(segment: &str, in_font_face: bool, f: &mut dyn FnMut(Declaration<'_>) -> Option<String>) -> String {
+    let lead = lead_len(segment.as_bytes());
+    let body = &segment[lead..];
+    let (colon, stop) = scan_until(body.as_bytes(), 0, |c| c == b':');
+    if stop.is_none() {
+        return segment.to_string();
+    }
+    let property = body[..colon].trim();
+    let raw_value = &body[colon + 1..];
+    let value = raw_value.trim();
+    if property.is_empty() || property.contains(char::is_whitespace) {
+        return segment.to_string();
+    }
+    match f(Declaration { property, value, in_font_face }) {
+        Some(new) => {
+            let trailing = &raw_value[raw_value.trim_end().len()..];
+            format!("{}{}: {new}{trailing}", &segment[..lead], &body[..colon].trim_end())
+        }
+        None => segment.to_string(),
+    }
+}
+
+/// The families of a `font-family` value in order, unquoted, case kept; commas inside quotes or
+/// brackets (`var(--f, x)`) do not split, and `!important` is dropped.
+pub fn font_families(value: &str) -> Vec<String> {
+    let value = value.trim();
+    let value = match value.to_ascii_lowercase().rfind("!important") {
+        Some(p) if value[p..].trim().eq_ignore_ascii_case("!important") => &value[..p],
+        _ => value,
+    };
+    let b = value.as_bytes();
+    let mut families = Vec::new();
+    let mut i = 0;
+    while i <= b.len() {
+        let (end, _) = scan_until(b, i, |c| c == b',');
+        let piece = value[i..end].trim();
+        let unquoted = piece
+            .strip_prefix('"')
+            .and_then(|p| p.strip_suffix('"'))
+            .or_else(|| piece.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')))
+            .unwrap_or(piece)
+            .trim();
+        if !unquoted.is_empty() {
+            families.push(unquoted.to_string());
+        }
+        i = end + 1;
+    }
+    families
 }
 
 #[cfg(test)]
@@ -298,5 +457,49 @@ mod tests {
         let css = "@import 'x.css'; /* url(no.png) */ .a { background: url( \"a.png\" ) } \
                    @font-face { src: url(https://f.test/f.woff2) format('woff2') }";
         assert_eq!(urls(css), vec!["x.css", "a.png", "https://f.test/f.woff2"]);
+    }
+
+    #[test]
+    fn rewrites_declarations_and_knows_font_faces() {
+        let css = "@font-face { font-family: Own; src: url(o.woff2) }\n.a{font-family:sans-serif;color:red}\
+                   @media print { .b { --f: serif } }";
+        let mut seen = Vec::new();
+        let out = rewrite_declarations(css, false, &mut |d| {
+            seen.push((d.property.to_string(), d.value.to_string(), d.in_font_face));
+            (d.property == "font-family" && !d.in_font_face).then(|| format!("Inter, {}", d.value))
+        });
+        assert_eq!(out, css.replace("font-family:sans-serif", "font-family: Inter, sans-serif"));
+        assert_eq!(seen[0], ("font-family".into(), "Own".into(), true));
+        assert_eq!(seen[2], ("font-family".into(), "sans-serif".into(), false));
+        assert_eq!(seen.last().unwrap(), &("--f".to_string(), "serif".to_string(), false));
+        let inline = rewrite_declarations("color: red; font-family: 'A B'", true, &mut |d| {
+            (d.property == "font-family").then(|| "X".to_string())
+        });
+        assert_eq!(inline, "color: red; font-family: X");
+        for broken in ["a{b", "}", "a{b:c}}", ":", "{{:}"] {
+            let _ = rewrite_declarations(broken, true, &mut |_| Some("x".into()));
+        }
+    }
+
+    #[test]
+    fn splits_font_family_values() {
+        assert_eq!(font_families("\"Inter\", -apple-system, sans-serif"), ["Inter", "-apple-system", "sans-serif"]);
+        assert_eq!(font_families("var(--f, Arial), 'A, B' !important"), ["var(--f, Arial)", "A, B"]);
+        assert!(font_families("  ").is_empty());
+    }
+
+    #[test]
+    fn rewrites_urls_in_place() {
+        let css = "@import 'https://x.test/a.css'; .a { background: url( https://x.test/b.png ) } \
+                   .b { background: url(\"local.png\") } /* url(https://x.test/c.png) */";
+        let out = rewrite_urls(css, &mut |u| u.starts_with("https://").then(|| format!("r/{}", &u[15..])));
+        assert_eq!(
+            out,
+            "@import \"r/a.css\"; .a { background: url(\"r/b.png\") } \
+             .b { background: url(\"local.png\") } /* url(https://x.test/c.png) */"
+        );
+        for broken in ["url(", "url(\"", "@import '", "a{b:url(x"] {
+            let _ = rewrite_urls(broken, &mut |_| Some("y".into()));
+        }
     }
 }

@@ -51,6 +51,19 @@ pub fn elements(root: &NodeRef) -> Vec<NodeRef> {
     root.inclusive_descendants().filter(|n| n.as_element().is_some()).collect()
 }
 
+/// Put a `<style {marker}="true">css</style>` first in the page's `<head>` (html5ever always
+/// creates one), so that it comes ahead of the page's own CSS.
+pub fn prepend_head_style(doc: &NodeRef, marker: &str, css: &str) {
+    use kuchikiki::traits::TendrilSink;
+    let Some(head) = doc.inclusive_descendants().find(|n| tag(n) == "head") else { return };
+    let scratch = kuchikiki::parse_html().one("<style></style>").document_node;
+    let Some(style) = scratch.inclusive_descendants().find(|n| tag(n) == "style") else { return };
+    style.detach();
+    set_attr(&style, marker, "true");
+    set_text(&style, css);
+    head.prepend(style);
+}
+
 /// Whether `node` sits inside a `<template>` (inert content the page does not render as is).
 pub fn in_template(node: &NodeRef) -> bool {
     node.ancestors().any(|a| tag(&a) == "template")

@@ -5,14 +5,15 @@
 //! (below the root). An `<audio>` is heard when it has an id, is not `muted` and is not under
 //! `data-hidden`; a `<video>` is heard when it says `data-has-audio="true"`. Videos need an id
 //! that is safe as a directory name (`video-frames/<id>/`) and unique, since plan extracts their
-//! frames under it.
+//! frames under it; a `<video>` without one gets HyperFrames' positional id `hf-media-<n>` (n =
+//! the media elements with a `src` before it).
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use kuchikiki::NodeRef;
 
-use super::dom::{attr, describe, elements, has_attr, in_template, tag};
+use super::dom::{attr, describe, elements, has_attr, in_template, set_attr, tag};
 use super::timing::decimal_attr;
 use super::urls;
 use crate::error::{Code, Error, Result};
@@ -40,7 +41,15 @@ fn invalid(message: String) -> Error {
 pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec<String>) -> Result<Media> {
     let mut media = Media::default();
     let mut video_ids = HashSet::new();
+    // Media elements (`img`, `audio`, `video` with a `src`) met so far: HyperFrames names a media
+    // element without an id `hf-media-<that count>`.
+    let mut position = 0usize;
     for e in elements(doc).into_iter().filter(|e| !in_template(e)) {
+        let counted = matches!(tag(&e).as_str(), "img" | "audio" | "video") && attr(&e, "src").is_some();
+        position += usize::from(counted);
+        if tag(&e) == "video" && attr(&e, "id").is_none_or(|i| i.is_empty()) {
+            set_attr(&e, "id", &format!("hf-media-{}", position.saturating_sub(usize::from(counted))));
+        }
         let kind = match tag(&e).as_str() {
             "img" => {
                 media.image_count += 1;
@@ -58,6 +67,10 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
             warnings.push(format!("{} has no src and is ignored", describe(&e)));
             continue;
         };
+        if matches!(urls::classify(&src, "media src"), Ok(urls::Target::External(_))) {
+            // A remote source that could not be fetched (already warned about): it plays nothing.
+            continue;
+        }
         let id = attr(&e, "id").filter(|i| !i.is_empty());
         let Some(id) = id else {
             if kind == MediaKind::Video {

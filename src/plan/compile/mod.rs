@@ -28,6 +28,9 @@ use kuchikiki::NodeRef;
 use self::dom::{attr, check_depth, elements};
 use crate::error::{Code, Error, Result};
 use crate::plan::config::{parse_fps_as, ValidConfig};
+use crate::plan::fetch::{Fetcher, RemoteJson};
+use crate::plan::fonts::FontPlan;
+use crate::plan::freeze::Generated;
 use crate::plan::model::MediaClip;
 use crate::time::{Fps, Rational};
 
@@ -36,6 +39,11 @@ pub const ENTRY: &str = "index.html";
 
 /// The frame rate of a root without `data-fps`.
 pub const DEFAULT_FPS: i64 = 30;
+
+/// HyperFrames draws all text with geometric precision (no hinting-driven size snapping); the
+/// rule comes first in `<head>`, right after the frozen font faces.
+const TEXT_RENDERING_CSS: &str = "html,body,*{text-rendering:geometricPrecision}";
+const TEXT_RENDERING_MARKER: &str = "data-framefan-text-rendering";
 
 /// A compiled composition: the page and what plan needs to know about it.
 #[derive(Debug, Clone)]
@@ -64,6 +72,12 @@ pub struct Compiled {
     pub inlined: usize,
     /// Notes for the caller.
     pub warnings: Vec<String>,
+    /// Files plan adds under `compiled/` (font faces, fetched resources).
+    pub generated: Vec<Generated>,
+    /// The fonts chosen (`meta/fonts.json`).
+    pub fonts: FontPlan,
+    /// The remote resources fetched (`meta/remote.json`).
+    pub remote: RemoteJson,
 }
 
 /// The root composition's attributes, read before anything else is done.
@@ -90,7 +104,19 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     dom::flatten_templates(&doc);
     check_depth(&doc, "the compiled page")?;
     timing::resolve(&doc)?;
-    resources::process(&doc, project, &config.caches_for(project), &mut warnings)?;
+    let caches = config.caches_for(project);
+    let mut fetcher = Fetcher::new(config.fetch.clone());
+    let mut cx = resources::Context {
+        project,
+        caches: &caches,
+        fetcher: &mut fetcher,
+        warnings: &mut warnings,
+        scripts_seen: Default::default(),
+    };
+    resources::process(&doc, &mut cx)?;
+    dom::prepend_head_style(&doc, TEXT_RENDERING_MARKER, TEXT_RENDERING_CSS);
+    let mut generated = std::mem::take(&mut fetcher.generated);
+    let fonts = crate::plan::fonts::apply(&doc, project, &caches, &config.fonts, &mut generated, &mut warnings)?;
     let media = media::collect(&doc, &root.node, project, &mut warnings)?;
     let html = doc.to_string();
     let duration = match root.data_duration.as_deref() {
@@ -111,6 +137,9 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
         image_count: media.image_count,
         inlined,
         warnings,
+        generated,
+        fonts,
+        remote: fetcher.remote,
     })
 }
 

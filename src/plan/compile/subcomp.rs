@@ -4,9 +4,18 @@
 //! file's content: the content of its first `<template>`, or, for a full document without one,
 //! its `<head>` styles and scripts followed by its `<body>` children. Every `<style>` of the
 //! content is scoped to `[data-composition-id="X"]`; every `<script>` is moved after the content,
-//! so it runs once the content it animates is mounted. The host loses `data-composition-src`
-//! (the runtime must not mount it twice) and records it as `data-framefan-inlined-src`, which also
-//! detects a composition that includes itself. Paths are relative to the project root.
+//! so it runs once the content it animates is mounted, and each inline classic script is wrapped
+//! in a function of its own, so that two sub-compositions declaring the same `const tl` do not
+//! collide (HyperFrames scopes them the same way). The host loses `data-composition-src` (the
+//! runtime must not mount it twice) and records it as `data-framefan-inlined-src`, which also
+//! detects a composition that includes itself.
+//!
+//! As in HyperFrames: a host without `data-composition-id` is accepted, its styles scoped to the
+//! composition id of the file's own root element (or not scoped when it has none); and relative
+//! URLs in `src`/`href` attributes and `<style>` `url()`s of a file in a sub-folder are rebased
+//! from that file's folder to the project root — `../x` always, a plain `x` when the file beside
+//! the sub-composition exists (else it is taken as project-root relative, as authored). A host
+//! is sized in pixels from its (or the file root's) `data-width`/`data-height`.
 
 use std::path::Path;
 
@@ -44,12 +53,6 @@ pub fn inline_all(doc: &NodeRef, project: &Path) -> Result<usize> {
 fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     let src = attr(host, "data-composition-src").unwrap_or_default();
     let context = format!("{} data-composition-src", describe(host));
-    let Some(id) = attr(host, "data-composition-id") else {
-        return Err(Error::new(
-            Code::CompositionInvalid,
-            format!("{context} {src:?}: the host has no data-composition-id"),
-        ));
-    };
     let rel = urls::local_file(&src, &context)?;
     if host.inclusive_ancestors().any(|a| attr(&a, INLINED_ATTR).as_deref() == Some(rel.as_str())) {
         return Err(Error::new(Code::CompositionInvalid, format!("{context} {rel:?} includes itself")));
@@ -73,13 +76,28 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     let sub = kuchikiki::parse_html().one(text).document_node;
     check_depth(&sub, &rel)?;
     let content = content_of(&sub);
-    let scope = format!("[data-composition-id=\"{}\"]", css_string(&id));
+    let inner_root = content.iter().flat_map(elements).find(|e| attr(e, "data-composition-id").is_some());
+    let inner_size = (
+        inner_root.as_ref().and_then(|r| attr(r, "data-width")),
+        inner_root.as_ref().and_then(|r| attr(r, "data-height")),
+    );
+    let id = attr(host, "data-composition-id")
+        .or_else(|| content.iter().flat_map(elements).find_map(|e| attr(&e, "data-composition-id")));
+    let scope = id.map(|id| format!("[data-composition-id=\"{}\"]", css_string(&id)));
+    let dir = rel.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
     let mut scripts = Vec::new();
     for node in &content {
         for e in elements(node) {
+            rebase_attrs(&e, &dir, project);
             match tag(&e).as_str() {
-                "style" => set_text(&e, &css::scope(&e.text_contents(), &scope)),
-                "script" => scripts.push(e),
+                "style" => {
+                    let css = css::rewrite_urls(&e.text_contents(), &mut |u| rebase(&dir, u, project));
+                    set_text(&e, &scope.as_deref().map_or(css.clone(), |s| css::scope(&css, s)));
+                }
+                "script" => {
+                    own_scope(&e);
+                    scripts.push(e);
+                }
                 _ => {}
             }
         }
@@ -90,9 +108,79 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     for script in scripts {
         host.append(script);
     }
+    size_host(host, inner_size);
     remove_attr(host, "data-composition-src");
     set_attr(host, INLINED_ATTR, &rel);
     Ok(())
+}
+
+/// HyperFrames sizes a host in pixels so that content sized `100%` resolves: the host takes the
+/// file root's `data-width`/`data-height` when it has none, and then `width`/`height` in its
+/// `style` unless the style already names them.
+fn size_host(host: &NodeRef, inner: (Option<String>, Option<String>)) {
+    for (name, value) in [("data-width", inner.0), ("data-height", inner.1)] {
+        if let (None, Some(v)) = (attr(host, name), value) {
+            set_attr(host, name, &v);
+        }
+    }
+    let (Some(w), Some(h)) = (attr(host, "data-width"), attr(host, "data-height")) else { return };
+    let style = attr(host, "style").unwrap_or_default();
+    let mut additions = Vec::new();
+    if !style.contains("width") {
+        additions.push(format!("width:{}px", w.trim()));
+    }
+    if !style.contains("height") {
+        additions.push(format!("height:{}px", h.trim()));
+    }
+    if !additions.is_empty() {
+        let joined = additions.join(";");
+        set_attr(host, "style", &if style.is_empty() { joined } else { format!("{style};{joined}") });
+    }
+}
+
+/// Wrap an inline classic script in a function of its own (a module or a data block is left as
+/// it is), so its top-level declarations stay inside its sub-composition.
+fn own_scope(script: &NodeRef) {
+    let kind = attr(script, "type").unwrap_or_default().trim().to_ascii_lowercase();
+    let classic = kind.is_empty() || kind.contains("javascript") || kind.contains("ecmascript");
+    if attr(script, "src").is_some() || !classic {
+        return;
+    }
+    let code = script.text_contents();
+    if !code.trim().is_empty() {
+        set_text(script, &format!("(function () {{\n{code}\n}})();"));
+    }
+}
+
+/// Rebase the `src` and `href` attributes of `e` from the sub-composition's folder `dir`.
+fn rebase_attrs(e: &NodeRef, dir: &str, project: &Path) {
+    for name in ["src", "href"] {
+        if let Some(next) = attr(e, name).and_then(|v| rebase(dir, &v, project)) {
+            set_attr(e, name, &next);
+        }
+    }
+}
+
+/// `url`, written in a file of folder `dir`, as a project-root relative URL, when it changes.
+fn rebase(dir: &str, url: &str, project: &Path) -> Option<String> {
+    let u = url.trim();
+    // Relative: a project path, or one whose `..` climbs out of the project from the root (the
+    // case a sub-composition's folder makes right); never a scheme, nor an absolute path.
+    let relative = match urls::classify(u, "") {
+        Ok(urls::Target::Local(_)) => true,
+        Err(_) => !u.starts_with(['/', '\\']) && !u.split('/').next().unwrap_or("").contains(':'),
+        Ok(_) => false,
+    };
+    if dir.is_empty() || !relative {
+        return None;
+    }
+    let split = u.find(['?', '#']).unwrap_or(u.len());
+    let (path, suffix) = u.split_at(split);
+    let joined = urls::normalise(&format!("{dir}/{path}"))?;
+    if path.starts_with("../") || path == ".." {
+        return Some(format!("{joined}{suffix}"));
+    }
+    urls::join(project, &urls::percent_decode(&joined)).exists().then(|| format!("{joined}{suffix}"))
 }
 
 /// The nodes a sub-composition file contributes.
