@@ -3,6 +3,7 @@
 #[path = "util.rs"]
 mod util;
 
+mod determinism;
 mod page_plan;
 mod render;
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use framefan::plan::Quality;
-use framefan::run::{render, Chunking, Event, RenderOptions, RenderResult, Stage};
+use framefan::run::{render, Event, RenderOptions, RenderResult, Stage};
 use framefan::time::Fps;
 use framefan::Code;
 
@@ -33,10 +33,7 @@ fn options(fps: Option<i64>, chunk: Option<i64>, workers: usize) -> RenderOption
     o.plan.quality = Quality::Draft;
     o.plan.fps = fps.and_then(|f| Fps::new(f, 1));
     o.plan.package_cache = Some(package_cache());
-    if chunk.is_some() {
-        o.plan.chunk_size = chunk;
-        o.chunking = Chunking::AsConfigured;
-    }
+    o.plan.chunk_size = chunk;
     o
 }
 
@@ -71,7 +68,7 @@ fn the_gsap_title_card_renders_frame_exact() {
     let out = dir.path().join("title.mp4");
     let result = render(&example("title-card"), &options(None, None, 2), &out).unwrap();
     assert_eq!((result.total_frames, result.width, result.height), (120, 1280, 720));
-    assert!(result.chunk_count >= 2, "auto chunking gives every worker a chunk: {result:?}");
+    assert_eq!(result.chunk_count, 12, "the default chunking (contracts §3: 12 × 10): {result:?}");
     assert_eq!((result.retries, result.duplicates, result.work_dir.clone()), (0, 0, None));
     assert_output(&out, 120, "30/1", 4.0);
     only(dir.path(), &["title.mp4"]);
