@@ -5,6 +5,7 @@ mod util;
 
 mod determinism;
 mod page_plan;
+mod protocol;
 mod render;
 
 use std::path::Path;
