@@ -246,19 +246,28 @@ fn assemble(
     Ok(result)
 }
 
-/// The work directory `<out>.work.<pid>.<random>`: removed on drop unless kept.
+/// The work directory `<out>.work.<pid>.<random>`: claimed while in use, removed on drop unless
+/// kept. Work directories of killed predecessors for the same `out` are swept first; a kept one
+/// is marked ([`crate::publish::KEEP_MARKER`]) so that no later run sweeps it.
 struct WorkDir {
     path: PathBuf,
     keep: bool,
+    _claim: crate::publish::Claim,
 }
 
 impl WorkDir {
     fn create(out: &Path, keep: bool) -> Result<WorkDir> {
+        crate::publish::sweep_stale(out);
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let path = out.with_file_name(format!("{name}.work.{}", unique_suffix()));
         std::fs::create_dir(&path).map_err(|e| Error::io("creating work directory", &path, e))?;
         let path = std::fs::canonicalize(&path).map_err(|e| Error::io("resolving", &path, e))?;
-        Ok(WorkDir { path, keep })
+        if keep {
+            let marker = path.join(crate::publish::KEEP_MARKER);
+            std::fs::write(&marker, b"").map_err(|e| Error::io("writing", &marker, e))?;
+        }
+        let claim = crate::publish::claim(&path);
+        Ok(WorkDir { path, keep, _claim: claim })
     }
 
     /// After success: remove the directory, or hand back its path when it is kept.
