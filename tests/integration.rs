@@ -7,6 +7,7 @@ mod determinism;
 mod page_plan;
 mod protocol;
 mod render;
+mod sandbox;
 
 use std::path::Path;
 
