@@ -4,6 +4,7 @@
 mod util;
 
 mod determinism;
+mod fuzz_regressions;
 mod page_plan;
 mod protocol;
 mod render;
