@@ -120,7 +120,7 @@ pub fn render(project: &Path, options: &RenderOptions, out: &Path) -> Result<Ren
     check_output_dir(out)?;
     let reporter = Arc::new(Reporter::new(options.events.clone()));
     let config = &options.plan;
-    config.validate()?;
+    peek(project, config, &reporter)?;
     let work = WorkDir::create(out, options.keep_work)?;
     reporter.report(Stage::Plan, 0, 0.0, true);
     check_cancel(options)?;
@@ -189,6 +189,23 @@ fn check_output_dir(out: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::new(Code::InvalidConfig, format!("output directory {} does not exist", dir.display())));
     }
+    Ok(())
+}
+
+/// Check the config and compile the composition once up front for its length (a few
+/// milliseconds, or one browser launch for a root without `data-duration`), so that progress
+/// carries the total from the first event and a bad project fails with `plan`'s own error before
+/// anything is created. Its size and length never choose the chunking here: `plan` does that.
+fn peek(project: &Path, config: &PlanConfig, reporter: &Reporter) -> Result<()> {
+    let valid = config.validate()?;
+    let canonical = std::fs::canonicalize(project).map_err(|_| {
+        Error::new(Code::CompositionInvalid, format!("project {} is not a directory", project.display()))
+    })?;
+    if !canonical.is_dir() {
+        return Err(Error::new(Code::CompositionInvalid, format!("project {} is not a directory", project.display())));
+    }
+    let compiled = crate::plan::compile::compile(&canonical, &valid)?;
+    reporter.set_total(compiled.fps.frames_for(compiled.duration).max(0));
     Ok(())
 }
 
