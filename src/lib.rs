@@ -51,6 +51,8 @@ pub mod av;
 pub mod digest;
 pub mod error;
 pub mod fonts;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod plan;
 pub mod publish;
 pub mod render;

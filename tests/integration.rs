@@ -3,8 +3,12 @@
 #[path = "util.rs"]
 mod util;
 
+mod determinism;
+mod fuzz_regressions;
 mod page_plan;
+mod protocol;
 mod render;
+mod sandbox;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use framefan::plan::Quality;
-use framefan::run::{render, Chunking, Event, RenderOptions, RenderResult, Stage};
+use framefan::run::{render, Event, RenderOptions, RenderResult, Stage};
 use framefan::time::Fps;
 use framefan::Code;
 
@@ -33,10 +33,7 @@ fn options(fps: Option<i64>, chunk: Option<i64>, workers: usize) -> RenderOption
     o.plan.quality = Quality::Draft;
     o.plan.fps = fps.and_then(|f| Fps::new(f, 1));
     o.plan.package_cache = Some(package_cache());
-    if chunk.is_some() {
-        o.plan.chunk_size = chunk;
-        o.chunking = Chunking::AsConfigured;
-    }
+    o.plan.chunk_size = chunk;
     o
 }
 
@@ -71,7 +68,7 @@ fn the_gsap_title_card_renders_frame_exact() {
     let out = dir.path().join("title.mp4");
     let result = render(&example("title-card"), &options(None, None, 2), &out).unwrap();
     assert_eq!((result.total_frames, result.width, result.height), (120, 1280, 720));
-    assert!(result.chunk_count >= 2, "auto chunking gives every worker a chunk: {result:?}");
+    assert_eq!(result.chunk_count, 12, "the default chunking (contracts §3: 12 × 10): {result:?}");
     assert_eq!((result.retries, result.duplicates, result.work_dir.clone()), (0, 0, None));
     assert_output(&out, 120, "30/1", 4.0);
     only(dir.path(), &["title.mp4"]);
@@ -183,19 +180,60 @@ fn a_non_retryable_failure_stops_the_render_with_its_code_and_no_output() {
     only(dir.path(), &[]);
 }
 
+/// What the straggler test has seen of the pool, and a condition variable to wait on it.
+#[derive(Default)]
+struct Latch {
+    seen: Mutex<(bool, Option<String>)>,
+    changed: std::sync::Condvar,
+}
+
+impl Latch {
+    fn update(&self, f: impl FnOnce(&mut (bool, Option<String>))) {
+        f(&mut self.seen.lock().unwrap());
+        self.changed.notify_all();
+    }
+
+    /// Block until a winner is known. The deadline only keeps a broken pool from hanging the
+    /// test binary; it is never what the test waits for.
+    fn wait_for_winner(&self) -> Option<String> {
+        let guard = self.seen.lock().unwrap();
+        let (guard, _) =
+            self.changed.wait_timeout_while(guard, Duration::from_secs(300), |seen| seen.1.is_none()).unwrap();
+        guard.1.clone()
+    }
+}
+
+/// Chunk 0's first copy is held (in the fault hook) until the pool has started its second copy
+/// and that copy has won, so the straggler rule must fire however slow the machine is, and the
+/// winner is known: the second copy. The held copy is then cancelled by the pool.
 #[test]
-fn a_straggling_chunk_is_started_again_and_the_first_copy_wins() {
+fn a_straggling_chunk_is_started_again_and_the_second_copy_wins() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("straggler.mp4");
     let mut o = options(Some(10), Some(10), 2);
-    o.fault = Some(Arc::new(|a: &framefan::run::Attempt| {
+    let latch = Arc::new(Latch::default());
+    let (events, hook) = (Arc::clone(&latch), Arc::clone(&latch));
+    o.events = Some(Arc::new(move |e: &Event| {
+        if let Event::Notice(n) = e {
+            if n.contains("chunk 0 has run") && n.contains("starting a second copy") {
+                events.update(|seen| seen.0 = true);
+            }
+            if let Some(rest) = n.strip_prefix("chunk 0: the ") {
+                events.update(|seen| seen.1 = rest.split(' ').next().map(str::to_string));
+            }
+        }
+    }));
+    o.fault = Some(Arc::new(move |a: &framefan::run::Attempt| {
         if a.index == 0 && !a.duplicate {
-            std::thread::sleep(Duration::from_secs(6));
+            let winner = hook.wait_for_winner();
+            assert!(hook.seen.lock().unwrap().0, "a winner before the second copy started: {winner:?}");
         }
         None
     }));
     let result = render(&example("title-card"), &o, &out).unwrap();
     assert_eq!(result.duplicates, 1);
+    let seen = latch.seen.lock().unwrap().clone();
+    assert_eq!(seen, (true, Some("second".to_string())), "second copy started, and won");
     assert_output(&out, 40, "10/1", 4.0);
     only(dir.path(), &["straggler.mp4"]);
 }

@@ -137,13 +137,9 @@ pub struct Plan {
     pub font_snapshot_sha: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProtocolJson {
-    schema_version: u32,
-    artifact_layout: String,
-    hash_schema: String,
-}
+/// Only the `protocol` key: read before anything else, since a later schema need not have the
+/// fields v1 has. Loose JSON values, so that any shape of it gets a protocol error.
+type Object = serde_json::Map<String, serde_json::Value>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -158,7 +154,6 @@ struct DimensionsJson {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PlanJson {
-    protocol: Option<ProtocolJson>,
     plan_hash: String,
     producer_version: Option<String>,
     ffmpeg_version: Option<String>,
@@ -176,21 +171,29 @@ fn invalid(file: &Path, what: impl std::fmt::Display) -> Error {
 
 /// Read a JSON file that the plan must contain.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    parse_json(path, &read_artifact(path)?)
+}
+
+fn read_artifact(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             Error::new(Code::MissingPlanArtifact, format!("plan artifact {} is missing", path.display()))
         }
         _ => Error::io("reading", path, e),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| invalid(path, format!("not a valid plan file: {e}")))
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| invalid(path, format!("not a valid plan file: {e}")))
 }
 
 impl Plan {
     /// Read and check `plan.json` and `meta/chunks.json` under `dir`.
     pub fn load(dir: &Path) -> Result<Plan> {
         let file = dir.join("plan.json");
-        let raw: PlanJson = read_json(&file)?;
-        let hash_schema = check_protocol(&file, raw.protocol.as_ref())?;
+        let bytes = read_artifact(&file)?;
+        let hash_schema = read_protocol(&file, &bytes)?;
+        let raw: PlanJson = parse_json(&file, &bytes)?;
         check_hash(&file, &raw.plan_hash)?;
         let dimensions = check_dimensions(&file, &raw.dimensions)?;
         if raw.total_frames <= 0 {
@@ -219,19 +222,38 @@ impl Plan {
     }
 }
 
-fn check_protocol(file: &Path, protocol: Option<&ProtocolJson>) -> Result<HashSchema> {
-    let Some(p) = protocol else {
+/// The plan's protocol, checked before the rest of `plan.json` is deserialised: schemaVersion,
+/// then artifactLayout, then hashSchema. A plan without `protocol` is a legacy v1 plan.
+pub fn read_protocol(file: &Path, bytes: &[u8]) -> Result<HashSchema> {
+    let object: Object = parse_json(file, bytes)?;
+    let Some(p) = object.get("protocol").filter(|p| !p.is_null()) else {
         return Ok(HashSchema::Hyperframes);
     };
     let unsupported = |what: String| Error::new(Code::PlanProtocolUnsupported, format!("{}: {what}", file.display()));
-    if p.schema_version != SCHEMA_VERSION {
-        return Err(unsupported(format!("protocol.schemaVersion {} is not {SCHEMA_VERSION}", p.schema_version)));
+    let field = |name: &str| p.get(name).filter(|v| !v.is_null());
+    // Shown in messages through serde_json's own quoting, cut short: untrusted input.
+    let shown = |v: Option<&serde_json::Value>| v.map_or("(missing)".to_string(), |v| clip(&v.to_string()));
+    let version = field("schemaVersion");
+    if version.and_then(serde_json::Value::as_u64) != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(unsupported(format!("protocol.schemaVersion {} is not {SCHEMA_VERSION}", shown(version))));
     }
-    if p.artifact_layout != ARTIFACT_LAYOUT {
-        return Err(unsupported(format!("protocol.artifactLayout {:?} is not {ARTIFACT_LAYOUT:?}", p.artifact_layout)));
+    let layout = field("artifactLayout");
+    if layout.and_then(serde_json::Value::as_str) != Some(ARTIFACT_LAYOUT) {
+        return Err(unsupported(format!("protocol.artifactLayout {} is not {ARTIFACT_LAYOUT:?}", shown(layout))));
     }
-    HashSchema::parse(&p.hash_schema)
-        .ok_or_else(|| unsupported(format!("protocol.hashSchema {:?} is not one framefan reads", p.hash_schema)))
+    let schema = field("hashSchema");
+    schema
+        .and_then(serde_json::Value::as_str)
+        .and_then(HashSchema::parse)
+        .ok_or_else(|| unsupported(format!("protocol.hashSchema {} is not one framefan reads", shown(schema))))
+}
+
+/// At most 80 characters of `s`, for messages that show untrusted values.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 fn check_hash(file: &Path, hash: &str) -> Result<()> {
@@ -285,4 +307,35 @@ fn check_chunks(file: &Path, chunks: &[ChunkSpec], count: u32, total: i64) -> Re
         return Err(invalid(file, format_args!("chunks end at frame {next}, plan has {total} frames")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> Option<Code> {
+        read_protocol(Path::new("plan.json"), text.as_bytes()).err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn the_protocol_is_judged_alone_whatever_else_is_missing() {
+        let unsupported = Some(Code::PlanProtocolUnsupported);
+        assert_eq!(code(r#"{"protocol":{"schemaVersion":9}}"#), unsupported);
+        assert_eq!(code(r#"{"protocol":{"schemaVersion":1,"artifactLayout":"plan-dir-v1"}}"#), unsupported);
+        assert_eq!(code(r#"{"protocol":{"schemaVersion":null}}"#), unsupported);
+        assert_eq!(code(r#"{"protocol":"v1"}"#), unsupported);
+        assert_eq!(code("[]"), Some(Code::PlanInvalid));
+        assert_eq!(code("{"), Some(Code::PlanInvalid));
+        let v1 =
+            r#"{"protocol":{"schemaVersion":1,"artifactLayout":"plan-dir-v1","hashSchema":"framefan-plan-hash-v1"}}"#;
+        assert_eq!(read_protocol(Path::new("p"), v1.as_bytes()).unwrap(), HashSchema::Framefan);
+        assert_eq!(read_protocol(Path::new("p"), b"{}").unwrap(), HashSchema::Hyperframes);
+    }
+
+    #[test]
+    fn untrusted_values_are_cut_short_in_messages() {
+        let long = format!(r#"{{"protocol":{{"schemaVersion":"{}"}}}}"#, "x".repeat(10_000));
+        let err = read_protocol(Path::new("plan.json"), long.as_bytes()).unwrap_err();
+        assert!(err.message().len() < 200, "{}", err.message());
+    }
 }

@@ -120,10 +120,14 @@ fn flags(opts: &LaunchOptions) -> Vec<String> {
     .collect();
     args.push(format!("window-size={},{}", opts.width, opts.height));
     // The page reaches nothing but our loopback server: all other hosts resolve to nothing and any
-    // connection that skips DNS goes to a proxy port where nothing listens.
+    // connection that skips DNS (HTTP, WebSocket) goes to a proxy port where nothing listens.
+    // Chromium never proxies loopback by default, which would let a page reach any local port:
+    // `<-loopback>` withdraws that, so only our server's own port bypasses the dead proxy. WebRTC
+    // may not send UDP around the proxy.
     args.push("host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".to_string());
     args.push("proxy-server=http://127.0.0.1:9".to_string());
-    args.push(format!("proxy-bypass-list=127.0.0.1:{}", opts.server_port));
+    args.push(format!("proxy-bypass-list=<-loopback>;127.0.0.1:{}", opts.server_port));
+    args.push("force-webrtc-ip-handling-policy=disable_non_proxied_udp".to_string());
     if opts.binary.mode == CaptureMode::BeginFrame {
         args.push("deterministic-mode".to_string());
         args.push("enable-begin-frame-control".to_string());

@@ -67,7 +67,7 @@ impl Jfif420ToBt709 {
     /// A converter for `width`×`height` pictures; `None` unless both are even and non-zero
     /// (H.264 4:2:0 output needs even sizes, and `plan` only makes even ones).
     pub fn new(width: usize, height: usize) -> Option<Self> {
-        if width == 0 || height == 0 || width % 2 != 0 || height % 2 != 0 {
+        if width == 0 || height == 0 || !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             return None;
         }
         let cw = width / 2;

@@ -193,15 +193,18 @@ fn write_sidecar(out: &Path, sidecar: &Sidecar) -> Result<()> {
     staged.commit()
 }
 
-/// The chunk's scratch directory `<out>.work.<pid>.<random>`, removed on drop.
-struct Scratch(PathBuf);
+/// The chunk's scratch directory `<out>.work.<pid>.<random>`, claimed while in use and removed
+/// on drop; those of killed predecessors for the same `out` are swept first.
+struct Scratch(PathBuf, #[allow(dead_code)] crate::publish::Claim);
 
 impl Scratch {
     fn create(out: &Path) -> Result<Scratch> {
+        crate::publish::sweep_stale(out);
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let dir = out.with_file_name(format!("{name}.work.{}", unique_suffix()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating scratch directory", &dir, e))?;
-        Ok(Scratch(dir))
+        let claim = crate::publish::claim(&dir);
+        Ok(Scratch(dir, claim))
     }
 }
 

@@ -3,9 +3,13 @@
 //! Contract: [`render()`] plans the project into a work directory beside `out`
 //! (`<out>.work.<pid>.<random>`), renders every chunk with a pool of separate browser processes
 //! ([`pool`]), assembles the chunks (with the plan's soundtrack when it has one) into `out`
-//! atomically, and removes the work directory (kept with [`RenderOptions::keep_work`]). Unless
-//! the caller fixed the chunking, the plan is cut for the pool ([`sizing`]): a few chunks per
-//! worker, none so short that its start-up dominates. On any failure, including cancellation,
+//! atomically, and removes the work directory (kept with [`RenderOptions::keep_work`]).
+//!
+//! The plan is chunked exactly as `plan` would chunk it with the same config (contracts §3, from
+//! the frame count and the chunking fields alone), never from the worker count, the cores or the
+//! free memory: chunk boundaries decide the GOPs and so the bytes, and the same project and
+//! options must give the same file on any machine. The pool schedules those chunks over however
+//! many workers it has. On any failure, including cancellation,
 //! nothing is written at `out` (a previous file there survives) and the work directory is
 //! removed unless kept. Progress and notices go to the caller's [`EventSink`]; the caller's
 //! cancel flag stops every stage.
@@ -33,24 +37,12 @@ use progress::Reporter;
 /// The most workers a render accepts.
 pub const MAX_WORKERS: usize = 256;
 
-/// How the plan's chunks are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Chunking {
-    /// Cut for the worker pool: a few chunks per worker ([`sizing::chunk_size`]); the
-    /// config's chunk fields are ignored.
-    #[default]
-    Auto,
-    /// As the [`PlanConfig`] says (`chunk_size`, `max_parallel_chunks`, `target_chunk_frames`).
-    AsConfigured,
-}
-
 /// Options of [`render()`].
 #[derive(Clone, Default)]
 pub struct RenderOptions {
-    /// How to plan (format, quality, fps, variables, package cache, …).
+    /// How to plan (format, quality, fps, chunking, variables, package cache, …); the plan is
+    /// the one `plan` makes from this config, whatever the worker count.
     pub plan: PlanConfig,
-    /// Whether the chunking is chosen for the pool or taken from `plan`.
-    pub chunking: Chunking,
     /// Worker processes; `None` = one per core, bounded by memory ([`sizing::auto_workers`]).
     pub workers: Option<usize>,
     /// The browser binary; else `FRAMEFAN_BROWSER`, else the installed headless shell.
@@ -127,12 +119,13 @@ pub fn render(project: &Path, options: &RenderOptions, out: &Path) -> Result<Ren
     let workers = worker_count(options.workers)?;
     check_output_dir(out)?;
     let reporter = Arc::new(Reporter::new(options.events.clone()));
-    let config = plan_config(project, options, workers, &reporter)?;
+    let config = &options.plan;
+    peek(project, config, &reporter)?;
     let work = WorkDir::create(out, options.keep_work)?;
     reporter.report(Stage::Plan, 0, 0.0, true);
     check_cancel(options)?;
     let plan_dir = work.path.join("plan");
-    let planned = crate::plan(project, &config, &plan_dir)?;
+    let planned = crate::plan(project, config, &plan_dir)?;
     reporter.set_total(planned.total_frames);
     reporter.report(Stage::Plan, 0, 1.0, true);
     let plan_ms = started.elapsed().as_millis() as u64;
@@ -199,12 +192,11 @@ fn check_output_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The plan config, with the chunking chosen for the pool unless the caller fixed it. The
-/// composition is compiled once up front for its length and size (a few milliseconds, or one
-/// browser launch for a root without `data-duration`); its errors are the ones `plan` would
-/// report, so a bad project fails here before anything is created.
-fn plan_config(project: &Path, options: &RenderOptions, workers: usize, reporter: &Reporter) -> Result<PlanConfig> {
-    let mut config = options.plan.clone();
+/// Check the config and compile the composition once up front for its length (a few
+/// milliseconds, or one browser launch for a root without `data-duration`), so that progress
+/// carries the total from the first event and a bad project fails with `plan`'s own error before
+/// anything is created. Its size and length never choose the chunking here: `plan` does that.
+fn peek(project: &Path, config: &PlanConfig, reporter: &Reporter) -> Result<()> {
     let valid = config.validate()?;
     let canonical = std::fs::canonicalize(project).map_err(|_| {
         Error::new(Code::CompositionInvalid, format!("project {} is not a directory", project.display()))
@@ -213,14 +205,8 @@ fn plan_config(project: &Path, options: &RenderOptions, workers: usize, reporter
         return Err(Error::new(Code::CompositionInvalid, format!("project {} is not a directory", project.display())));
     }
     let compiled = crate::plan::compile::compile(&canonical, &valid)?;
-    let total = compiled.fps.frames_for(compiled.duration);
-    reporter.set_total(total.max(0));
-    if options.chunking == Chunking::Auto && total > 0 {
-        config.chunk_size = Some(sizing::chunk_size(total, compiled.width, compiled.height, workers));
-        config.max_parallel_chunks = crate::plan::config::MAX_PARALLEL_CHUNKS;
-        config.target_chunk_frames = None;
-    }
-    Ok(config)
+    reporter.set_total(compiled.fps.frames_for(compiled.duration).max(0));
+    Ok(())
 }
 
 fn render_chunks(
@@ -277,19 +263,28 @@ fn assemble(
     Ok(result)
 }
 
-/// The work directory `<out>.work.<pid>.<random>`: removed on drop unless kept.
+/// The work directory `<out>.work.<pid>.<random>`: claimed while in use, removed on drop unless
+/// kept. Work directories of killed predecessors for the same `out` are swept first; a kept one
+/// is marked ([`crate::publish::KEEP_MARKER`]) so that no later run sweeps it.
 struct WorkDir {
     path: PathBuf,
     keep: bool,
+    _claim: crate::publish::Claim,
 }
 
 impl WorkDir {
     fn create(out: &Path, keep: bool) -> Result<WorkDir> {
+        crate::publish::sweep_stale(out);
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let path = out.with_file_name(format!("{name}.work.{}", unique_suffix()));
         std::fs::create_dir(&path).map_err(|e| Error::io("creating work directory", &path, e))?;
         let path = std::fs::canonicalize(&path).map_err(|e| Error::io("resolving", &path, e))?;
-        Ok(WorkDir { path, keep })
+        if keep {
+            let marker = path.join(crate::publish::KEEP_MARKER);
+            std::fs::write(&marker, b"").map_err(|e| Error::io("writing", &marker, e))?;
+        }
+        let claim = crate::publish::claim(&path);
+        Ok(WorkDir { path, keep, _claim: claim })
     }
 
     /// After success: remove the directory, or hand back its path when it is kept.

@@ -327,6 +327,10 @@ fn finish_task(shared: &Shared<'_>, task: Task, cancel: &Arc<AtomicBool>, took: 
             for other in &slot.running {
                 other.cancel.store(true, Ordering::Relaxed);
             }
+            if slot.duplicated {
+                let which = if task.duplicate { "second" } else { "first" };
+                spec.reporter.notice(format!("chunk {}: the {which} copy finished first and wins", task.index));
+            }
             slot.done = Some(path);
             state.done += 1;
             state.times.push(took);

@@ -63,11 +63,6 @@ pub struct PlanFlags {
 }
 
 impl PlanFlags {
-    /// Whether any chunking flag was given (then `framefan render` keeps the chunking as told).
-    pub fn chunking_given(&self) -> bool {
-        self.chunk_size.is_some() || self.max_parallel_chunks.is_some() || self.target_chunk_frames.is_some()
-    }
-
     /// The plan config these flags describe.
     pub fn config(&self) -> framefan::Result<PlanConfig> {
         let variables = match &self.variables {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use framefan::run::{render, Chunking, RenderOptions, RenderResult};
+use framefan::run::{render, RenderOptions, RenderResult};
 
 use crate::exit;
 use crate::plan_cmd::PlanFlags;
@@ -50,7 +50,6 @@ pub fn run(args: RenderArgs) -> ExitCode {
     let stop = signals::install("the workers");
     let options = RenderOptions {
         plan: config,
-        chunking: if args.flags.chunking_given() { Chunking::AsConfigured } else { Chunking::Auto },
         workers: args.workers.map(|w| w as usize),
         browser: args.browser.clone(),
         keep_work: args.keep_work,

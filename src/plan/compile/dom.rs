@@ -165,11 +165,13 @@ pub fn precheck_depth(html: &str, what: &str) -> Result<()> {
 
 /// Move the content of every `<template>` under `root` into the element itself, so the
 /// serializer (which does not write template contents) keeps it; the browser parses it back into
-/// the template's content. Nested templates are handled too.
+/// the template's content. Nested templates are handled too: each moved content is searched
+/// again, below the template it now sits in (never the template itself, whose content is gone by
+/// then — searching it again looped forever, found by fuzzing).
 pub fn flatten_templates(root: &NodeRef) {
     let mut pending: Vec<NodeRef> = vec![root.clone()];
     while let Some(scope) = pending.pop() {
-        let templates: Vec<NodeRef> = scope.inclusive_descendants().filter(|n| tag(n) == "template").collect();
+        let templates: Vec<NodeRef> = scope.descendants().filter(|n| tag(n) == "template").collect();
         for t in templates {
             let Some(contents) = t.as_element().and_then(|e| e.template_contents.clone()) else { continue };
             for child in contents.children().collect::<Vec<_>>() {
@@ -183,6 +185,17 @@ pub fn flatten_templates(root: &NodeRef) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_templates_are_flattened_once_each() {
+        use kuchikiki::traits::TendrilSink;
+        let doc = kuchikiki::parse_html()
+            .one("<div><template><p>a</p><template><b>b</b><template><i>c</i></template></template></template></div>")
+            .document_node;
+        flatten_templates(&doc);
+        let html = doc.to_string();
+        assert!(html.contains("<p>a</p>") && html.contains("<b>b</b>") && html.contains("<i>c</i>"), "{html}");
+    }
 
     #[test]
     fn depth_estimate_ignores_void_implied_raw_and_commented_tags() {

@@ -96,6 +96,22 @@ fn invalid(message: String) -> Error {
 
 /// Compile the project at `project` (a canonical directory) under `config`.
 pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
+    let (mut compiled, data_duration) = compile_page(project, config)?;
+    compiled.duration = match data_duration.as_deref() {
+        Some(text) => parse_duration(&compiled.root_id, text)?,
+        None => {
+            crate::render::probe::page_duration(project, &compiled.html, compiled.width, compiled.height, compiled.fps)
+                .map_err(|e| {
+                    e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", compiled.root_id))
+                })?
+        }
+    };
+    Ok(compiled)
+}
+
+/// Everything of [`compile`] that needs no browser: the compiled page with a zero duration, and
+/// the root's `data-duration` text (`None`: the page must be measured).
+pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Compiled, Option<String>)> {
     let doc = parse_entry(project)?;
     let root = find_root(&doc, config)?;
     config.check_dimensions(root.width, root.height)?;
@@ -119,18 +135,13 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     let fonts = crate::plan::fonts::apply(&doc, project, &caches, &config.fonts, &mut generated, &mut warnings)?;
     let media = media::collect(&doc, &root.node, project, &mut warnings)?;
     let html = doc.to_string();
-    let duration = match root.data_duration.as_deref() {
-        Some(text) => parse_duration(&root.id, text)?,
-        None => crate::render::probe::page_duration(project, &html, root.width, root.height, root.fps)
-            .map_err(|e| e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", root.id)))?,
-    };
-    Ok(Compiled {
+    let compiled = Compiled {
         html,
         root_id: root.id,
         width: root.width,
         height: root.height,
         fps: root.fps,
-        duration,
+        duration: Rational::ZERO,
         media: media.clips,
         video_count: media.video_count,
         audio_count: media.audio_count,
@@ -140,7 +151,8 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
         generated,
         fonts,
         remote: fetcher.remote,
-    })
+    };
+    Ok((compiled, root.data_duration))
 }
 
 /// Read and parse `index.html`.

@@ -1,0 +1,122 @@
+//! The output depends on the project and the options alone: `framefan render` with 1, 2 or 3
+//! workers, and `plan` + `render-chunk` × N + `assemble` by hand, give the same bytes (sha256),
+//! for mp4, mov and png-sequence. No chunking flag is given anywhere: the default chunking
+//! (contracts §3) must not look at the worker count.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::framefan_bin;
+
+/// One second of a tiny CSS-animated page at 30 fps: 30 frames, three chunks of ten by default.
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><style>
+  #root { background: #203040; overflow: hidden; }
+  #box { position: absolute; left: 0; top: 8px; width: 24px; height: 24px; background: #e9c46a;
+    animation: slide 1s linear both; }
+  @keyframes slide { from { transform: translateX(0); } to { transform: translateX(60px) rotate(90deg); } }
+</style></head><body>
+<div id="root" data-composition-id="main" data-width="96" data-height="64" data-duration="1" data-fps="30"
+     data-no-timeline><div id="box"></div></div>
+</body></html>"#;
+
+fn project(dir: &Path) -> PathBuf {
+    let project = dir.join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("index.html"), PAGE).unwrap();
+    project
+}
+
+fn framefan(args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(framefan_bin()).args(args).output().unwrap();
+    assert!(output.status.success(), "framefan {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `framefan render` with `workers` workers; the result line as JSON.
+fn render(project: &Path, out: &Path, format: &str, workers: u32) -> serde_json::Value {
+    let w = workers.to_string();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "render".as_ref(),
+        project.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--format".as_ref(),
+        format.as_ref(),
+        "--quality".as_ref(),
+        "draft".as_ref(),
+        "--workers".as_ref(),
+        w.as_ref(),
+        "--json".as_ref(),
+    ];
+    serde_json::from_str(framefan(&args).trim()).unwrap()
+}
+
+fn sha256(path: &Path) -> String {
+    framefan::digest::artifact(path).unwrap()
+}
+
+fn same_bytes_for_any_worker_count(format: &str, ext: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path());
+    let mut digests = Vec::new();
+    for workers in [1, 2, 3] {
+        let out = dir.path().join(format!("w{workers}{ext}"));
+        let result = render(&project, &out, format, workers);
+        assert_eq!(result["totalFrames"], 30, "{result}");
+        assert_eq!(result["chunkCount"], 3, "the default chunking (contracts §3: 3 × 10): {result}");
+        digests.push(sha256(&out));
+    }
+    assert_eq!(digests[0], digests[1], "{format}: 1 and 2 workers differ");
+    assert_eq!(digests[0], digests[2], "{format}: 1 and 3 workers differ");
+}
+
+#[test]
+fn mp4_is_byte_identical_on_one_two_and_three_workers() {
+    same_bytes_for_any_worker_count("mp4", ".mp4");
+}
+
+#[test]
+fn mov_is_byte_identical_on_one_two_and_three_workers() {
+    same_bytes_for_any_worker_count("mov", ".mov");
+}
+
+#[test]
+fn png_sequence_is_byte_identical_on_one_two_and_three_workers() {
+    same_bytes_for_any_worker_count("png-sequence", "");
+}
+
+/// What a farm does: `plan`, every chunk by `render-chunk` on its own, `assemble`.
+#[test]
+fn plan_render_chunk_and_assemble_by_hand_give_the_bytes_of_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path());
+    let rendered = dir.path().join("render.mp4");
+    render(&project, &rendered, "mp4", 2);
+
+    let plan = dir.path().join("plan");
+    let draft: &std::ffi::OsStr = "draft".as_ref();
+    let planned = framefan(&[
+        "plan".as_ref(),
+        project.as_os_str(),
+        plan.as_os_str(),
+        "--quality".as_ref(),
+        draft,
+        "--json".as_ref(),
+    ]);
+    let planned: serde_json::Value = serde_json::from_str(planned.trim()).unwrap();
+    let count = planned["chunkCount"].as_u64().unwrap();
+    assert_eq!(count, 3);
+    let chunks: Vec<PathBuf> = (0..count).map(|i| dir.path().join(format!("chunk-{i:03}.mp4"))).collect();
+    // In reverse order, as independent workers may finish them.
+    for (i, chunk) in chunks.iter().enumerate().rev() {
+        let index = i.to_string();
+        framefan(&["render-chunk".as_ref(), plan.as_os_str(), chunk.as_os_str(), "--index".as_ref(), index.as_ref()]);
+    }
+    let by_hand = dir.path().join("by-hand.mp4");
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["assemble".as_ref(), plan.as_os_str(), by_hand.as_os_str(), "--chunks".as_ref()];
+    args.extend(chunks.iter().map(|c| c.as_os_str()));
+    framefan(&args);
+    assert_eq!(sha256(&by_hand), sha256(&rendered), "plan + render-chunk + assemble differs from render");
+}
