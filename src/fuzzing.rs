@@ -101,7 +101,10 @@ pub fn compile_subcomposition(bytes: &[u8]) -> Result<()> {
 }
 
 fn compile(dir: &Path) -> Result<()> {
-    let config = PlanConfig::default().validate()?;
+    // Offline: arbitrary markup names arbitrary URLs, and a fuzz run must never reach a network.
+    let mut config = PlanConfig::default();
+    config.fetch.offline = true;
+    let config = config.validate()?;
     let dir = std::fs::canonicalize(dir).map_err(|e| crate::Error::io("resolving", dir, e))?;
     crate::plan::compile::compile_page(&dir, &config).map(|_| ())
 }
