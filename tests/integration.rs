@@ -322,3 +322,5 @@ fn an_earlier_output_is_replaced_only_by_a_complete_one() {
 }
 #[path = "run.rs"]
 mod run;
+#[path = "version.rs"]
+mod version;
