@@ -36,11 +36,13 @@ fi
 # Inner step: render OUT with BIN, sampling the process's mappings until it exits.
 if [ "${1:-}" = "--render" ]; then
   bin="$2" out="$3"
-  LD_LIBRARY_PATH='' timeout 300 "$bin" render examples/title-card -o "$out" \
+  # Started directly (not under `timeout`) so that $! is framefan's own pid; bounded below.
+  LD_LIBRARY_PATH='' "$bin" render examples/title-card -o "$out" \
     --package-cache target/package-cache --progress none --json >"$out.json" &
-  pid=$!
+  pid=$! deadline=$(( $(date +%s) + 300 ))
   while kill -0 "$pid" 2>/dev/null; do
     cat "/proc/$pid/maps" >>"$out.maps" 2>/dev/null || true
+    [ "$(date +%s)" -lt "$deadline" ] || { kill "$pid"; echo "check-static: render timed out" >&2; }
     sleep 0.2
   done
   wait "$pid"
