@@ -20,14 +20,16 @@ zlib_deb="$(dpkg-query -W -f='${Version}' zlib1g-dev)"
 # The crates compiled into the binary: normal dependencies only (no build or dev dependencies).
 crates="$(cargo tree --locked -e normal --features static --prefix none --format '{p}|{l}' \
   | sed 's/ (\*)$//; s/ (proc-macro)//' | grep -v '^framefan ' | sort -u)"
-metadata="$(cargo metadata --locked --format-version 1 --features static)"
+# name|version|directory of every package, from one `cargo metadata` (Linux targets only).
+dirs="$(cargo metadata --locked --format-version 1 --features static --filter-platform x86_64-unknown-linux-gnu \
+  | jq -r '.packages[] | "\(.name)|\(.version)|\(.manifest_path | sub("/Cargo.toml$"; ""))"')"
 while IFS='|' read -r pkg _; do
   name="${pkg%% *}" ver="${pkg#* v}" ver="${ver%% *}"
-  dir="$(jq -r --arg n "$name" --arg v "$ver" \
-    '.packages[] | select(.name == $n and .version == $v) | .manifest_path' <<<"$metadata" | xargs dirname)"
+  dir="$(awk -F'|' -v n="$name" -v v="$ver" '$1 == n && $2 == v { print $3; exit }' <<<"$dirs")"
+  files="$(find "$dir" -maxdepth 1 -type f \( -iname 'LICEN[CS]E*' -o -iname 'COPYING*' -o -iname 'NOTICE*' \))"
+  [ -n "$files" ] || continue
   mkdir -p "$licenses/crates/$name-$ver"
-  find "$dir" -maxdepth 1 -type f \( -iname 'LICEN[CS]E*' -o -iname 'COPYING*' -o -iname 'NOTICE*' \) \
-    -exec cp {} "$licenses/crates/$name-$ver/" \;
+  xargs -d '\n' cp -t "$licenses/crates/$name-$ver/" <<<"$files"
 done <<<"$crates"
 
 cat <<EOF

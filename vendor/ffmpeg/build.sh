@@ -38,8 +38,11 @@ MUXERS="mp4,mov"
 DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac"
 PARSERS="h264,hevc,aac,mpegaudio,vp8,vp9,opus,vorbis,flac,mjpeg,png,mpeg4video"
 BSFS="aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb"
+# A fixed --prefix: libav embeds its configure line (avcodec_configuration(), shown by `framefan
+# version`), which should not depend on where the checkout is; `make install prefix=` puts the
+# files into PREFIX. Nothing reads the prefix at run time (no programs, no data files).
 CONFIGURE=(
-  --prefix="$PREFIX" --extra-version="$EXTRA_VERSION"
+  --prefix=/usr/local --extra-version="$EXTRA_VERSION"
   --disable-everything --disable-autodetect --disable-programs --disable-doc --disable-network
   --disable-avdevice --disable-avfilter --disable-postproc
   --enable-static --disable-shared --enable-pic
@@ -101,6 +104,6 @@ cd "$WORK/build/ffmpeg-$UPSTREAM"
 echo "vendor/ffmpeg: configure ${CONFIGURE[*]}"
 ./configure "${CONFIGURE[@]}" >"$WORK/configure.log" 2>&1 || { tail -n 30 ffbuild/config.log >&2; exit 1; }
 make -j"$(nproc)" >"$WORK/make.log" 2>&1 || { tail -n 40 "$WORK/make.log" >&2; exit 1; }
-make install >>"$WORK/make.log" 2>&1
+make install prefix="$PREFIX" >>"$WORK/make.log" 2>&1
 echo "$stamp" >"$PREFIX/.stamp"
 echo "vendor/ffmpeg: installed into $PREFIX"
