@@ -106,4 +106,4 @@ echo "vendor/ffmpeg: configure ${CONFIGURE[*]}"
 make -j"$(nproc)" >"$WORK/make.log" 2>&1 || { tail -n 40 "$WORK/make.log" >&2; exit 1; }
 make install prefix="$PREFIX" >>"$WORK/make.log" 2>&1
 echo "$stamp" >"$PREFIX/.stamp"
-echo "vendor/ffmpeg: installed into $PREFIX"
+echo "vendor/ffmpeg: installed into $PREFIX in ${SECONDS} s"
