@@ -1,12 +1,21 @@
 //! Finds libav (FFmpeg ≥ 5.1) and x264 through pkg-config, fails with the apt packages to install
 //! when they are missing, and records the x264 version the binary is built against (libav reports
 //! its own versions at run time; x264's is only known here).
+//!
+//! With `--features static`, libav comes from the minimal static build of `vendor/ffmpeg`
+//! (`FFMPEG_DIR` names its prefix; ffmpeg-sys-next links its `.a` files) and this script adds the
+//! libraries those archives need, read from their `.pc` files: x264 and zlib as static archives,
+//! the C runtime's (libm, libatomic) as the system provides them.
 
+use std::path::{Path, PathBuf};
 use std::process::exit;
 
 const APT_HINT: &str = "install them with: apt-get install -y --no-install-recommends \
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev \
 pkg-config clang libclang-dev";
+
+const STATIC_HINT: &str = "build it with `bash vendor/ffmpeg/build.sh` and set \
+FFMPEG_DIR=$PWD/target/vendor-ffmpeg (scripts/build-static.sh does both)";
 
 /// The libraries we link and the lowest version of each (FFmpeg 5.1).
 const LIBAV: [(&str, &str); 5] = [
@@ -17,11 +26,18 @@ const LIBAV: [(&str, &str); 5] = [
     ("libswresample", "4.7"),
 ];
 
+/// Libraries the static libav needs that are linked from their `.a` (the rest of its `.pc`
+/// files' libraries is the C runtime, which stays shared).
+const STATIC_DEPS: [&str; 3] = ["x264", "z", "atomic"];
+
 fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=FFMPEG_DIR");
     println!("cargo:rerun-if-env-changed=FRAMEFAN_X264_VERSION");
-    if std::env::var_os("FFMPEG_DIR").is_none() {
+    let ffmpeg_dir = std::env::var_os("FFMPEG_DIR").map(PathBuf::from);
+    if std::env::var_os("CARGO_FEATURE_STATIC").is_some() {
+        link_static(ffmpeg_dir.as_deref());
+    } else if ffmpeg_dir.is_none() {
         for (lib, min) in LIBAV {
             let probe = pkg_config::Config::new().atleast_version(min).cargo_metadata(false).probe(lib);
             if let Err(err) = probe {
@@ -41,4 +57,52 @@ fn main() {
         },
     };
     println!("cargo:rustc-env=FRAMEFAN_X264_VERSION={x264}");
+}
+
+/// Add the static libav's own dependencies to the link of every binary of this package.
+///
+/// ffmpeg-sys-next bundles the libav archives into its rlib; their dependencies go last on the
+/// linker command line (`rustc-link-arg` comes after every rlib), where the unresolved x264 and
+/// zlib symbols of libavcodec are known, so the archives' members are actually pulled in.
+fn link_static(ffmpeg_dir: Option<&Path>) {
+    let Some(dir) = ffmpeg_dir.filter(|d| d.join("lib/libavcodec.a").is_file()) else {
+        eprintln!("the `static` feature needs FFMPEG_DIR pointing at a static libav (lib/libavcodec.a); {STATIC_HINT}");
+        exit(1);
+    };
+    println!("cargo:rerun-if-changed={}", dir.join(".stamp").display());
+    let mut shared = Vec::new();
+    let mut statics = Vec::new();
+    for lib in ["libavformat", "libavcodec", "libswscale", "libswresample", "libavutil"] {
+        let pc = dir.join("lib/pkgconfig").join(format!("{lib}.pc"));
+        let text = std::fs::read_to_string(&pc).unwrap_or_else(|err| {
+            eprintln!("cannot read {}: {err}; {STATIC_HINT}", pc.display());
+            exit(1);
+        });
+        for name in link_libs(&text) {
+            let list = if STATIC_DEPS.contains(&name.as_str()) { &mut statics } else { &mut shared };
+            if !list.contains(&name) && !name.starts_with("av") && !name.starts_with("sw") {
+                list.push(name);
+            }
+        }
+    }
+    let statics: Vec<String> = statics.iter().map(|l| format!("-l{l}")).collect();
+    println!("cargo:rustc-link-arg=-Wl,-Bstatic");
+    for arg in statics {
+        println!("cargo:rustc-link-arg={arg}");
+    }
+    println!("cargo:rustc-link-arg=-Wl,-Bdynamic");
+    for lib in shared {
+        println!("cargo:rustc-link-arg=-l{lib}");
+    }
+}
+
+/// The `-l` names of a `.pc` file's `Libs` and `Libs.private` lines (a static-only FFmpeg
+/// build lists its dependencies in `Libs`).
+fn link_libs(pc: &str) -> Vec<String> {
+    pc.lines()
+        .filter_map(|l| l.strip_prefix("Libs:").or_else(|| l.strip_prefix("Libs.private:")))
+        .flat_map(str::split_whitespace)
+        .filter_map(|w| w.strip_prefix("-l"))
+        .map(str::to_owned)
+        .collect()
 }

@@ -60,6 +60,7 @@ pub mod run;
 pub mod runtime;
 pub mod time;
 pub mod verify;
+pub mod version;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
 pub use error::{Code, Error, Result};

@@ -330,3 +330,5 @@ fn an_earlier_output_is_replaced_only_by_a_complete_one() {
 mod remote;
 #[path = "run.rs"]
 mod run;
+#[path = "version.rs"]
+mod version;

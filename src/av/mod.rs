@@ -62,16 +62,59 @@ fn version_triplet(v: u32) -> String {
     format!("{}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
 }
 
-/// The linked libav and x264 versions, as recorded in a plan's `ffmpegVersion`.
-///
-/// The libav part is read from the libraries at run time (so a worker that loads another build
-/// reports it), the x264 part is the version the crate was built against.
-pub fn ffmpeg_version() -> String {
-    // SAFETY: av_version_info returns a pointer to a static NUL-terminated string.
-    let info = unsafe { std::ffi::CStr::from_ptr(ff::ffi::av_version_info()) };
-    // SAFETY: the *_version functions only return compile-time constants of the loaded library.
-    let (codec, format, util, scale, resample) = unsafe {
+/// How libav is linked into this binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Linkage {
+    /// The system's shared libraries (the default build).
+    Shared,
+    /// The minimal static build from `vendor/ffmpeg` (`--features static`).
+    Static,
+}
+
+impl Linkage {
+    /// `shared` or `static`, as in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Linkage::Shared => "shared",
+            Linkage::Static => "static",
+        }
+    }
+}
+
+/// What the linked libav reports about itself at run time, and how it is linked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LibavInfo {
+    /// `av_version_info()`: the FFmpeg release with its packaging suffix (`5.1.9-0+deb12u1`).
+    pub version: String,
+    /// libavcodec's version (`59.37.100`).
+    pub libavcodec: String,
+    /// libavformat's version.
+    pub libavformat: String,
+    /// libavutil's version.
+    pub libavutil: String,
+    /// libswscale's version.
+    pub libswscale: String,
+    /// libswresample's version.
+    pub libswresample: String,
+    /// `avcodec_configuration()`: the `./configure` line libavcodec was built with.
+    pub configuration: String,
+    /// Shared or static, fixed when the crate is built.
+    pub linkage: Linkage,
+}
+
+/// The x264 version the crate was built against (build.rs records it; libav does not expose it).
+pub const X264_VERSION: &str = env!("FRAMEFAN_X264_VERSION");
+
+/// Read the linked libav's versions and configuration.
+pub fn libav_info() -> LibavInfo {
+    // SAFETY: av_version_info and avcodec_configuration return pointers to static NUL-terminated
+    // strings of the loaded library; the *_version functions return its compile-time constants.
+    let (info, configuration, codec, format, util, scale, resample) = unsafe {
         (
+            std::ffi::CStr::from_ptr(ff::ffi::av_version_info()),
+            std::ffi::CStr::from_ptr(ff::ffi::avcodec_configuration()),
             ff::ffi::avcodec_version(),
             ff::ffi::avformat_version(),
             ff::ffi::avutil_version(),
@@ -79,14 +122,34 @@ pub fn ffmpeg_version() -> String {
             ff::ffi::swresample_version(),
         )
     };
+    LibavInfo {
+        version: info.to_string_lossy().into_owned(),
+        libavcodec: version_triplet(codec),
+        libavformat: version_triplet(format),
+        libavutil: version_triplet(util),
+        libswscale: version_triplet(scale),
+        libswresample: version_triplet(resample),
+        configuration: configuration.to_string_lossy().trim().to_owned(),
+        linkage: if cfg!(feature = "static") { Linkage::Static } else { Linkage::Shared },
+    }
+}
+
+/// The linked libav and x264 versions, as recorded in a plan's `ffmpegVersion`.
+///
+/// The libav part is read from the libraries at run time (so a worker that loads another build
+/// reports it), the x264 part is the version the crate was built against. Neither the linkage nor
+/// the configuration is part of it: a static and a shared build of the same libav and x264 write
+/// the same chunks, so they must accept each other's plans.
+pub fn ffmpeg_version() -> String {
+    let info = libav_info();
     format!(
         "ffmpeg {} (lavc {}, lavf {}, lavu {}, sws {}, swr {}); x264 {}",
-        info.to_string_lossy(),
-        version_triplet(codec),
-        version_triplet(format),
-        version_triplet(util),
-        version_triplet(scale),
-        version_triplet(resample),
-        env!("FRAMEFAN_X264_VERSION"),
+        info.version,
+        info.libavcodec,
+        info.libavformat,
+        info.libavutil,
+        info.libswscale,
+        info.libswresample,
+        X264_VERSION,
     )
 }

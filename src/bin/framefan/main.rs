@@ -25,11 +25,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the framefan, libav and x264 versions.
+    /// Print the framefan, libav and x264 versions, how libav is linked and the browser in use.
     Version {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// The browser binary to report on (as render-chunk's --browser).
+        #[arg(long)]
+        browser: Option<PathBuf>,
     },
     /// Freeze a composition project into a content-hashed plan directory.
     Plan(plan_cmd::PlanArgs),
@@ -63,7 +66,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Version { json } => version(json),
+        Command::Version { json, browser } => version(json, browser.as_deref()),
         Command::RenderChunk(args) => render_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::Render(args) => run_cmd::run(args),
@@ -109,12 +112,17 @@ fn print_result(result: &framefan::AssembleResult, json: bool) {
     }
 }
 
-fn version(json: bool) -> ExitCode {
-    let ffmpeg = framefan::ffmpeg_version();
+fn version(json: bool, browser: Option<&std::path::Path>) -> ExitCode {
+    let report = framefan::version::report(browser);
     if json {
-        println!("{}", serde_json::json!({"producerVersion": framefan::PRODUCER_VERSION, "ffmpegVersion": ffmpeg}));
-    } else {
-        println!("{}\n{ffmpeg}", framefan::PRODUCER_VERSION);
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        return ExitCode::from(exit::OK);
+    }
+    println!("{}\n{}", report.producer_version, report.ffmpeg_version);
+    println!("libav: {} ({})", report.libav.linkage.as_str(), report.libav.configuration);
+    match (&report.browser.path, report.browser.capture_mode, &report.browser.error) {
+        (Some(path), Some(mode), _) => println!("browser: {} ({mode:?})", path.display()),
+        (_, _, error) => println!("browser: none ({})", error.as_deref().unwrap_or_default()),
     }
     ExitCode::from(exit::OK)
 }

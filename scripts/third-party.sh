@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Write THIRD-PARTY.md for the static binary to stdout, and copy the Rust crates' own licence
+# files into LICENSES_DIR/crates/<name>-<version>/.
+#
+#   bash scripts/third-party.sh VERSION_JSON LICENSES_DIR
+#
+# VERSION_JSON is the binary's `framefan version --json` (its libav configure line and versions
+# are quoted from it, so the notice describes the binary actually packaged). Used by package.sh.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$REPO"
+version_json="$1"
+licenses="$2"
+configuration="$(jq -r .libav.configuration "$version_json")"
+libav="$(jq -r .libav.version "$version_json")"
+x264="$(jq -r .x264 "$version_json")"
+x264_deb="$(dpkg-query -W -f='${Version}' libx264-dev)"
+zlib_deb="$(dpkg-query -W -f='${Version}' zlib1g-dev)"
+
+# The crates compiled into the binary: normal dependencies only (no build or dev dependencies).
+crates="$(cargo tree --locked -e normal --features static --prefix none --format '{p}|{l}' \
+  | sed 's/ (\*)$//; s/ (proc-macro)//' | grep -v '^framefan ' | sort -u)"
+# name|version|directory of every package, from one `cargo metadata` (Linux targets only).
+dirs="$(cargo metadata --locked --format-version 1 --features static --filter-platform x86_64-unknown-linux-gnu \
+  | jq -r '.packages[] | "\(.name)|\(.version)|\(.manifest_path | sub("/Cargo.toml$"; ""))"')"
+while IFS='|' read -r pkg _; do
+  name="${pkg%% *}" ver="${pkg#* v}" ver="${ver%% *}"
+  dir="$(awk -F'|' -v n="$name" -v v="$ver" '$1 == n && $2 == v { print $3; exit }' <<<"$dirs")"
+  files="$(find "$dir" -maxdepth 1 -type f \( -iname 'LICEN[CS]E*' -o -iname 'COPYING*' -o -iname 'NOTICE*' \))"
+  [ -n "$files" ] || continue
+  mkdir -p "$licenses/crates/$name-$ver"
+  xargs -d '\n' cp -t "$licenses/crates/$name-$ver/" <<<"$files"
+done <<<"$crates"
+
+cat <<EOF
+# Third-party software in this framefan binary
+
+**The binary as distributed is GPL-2.0-or-later.** framefan's own code is Apache-2.0
+(\`LICENSE\`), but this binary contains FFmpeg configured with \`--enable-gpl\` and x264, both
+GPL-2.0-or-later, linked statically; the combined work is therefore distributed under the GNU
+General Public License, version 2 or later (\`licenses/GPL-2.0.txt\`). framefan's source alone,
+from its repository, remains Apache-2.0.
+
+Corresponding source: framefan's repository at the commit of this release; FFmpeg as the Debian
+source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
+\`vendor/ffmpeg/build.sh\` with the configuration below; x264 as the Debian source package
+\`x264=$x264_deb\`; zlib as \`zlib=$zlib_deb\`.
+
+## FFmpeg $libav (libavcodec, libavformat, libavutil, libswscale, libswresample)
+
+- Licence: LGPL-2.1-or-later for most files (\`licenses/LGPL-2.1.txt\`); with \`--enable-gpl\` and
+  libx264, as here, **GPL-2.0-or-later**.
+- Copyright: the FFmpeg developers, <https://ffmpeg.org/>.
+- Source sha256: \`ffmpeg_5.1.9.orig.tar.xz\`
+  d9b593bb2ba93d4b50f74177e0cdcd41747e708596367deed0c30348a71dd176, Debian's
+  \`ffmpeg_5.1.9-0+deb12u1.debian.tar.xz\`
+  71b20472ecd2764bc98e3229d34c0f7c8dcfe4a6cbacc23fd5604c23bac04632.
+- Configuration: \`$configuration\`
+
+## x264 $x264
+
+- Licence: **GPL-2.0-or-later** (\`licenses/GPL-2.0.txt\`). Copyright 2003-2022 x264 project,
+  <https://www.videolan.org/developers/x264.html>.
+- Linked from Debian's \`libx264-dev\` $x264_deb (\`libx264.a\`).
+
+## zlib
+
+- Licence: Zlib. Copyright (C) 1995-2022 Jean-loup Gailly and Mark Adler. Linked from Debian's
+  \`zlib1g-dev\` $zlib_deb (\`libz.a\`).
+
+> This software is provided 'as-is', without any express or implied warranty. In no event will
+> the authors be held liable for any damages arising from the use of this software.
+> Permission is granted to anyone to use this software for any purpose, including commercial
+> applications, and to alter it and redistribute it freely, subject to the following
+> restrictions: 1. The origin of this software must not be misrepresented; you must not claim
+> that you wrote the original software. If you use this software in a product, an
+> acknowledgment in the product documentation would be appreciated but is not required.
+> 2. Altered source versions must be plainly marked as such, and must not be misrepresented as
+> being the original software. 3. This notice may not be removed or altered from any source
+> distribution.
+
+## The C runtime
+
+glibc (libc, libm), libgcc_s and the dynamic loader are not in the binary: it loads the system's.
+
+## Rust crates
+
+Compiled in from crates.io (normal dependencies of framefan, \`cargo tree -e normal\`); each
+crate's own licence and notice files are in \`licenses/crates/<name>-<version>/\`.
+
+| crate | licence |
+|---|---|
+EOF
+while IFS='|' read -r pkg license; do
+  echo "| ${pkg% (*} | ${license:-see licenses/crates} |"
+done <<<"$crates"
