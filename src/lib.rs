@@ -56,6 +56,7 @@ pub mod publish;
 pub mod render;
 pub mod run;
 pub mod runtime;
+pub mod store;
 pub mod time;
 pub mod verify;
 
