@@ -5,6 +5,8 @@ mod util;
 
 mod page_plan;
 mod render;
+#[path = "store.rs"]
+mod store;
 
 use std::path::Path;
 

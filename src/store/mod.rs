@@ -111,6 +111,13 @@ impl Location {
     /// Parse a command-line path: `s3://bucket/key`, `gs://bucket/key`, `az://container/key`,
     /// `file:///abs/path`, or a plain local path.
     pub fn parse(arg: &str) -> Result<Location> {
+        Location::parse_with(arg, &[])
+    }
+
+    /// [`Location::parse`] with explicit store settings (`object_store` config keys such as
+    /// `aws_endpoint`, `aws_allow_http`, `aws_access_key_id`) that take precedence over the
+    /// environment: for callers that talk to several stores from one process.
+    pub fn parse_with(arg: &str, options: &[(String, String)]) -> Result<Location> {
         if let Some(rest) = arg.strip_prefix("file://") {
             if !rest.starts_with('/') {
                 return Err(bad_url(arg, "a file:// URL needs an absolute path (file:///dir/file)"));
@@ -129,7 +136,7 @@ impl Location {
         }
         let key = ObjectPath::parse(key.trim_end_matches('/'))
             .map_err(|e| bad_url(arg, &format!("invalid object key: {e}")))?;
-        let store = build_store(scheme, bucket).map_err(|e| bad_url(arg, &e.to_string()))?;
+        let store = build_store(scheme, bucket, options).map_err(|e| bad_url(arg, &e.to_string()))?;
         Ok(Location::Remote(Remote { store, base: format!("{scheme}://{bucket}"), key }))
     }
 
@@ -173,23 +180,60 @@ fn retry_config() -> RetryConfig {
     }
 }
 
-fn build_store(scheme: &str, bucket: &str) -> object_store::Result<Arc<dyn ObjectStore>> {
-    use object_store::aws::AmazonS3Builder;
-    use object_store::azure::MicrosoftAzureBuilder;
-    use object_store::gcp::GoogleCloudStorageBuilder;
+/// Apply `options` to a builder through its own config-key type; unknown keys are an error.
+macro_rules! configure {
+    ($builder:expr, $key:ty, $options:expr) => {{
+        let mut builder = $builder;
+        for (k, v) in $options {
+            let key: $key = k.to_ascii_lowercase().parse()?;
+            builder = builder.with_config(key, v.clone());
+        }
+        builder
+    }};
+}
+
+fn build_store(scheme: &str, bucket: &str, options: &[(String, String)]) -> object_store::Result<Arc<dyn ObjectStore>> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+    use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
     Ok(match scheme {
         // from_env reads AWS_ENDPOINT_URL / AWS_ENDPOINT, AWS_ALLOW_HTTP, AWS_REGION and the keys;
         // path-style requests keep S3-compatible servers (MinIO, moto, Ceph) addressable.
-        "s3" => Arc::new(
-            AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_virtual_hosted_style_request(false)
-                .with_retry(retry_config())
-                .build()?,
-        ),
-        "gs" => Arc::new(GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket).with_retry(retry_config()).build()?),
-        _ => Arc::new(MicrosoftAzureBuilder::from_env().with_container_name(bucket).with_retry(retry_config()).build()?),
+        "s3" => {
+            let b = AmazonS3Builder::from_env().with_virtual_hosted_style_request(false);
+            let b = configure!(b, AmazonS3ConfigKey, options);
+            Arc::new(b.with_bucket_name(bucket).with_retry(retry_config()).build()?)
+        }
+        "gs" => {
+            let b = configure!(GoogleCloudStorageBuilder::from_env(), GoogleConfigKey, options);
+            Arc::new(b.with_bucket_name(bucket).with_retry(retry_config()).build()?)
+        }
+        _ => {
+            let b = configure!(MicrosoftAzureBuilder::from_env(), AzureConfigKey, options);
+            Arc::new(b.with_container_name(bucket).with_retry(retry_config()).build()?)
+        }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_paths_are_told_apart() {
+        let opts = [("aws_region".to_string(), "us-east-1".to_string())];
+        let Location::Remote(r) = Location::parse_with("s3://bucket/job/plan/", &opts).unwrap() else { panic!() };
+        assert_eq!(r.url(), "s3://bucket/job/plan");
+        assert_eq!(r.join("meta/chunks.json").url(), "s3://bucket/job/plan/meta/chunks.json");
+        assert_eq!(r.with_suffix(".manifest.json").url(), "s3://bucket/job/plan.manifest.json");
+        assert!(matches!(Location::parse("file:///tmp/x").unwrap(), Location::Local(p) if p == Path::new("/tmp/x")));
+        assert!(matches!(Location::parse("rel/dir/").unwrap(), Location::Local(_)));
+        for bad in ["file://relative", "ftp://host/x", "s3:///key"] {
+            assert_eq!(Location::parse(bad).unwrap_err().kind(), Code::InvalidConfig, "{bad}");
+        }
+        assert!(is_url("gs://b/k") && is_url("az://c/k") && !is_url("file:///x") && !is_url("/x"));
+        assert!(is_dir_arg("s3://b/chunks/") && !is_dir_arg("s3://b/chunk-000.mp4"));
+    }
 }
 
 /// Map an `object_store` failure of `op` on `url`: a missing object becomes `missing` (the
