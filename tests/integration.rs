@@ -7,6 +7,8 @@ mod page_plan;
 mod render;
 #[path = "store.rs"]
 mod store;
+#[path = "deploy.rs"]
+mod deploy;
 
 use std::path::Path;
 
