@@ -20,14 +20,20 @@ fn json(rel: &str) -> serde_json::Value {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_sequence().unwrap_or_else(|| panic!("not a list: {v:?}")).iter().map(|s| s.as_str().unwrap().to_string()).collect()
+    v.as_sequence()
+        .unwrap_or_else(|| panic!("not a list: {v:?}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Every subcommand line names a real `framefan` subcommand with its positional arguments.
 fn assert_command(args: &[String], sub: &str) {
     assert_eq!(args[0], sub, "{args:?}");
     match sub {
-        "render-chunk" => assert!(args[2].ends_with('/'), "one command line for every index needs an OUTDIR/: {args:?}"),
+        "render-chunk" => {
+            assert!(args[2].ends_with('/'), "one command line for every index needs an OUTDIR/: {args:?}")
+        }
         "assemble" => assert!(args.windows(2).any(|w| w[0] == "--chunks-dir" && w[1].ends_with('/')), "{args:?}"),
         _ => {}
     }
@@ -44,7 +50,8 @@ fn assert_fails_job_on_3(job: &Value) {
     let rules = job["spec"]["podFailurePolicy"]["rules"].as_sequence().unwrap();
     let fail = rules.iter().find(|r| r["action"] == "FailJob").expect("a FailJob rule");
     assert_eq!(fail["onExitCodes"]["operator"], "In");
-    let codes: Vec<i64> = fail["onExitCodes"]["values"].as_sequence().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let codes: Vec<i64> =
+        fail["onExitCodes"]["values"].as_sequence().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     assert!(codes.contains(&3) && !codes.contains(&75), "{codes:?}");
     assert_eq!(fail["onExitCodes"]["containerName"], k8s_container(job)["name"]);
     for r in rules {
@@ -54,7 +61,9 @@ fn assert_fails_job_on_3(job: &Value) {
 
 #[test]
 fn kubernetes_jobs_carry_the_contract() {
-    for (file, sub) in [("plan-job.yaml", "plan"), ("chunks-job.yaml", "render-chunk"), ("assemble-job.yaml", "assemble")] {
+    for (file, sub) in
+        [("plan-job.yaml", "plan"), ("chunks-job.yaml", "render-chunk"), ("assemble-job.yaml", "assemble")]
+    {
         let job = yaml(&format!("kubernetes/{file}"));
         assert_eq!(job["apiVersion"], "batch/v1");
         assert_eq!(job["kind"], "Job");
@@ -124,7 +133,9 @@ fn aws_batch_retries_only_exit_75_and_submits_an_array() {
 
 #[test]
 fn cloud_run_jobs_set_tasks_parallelism_and_retries() {
-    for (file, sub) in [("plan-job.yaml", "plan"), ("chunks-job.yaml", "render-chunk"), ("assemble-job.yaml", "assemble")] {
+    for (file, sub) in
+        [("plan-job.yaml", "plan"), ("chunks-job.yaml", "render-chunk"), ("assemble-job.yaml", "assemble")]
+    {
         let job = yaml(&format!("cloud-run/{file}"));
         assert_eq!(job["apiVersion"], "run.googleapis.com/v1");
         assert_eq!(job["kind"], "Job");

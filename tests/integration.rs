@@ -3,12 +3,12 @@
 #[path = "util.rs"]
 mod util;
 
+#[path = "deploy.rs"]
+mod deploy;
 mod page_plan;
 mod render;
 #[path = "store.rs"]
 mod store;
-#[path = "deploy.rs"]
-mod deploy;
 
 use std::path::Path;
 

@@ -230,7 +230,8 @@ fn failure(out: &Output) -> (i32, String) {
 }
 
 fn plan_to_s3(moto: &Moto, cache: &Path, project: &Path, url: &str) -> serde_json::Value {
-    let out = ff(moto, cache, &["plan", project.to_str().unwrap(), url, "--chunk-size", "10", "--json"]).output().unwrap();
+    let out =
+        ff(moto, cache, &["plan", project.to_str().unwrap(), url, "--chunk-size", "10", "--json"]).output().unwrap();
     assert_ok(&out, "plan")
 }
 
@@ -271,7 +272,11 @@ fn s3_plan_indexed_workers_and_assemble_match_a_local_render() {
     let workers: Vec<Child> = (0..3)
         .map(|i| {
             let mut cmd = ff(&moto, &cache, &["render-chunk", &plan, &chunks, "--json"]);
-            cmd.env("JOB_COMPLETION_INDEX", i.to_string()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            cmd.env("JOB_COMPLETION_INDEX", i.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for (i, w) in workers.into_iter().enumerate() {
@@ -298,10 +303,11 @@ fn s3_plan_indexed_workers_and_assemble_match_a_local_render() {
         .collect();
     assert!(scratch.iter().all(|n| n.starts_with(&format!("chunk.{killed_pid}."))), "{scratch:?}");
 
-    let out = ff(&moto, &cache, &["assemble", &plan, &format!("s3://{BUCKET}/job/output.mp4"), "--chunks-dir", &chunks])
-        .args(["--plan-audio", "--json"])
-        .output()
-        .unwrap();
+    let out =
+        ff(&moto, &cache, &["assemble", &plan, &format!("s3://{BUCKET}/job/output.mp4"), "--chunks-dir", &chunks])
+            .args(["--plan-audio", "--json"])
+            .output()
+            .unwrap();
     let assembled = assert_ok(&out, "assemble");
     assert_eq!(assembled["framesEncoded"], 30);
     let remote = moto.get("job/output.mp4").expect("the output is uploaded");
@@ -471,11 +477,13 @@ fn the_index_comes_from_the_flag_then_each_engine_variable_in_order() {
     let project = tiny_project(&dir.path().join("project"), "#ffffff");
     let plan = dir.path().join("plan");
     let cache = dir.path().join("cache");
-    let out = ff(&moto, &cache, &["plan", project.to_str().unwrap(), plan.to_str().unwrap(), "--json"]).output().unwrap();
+    let out =
+        ff(&moto, &cache, &["plan", project.to_str().unwrap(), plan.to_str().unwrap(), "--json"]).output().unwrap();
     assert_ok(&out, "local plan");
     // Out-of-range indexes fail before any browser starts; the message names the index used.
     let index_used = |vars: &[(&str, &str)], flag: Option<&str>| {
-        let mut cmd = ff(&moto, &cache, &["render-chunk", plan.to_str().unwrap(), dir.path().join("c/").to_str().unwrap()]);
+        let mut cmd =
+            ff(&moto, &cache, &["render-chunk", plan.to_str().unwrap(), dir.path().join("c/").to_str().unwrap()]);
         if let Some(i) = flag {
             cmd.args(["--index", i]);
         }

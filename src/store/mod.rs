@@ -174,7 +174,11 @@ fn bad_url(arg: &str, why: &str) -> Error {
 /// (see [`transfer`]).
 fn retry_config() -> RetryConfig {
     RetryConfig {
-        backoff: BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(4), base: 2.0 },
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(4),
+            base: 2.0,
+        },
         max_retries: 3,
         retry_timeout: Duration::from_secs(60),
     }

@@ -112,7 +112,10 @@ pub async fn fetch(src: &Remote, sink: Option<&TransferSink>) -> Result<FetchedP
         if e.kind() == Code::MissingPlanArtifact {
             Error::new(
                 Code::MissingPlanArtifact,
-                format!("plan manifest {} is missing: the plan is not uploaded yet, or its upload did not finish", manifest_obj.url()),
+                format!(
+                    "plan manifest {} is missing: the plan is not uploaded yet, or its upload did not finish",
+                    manifest_obj.url()
+                ),
             )
         } else {
             e
@@ -155,7 +158,10 @@ fn parse_manifest(url: &str, raw: &[u8]) -> Result<Manifest> {
         return Err(invalid("planHash is not 64 lowercase hex digits".into()));
     }
     for f in &m.files {
-        if f.path.is_empty() || f.path.starts_with('/') || f.path.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
+        if f.path.is_empty()
+            || f.path.starts_with('/')
+            || f.path.split('/').any(|p| p.is_empty() || p == "." || p == "..")
+        {
             return Err(Error::new(Code::UnsafeProjectPath, format!("plan manifest {url}: unsafe path {:?}", f.path)));
         }
     }
@@ -219,7 +225,12 @@ fn verify_plan(dir: &Path, manifest: &Manifest, src: &Remote) -> Result<()> {
     if plan.plan_hash != manifest.plan_hash {
         return Err(Error::new(
             Code::PlanHashMismatch,
-            format!("plan {}: plan.json says planHash {}, its manifest {}", src.url(), plan.plan_hash, manifest.plan_hash),
+            format!(
+                "plan {}: plan.json says planHash {}, its manifest {}",
+                src.url(),
+                plan.plan_hash,
+                manifest.plan_hash
+            ),
         ));
     }
     if plan.hash_schema == crate::plan::manifest::HashSchema::Framefan {

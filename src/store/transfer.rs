@@ -207,7 +207,12 @@ pub struct Downloaded {
 
 /// Download `src` into the local file `dest` (staged, fsynced, renamed); a missing object is
 /// `missing`.
-pub async fn download_file(src: &Remote, dest: &Path, missing: Code, sink: Option<&TransferSink>) -> Result<Downloaded> {
+pub async fn download_file(
+    src: &Remote,
+    dest: &Path,
+    missing: Code,
+    sink: Option<&TransferSink>,
+) -> Result<Downloaded> {
     with_retries(|| download_once(src, dest, missing, sink)).await
 }
 
