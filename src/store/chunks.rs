@@ -87,3 +87,17 @@ pub async fn localize(
         .try_collect()
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_names_are_hyperframes_names() {
+        assert_eq!(chunk_name(0, OutputFormat::Mp4), "chunk-000.mp4");
+        assert_eq!(chunk_name(41, OutputFormat::Mov), "chunk-041.mov");
+        assert_eq!(chunk_name(7, OutputFormat::PngSequence), "chunk-007");
+        assert_eq!(chunk_name(1234, OutputFormat::Mp4), "chunk-1234.mp4");
+        assert_eq!(sidecar_name("chunk-000.mp4"), "chunk-000.mp4.perf.json");
+    }
+}

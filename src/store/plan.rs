@@ -238,3 +238,30 @@ fn verify_plan(dir: &Path, manifest: &Manifest, src: &Remote) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(hash: &str, paths: &[&str]) -> Vec<u8> {
+        let files: Vec<_> = paths.iter().map(|p| serde_json::json!({"path": p, "size": 1, "sha256": "00"})).collect();
+        serde_json::to_vec(
+            &serde_json::json!({"manifestVersion": 1, "planHash": hash, "totalBytes": 1, "files": files}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn manifests_are_checked_before_anything_is_downloaded() {
+        let hash = "a".repeat(64);
+        assert!(parse_manifest("u", &manifest(&hash, &["plan.json", "meta/chunks.json"])).is_ok());
+        let code = |raw: Vec<u8>| parse_manifest("u", &raw).unwrap_err().kind();
+        assert_eq!(code(manifest(&"A".repeat(64), &["plan.json"])), Code::PlanInvalid);
+        assert_eq!(code(manifest("abc", &["plan.json"])), Code::PlanInvalid);
+        assert_eq!(code(manifest(&hash, &["meta/chunks.json"])), Code::MissingPlanArtifact);
+        for bad in ["../x", "/etc/passwd", "a//b", "a/./b", ""] {
+            assert_eq!(code(manifest(&hash, &["plan.json", bad])), Code::UnsafeProjectPath, "{bad:?}");
+        }
+        assert_eq!(code(b"{}".to_vec()), Code::PlanInvalid);
+    }
+}

@@ -274,7 +274,7 @@ pub async fn delete(src: &Remote) -> Result<()> {
 }
 
 /// Upload every regular file under the local folder `src` to the prefix `dest` (at most
-/// `parallel` at once); `last`, when given, is uploaded after all the others (a completion mark).
+/// `parallel` at once); returns the bytes sent.
 pub async fn upload_dir(src: &Path, dest: &Remote, sink: Option<&TransferSink>, parallel: usize) -> Result<u64> {
     let files = crate::plan::hash::regular_files(src)?;
     let sizes: Vec<u64> = futures_util::stream::iter(files.iter())
