@@ -246,7 +246,8 @@ fn worker_mid_chunk(moto: &Moto, cache: &Path, plan: &str, chunks: &str, index: 
             return child;
         }
     }
-    panic!("worker {index} ended before it encoded a frame");
+    let status = child.wait().unwrap();
+    panic!("worker {index} ended ({status}) before it encoded a frame");
 }
 
 #[test]

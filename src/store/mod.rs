@@ -219,27 +219,6 @@ fn build_store(scheme: &str, bucket: &str, options: &[(String, String)]) -> obje
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_and_paths_are_told_apart() {
-        let opts = [("aws_region".to_string(), "us-east-1".to_string())];
-        let Location::Remote(r) = Location::parse_with("s3://bucket/job/plan/", &opts).unwrap() else { panic!() };
-        assert_eq!(r.url(), "s3://bucket/job/plan");
-        assert_eq!(r.join("meta/chunks.json").url(), "s3://bucket/job/plan/meta/chunks.json");
-        assert_eq!(r.with_suffix(".manifest.json").url(), "s3://bucket/job/plan.manifest.json");
-        assert!(matches!(Location::parse("file:///tmp/x").unwrap(), Location::Local(p) if p == Path::new("/tmp/x")));
-        assert!(matches!(Location::parse("rel/dir/").unwrap(), Location::Local(_)));
-        for bad in ["file://relative", "ftp://host/x", "s3:///key"] {
-            assert_eq!(Location::parse(bad).unwrap_err().kind(), Code::InvalidConfig, "{bad}");
-        }
-        assert!(is_url("gs://b/k") && is_url("az://c/k") && !is_url("file:///x") && !is_url("/x"));
-        assert!(is_dir_arg("s3://b/chunks/") && !is_dir_arg("s3://b/chunk-000.mp4"));
-    }
-}
-
 /// Map an `object_store` failure of `op` on `url`: a missing object becomes `missing` (the
 /// caller knows whether it was a plan file, a chunk or an input), credentials refused become the
 /// non-retryable `STORAGE_ACCESS_DENIED`, anything else the retryable `STORAGE_UNAVAILABLE`.
@@ -268,4 +247,25 @@ pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output> {
         .build()
         .map_err(|e| Error::io("starting the transfer runtime for", Path::new("object storage"), e))?;
     Ok(runtime.block_on(fut))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_paths_are_told_apart() {
+        let opts = [("aws_region".to_string(), "us-east-1".to_string())];
+        let Location::Remote(r) = Location::parse_with("s3://bucket/job/plan/", &opts).unwrap() else { panic!() };
+        assert_eq!(r.url(), "s3://bucket/job/plan");
+        assert_eq!(r.join("meta/chunks.json").url(), "s3://bucket/job/plan/meta/chunks.json");
+        assert_eq!(r.with_suffix(".manifest.json").url(), "s3://bucket/job/plan.manifest.json");
+        assert!(matches!(Location::parse("file:///tmp/x").unwrap(), Location::Local(p) if p == Path::new("/tmp/x")));
+        assert!(matches!(Location::parse("rel/dir/").unwrap(), Location::Local(_)));
+        for bad in ["file://relative", "ftp://host/x", "s3:///key"] {
+            assert_eq!(Location::parse(bad).unwrap_err().kind(), Code::InvalidConfig, "{bad}");
+        }
+        assert!(is_url("gs://b/k") && is_url("az://c/k") && !is_url("file:///x") && !is_url("/x"));
+        assert!(is_dir_arg("s3://b/chunks/") && !is_dir_arg("s3://b/chunk-000.mp4"));
+    }
 }

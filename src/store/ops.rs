@@ -47,6 +47,29 @@ pub struct WithStorage<T: Serialize> {
     pub storage: StorageTimings,
 }
 
+/// A scratch folder made only when a remote argument needs one (local-only commands write
+/// nothing under the cache).
+struct Work {
+    tag: &'static str,
+    dir: Option<Scratch>,
+}
+
+impl Work {
+    fn new(tag: &'static str) -> Work {
+        Work { tag, dir: None }
+    }
+
+    fn path(&mut self) -> Result<PathBuf> {
+        if let Some(s) = &self.dir {
+            return Ok(s.path().to_path_buf());
+        }
+        let s = Scratch::new(self.tag)?;
+        let path = s.path().to_path_buf();
+        self.dir = Some(s);
+        Ok(path)
+    }
+}
+
 /// A plan argument resolved to a local directory.
 fn resolve_plan(arg: &str, sink: Option<&TransferSink>, t: &mut StorageTimings) -> Result<PathBuf> {
     match Location::parse(arg)? {
@@ -147,14 +170,14 @@ fn chunk_locations(source: &ChunkSource, plan: &Plan) -> Result<Vec<Location>> {
     }
 }
 
-fn resolve_audio(audio: &AudioSource, plan: &Plan, scratch: &Path) -> Result<Option<PathBuf>> {
+fn resolve_audio(audio: &AudioSource, plan: &Plan, work: &mut Work) -> Result<Option<PathBuf>> {
     match audio {
         AudioSource::None => Ok(None),
         AudioSource::Plan => Ok(if plan.has_audio { plan.audio_path() } else { None }),
         AudioSource::Given(arg) => match Location::parse(arg)? {
             Location::Local(p) => Ok(Some(p)),
             Location::Remote(r) => {
-                let dest = scratch.join("audio").with_extension(Path::new(arg).extension().unwrap_or_default());
+                let dest = work.path()?.join("audio").with_extension(Path::new(arg).extension().unwrap_or_default());
                 block_on(transfer::download_file(&r, &dest, Code::AudioMissing, None))??;
                 Ok(Some(dest))
             }
@@ -174,18 +197,21 @@ pub fn assemble_at(
     let mut t = StorageTimings::default();
     let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
     let loaded = Plan::load(&plan_dir)?;
-    let scratch = Scratch::new("assemble")?;
+    let mut work = Work::new("assemble");
     let started = Instant::now();
     let locations = chunk_locations(chunks, &loaded)?;
-    let inputs = scratch.path().join("chunks");
-    std::fs::create_dir_all(&inputs).map_err(|e| Error::io("creating", &inputs, e))?;
+    let mut inputs = PathBuf::new();
+    if locations.iter().any(|l| l.local().is_none()) {
+        inputs = work.path()?.join("chunks");
+        std::fs::create_dir_all(&inputs).map_err(|e| Error::io("creating", &inputs, e))?;
+    }
     let paths = block_on(chunks::localize(&locations, loaded.dimensions.format, &inputs, sink.as_ref()))??;
-    let audio = resolve_audio(audio, &loaded, scratch.path())?;
+    let audio = resolve_audio(audio, &loaded, &mut work)?;
     t.download_ms = ms(started);
     let result = match Location::parse(out)? {
         Location::Local(path) => crate::assemble(&plan_dir, &paths, audio.as_deref(), &path, options)?,
         Location::Remote(dest) => {
-            let local = scratch.path().join(output_name(loaded.dimensions.format));
+            let local = work.path()?.join(output_name(loaded.dimensions.format));
             let mut result = crate::assemble(&plan_dir, &paths, audio.as_deref(), &local, options)?;
             upload_output(&local, &dest, sink.as_ref(), &mut t)?;
             result.output_path = PathBuf::from(dest.url());
@@ -204,12 +230,12 @@ fn output_name(format: OutputFormat) -> &'static str {
 }
 
 /// A project argument resolved to a local directory (a remote prefix is downloaded into `scratch`).
-fn resolve_project(arg: &str, scratch: &Path, t: &mut StorageTimings) -> Result<PathBuf> {
+fn resolve_project(arg: &str, work: &mut Work, t: &mut StorageTimings) -> Result<PathBuf> {
     match Location::parse(arg)? {
         Location::Local(p) => Ok(p),
         Location::Remote(r) => {
             let started = Instant::now();
-            let dir = scratch.join("project");
+            let dir = work.path()?.join("project");
             block_on(transfer::download_dir(&r, &dir, Code::CompositionInvalid, None))??;
             t.download_ms = ms(started);
             Ok(dir)
@@ -226,12 +252,12 @@ pub fn plan_at(
     sink: Option<TransferSink>,
 ) -> Result<WithStorage<PlanResult>> {
     let mut t = StorageTimings::default();
-    let scratch = Scratch::new("plan")?;
-    let project = resolve_project(project, scratch.path(), &mut t)?;
+    let mut work = Work::new("plan");
+    let project = resolve_project(project, &mut work, &mut t)?;
     let result = match Location::parse(plan_out)? {
         Location::Local(dir) => crate::plan(&project, config, &dir)?,
         Location::Remote(dest) => {
-            let local = scratch.path().join("plan");
+            let local = work.path()?.join("plan");
             let mut result = crate::plan(&project, config, &local)?;
             let started = Instant::now();
             let manifest = block_on(remote_plan::upload(&local, &dest, sink.as_ref()))??;
@@ -252,12 +278,12 @@ pub fn render_at(
     sink: Option<TransferSink>,
 ) -> Result<WithStorage<RenderResult>> {
     let mut t = StorageTimings::default();
-    let scratch = Scratch::new("render")?;
-    let project = resolve_project(project, scratch.path(), &mut t)?;
+    let mut work = Work::new("render");
+    let project = resolve_project(project, &mut work, &mut t)?;
     let result = match Location::parse(out)? {
         Location::Local(path) => crate::render(&project, options, &path)?,
         Location::Remote(dest) => {
-            let local = scratch.path().join(output_name(options.plan.format));
+            let local = work.path()?.join(output_name(options.plan.format));
             let mut result = crate::render(&project, options, &local)?;
             upload_output(&local, &dest, sink.as_ref(), &mut t)?;
             result.output_path = PathBuf::from(dest.url());
@@ -271,12 +297,12 @@ pub fn render_at(
 pub fn verify_at(file: &str, plan: Option<&str>) -> Result<crate::VerifyReport> {
     let mut t = StorageTimings::default();
     let plan_dir = plan.map(|p| resolve_plan(p, None, &mut t)).transpose()?;
-    let scratch = Scratch::new("verify")?;
+    let mut work = Work::new("verify");
     let path = match Location::parse(file)? {
         Location::Local(p) => p,
         Location::Remote(r) => {
             let ext = r.key().extension().unwrap_or("mp4").to_string();
-            let dest = scratch.path().join("output").with_extension(ext);
+            let dest = work.path()?.join("output").with_extension(ext);
             block_on(transfer::download_file(&r, &dest, Code::Io, None))??;
             dest
         }
