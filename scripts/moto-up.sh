@@ -12,7 +12,8 @@ for _ in $(seq 100); do
   kill -0 "$pid" 2>/dev/null || { echo "moto-up: moto_server exited; see $log" >&2; exit 1; }
   sleep 0.1
 done
-curl -sf -X PUT "http://127.0.0.1:$port/$bucket" > /dev/null
+curl -sf -X PUT "http://127.0.0.1:$port/$bucket" > /dev/null \
+  || { kill "$pid"; echo "moto-up: could not create bucket $bucket (3-63 lowercase characters)" >&2; exit 1; }
 cat <<ENV
 export MOTO_PID=$pid
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
