@@ -86,6 +86,11 @@ pub enum Code {
     PageScriptError,
     /// A frame could not be captured.
     CaptureFailed,
+    /// An object store did not answer or failed a transfer (network, 5xx, throttling, an
+    /// upload cut mid-way): retrying may succeed.
+    StorageUnavailable,
+    /// An object store refused the credentials or the access.
+    StorageAccessDenied,
 }
 
 impl Code {
@@ -126,6 +131,8 @@ impl Code {
             Code::PageNotReady => "PAGE_NOT_READY",
             Code::PageScriptError => "PAGE_SCRIPT_ERROR",
             Code::CaptureFailed => "CAPTURE_FAILED",
+            Code::StorageUnavailable => "STORAGE_UNAVAILABLE",
+            Code::StorageAccessDenied => "STORAGE_ACCESS_DENIED",
         }
     }
 
@@ -133,7 +140,12 @@ impl Code {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            Code::MissingPlanArtifact | Code::Io | Code::BrowserCrashed | Code::PageNotReady | Code::CaptureFailed
+            Code::MissingPlanArtifact
+                | Code::Io
+                | Code::BrowserCrashed
+                | Code::PageNotReady
+                | Code::CaptureFailed
+                | Code::StorageUnavailable
         )
     }
 }

@@ -58,6 +58,7 @@ pub mod publish;
 pub mod render;
 pub mod run;
 pub mod runtime;
+pub mod store;
 pub mod time;
 pub mod verify;
 pub mod version;

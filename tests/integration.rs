@@ -3,12 +3,14 @@
 #[path = "util.rs"]
 mod util;
 
+mod deploy;
 mod determinism;
 mod fuzz_regressions;
 mod page_plan;
 mod protocol;
 mod render;
 mod sandbox;
+mod store;
 
 use std::path::Path;
 

@@ -37,24 +37,7 @@ enum Command {
     /// Freeze a composition project into a content-hashed plan directory.
     Plan(plan_cmd::PlanArgs),
     /// Concatenate rendered chunks into the final deliverable, atomically.
-    Assemble {
-        /// The plan directory the chunks were rendered from.
-        plan_dir: PathBuf,
-        /// The output file (mp4/mov) or directory (png-sequence).
-        out: PathBuf,
-        /// One chunk per plan chunk, in index order.
-        #[arg(long, num_args = 1.., required = true)]
-        chunks: Vec<PathBuf>,
-        /// The soundtrack to fit and mux (usually <PLAN_DIR>/audio.m4a).
-        #[arg(long)]
-        audio: Option<PathBuf>,
-        /// Print the result (or the error) as one JSON line.
-        #[arg(long)]
-        json: bool,
-        /// Print progress events as NDJSON on stderr.
-        #[arg(long)]
-        progress: bool,
-    },
+    Assemble(AssembleArgs),
     /// Render one chunk of a plan in headless Chromium (a distributed worker's job).
     RenderChunk(render_cmd::RenderChunkArgs),
     /// Render a composition on this machine: plan, a local worker pool, assemble.
@@ -71,45 +54,86 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_cmd::run(args),
         Command::Render(args) => run_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
-        Command::Assemble { plan_dir, out, chunks, audio, json, progress } => {
-            let stop = signals::install("the assemble");
-            let mut options = AssembleOptions { cancel: Some(stop.flag()), ..Default::default() };
-            if progress {
-                options.progress = Some(Arc::new(|p: Progress| {
-                    let fraction = p.frames_done as f64 / p.total_frames.max(1) as f64;
-                    eprintln!(
-                        "{}",
-                        serde_json::json!({"event": "assemble.progress", "framesDone": p.frames_done,
-                                           "totalFrames": p.total_frames, "progress": fraction})
-                    );
-                }));
-            }
-            match framefan::assemble(&plan_dir, &chunks, audio.as_deref(), &out, &options) {
-                Ok(result) => {
-                    for warning in &result.warnings {
-                        eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));
-                    }
-                    print_result(&result, json);
-                    ExitCode::from(exit::OK)
-                }
-                Err(err) => stop.report(&err, json),
-            }
-        }
+        Command::Assemble(args) => assemble(args),
     }
 }
 
-fn print_result(result: &framefan::AssembleResult, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string(result).unwrap_or_default());
-    } else {
-        println!(
-            "{}: {} frames, {} bytes, {} ms",
-            result.output_path.display(),
-            result.frames_encoded,
-            result.file_size,
-            result.duration_ms
-        );
+/// Arguments of `framefan assemble`; every path may be a URL (s3://, gs://, az://, file://).
+#[derive(clap::Args)]
+struct AssembleArgs {
+    /// The plan directory the chunks were rendered from.
+    plan_dir: String,
+    /// The output file (mp4/mov) or directory (png-sequence).
+    out: String,
+    /// One chunk per plan chunk, in index order.
+    #[arg(long, num_args = 1.., required_unless_present = "chunks_dir", conflicts_with = "chunks_dir")]
+    chunks: Vec<String>,
+    /// A folder or prefix holding every chunk of the plan as chunk-NNN.<ext> (what
+    /// `render-chunk PLAN DIR/` writes).
+    #[arg(long)]
+    chunks_dir: Option<String>,
+    /// The soundtrack to fit and mux (usually <PLAN_DIR>/audio.m4a).
+    #[arg(long, conflicts_with = "plan_audio")]
+    audio: Option<String>,
+    /// Mux the plan's own audio.m4a when the plan has audio (one command line for every plan).
+    #[arg(long)]
+    plan_audio: bool,
+    /// Print the result (or the error) as one JSON line.
+    #[arg(long)]
+    json: bool,
+    /// Print progress events as NDJSON on stderr.
+    #[arg(long)]
+    progress: bool,
+}
+
+fn assemble(args: AssembleArgs) -> ExitCode {
+    use framefan::store::ops::{assemble_at, AudioSource, ChunkSource};
+    let stop = signals::install("the assemble");
+    let mut options = AssembleOptions { cancel: Some(stop.flag()), ..Default::default() };
+    if args.progress {
+        options.progress = Some(Arc::new(|p: Progress| {
+            let fraction = p.frames_done as f64 / p.total_frames.max(1) as f64;
+            eprintln!(
+                "{}",
+                serde_json::json!({"event": "assemble.progress", "framesDone": p.frames_done,
+                                   "totalFrames": p.total_frames, "progress": fraction})
+            );
+        }));
     }
+    let chunks = match args.chunks_dir {
+        Some(dir) => ChunkSource::Dir(dir),
+        None => ChunkSource::List(args.chunks),
+    };
+    let audio = match (args.audio, args.plan_audio) {
+        (Some(a), _) => AudioSource::Given(a),
+        (None, true) => AudioSource::Plan,
+        (None, false) => AudioSource::None,
+    };
+    let sink = args.progress.then(progress::transfer_ndjson_stderr);
+    match assemble_at(&args.plan_dir, &chunks, &audio, &args.out, &options, sink) {
+        Ok(run) => {
+            for warning in &run.result.warnings {
+                eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));
+            }
+            if args.json {
+                println!("{}", serde_json::to_string(&run).unwrap_or_default());
+            } else {
+                print_result(&run.result);
+            }
+            ExitCode::from(exit::OK)
+        }
+        Err(err) => stop.report(&err, args.json),
+    }
+}
+
+fn print_result(result: &framefan::AssembleResult) {
+    println!(
+        "{}: {} frames, {} bytes, {} ms",
+        result.output_path.display(),
+        result.frames_encoded,
+        result.file_size,
+        result.duration_ms
+    );
 }
 
 fn version(json: bool, browser: Option<&std::path::Path>) -> ExitCode {

@@ -97,10 +97,11 @@ impl PlanFlags {
 /// Arguments of `framefan plan`.
 #[derive(clap::Args)]
 pub struct PlanArgs {
-    /// The composition project (a directory with index.html).
-    project: PathBuf,
-    /// Where to write the plan directory (replaced if it holds a previous plan).
-    plan_dir: PathBuf,
+    /// The composition project (a directory with index.html), or a URL prefix holding one.
+    project: String,
+    /// Where to write the plan directory (replaced if it holds a previous plan), or a URL prefix:
+    /// the plan is uploaded file by file, then `<PLAN_DIR>.manifest.json` last.
+    plan_dir: String,
     #[command(flatten)]
     flags: PlanFlags,
     /// Print the result (or the error) as one JSON line.
@@ -110,23 +111,29 @@ pub struct PlanArgs {
 
 /// Run `framefan plan`.
 pub fn run(args: PlanArgs) -> ExitCode {
-    let result = args.flags.config().and_then(|config| framefan::plan(&args.project, &config, &args.plan_dir));
+    let result = args
+        .flags
+        .config()
+        .and_then(|config| framefan::store::ops::plan_at(&args.project, &config, &args.plan_dir, None));
     match result {
-        Ok(result) => {
+        Ok(run) => {
+            let result = &run.result;
             for warning in &result.warnings {
                 eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));
             }
-            print(&result, args.json);
+            if args.json {
+                println!("{}", serde_json::to_string(&run).unwrap_or_default());
+            } else {
+                print(result);
+            }
             ExitCode::from(exit::OK)
         }
         Err(err) => exit::report(&err, args.json),
     }
 }
 
-fn print(result: &PlanResult, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string(result).unwrap_or_default());
-    } else {
+fn print(result: &PlanResult) {
+    {
         println!(
             "{}: {} frames at {}/{} fps in {} chunks, {}x{} {}, {} bytes, planHash {}",
             result.plan_dir.display(),

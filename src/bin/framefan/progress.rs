@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use framefan::run::{Event, EventSink, ProgressEvent, RenderResult};
+use framefan::store::{TransferProgress, TransferSink};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How progress is shown.
@@ -90,6 +91,22 @@ impl Display {
         })
     }
 
+    /// The sink for uploads and downloads around the render: `transfer.progress` lines in NDJSON
+    /// mode, the bar's message on a terminal.
+    pub fn transfers(&self) -> TransferSink {
+        let (mode, bar) = (self.mode, self.bar.clone());
+        Arc::new(move |t: &TransferProgress| match (mode, &bar) {
+            (ProgressMode::Ndjson, _) => println!("{}", transfer_line(t)),
+            (ProgressMode::Tty, Some(bar)) => bar.set_message(format!(
+                "{} {:.1}/{:.1} MB",
+                if t.direction == framefan::store::transfer::Direction::Upload { "upload" } else { "download" },
+                t.bytes as f64 / 1e6,
+                t.total_bytes as f64 / 1e6
+            )),
+            _ => {}
+        })
+    }
+
     /// The render succeeded.
     pub fn completed(&self, result: &RenderResult) {
         if let Some(bar) = &self.bar {
@@ -114,4 +131,15 @@ impl Display {
             );
         }
     }
+}
+
+fn transfer_line(t: &TransferProgress) -> String {
+    serde_json::json!({"event": "transfer.progress", "direction": t.direction, "url": t.url, "bytes": t.bytes,
+                       "totalBytes": t.total_bytes, "done": t.done})
+    .to_string()
+}
+
+/// Transfer progress as NDJSON on stderr (`render-chunk --progress`, `assemble --progress`).
+pub fn transfer_ndjson_stderr() -> TransferSink {
+    Arc::new(|t: &TransferProgress| eprintln!("{}", transfer_line(t)))
 }

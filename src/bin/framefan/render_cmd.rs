@@ -5,20 +5,25 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use framefan::render::{render_chunk, ChunkOptions};
+use framefan::render::ChunkOptions;
+use framefan::store::ops::render_chunk_at;
 
-use crate::{exit, signals};
+use crate::{exit, progress, signals};
 
 /// Environment variables that carry an array-job index, in the order they are consulted.
-const INDEX_ENV: [&str; 3] = ["JOB_COMPLETION_INDEX", "CLOUD_RUN_TASK_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
+/// Kubernetes Indexed Jobs, Cloud Run Jobs, AWS Batch array jobs, Slurm job arrays.
+const INDEX_ENV: [&str; 4] =
+    ["JOB_COMPLETION_INDEX", "CLOUD_RUN_TASK_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "SLURM_ARRAY_TASK_ID"];
 
 #[derive(Args)]
 pub struct RenderChunkArgs {
-    /// The plan directory.
-    plan_dir: PathBuf,
-    /// The chunk file (mp4/mov) or frame directory (png-sequence) to write.
-    out: PathBuf,
-    /// The chunk index; else JOB_COMPLETION_INDEX, CLOUD_RUN_TASK_INDEX or AWS_BATCH_JOB_ARRAY_INDEX.
+    /// The plan directory, or its URL (s3://, gs://, az://, file://).
+    plan_dir: String,
+    /// The chunk file (mp4/mov) or frame directory (png-sequence) to write, local or a URL; one
+    /// ending in `/` is a folder or prefix that receives `chunk-NNN.<ext>` and its sidecar.
+    out: String,
+    /// The chunk index; else JOB_COMPLETION_INDEX, CLOUD_RUN_TASK_INDEX, AWS_BATCH_JOB_ARRAY_INDEX
+    /// or SLURM_ARRAY_TASK_ID, the first one set.
     #[arg(long)]
     index: Option<i64>,
     /// The browser binary (else FRAMEFAN_BROWSER, else chromium-headless-shell).
@@ -59,10 +64,12 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
             eprintln!("{}", serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}));
         }));
     }
-    match render_chunk(&args.plan_dir, index, &args.out, &options) {
-        Ok(result) => {
+    let sink = args.progress.then(progress::transfer_ndjson_stderr);
+    match render_chunk_at(&args.plan_dir, index, &args.out, &options, sink) {
+        Ok(run) => {
+            let result = &run.result;
             if args.json {
-                println!("{}", serde_json::to_string(&result).unwrap_or_default());
+                println!("{}", serde_json::to_string(&run).unwrap_or_default());
             } else {
                 println!(
                     "{}: chunk {}, {} frames, {} ms ({:?})",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use framefan::run::{render, RenderOptions, RenderResult};
+use framefan::run::{RenderOptions, RenderResult};
 
 use crate::exit;
 use crate::plan_cmd::PlanFlags;
@@ -14,11 +14,11 @@ use crate::signals;
 /// Arguments of `framefan render`.
 #[derive(Args)]
 pub struct RenderArgs {
-    /// The composition project (a directory with index.html).
-    project: PathBuf,
-    /// The output file (mp4/mov) or directory (png-sequence).
+    /// The composition project (a directory with index.html), or a URL prefix holding one.
+    project: String,
+    /// The output file (mp4/mov) or directory (png-sequence), or its URL.
     #[arg(short = 'o', long = "output")]
-    out: PathBuf,
+    out: String,
     #[command(flatten)]
     flags: PlanFlags,
     /// Worker processes (one browser each); default: one per core, bounded by memory.
@@ -57,8 +57,9 @@ pub fn run(args: RenderArgs) -> ExitCode {
         cancel: Some(stop.flag()),
         ..Default::default()
     };
-    match render(&args.project, &options, &args.out) {
-        Ok(result) => {
+    match framefan::store::ops::render_at(&args.project, &options, &args.out, Some(display.transfers())) {
+        Ok(run) => {
+            let result = run.result;
             display.completed(&result);
             for warning in &result.warnings {
                 eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));

@@ -1,21 +1,21 @@
 //! `framefan verify`: read an output back and check it (against a plan when given).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use framefan::verify::{verify, VerifyReport};
+use framefan::store::ops::verify_at;
+use framefan::verify::VerifyReport;
 
 use crate::exit;
 
 /// Arguments of `framefan verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The mp4/mov file to read back.
-    file: PathBuf,
-    /// A plan directory to compare frame count, frame rate and size with.
+    /// The mp4/mov file to read back (a path or a URL).
+    file: String,
+    /// A plan directory (or its URL) to compare frame count, frame rate and size with.
     #[arg(long)]
-    plan: Option<PathBuf>,
+    plan: Option<String>,
     /// Print the report (or the error) as one JSON line.
     #[arg(long)]
     json: bool,
@@ -23,7 +23,7 @@ pub struct VerifyArgs {
 
 /// Run `framefan verify`: exit 0 when the file is consistent, 3 when it is not.
 pub fn run(args: VerifyArgs) -> ExitCode {
-    match verify(&args.file, args.plan.as_deref()) {
+    match verify_at(&args.file, args.plan.as_deref()) {
         Ok(report) => {
             print(&report, args.json);
             ExitCode::from(if report.consistent { exit::OK } else { exit::FAILED })

@@ -1,0 +1,103 @@
+//! Chunk names and chunk transfers.
+//!
+//! In a chunks folder or prefix, chunk i is `chunk-NNN.mp4` / `chunk-NNN.mov` (a file) or
+//! `chunk-NNN` (a folder of PNG frames), with its sidecar `<name>.perf.json` beside it: the names
+//! HyperFrames' adapters use. A chunk is uploaded before its sidecar; the chunk object appears
+//! whole or not at all (see [`transfer`]). Downloads for assemble run [`DOWNLOADS_IN_FLIGHT`] at
+//! a time and start in index order, each straight to disk, so memory stays flat.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::transfer::{self, TransferSink};
+use super::{Location, Remote};
+use crate::error::{Code, Result};
+use crate::plan::OutputFormat;
+
+/// Chunk downloads in flight at once during assemble.
+pub const DOWNLOADS_IN_FLIGHT: usize = 4;
+
+/// The name of chunk `index` of a plan with `format`: `chunk-007.mp4`, or `chunk-007` for PNG frames.
+pub fn chunk_name(index: u32, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Mp4 => format!("chunk-{index:03}.mp4"),
+        OutputFormat::Mov => format!("chunk-{index:03}.mov"),
+        OutputFormat::PngSequence => format!("chunk-{index:03}"),
+    }
+}
+
+/// The sidecar's name beside the chunk `name`.
+pub fn sidecar_name(name: &str) -> String {
+    format!("{name}.perf.json")
+}
+
+/// Upload a rendered chunk (file or frame folder) and then its sidecar, from `local` to `dest`.
+/// Returns the bytes sent.
+pub async fn upload(local: &Path, dest: &Remote, sink: Option<&TransferSink>) -> Result<u64> {
+    let sent = if local.is_dir() {
+        transfer::upload_dir(local, dest, sink, 8).await?
+    } else {
+        transfer::upload_file(local, dest, sink).await?
+    };
+    let sidecar = crate::assemble::check::sidecar_path(local);
+    let sidecar_dest = dest.with_suffix(".perf.json");
+    Ok(sent + transfer::upload_file(&sidecar, &sidecar_dest, sink).await?)
+}
+
+/// Download one chunk (and its sidecar, when there is one) from `src` into `dest`.
+async fn download_one(src: &Remote, dest: &Path, format: OutputFormat, sink: Option<&TransferSink>) -> Result<()> {
+    if format == OutputFormat::PngSequence {
+        transfer::download_dir(src, dest, Code::MissingChunk, sink).await?;
+    } else {
+        transfer::download_file(src, dest, Code::MissingChunk, sink).await?;
+    }
+    let sidecar = src.with_suffix(".perf.json");
+    // The sidecar is optional (contracts §6): absent, the chunk is checked without it.
+    match transfer::download_file(&sidecar, &crate::assemble::check::sidecar_path(dest), Code::MissingChunk, None).await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == Code::MissingChunk => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Local paths for `chunks`, in order: local ones as they are, remote ones downloaded into
+/// `scratch` under their own names.
+pub async fn localize(
+    chunks: &[Location],
+    format: OutputFormat,
+    scratch: &Path,
+    sink: Option<&TransferSink>,
+) -> Result<Vec<PathBuf>> {
+    futures_util::stream::iter(chunks.iter().enumerate())
+        .map(|(i, chunk)| async move {
+            match chunk {
+                Location::Local(p) => Ok(p.clone()),
+                Location::Remote(r) => {
+                    let name = r.key().filename().map(str::to_string).unwrap_or_else(|| format!("chunk-{i:03}"));
+                    // Index-prefixed, so two chunks with one base name in different prefixes never collide.
+                    let dest = scratch.join(format!("{i:05}-{name}"));
+                    download_one(r, &dest, format, sink).await?;
+                    Ok(dest)
+                }
+            }
+        })
+        .buffered(DOWNLOADS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_names_are_hyperframes_names() {
+        assert_eq!(chunk_name(0, OutputFormat::Mp4), "chunk-000.mp4");
+        assert_eq!(chunk_name(41, OutputFormat::Mov), "chunk-041.mov");
+        assert_eq!(chunk_name(7, OutputFormat::PngSequence), "chunk-007");
+        assert_eq!(chunk_name(1234, OutputFormat::Mp4), "chunk-1234.mp4");
+        assert_eq!(sidecar_name("chunk-000.mp4"), "chunk-000.mp4.perf.json");
+    }
+}

@@ -1,0 +1,311 @@
+//! The primitives with URL arguments: resolve each input to a local path (downloading into the
+//! cache), run the local primitive unchanged, upload its output. These are what the CLI calls.
+//!
+//! A remote output is built in a scratch folder of the cache and uploaded atomically once the
+//! primitive succeeded; a failed run uploads nothing. An argument that ends in `/` is a folder or
+//! prefix: `render_chunk_at` writes chunk i there as `chunk-NNN.<ext>` (with its sidecar), and
+//! [`ChunkSource::Dir`] takes every chunk of the plan from one.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::cache::Scratch;
+use super::chunks::{self, chunk_name};
+use super::transfer::{self, TransferSink};
+use super::{block_on, plan as remote_plan, Location, Remote};
+use crate::assemble::{AssembleOptions, AssembleResult};
+use crate::error::{Code, Error, Result};
+use crate::plan::{OutputFormat, Plan, PlanConfig, PlanResult};
+use crate::render::{ChunkOptions, ChunkResult};
+use crate::run::{RenderOptions, RenderResult};
+
+/// What moving artifacts cost a command, in its JSON result as `storage`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageTimings {
+    /// Reading the plan's manifest, downloading and verifying it (0 when local).
+    pub plan_fetch_ms: u64,
+    /// Whether the plan was downloaded by this command (false: local, or already cached).
+    pub plan_downloaded: bool,
+    /// Downloading other inputs (chunks, soundtrack, project).
+    pub download_ms: u64,
+    /// Uploading the output.
+    pub upload_ms: u64,
+    /// Bytes uploaded.
+    pub upload_bytes: u64,
+}
+
+/// A primitive's result with what storage cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithStorage<T: Serialize> {
+    /// The primitive's own result (its `outputPath` is the URL when the output is remote).
+    #[serde(flatten)]
+    pub result: T,
+    /// Transfer timings.
+    pub storage: StorageTimings,
+}
+
+/// A scratch folder made only when a remote argument needs one (local-only commands write
+/// nothing under the cache).
+struct Work {
+    tag: &'static str,
+    dir: Option<Scratch>,
+}
+
+impl Work {
+    fn new(tag: &'static str) -> Work {
+        Work { tag, dir: None }
+    }
+
+    fn path(&mut self) -> Result<PathBuf> {
+        if let Some(s) = &self.dir {
+            return Ok(s.path().to_path_buf());
+        }
+        let s = Scratch::new(self.tag)?;
+        let path = s.path().to_path_buf();
+        self.dir = Some(s);
+        Ok(path)
+    }
+}
+
+/// A plan argument resolved to a local directory.
+fn resolve_plan(arg: &str, sink: Option<&TransferSink>, t: &mut StorageTimings) -> Result<PathBuf> {
+    match Location::parse(arg)? {
+        Location::Local(p) => Ok(p),
+        Location::Remote(r) => {
+            let fetched = block_on(remote_plan::fetch(&r, sink))??;
+            t.plan_fetch_ms = fetched.fetch_ms;
+            t.plan_downloaded = fetched.downloaded;
+            Ok(fetched.dir)
+        }
+    }
+}
+
+fn ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+/// Where chunk `index` goes for the output argument `out`.
+fn chunk_target(out: &str, index: i64, format: OutputFormat) -> Result<Location> {
+    let loc = Location::parse(out)?;
+    if !super::is_dir_arg(out) {
+        return Ok(loc);
+    }
+    let name = chunk_name(u32::try_from(index).unwrap_or(0), format);
+    if let Location::Local(dir) = &loc {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    }
+    Ok(loc.join(&name))
+}
+
+/// Upload a finished local output (file or folder) to `dest`.
+fn upload_output(local: &Path, dest: &Remote, sink: Option<&TransferSink>, t: &mut StorageTimings) -> Result<()> {
+    let started = Instant::now();
+    t.upload_bytes = if local.is_dir() {
+        block_on(transfer::upload_dir(local, dest, sink, 8))??
+    } else {
+        block_on(transfer::upload_file(local, dest, sink))??
+    };
+    t.upload_ms = ms(started);
+    Ok(())
+}
+
+/// `render_chunk` with a plan and an output that may be URLs; `out` ending in `/` is a folder.
+pub fn render_chunk_at(
+    plan: &str,
+    index: i64,
+    out: &str,
+    options: &ChunkOptions,
+    sink: Option<TransferSink>,
+) -> Result<WithStorage<ChunkResult>> {
+    let mut t = StorageTimings::default();
+    let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
+    let format = Plan::load(&plan_dir)?.dimensions.format;
+    let result = match chunk_target(out, index, format)? {
+        Location::Local(path) => crate::render::render_chunk(&plan_dir, index, &path, options)?,
+        Location::Remote(dest) => {
+            let scratch = Scratch::new("chunk")?;
+            let local = scratch.path().join(chunk_name(u32::try_from(index).unwrap_or(0), format));
+            let mut result = crate::render::render_chunk(&plan_dir, index, &local, options)?;
+            let started = Instant::now();
+            t.upload_bytes = block_on(chunks::upload(&local, &dest, sink.as_ref()))??;
+            t.upload_ms = ms(started);
+            result.output_path = PathBuf::from(dest.url());
+            result
+        }
+    };
+    Ok(WithStorage { result, storage: t })
+}
+
+/// Where assemble takes the chunks from.
+#[derive(Debug, Clone)]
+pub enum ChunkSource {
+    /// One path or URL per chunk, in index order.
+    List(Vec<String>),
+    /// A folder or prefix holding `chunk-NNN.<ext>` for every chunk of the plan.
+    Dir(String),
+}
+
+/// Which soundtrack assemble muxes.
+#[derive(Debug, Clone)]
+pub enum AudioSource {
+    /// None.
+    None,
+    /// This file or URL.
+    Given(String),
+    /// The plan's own `audio.m4a` when the plan has audio, else none.
+    Plan,
+}
+
+fn chunk_locations(source: &ChunkSource, plan: &Plan) -> Result<Vec<Location>> {
+    match source {
+        ChunkSource::List(list) => list.iter().map(|s| Location::parse(s)).collect(),
+        ChunkSource::Dir(dir) => {
+            let dir = Location::parse(dir)?;
+            let format = plan.dimensions.format;
+            Ok((0..plan.chunks.len() as u32).map(|i| dir.join(&chunk_name(i, format))).collect())
+        }
+    }
+}
+
+fn resolve_audio(audio: &AudioSource, plan: &Plan, work: &mut Work) -> Result<Option<PathBuf>> {
+    match audio {
+        AudioSource::None => Ok(None),
+        AudioSource::Plan => Ok(if plan.has_audio { plan.audio_path() } else { None }),
+        AudioSource::Given(arg) => match Location::parse(arg)? {
+            Location::Local(p) => Ok(Some(p)),
+            Location::Remote(r) => {
+                let dest = work.path()?.join("audio").with_extension(Path::new(arg).extension().unwrap_or_default());
+                block_on(transfer::download_file(&r, &dest, Code::AudioMissing, None))??;
+                Ok(Some(dest))
+            }
+        },
+    }
+}
+
+/// `assemble` with a plan, chunks, soundtrack and output that may be URLs.
+pub fn assemble_at(
+    plan: &str,
+    chunks: &ChunkSource,
+    audio: &AudioSource,
+    out: &str,
+    options: &AssembleOptions,
+    sink: Option<TransferSink>,
+) -> Result<WithStorage<AssembleResult>> {
+    let mut t = StorageTimings::default();
+    let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
+    let loaded = Plan::load(&plan_dir)?;
+    let mut work = Work::new("assemble");
+    let started = Instant::now();
+    let locations = chunk_locations(chunks, &loaded)?;
+    let mut inputs = PathBuf::new();
+    if locations.iter().any(|l| l.local().is_none()) {
+        inputs = work.path()?.join("chunks");
+        std::fs::create_dir_all(&inputs).map_err(|e| Error::io("creating", &inputs, e))?;
+    }
+    let paths = block_on(chunks::localize(&locations, loaded.dimensions.format, &inputs, sink.as_ref()))??;
+    let audio = resolve_audio(audio, &loaded, &mut work)?;
+    t.download_ms = ms(started);
+    let result = match Location::parse(out)? {
+        Location::Local(path) => crate::assemble(&plan_dir, &paths, audio.as_deref(), &path, options)?,
+        Location::Remote(dest) => {
+            let local = work.path()?.join(output_name(loaded.dimensions.format));
+            let mut result = crate::assemble(&plan_dir, &paths, audio.as_deref(), &local, options)?;
+            upload_output(&local, &dest, sink.as_ref(), &mut t)?;
+            result.output_path = PathBuf::from(dest.url());
+            result
+        }
+    };
+    Ok(WithStorage { result, storage: t })
+}
+
+fn output_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Mp4 => "output.mp4",
+        OutputFormat::Mov => "output.mov",
+        OutputFormat::PngSequence => "output",
+    }
+}
+
+/// A project argument resolved to a local directory (a remote prefix is downloaded into `scratch`).
+fn resolve_project(arg: &str, work: &mut Work, t: &mut StorageTimings) -> Result<PathBuf> {
+    match Location::parse(arg)? {
+        Location::Local(p) => Ok(p),
+        Location::Remote(r) => {
+            let started = Instant::now();
+            let dir = work.path()?.join("project");
+            block_on(transfer::download_dir(&r, &dir, Code::CompositionInvalid, None))??;
+            t.download_ms = ms(started);
+            Ok(dir)
+        }
+    }
+}
+
+/// `plan` with a project and a plan directory that may be URLs; a remote plan is uploaded with
+/// its manifest last.
+pub fn plan_at(
+    project: &str,
+    config: &PlanConfig,
+    plan_out: &str,
+    sink: Option<TransferSink>,
+) -> Result<WithStorage<PlanResult>> {
+    let mut t = StorageTimings::default();
+    let mut work = Work::new("plan");
+    let project = resolve_project(project, &mut work, &mut t)?;
+    let result = match Location::parse(plan_out)? {
+        Location::Local(dir) => crate::plan(&project, config, &dir)?,
+        Location::Remote(dest) => {
+            let local = work.path()?.join("plan");
+            let mut result = crate::plan(&project, config, &local)?;
+            let started = Instant::now();
+            let manifest = block_on(remote_plan::upload(&local, &dest, sink.as_ref()))??;
+            t.upload_ms = ms(started);
+            t.upload_bytes = manifest.total_bytes;
+            result.plan_dir = PathBuf::from(dest.url());
+            result
+        }
+    };
+    Ok(WithStorage { result, storage: t })
+}
+
+/// `render` with a project and an output that may be URLs.
+pub fn render_at(
+    project: &str,
+    options: &RenderOptions,
+    out: &str,
+    sink: Option<TransferSink>,
+) -> Result<WithStorage<RenderResult>> {
+    let mut t = StorageTimings::default();
+    let mut work = Work::new("render");
+    let project = resolve_project(project, &mut work, &mut t)?;
+    let result = match Location::parse(out)? {
+        Location::Local(path) => crate::render(&project, options, &path)?,
+        Location::Remote(dest) => {
+            let local = work.path()?.join(output_name(options.plan.format));
+            let mut result = crate::render(&project, options, &local)?;
+            upload_output(&local, &dest, sink.as_ref(), &mut t)?;
+            result.output_path = PathBuf::from(dest.url());
+            result
+        }
+    };
+    Ok(WithStorage { result, storage: t })
+}
+
+/// `verify` with a file and a plan that may be URLs (both are downloaded first).
+pub fn verify_at(file: &str, plan: Option<&str>) -> Result<crate::VerifyReport> {
+    let mut t = StorageTimings::default();
+    let plan_dir = plan.map(|p| resolve_plan(p, None, &mut t)).transpose()?;
+    let mut work = Work::new("verify");
+    let path = match Location::parse(file)? {
+        Location::Local(p) => p,
+        Location::Remote(r) => {
+            let ext = r.key().extension().unwrap_or("mp4").to_string();
+            let dest = work.path()?.join("output").with_extension(ext);
+            block_on(transfer::download_file(&r, &dest, Code::Io, None))??;
+            dest
+        }
+    };
+    crate::verify(&path, plan_dir.as_deref())
+}
