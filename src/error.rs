@@ -86,6 +86,10 @@ pub enum Code {
     PageScriptError,
     /// A frame could not be captured.
     CaptureFailed,
+    /// The pinned HyperFrames runtime is in no package cache (and none was given).
+    RuntimeNotFound,
+    /// A HyperFrames runtime file does not match the sha256 pinned for it (or recorded in the plan).
+    RuntimeMismatch,
 }
 
 impl Code {
@@ -126,6 +130,8 @@ impl Code {
             Code::PageNotReady => "PAGE_NOT_READY",
             Code::PageScriptError => "PAGE_SCRIPT_ERROR",
             Code::CaptureFailed => "CAPTURE_FAILED",
+            Code::RuntimeNotFound => "RUNTIME_NOT_FOUND",
+            Code::RuntimeMismatch => "RUNTIME_MISMATCH",
         }
     }
 

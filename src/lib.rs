@@ -49,6 +49,7 @@ pub mod assemble;
 pub mod audio;
 pub mod av;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod fonts;
 pub mod plan;

@@ -183,6 +183,9 @@ pub struct PlanConfig {
     pub gpu: bool,
     /// Encoder threads, locked into the plan (1..=64, default 2).
     pub encoder_threads: i64,
+    /// A HyperFrames runtime file to use instead of the pinned package's (`--runtime`); `None` =
+    /// `$FRAMEFAN_RUNTIME` if set, else the pinned one from the package cache.
+    pub runtime: Option<PathBuf>,
 }
 
 impl Default for PlanConfig {
@@ -202,6 +205,7 @@ impl Default for PlanConfig {
             hdr: false,
             gpu: false,
             encoder_threads: DEFAULT_ENCODER_THREADS,
+            runtime: None,
         }
     }
 }
@@ -249,6 +253,8 @@ pub struct ValidConfig {
     pub encoder_threads: u32,
     /// Notes for the caller (e.g. an option the format ignores).
     pub warnings: Vec<String>,
+    /// The HyperFrames runtime the plan freezes (found and checked against its pin).
+    pub runtime: crate::runtime::Runtime,
 }
 
 fn invalid(message: String) -> Error {
@@ -298,14 +304,17 @@ impl PlanConfig {
         if self.plan_dir_size_limit_bytes == 0 {
             return Err(invalid("planDirSizeLimitBytes 0 is outside 1..".to_string()));
         }
+        let package_caches = self.package_caches()?;
+        let runtime = crate::runtime::Runtime::locate(self.runtime.as_deref(), &package_caches)?;
         Ok(ValidConfig {
+            runtime,
             fps: self.fps,
             format: self.format,
             quality: self.quality,
             rate,
             chunking,
             variables,
-            package_caches: self.package_caches()?,
+            package_caches,
             size_limit: self.plan_dir_size_limit_bytes,
             encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
             warnings: self.ignored_options(),
@@ -411,6 +420,7 @@ impl ValidConfig {
             color_space: "bt709".to_string(),
             color_range: "tv".to_string(),
             variables: serde_json::Value::Object(self.variables.clone()),
+            runtime: Some(self.runtime.record.clone()),
         }
     }
 

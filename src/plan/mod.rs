@@ -100,6 +100,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let staged = StagedDir::new(&target)?;
     let dir = staged.path();
     freeze::copy(&scan, &dir.join("compiled"), &compiled.html)?;
+    valid.runtime.freeze(dir)?;
     let media = media_step(&compiled.media, compiled.duration, compiled.fps, total_frames, dir)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
@@ -113,7 +114,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     };
     let plan_hash = hash::plan_hash(dir, &inputs)?;
     let has_audio = media.mix.is_some();
-    let plan_json = plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio);
+    let mut plan_json = plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio);
+    plan_json["runtime"] = serde_json::to_value(&valid.runtime.record).unwrap_or_default();
     let plan_bytes = serde_json::to_vec_pretty(&plan_json).map_err(|e| Error::new(Code::PlanInvalid, e.to_string()))?;
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, &plan_bytes).map_err(|e| Error::io("writing", &plan_path, e))?;

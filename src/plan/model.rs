@@ -99,6 +99,10 @@ pub struct EncoderConfig {
     pub color_range: String,
     /// Composition variables (`window.__hfVariables`), a JSON object.
     pub variables: serde_json::Value,
+    /// The HyperFrames runtime frozen into the plan (`compiled/.framefan/`); absent in plans of
+    /// pages that drive themselves through `window.__hf` (no runtime is injected then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::runtime::RuntimeRecord>,
 }
 
 /// One `<video>` clip's pre-extracted frames, as listed in `meta/videos.json` `extracted`.

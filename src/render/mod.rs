@@ -7,14 +7,10 @@
 //! and encode as a pipeline ([`pipeline`]) → the chunk renamed into place → the sidecar
 //! `<out>.perf.json` → scratch removed. Any failure leaves nothing at `out`.
 
-pub mod browser;
-pub mod capture;
 pub mod color;
 mod decode;
 pub mod encode;
 pub mod pipeline;
-pub mod probe;
-pub mod server;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +37,9 @@ pub struct ChunkOptions {
     /// Bound on waiting for the page to become ready (default 20 s, at most 25 s: one DevTools
     /// command may last 30 s).
     pub ready_timeout: Option<Duration>,
+    /// Bound on waiting for a composition timeline to register before rendering the page as it
+    /// stands, with a warning (default 5 s).
+    pub timeline_grace: Option<Duration>,
     /// Called with the number of frames encoded so far.
     pub progress: Option<Progress>,
     /// Set to stop early with `CANCELLED`.
@@ -116,7 +115,7 @@ pub struct Sidecar {
 pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOptions) -> Result<ChunkResult> {
     let started = Instant::now();
     let plan = validate::local_checks(plan_dir, index)?;
-    let binary = browser::BrowserBinary::find(options.browser.as_deref())?;
+    let binary = crate::engine::browser::BrowserBinary::find(options.browser.as_deref())?;
     let scratch = Scratch::create(out)?;
     let hash_plan = plan.plan.clone();
     let hashing = std::thread::spawn(move || {
@@ -131,6 +130,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         binary,
         browsers: options.browsers.unwrap_or_else(default_browsers),
         ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
+        timeline_grace: options.timeline_grace.unwrap_or(Duration::from_secs(5)),
         progress: options.progress.clone(),
         cancel: options.cancel.clone(),
     };

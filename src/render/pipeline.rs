@@ -13,11 +13,12 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::browser::BrowserBinary;
-use super::capture::{Capturer, PageSpec, ShotFormat};
+use crate::engine::browser::BrowserBinary;
+use crate::engine::capture::{Capturer, PageSpec, ShotFormat};
+use crate::engine::server::FileServer;
+use crate::runtime::Runtime;
 use super::decode::{decode_loop, Captured, DecodeSpec, Decoded};
 use super::encode::{ChunkOutput, ChunkWriter};
-use super::server::FileServer;
 use super::validate::ChunkPlan;
 use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
@@ -44,6 +45,8 @@ pub struct PipelineSpec {
     pub browsers: usize,
     /// Bound on waiting for the page to become ready.
     pub ready_timeout: Duration,
+    /// Bound on waiting for a composition timeline that may never register.
+    pub timeline_grace: Duration,
     /// Called as frames are encoded.
     pub progress: Option<Progress>,
     /// Set to stop early with `CANCELLED`.
@@ -133,7 +136,11 @@ async fn capture_all(
     before_capture: impl FnOnce(Option<&str>) -> Result<()>,
 ) -> Result<CaptureStats> {
     let boot = Instant::now();
-    let server = FileServer::start(&plan.plan.dir).await?;
+    let runtime = match &plan.encoder.runtime {
+        Some(record) => Some(Runtime::from_plan(&plan.plan.dir, record)?),
+        None => None,
+    };
+    let server = FileServer::start(&plan.plan.dir, runtime.as_ref().map(|r| r.source.as_str())).await?;
     let n = spec.browsers.clamp(1, plan.chunk.frames().max(1) as usize);
     let opens = (0..n).map(|i| open_one(plan, spec, &server, i));
     let mut capturers = Vec::with_capacity(n);
@@ -187,6 +194,7 @@ async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i:
         videos: &plan.videos,
         format,
         ready_timeout: spec.ready_timeout,
+        timeline_grace: spec.timeline_grace,
     };
     Capturer::launch(server, &page).await
 }

@@ -95,7 +95,7 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     let html = doc.to_string();
     let duration = match root.data_duration.as_deref() {
         Some(text) => parse_duration(&root.id, text)?,
-        None => crate::render::probe::page_duration(project, &html, root.width, root.height, root.fps)
+        None => crate::engine::probe::page_duration(project, &html, root.width, root.height, root.fps, Some(&config.runtime.source))
             .map_err(|e| e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", root.id)))?,
     };
     Ok(Compiled {
@@ -163,7 +163,7 @@ fn find_root(doc: &NodeRef, config: &ValidConfig) -> Result<Root> {
 
 /// Parse the root's `data-duration`. A non-finite value is `DISTRIBUTED_DURATION_OUT_OF_RANGE`;
 /// whether it is positive and short enough is checked by `plan` once the frame rate is known. A
-/// root without the attribute is measured in the browser instead (`render::probe`).
+/// root without the attribute is measured in the browser instead (`engine::probe`).
 pub fn parse_duration(root_id: &str, text: &str) -> Result<Rational> {
     let t = text.trim();
     if let Some(d) = Rational::parse_decimal(t) {

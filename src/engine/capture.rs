@@ -1,5 +1,6 @@
-//! Driving one browser session through a frame sequence: inject the runtime, load the page,
-//! wait until it is ready, then per frame seek (`window.__framefan.seek(f)`) and capture —
+//! Driving one browser session through a frame sequence: inject the engine layer, load the page
+//! (the server has put HyperFrames' runtime into it), wait until it is ready, then per frame seek
+//! (`window.__framefan.seek(f)`, which drives `window.__player.renderSeek`) and capture —
 //! `HeadlessExperimental.beginFrame` with a screenshot in chromium-headless-shell, or
 //! `Page.captureScreenshot` in regular Chromium.
 //!
@@ -26,7 +27,7 @@ use super::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::model::ExtractedVideo;
-use crate::runtime::{script, RuntimeConfig};
+use super::page::{engine_script, PageConfig};
 use crate::time::Fps;
 
 /// Image format of captured frames.
@@ -51,7 +52,7 @@ pub struct PageSpec<'a> {
     pub width: u32,
     /// Height in CSS pixels.
     pub height: u32,
-    /// Values for `window.__hfVariables`.
+    /// Variable overrides (`window.__hfVariables`).
     pub variables: &'a serde_json::Value,
     /// Pre-extracted `<video>` frames.
     pub videos: &'a [ExtractedVideo],
@@ -59,6 +60,9 @@ pub struct PageSpec<'a> {
     pub format: ShotFormat,
     /// Bound on waiting for the page to become ready.
     pub ready_timeout: Duration,
+    /// Bound on waiting for a composition's timeline to register; past it the page renders as
+    /// it stands, with a warning (as HyperFrames does).
+    pub timeline_grace: Duration,
 }
 
 /// A loaded, ready page that captures frames.
@@ -68,6 +72,7 @@ pub struct Capturer {
     ticks: f64,
     interval: f64,
     last: Option<String>,
+    warnings: Vec<String>,
 }
 
 fn uptime_ms() -> f64 {
@@ -92,24 +97,18 @@ impl Capturer {
             server_port: server.port(),
         };
         let session = Session::launch(&opts).await?;
-        let runtime = script(&RuntimeConfig::new(page.fps, page.width, page.height, page.variables, page.videos));
+        let layer = engine_script(&PageConfig::new(page.fps, page.variables, page.videos));
         let interval = 1000.0 * page.fps.den() as f64 / page.fps.num() as f64;
         let url = server.url("/index.html");
-        Self::open(session, &url, runtime, page.format, interval, page.ready_timeout).await
-    }
-
-    /// Inject `runtime`, open `url` and wait (at most `ready_timeout`) until the page is ready.
-    async fn open(
-        session: Session,
-        url: &str,
-        runtime: String,
-        format: ShotFormat,
-        frame_interval_ms: f64,
-        ready_timeout: Duration,
-    ) -> Result<Capturer> {
-        let mut cap =
-            Capturer { session, format, ticks: uptime_ms() + 1000.0, interval: frame_interval_ms, last: None };
-        match cap.load(url, runtime, ready_timeout).await {
+        let mut cap = Capturer {
+            session,
+            format: page.format,
+            ticks: uptime_ms() + 1000.0,
+            interval,
+            last: None,
+            warnings: Vec::new(),
+        };
+        match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
             Err(e) => {
                 // Shut the browser down before the caller removes its profile directory.
@@ -119,11 +118,13 @@ impl Capturer {
         }
     }
 
-    async fn load(&mut self, url: &str, runtime: String, ready_timeout: Duration) -> Result<()> {
+    /// Inject the engine `layer`, open `url` and wait (at most `ready_timeout`) until the page is
+    /// ready.
+    async fn load(&mut self, url: &str, layer: String, ready_timeout: Duration, grace: Duration) -> Result<()> {
         let page = self.session.page.clone();
-        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(runtime))
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(layer))
             .await
-            .map_err(|e| crashed("injecting the runtime", e))?;
+            .map_err(|e| crashed("injecting the engine layer", e))?;
         if self.format == ShotFormat::Png {
             // Formats with alpha: the page's default background is transparent, not white.
             let clear =
@@ -132,7 +133,7 @@ impl Capturer {
         }
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
-        let expr = format!("window.__framefan.ready({})", ready_timeout.as_millis());
+        let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
         let ready = page.execute(evaluate(&expr));
         let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
@@ -141,7 +142,18 @@ impl Capturer {
             let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
             return Err(Error::new(code, format!("page {url}: {text}")));
         }
+        if self.format == ShotFormat::Png {
+            let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
+            shown.map_err(|e| crashed("clearing the page background", e))?;
+        }
+        let said = answer.result.result.value.as_ref().and_then(|v| v.get("warnings")).and_then(|w| w.as_array());
+        self.warnings = said.into_iter().flatten().filter_map(|w| w.as_str().map(|w| format!("page: {w}"))).collect();
         Ok(())
+    }
+
+    /// What the page said while getting ready (e.g. a timeline that never registered).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Keep the compositor running (beginFrame mode) until `fut` completes.
