@@ -57,6 +57,7 @@ pub mod publish;
 pub mod render;
 pub mod run;
 pub mod runtime;
+pub mod sidecar;
 pub mod time;
 pub mod verify;
 

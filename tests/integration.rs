@@ -4,6 +4,7 @@
 mod util;
 
 mod page_plan;
+mod parity;
 mod render;
 
 use std::path::Path;
@@ -164,7 +165,7 @@ fn spliced_parallel_segments_decode_seamlessly() {
     let source = Sine { freq: 997.0, amp: 0.5, next: 0, len: samples };
     let mut audio = encode::start(Fitted::new(source, samples), samples, settings).unwrap();
     let path = dir.path().join("spliced.m4a");
-    framefan::assemble::mux::write_audio(&path, &mut audio).unwrap();
+    framefan::audio::m4a::write_m4a(&path, &mut audio).unwrap();
     let summary = audio.finish().unwrap();
     assert!(summary.segments >= 14, "{summary:?}");
     let pcm = decode_audio(&path);

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
+use framefan::engine::browser::BrowserBinary;
+use framefan::engine::capture::{PageSpec, ShotFormat};
 use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::{Dimensions, HashSchema};
 use framefan::plan::model::{CaptureMode, EncoderConfig};
 use framefan::plan::OutputFormat;
-use framefan::engine::browser::BrowserBinary;
-use framefan::engine::capture::{PageSpec, ShotFormat};
 use framefan::time::Fps;
 
 /// A plan for a hand-written compiled page.
@@ -80,6 +80,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         color_range: "tv".into(),
         variables: p.variables.clone(),
         runtime: p.runtime.then(|| pinned_runtime().record),
+        page_size: None,
     }
 }
 
@@ -158,6 +159,7 @@ pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat)
         variables: &NO_VARIABLES,
         videos: &[],
         format,
+        transparent: format == ShotFormat::Png,
         ready_timeout: std::time::Duration::from_secs(20),
         timeline_grace: std::time::Duration::from_secs(2),
     }

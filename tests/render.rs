@@ -510,8 +510,8 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
     use framefan::av::video::Yuv420Converter;
     use framefan::engine::capture::{Capturer, ShotFormat};
-    use framefan::render::color::{Jfif420ToBt709, Planes};
     use framefan::engine::server::FileServer;
+    use framefan::render::color::{Jfif420ToBt709, Planes};
 
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan");

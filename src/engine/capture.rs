@@ -23,11 +23,11 @@ use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use std::path::PathBuf;
 
 use super::browser::{BrowserBinary, LaunchOptions, Session};
+use super::page::{engine_script, PageConfig};
 use super::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::model::ExtractedVideo;
-use super::page::{engine_script, PageConfig};
 use crate::time::Fps;
 
 /// Image format of captured frames.
@@ -58,6 +58,8 @@ pub struct PageSpec<'a> {
     pub videos: &'a [ExtractedVideo],
     /// Image format of captures.
     pub format: ShotFormat,
+    /// An output with alpha: the page's default and own backgrounds are made transparent.
+    pub transparent: bool,
     /// Bound on waiting for the page to become ready.
     pub ready_timeout: Duration,
     /// Bound on waiting for a composition's timeline to register; past it the page renders as
@@ -69,6 +71,7 @@ pub struct PageSpec<'a> {
 pub struct Capturer {
     session: Session,
     format: ShotFormat,
+    transparent: bool,
     ticks: f64,
     interval: f64,
     last: Option<String>,
@@ -103,6 +106,7 @@ impl Capturer {
         let mut cap = Capturer {
             session,
             format: page.format,
+            transparent: page.transparent,
             ticks: uptime_ms() + 1000.0,
             interval,
             last: None,
@@ -125,7 +129,7 @@ impl Capturer {
         page.execute(AddScriptToEvaluateOnNewDocumentParams::new(layer))
             .await
             .map_err(|e| crashed("injecting the engine layer", e))?;
-        if self.format == ShotFormat::Png {
+        if self.transparent {
             // Formats with alpha: the page's default background is transparent, not white.
             let clear =
                 SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
@@ -142,7 +146,7 @@ impl Capturer {
             let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
             return Err(Error::new(code, format!("page {url}: {text}")));
         }
-        if self.format == ShotFormat::Png {
+        if self.transparent {
             let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }

@@ -10,7 +10,7 @@
 //     (fps quantisation) and __hfVariables (the overrides; the runtime merges them over the
 //     page's data-composition-variables through __hyperframes.getVariables());
 //   - media: the browser never decodes audio or video; <video> shows the plan's pre-extracted
-//     frames;
+//     frames in a sibling <img class="__render_frame__">, as HyperFrames' engine injects them;
 //   - the protocol the renderer drives through CDP: window.__framefan.ready(timeoutMs),
 //     seek(frame), duration(), damage(). seek bridges to window.__player.renderSeek(t), or, on a
 //     page without a composition root, to the page's own window.__hf.seek(t).
@@ -156,36 +156,73 @@
     }
   }).observe(document, { childList: true, subtree: true });
 
-  // ---- video frames: the plan's JPEGs painted as the element's background ----
-  const FIT = { fill: "100% 100%", contain: "contain", cover: "cover", none: "auto", "scale-down": "contain" };
+  // ---- video frames: the plan's JPEGs in a sibling <img class="__render_frame__"> ----
+  // The shape HyperFrames' engine injects and its runtime recognises (e.g. as a WebGL texture
+  // source): while a video's clip is active the <video> is hidden (visibility only, so its
+  // animated opacity stays readable) and the image overlays its used box with the video's visual
+  // styles; outside the clip, or under a hidden host, both are hidden.
+  const VISUAL = ["object-fit", "object-position", "z-index", "visibility", "filter", "mix-blend-mode",
+    "backdrop-filter", "border-radius", "overflow", "clip-path", "mask", "mask-image", "mask-size",
+    "mask-position", "mask-repeat", "transform", "transform-origin"];
   const videos = [];
+  function ancestorHidden(el) {
+    for (let p = el.parentElement; p && p !== document.documentElement; p = p.parentElement) {
+      const cs = getComputedStyle(p);
+      if (cs.display === "none") return true;
+      if (cs.visibility === "hidden" && (p.hasAttribute("data-composition-src") || p.hasAttribute("data-composition-file"))) return true;
+    }
+    return false;
+  }
+  function frameImage(el, id) {
+    let img = el.nextElementSibling;
+    if (img && img.classList.contains("__render_frame__")) return img;
+    img = document.createElement("img");
+    img.classList.add("__render_frame__");
+    img.id = `__render_frame_${id}__`;
+    img.style.pointerEvents = "none";
+    el.parentNode.insertBefore(img, el.nextSibling);
+    return img;
+  }
+  function placeImage(el, img) {
+    const cs = getComputedStyle(el);
+    for (const p of VISUAL) {
+      const v = cs.getPropertyValue(p);
+      if (v) img.style.setProperty(p, v);
+    }
+    const r = el.getBoundingClientRect();
+    img.style.position = "absolute";
+    img.style.inset = "auto";
+    img.style.left = `${el.offsetLeft}px`;
+    img.style.top = `${el.offsetTop}px`;
+    img.style.width = `${el.offsetWidth > 0 ? el.offsetWidth : r.width}px`;
+    img.style.height = `${el.offsetHeight > 0 ? el.offsetHeight : r.height}px`;
+    const opacity = parseFloat(cs.opacity);
+    img.style.opacity = String(Number.isNaN(opacity) ? 1 : opacity);
+    img.style.visibility = "visible";
+  }
   function paintVideos(frame) {
     const loads = [];
     for (const item of videos) {
       const { el, v } = item;
-      if (frame < v.firstFrame || v.frameCount === 0) {
-        el.style.backgroundImage = "none";
-        item.shown = 0;
+      const active = frame >= v.firstFrame && frame < v.firstFrame + v.frameCount && !ancestorHidden(el);
+      const existing = el.nextElementSibling && el.nextElementSibling.classList.contains("__render_frame__") ? el.nextElementSibling : null;
+      el.style.setProperty("visibility", "hidden", "important");
+      el.style.setProperty("pointer-events", "none", "important");
+      if (!active) {
+        if (existing) existing.style.setProperty("visibility", "hidden", "important");
         continue;
       }
-      const k = Math.min(frame - v.firstFrame + 1, v.frameCount);
-      if (k === item.shown) continue;
-      item.shown = k;
+      const img = frameImage(el, v.videoId);
+      el.style.removeProperty("visibility");
+      placeImage(el, img);
+      el.style.setProperty("visibility", "hidden", "important");
+      const k = frame - v.firstFrame + 1;
       const url = `${CFG.videoFramesPrefix}${encodeURIComponent(v.videoId)}/frame_${String(k).padStart(5, "0")}.jpg`;
-      const img = new Image();
+      if (item.shown === k) continue;
+      item.shown = k;
+      img.decoding = "sync";
       img.src = url;
-      loads.push(
-        img.decode().then(
-          () => {
-            const style = getComputedStyle(el);
-            el.style.backgroundImage = `url("${url}")`;
-            el.style.backgroundSize = FIT[style.objectFit] || "100% 100%";
-            el.style.backgroundPosition = style.objectPosition || "50% 50%";
-            el.style.backgroundRepeat = "no-repeat";
-          },
-          () => errors.push(`video ${v.videoId}: frame ${url} could not be decoded`)
-        )
-      );
+      loads.push(img.decode().catch(() => errors.push(`video ${v.videoId}: frame ${url} could not be decoded`)));
     }
     return loads;
   }

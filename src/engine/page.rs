@@ -33,7 +33,13 @@ pub struct PageConfig<'a> {
 impl<'a> PageConfig<'a> {
     /// A configuration for `fps`.
     pub fn new(fps: Fps, variables: &'a serde_json::Value, videos: &'a [ExtractedVideo]) -> Self {
-        PageConfig { fps_num: fps.num(), fps_den: fps.den(), variables, videos, video_frames_prefix: VIDEO_FRAMES_PREFIX }
+        PageConfig {
+            fps_num: fps.num(),
+            fps_den: fps.den(),
+            variables,
+            videos,
+            video_frames_prefix: VIDEO_FRAMES_PREFIX,
+        }
     }
 }
 

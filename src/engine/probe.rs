@@ -66,6 +66,7 @@ async fn probe(
         variables: &serde_json::json!({}),
         videos: &[],
         format: ShotFormat::Jpeg(80),
+        transparent: false,
         ready_timeout: Duration::from_secs(20),
         timeline_grace: Duration::from_secs(5),
     };

@@ -171,7 +171,10 @@ fn resolve(roots: &Roots, target: &str) -> std::result::Result<Served, u16> {
         return Ok(Served::Index);
     }
     let rel = Path::new(&rest);
-    if rest.contains('\0') || rest.starts_with(".framefan/") || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+    if rest.contains('\0')
+        || rest.starts_with(".framefan/")
+        || !rel.components().all(|c| matches!(c, Component::Normal(_)))
+    {
         return Err(403);
     }
     let full = std::fs::canonicalize(root.join(rel)).map_err(|_| 404u16)?;

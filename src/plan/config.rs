@@ -377,15 +377,26 @@ impl ValidConfig {
     /// Check the composition's output size: each side within 16..=7680 and even.
     pub fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
         for (field, value) in [("width", width), ("height", height)] {
-            if !DIMENSION_RANGE.contains(&value) || value % 2 != 0 {
+            // Odd sizes render (HyperFrames pads 4:2:0 outputs to even; see `even_output`).
+            if !DIMENSION_RANGE.contains(&value) {
                 return Err(invalid(format!(
-                    "{field} {value} must be even and within {}..={} pixels",
+                    "{field} {value} must be within {}..={} pixels",
                     DIMENSION_RANGE.start(),
                     DIMENSION_RANGE.end()
                 )));
             }
         }
         Ok(())
+    }
+
+    /// The output size for a page of `width`×`height`: as it is, except that 4:2:0 outputs (mp4)
+    /// round odd sides up to even, as HyperFrames' encoder does (`pad`: the page at the top left,
+    /// black beyond it).
+    pub fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
+        match self.format {
+            OutputFormat::Mp4 => (width.next_multiple_of(2), height.next_multiple_of(2)),
+            _ => (width, height),
+        }
     }
 
     /// The locked render configuration for `meta/encoder.json`, given the chunking's outcome.
@@ -421,6 +432,7 @@ impl ValidConfig {
             color_range: "tv".to_string(),
             variables: serde_json::Value::Object(self.variables.clone()),
             runtime: Some(self.runtime.record.clone()),
+            page_size: None,
         }
     }
 

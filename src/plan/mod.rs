@@ -84,15 +84,19 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let total_frames = frame_count(&compiled)?;
     let chunking = chunking::split(total_frames, &valid.chunking)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
-    let encoder = valid.encoder_config(chunking.size, chunk_count);
+    let mut encoder = valid.encoder_config(chunking.size, chunk_count);
+    let (width, height) = valid.output_size(compiled.width, compiled.height);
+    if (width, height) != (compiled.width, compiled.height) {
+        encoder.page_size = Some((compiled.width, compiled.height));
+        encoder.capture_format = "png".to_string();
+    }
     let scan = freeze::scan(&project, &exclusions(&target))?;
     let frozen =
         SizeBreakdown { compiled: scan.bytes().saturating_add(compiled.html.len() as u64), ..Default::default() };
     frozen.check(valid.size_limit)?;
     let font_snapshot_sha = crate::fonts::snapshot_sha()?;
     let ffmpeg_version = crate::ffmpeg_version();
-    let dimensions =
-        Dimensions { fps: compiled.fps, width: compiled.width, height: compiled.height, format: valid.format };
+    let dimensions = Dimensions { fps: compiled.fps, width, height, format: valid.format };
 
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
@@ -132,8 +136,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         chunk_count,
         duration_seconds: compiled.duration.to_f64(),
         fps: FpsJson { num: compiled.fps.num(), den: compiled.fps.den() },
-        width: compiled.width,
-        height: compiled.height,
+        width,
+        height,
         format: valid.format,
         has_audio,
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),

@@ -25,7 +25,7 @@ pub use pipeline::Progress;
 
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
-use crate::publish::{unique_suffix, StagedFile};
+use crate::publish::unique_suffix;
 
 /// Options of one chunk render.
 #[derive(Clone, Default)]
@@ -78,6 +78,10 @@ pub struct ChunkResult {
     pub capture_mode: CaptureMode,
     /// Stage timings.
     pub timings: Timings,
+    /// What the page said while getting ready (e.g. a timeline that never registered, so the
+    /// page rendered as it stands).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The `<out>.perf.json` sidecar.
@@ -164,7 +168,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         producer_version: crate::PRODUCER_VERSION.to_string(),
         ffmpeg_version: crate::ffmpeg_version(),
     };
-    write_sidecar(out, &sidecar)?;
+    crate::sidecar::write(out, &sidecar)?;
     Ok(ChunkResult {
         index: plan.chunk.index,
         frames: result.output.frames,
@@ -172,6 +176,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         output_path: out.to_path_buf(),
         capture_mode: result.capture_mode,
         timings,
+        warnings: result.warnings,
     })
 }
 
@@ -181,15 +186,6 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
 fn default_browsers() -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     (cores / 2).max(2)
-}
-
-fn write_sidecar(out: &Path, sidecar: &Sidecar) -> Result<()> {
-    let path = crate::assemble::check::sidecar_path(out);
-    let staged = StagedFile::new(&path)?;
-    let bytes = serde_json::to_vec_pretty(sidecar)
-        .map_err(|e| Error::new(Code::Io, format!("serialising sidecar {}: {e}", path.display())))?;
-    std::fs::write(staged.path(), bytes).map_err(|e| Error::io("writing", staged.path(), e))?;
-    staged.commit()
 }
 
 /// The chunk's scratch directory `<out>.work.<pid>.<random>`, removed on drop.

@@ -74,14 +74,20 @@ impl Runtime {
             format!(
                 "{PACKAGE}@{VERSION} ({PACKAGE_FILE}) is in no package cache (searched: {}); run \
                  .ci/install-deps, pass --package-cache, or name a runtime file with --runtime / ${RUNTIME_ENV}",
-                caches.iter().chain(default_cache().iter()).map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                caches
+                    .iter()
+                    .chain(default_cache().iter())
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ))
     }
 
     /// The pinned package's runtime at `path`; refused unless its sha256 is [`SHA256`].
     fn pinned(path: &Path) -> Result<Runtime> {
-        let bytes = std::fs::read(path).map_err(|e| Error::new(Code::RuntimeNotFound, format!("reading {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::new(Code::RuntimeNotFound, format!("reading {}: {e}", path.display())))?;
         let sha = sha256_hex(&bytes);
         if sha != SHA256 {
             return Err(Error::new(
@@ -95,7 +101,8 @@ impl Runtime {
 
     /// A user-chosen runtime file, recorded as what it is.
     fn from_file(path: &Path) -> Result<Runtime> {
-        let bytes = std::fs::read(path).map_err(|e| Error::new(Code::RuntimeNotFound, format!("runtime {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::new(Code::RuntimeNotFound, format!("runtime {}: {e}", path.display())))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let record = RuntimeRecord { package: "file".into(), version: name, sha256: sha256_hex(&bytes) };
         Ok(Runtime { source: text(bytes, path)?, record })
@@ -104,7 +111,8 @@ impl Runtime {
     /// The runtime frozen in the plan at `plan_dir`, checked against the plan's `record`.
     pub fn from_plan(plan_dir: &Path, record: &RuntimeRecord) -> Result<Runtime> {
         let path = plan_dir.join(PLAN_PATH);
-        let bytes = std::fs::read(&path).map_err(|e| Error::new(Code::MissingPlanArtifact, format!("{}: {e}", path.display())))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::new(Code::MissingPlanArtifact, format!("{}: {e}", path.display())))?;
         let sha = sha256_hex(&bytes);
         if sha != record.sha256 {
             return Err(Error::new(
@@ -176,7 +184,10 @@ mod tests {
     #[test]
     fn a_plan_runtime_is_checked_against_its_record() {
         let dir = std::env::temp_dir().join(format!("ff-rt-{}", crate::publish::unique_suffix()));
-        let rt = Runtime { source: "1;".into(), record: RuntimeRecord { package: "file".into(), version: "x".into(), sha256: sha256_hex(b"1;") } };
+        let rt = Runtime {
+            source: "1;".into(),
+            record: RuntimeRecord { package: "file".into(), version: "x".into(), sha256: sha256_hex(b"1;") },
+        };
         rt.freeze(&dir).unwrap();
         assert!(Runtime::from_plan(&dir, &rt.record).is_ok());
         let other = RuntimeRecord { sha256: sha256_hex(b"2;"), ..rt.record.clone() };

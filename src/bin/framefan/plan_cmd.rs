@@ -43,6 +43,10 @@ pub struct PlanFlags {
     /// Directory of npm packages for CDN scripts (else $FRAMEFAN_PACKAGE_CACHE).
     #[arg(long)]
     package_cache: Option<PathBuf>,
+    /// A HyperFrames runtime file to use instead of the pinned hyperframes@0.8.170 one (else
+    /// $FRAMEFAN_RUNTIME); the plan records its sha256.
+    #[arg(long)]
+    runtime: Option<PathBuf>,
 }
 
 impl PlanFlags {
@@ -70,6 +74,7 @@ impl PlanFlags {
             target_chunk_frames: self.target_chunk_frames,
             variables,
             package_cache: self.package_cache.clone(),
+            runtime: self.runtime.clone(),
             ..PlanConfig::default()
         })
     }

@@ -95,8 +95,15 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     let html = doc.to_string();
     let duration = match root.data_duration.as_deref() {
         Some(text) => parse_duration(&root.id, text)?,
-        None => crate::engine::probe::page_duration(project, &html, root.width, root.height, root.fps, Some(&config.runtime.source))
-            .map_err(|e| e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", root.id)))?,
+        None => crate::engine::probe::page_duration(
+            project,
+            &html,
+            root.width,
+            root.height,
+            root.fps,
+            Some(&config.runtime.source),
+        )
+        .map_err(|e| e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", root.id)))?,
     };
     Ok(Compiled {
         html,
