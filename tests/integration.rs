@@ -3,6 +3,7 @@
 #[path = "util.rs"]
 mod util;
 
+mod engine;
 mod page_plan;
 mod parity;
 mod render;

@@ -246,6 +246,13 @@
     }
     return true;
   }
+  function unregistered() {
+    const tls = window.__timelines || {};
+    return Array.from(document.querySelectorAll("[data-composition-id]"))
+      .filter((el) => !el.hasAttribute("data-no-timeline"))
+      .map((el) => el.getAttribute("data-composition-id"))
+      .filter((id) => id && !tls[id]);
+  }
   async function ready(timeoutMs, graceMs) {
     const deadline = realNow() + timeoutMs;
     await waitFor("the document (readyState complete)", () => document.readyState === "complete", deadline);
@@ -258,9 +265,16 @@
       await waitFor("the HyperFrames runtime (window.__player)", () => player() !== null, deadline);
       mode = "runtime";
       // A timeline that never registers: HyperFrames renders the page as it stands; so do we,
-      // after a short bounded wait.
+      // after a short bounded wait (its own is 45 s).
       const soft = Math.min(deadline, realNow() + graceMs);
-      await waitFor("the composition timeline (window.__renderReady)", () => window.__renderReady === true, soft, true);
+      await waitFor("the runtime (window.__renderReady)", () => window.__renderReady === true, soft, true);
+      // Every composition but those with data-no-timeline registers window.__timelines[id].
+      const missing = () => unregistered().length === 0;
+      if (await waitFor("a composition timeline", missing, soft, true)) {
+        if (typeof window.__hfForceTimelineRebind === "function") window.__hfForceTimelineRebind();
+      } else {
+        warnings[warnings.length - 1] = `no timeline registered for composition ${unregistered().join(", ")}; rendering the page as it stands`;
+      }
     }
     await Promise.race([document.fonts.ready, sleep(Math.max(0, deadline - realNow()))]);
     if (document.fonts.status !== "loaded") throw new Error("document.fonts did not become ready");
