@@ -150,8 +150,26 @@ impl Capturer {
             let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
+        self.warm_up().await?;
         let said = answer.result.result.value.as_ref().and_then(|v| v.get("warnings")).and_then(|w| w.as_array());
         self.warnings = said.into_iter().flatten().filter_map(|w| w.as_str().map(|w| format!("page: {w}"))).collect();
+        Ok(())
+    }
+
+    /// Draw frame 0 once before the first captured frame. Chromium rasterises an element that
+    /// moves between two drawn frames differently from one drawn first where it stands (seen: a
+    /// GSAP-tweened box a fraction of a pixel apart); with every browser's history starting at
+    /// a drawn frame 0, a frame is the same pixels whichever browser, chunk or retry draws it.
+    async fn warm_up(&mut self) -> Result<()> {
+        let page = self.session.page.clone();
+        let res =
+            page.execute(evaluate("window.__framefan.seek(0)")).await.map_err(|e| crashed("seeking to frame 0", e))?;
+        if let Some(ex) = &res.result.exception_details {
+            return Err(Error::new(Code::PageScriptError, format!("frame 0: {}", exception_text(ex))));
+        }
+        if self.session.mode == CaptureMode::BeginFrame {
+            self.begin_frame(false).await?;
+        }
         Ok(())
     }
 

@@ -497,13 +497,18 @@ mod tests {
     }
 
     #[test]
-    fn dimensions_must_be_even_and_in_range() {
+    fn dimensions_must_be_in_range_and_odd_ones_pad_to_even_for_mp4_only() {
         let v = PlanConfig::default().validate().unwrap();
         assert!(v.check_dimensions(1920, 1080).is_ok());
         assert!(v.check_dimensions(16, 7680).is_ok());
-        for (w, h) in [(15, 100), (1921, 1080), (1920, 8000), (8, 8), (100, 101)] {
+        assert!(v.check_dimensions(321, 241).is_ok());
+        for (w, h) in [(15, 100), (1920, 8000), (8, 8)] {
             assert_eq!(v.check_dimensions(w, h).unwrap_err().code(), "INVALID_CONFIG");
         }
+        assert_eq!(v.output_size(321, 241), (322, 242));
+        assert_eq!(v.output_size(320, 240), (320, 240));
+        let png = PlanConfig { format: OutputFormat::PngSequence, ..Default::default() }.validate().unwrap();
+        assert_eq!(png.output_size(321, 241), (321, 241));
     }
 
     #[test]
