@@ -176,7 +176,7 @@ mod tests {
         std::fs::create_dir_all(pkg.join("dist")).unwrap();
         std::fs::write(pkg.join("package.json"), format!("{{\"version\":\"{VERSION}\"}}")).unwrap();
         std::fs::write(pkg.join(PACKAGE_FILE), "window.__player = {};").unwrap();
-        let err = Runtime::locate(None, &[dir.clone()]).unwrap_err();
+        let err = Runtime::locate(None, std::slice::from_ref(&dir)).unwrap_err();
         assert_eq!(err.code(), "RUNTIME_MISMATCH", "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
