@@ -99,7 +99,7 @@ pub fn ensure_audio(seconds: u64) -> PathBuf {
         let samples = (seconds + 2) * 48_000;
         let mut audio =
             encode::start(Fitted::new(Sine(0, samples), samples), samples, EncodeSettings::default()).unwrap();
-        framefan::assemble::mux::write_audio(&path, &mut audio).unwrap();
+        framefan::audio::m4a::write_m4a(&path, &mut audio).unwrap();
         audio.finish().unwrap();
     }
     path

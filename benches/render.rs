@@ -15,8 +15,8 @@ mod page_plan;
 
 use std::time::{Duration, Instant};
 
-use framefan::render::capture::{Capturer, ShotFormat};
-use framefan::render::server::FileServer;
+use framefan::engine::capture::{Capturer, ShotFormat};
+use framefan::engine::server::FileServer;
 use framefan::render::{render_chunk, ChunkOptions};
 use page_plan::{write_page_plan, PagePlan};
 
@@ -63,7 +63,8 @@ fn plan(dir: &std::path::Path, preset: &'static str) -> std::path::PathBuf {
 /// Capture frames `0..frames` of `plan` in one browser, handing each capture (base64) to `each`;
 /// returns launch → first frame and the mean time per later frame.
 async fn capture_each(plan: &std::path::Path, frames: i64, mut each: impl FnMut(String)) -> (Duration, Duration) {
-    let server = FileServer::start(plan).await.unwrap();
+    let runtime = framefan::runtime::Runtime::of_plan(plan).unwrap();
+    let server = FileServer::start(plan, runtime.as_ref().map(|r| r.source.as_str())).await.unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
     let t0 = Instant::now();

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use framefan::render::capture::{Capturer, ShotFormat};
-use framefan::render::server::FileServer;
+use framefan::engine::capture::{Capturer, ShotFormat};
+use framefan::engine::server::FileServer;
 
 const FRAMES: i64 = 300;
 
@@ -36,7 +36,8 @@ fn project() -> PathBuf {
 }
 
 async fn open(plan: &Path, scratch: &Path) -> (FileServer, Capturer) {
-    let server = FileServer::start(plan).await.unwrap();
+    let runtime = framefan::runtime::Runtime::of_plan(plan).unwrap();
+    let server = FileServer::start(plan, runtime.as_ref().map(|r| r.source.as_str())).await.unwrap();
     let page = page_plan::capture_spec(scratch, 1920, 1080, ShotFormat::Jpeg(80));
     let cap = Capturer::launch(&server, &page).await.unwrap();
     (server, cap)

@@ -91,6 +91,10 @@ pub enum Code {
     StorageUnavailable,
     /// An object store refused the credentials or the access.
     StorageAccessDenied,
+    /// The pinned HyperFrames runtime is in no package cache (and none was given).
+    RuntimeNotFound,
+    /// A HyperFrames runtime file does not match the sha256 pinned for it (or recorded in the plan).
+    RuntimeMismatch,
 }
 
 impl Code {
@@ -133,6 +137,8 @@ impl Code {
             Code::CaptureFailed => "CAPTURE_FAILED",
             Code::StorageUnavailable => "STORAGE_UNAVAILABLE",
             Code::StorageAccessDenied => "STORAGE_ACCESS_DENIED",
+            Code::RuntimeNotFound => "RUNTIME_NOT_FOUND",
+            Code::RuntimeMismatch => "RUNTIME_MISMATCH",
         }
     }
 

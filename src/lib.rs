@@ -49,6 +49,7 @@ pub mod assemble;
 pub mod audio;
 pub mod av;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod fonts;
 #[doc(hidden)]
@@ -58,6 +59,7 @@ pub mod publish;
 pub mod render;
 pub mod run;
 pub mod runtime;
+pub mod sidecar;
 pub mod store;
 pub mod time;
 pub mod verify;

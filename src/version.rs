@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::av::{self, LibavInfo};
+use crate::engine::browser::BrowserBinary;
 use crate::plan::model::CaptureMode;
-use crate::render::browser::BrowserBinary;
 
 /// The full version report (`framefan version --json`).
 #[derive(Debug, Clone, Serialize)]

@@ -5,8 +5,10 @@ mod util;
 
 mod deploy;
 mod determinism;
+mod engine;
 mod fuzz_regressions;
 mod page_plan;
+mod parity;
 mod protocol;
 mod render;
 mod sandbox;
@@ -170,7 +172,7 @@ fn spliced_parallel_segments_decode_seamlessly() {
     let source = Sine { freq: 997.0, amp: 0.5, next: 0, len: samples };
     let mut audio = encode::start(Fitted::new(source, samples), samples, settings).unwrap();
     let path = dir.path().join("spliced.m4a");
-    framefan::assemble::mux::write_audio(&path, &mut audio).unwrap();
+    framefan::audio::m4a::write_m4a(&path, &mut audio).unwrap();
     let summary = audio.finish().unwrap();
     assert!(summary.segments >= 14, "{summary:?}");
     let pcm = decode_audio(&path);

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
+use framefan::engine::browser::BrowserBinary;
+use framefan::engine::capture::{PageSpec, ShotFormat};
 use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::{Dimensions, HashSchema};
 use framefan::plan::model::{CaptureMode, EncoderConfig};
 use framefan::plan::OutputFormat;
-use framefan::render::browser::BrowserBinary;
-use framefan::render::capture::{PageSpec, ShotFormat};
 use framefan::time::Fps;
 
 /// A plan for a hand-written compiled page.
@@ -25,6 +25,9 @@ pub struct PagePlan {
     pub font_sha: Option<String>,
     /// x264 preset (the draft tier's `ultrafast` unless set).
     pub preset: &'static str,
+    /// Freeze HyperFrames' pinned runtime into the plan (as `plan` does); off for pages that
+    /// drive themselves through `window.__hf`.
+    pub runtime: bool,
 }
 
 impl PagePlan {
@@ -41,6 +44,7 @@ impl PagePlan {
             variables: serde_json::json!({}),
             font_sha: None,
             preset: "ultrafast",
+            runtime: true,
         }
     }
 
@@ -76,7 +80,14 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         color_range: "tv".into(),
         variables: p.variables.clone(),
         system_fonts: true,
+        runtime: p.runtime.then(|| pinned_runtime().record),
+        page_size: None,
     }
+}
+
+/// The pinned HyperFrames runtime from the checkout's package cache (`.ci/install-deps`).
+pub fn pinned_runtime() -> framefan::runtime::Runtime {
+    framefan::runtime::Runtime::locate(None, &[]).expect("the pinned HyperFrames runtime (run .ci/install-deps)")
 }
 
 /// Lay out a complete framefan plan for `p` under `dir` (hash computed like `plan` does).
@@ -84,6 +95,9 @@ pub fn write_page_plan(dir: &Path, p: &PagePlan) {
     std::fs::create_dir_all(dir.join("meta")).unwrap();
     std::fs::create_dir_all(dir.join("compiled")).unwrap();
     std::fs::write(dir.join("compiled/index.html"), &p.html).unwrap();
+    if p.runtime {
+        pinned_runtime().freeze(dir).unwrap();
+    }
     for (rel, bytes) in &p.files {
         let path = dir.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -146,6 +160,8 @@ pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat)
         variables: &NO_VARIABLES,
         videos: &[],
         format,
+        transparent: format == ShotFormat::Png,
         ready_timeout: std::time::Duration::from_secs(20),
+        timeline_grace: std::time::Duration::from_secs(2),
     }
 }

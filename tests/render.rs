@@ -511,16 +511,17 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     use base64::Engine as _;
     use framefan::av::image::{DecodedImage, ImageCodec, ImageDecoder};
     use framefan::av::video::Yuv420Converter;
-    use framefan::render::capture::{Capturer, ShotFormat};
+    use framefan::engine::capture::{Capturer, ShotFormat};
+    use framefan::engine::server::FileServer;
     use framefan::render::color::{Jfif420ToBt709, Planes};
-    use framefan::render::server::FileServer;
 
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan");
     write_page_plan(&plan, &rich_plan(OutputFormat::Mp4, 2, 2));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let jpeg = rt.block_on(async {
-        let server = FileServer::start(&plan).await.unwrap();
+        let runtime = framefan::runtime::Runtime::of_plan(&plan).unwrap();
+        let server = FileServer::start(&plan, runtime.as_ref().map(|r| r.source.as_str())).await.unwrap();
         let page = capture_spec(dir.path(), 320, 240, ShotFormat::Jpeg(90));
         let mut cap = Capturer::launch(&server, &page).await.unwrap();
         let shot = cap.frame(10).await.unwrap();

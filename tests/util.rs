@@ -191,7 +191,7 @@ pub fn write_sine_m4a(path: &Path, samples: u64, freq: f64) {
     let source = Sine { freq, amp: 0.5, next: 0, len: samples };
     let settings = EncodeSettings::default();
     let mut audio = encode::start(Fitted::new(source, samples), samples, settings).unwrap();
-    framefan::assemble::mux::write_audio(path, &mut audio).unwrap();
+    framefan::audio::m4a::write_m4a(path, &mut audio).unwrap();
     audio.finish().unwrap();
 }
 

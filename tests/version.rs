@@ -48,7 +48,7 @@ fn version_json_matches_what_a_plan_records() {
 #[test]
 fn version_json_names_the_browser_a_render_would_use() {
     let report = version(&[]);
-    let found = framefan::render::browser::BrowserBinary::find(None).unwrap();
+    let found = framefan::engine::browser::BrowserBinary::find(None).unwrap();
     assert_eq!(report["browser"]["path"], found.path.to_str().unwrap());
     assert!(Path::new(report["browser"]["path"].as_str().unwrap()).is_file());
     assert_eq!(report["browser"]["captureMode"], "beginFrame", "CI installs chromium-headless-shell");

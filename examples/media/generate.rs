@@ -94,7 +94,7 @@ impl PcmSource for Arpeggio {
 pub fn write_tone(path: &Path) -> framefan::Result<()> {
     let source = Fitted::new(Arpeggio { next: 0 }, AUDIO_SAMPLES);
     let mut audio = encode::start(source, AUDIO_SAMPLES, EncodeSettings::default())?;
-    framefan::assemble::mux::write_audio(path, &mut audio)?;
+    framefan::audio::m4a::write_m4a(path, &mut audio)?;
     audio.finish().map(|_| ())
 }
 

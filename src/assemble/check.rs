@@ -12,42 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use serde::Deserialize;
-
 use crate::av::demux::{Demuxer, VideoParams};
 use crate::av::ff;
 use crate::error::{Code, Error, Result};
 use crate::plan::{ChunkSpec, Plan};
 
-/// The fields of a `<chunk>.perf.json` sidecar that assemble checks.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Sidecar {
-    /// The plan the chunk was rendered from.
-    pub plan_hash: Option<String>,
-    /// Digest of the chunk artifact.
-    pub sha256: Option<String>,
-}
-
-/// The sidecar path of a chunk artifact: `<chunk>.perf.json` beside it.
-pub fn sidecar_path(chunk: &Path) -> PathBuf {
-    let mut name = chunk.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".perf.json");
-    chunk.with_file_name(name)
-}
-
-/// Read a chunk's sidecar, if it has one.
-pub fn read_sidecar(chunk: &Path) -> Result<Option<Sidecar>> {
-    let path = sidecar_path(chunk);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("reading", &path, e)),
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::new(Code::CorruptChunk, format!("sidecar {} is not valid JSON: {e}", path.display())))
-}
+pub use crate::sidecar::{path as sidecar_path, read as read_sidecar, Checked as Sidecar};
 
 /// Check chunk count, presence and sidecar plan hashes; return each chunk's expected sha256.
 pub fn chunk_list(plan: &Plan, chunks: &[PathBuf]) -> Result<Vec<Option<String>>> {

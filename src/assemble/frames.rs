@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{mux, no_audio, summarize, AssembleOptions, AudioSummary, Progress};
+use super::{no_audio, summarize, AssembleOptions, AudioSummary, Progress};
 use crate::audio::{self, EncodeSettings};
 use crate::error::{Code, Error, Result};
 use crate::plan::Plan;
@@ -61,7 +61,7 @@ fn write_soundtrack(plan: &Plan, source: &Path, target: &Path, settings: EncodeS
     let samples = audio::samples_for(plan.dimensions.fps, plan.total_frames);
     let mut encoded = audio::start(source, samples, settings)?;
     let staged = StagedFile::new(target)?;
-    mux::write_audio(staged.path(), &mut encoded)?;
+    crate::audio::m4a::write_m4a(staged.path(), &mut encoded)?;
     let summary = summarize(encoded.finish()?);
     staged.commit()?;
     Ok(summary)

@@ -16,51 +16,17 @@ use std::path::Path;
 use crate::audio::EncodedAudio;
 use crate::av::ff;
 use crate::av::mux::{Muxer, StreamSpec};
-use crate::error::AvError;
-use crate::error::{Code, Error, Result};
+use crate::error::Result;
 use crate::time::{lcm, Fps, Rational};
+
+use crate::audio::m4a::{audio_stream, media_error, moov_reservation, write_audio_packet, write_header, AUDIO_TB};
 
 use super::concat::VideoSource;
 use super::Progress;
 
-/// Bytes to reserve for the moov of a file with these sample counts.
-pub fn moov_reservation(video_samples: u64, audio_samples: u64, extradata: usize) -> u64 {
-    const PER_SAMPLE: u64 = 28;
-    const FIXED: u64 = 16 * 1024;
-    (video_samples + audio_samples) * PER_SAMPLE + FIXED + 2 * extradata as u64
-}
-
-fn media_error(e: crate::error::AvError, out: &Path) -> Error {
-    Error::av(Code::MediaFailed, e).prefixed(&format!("writing {}", out.display()))
-}
-
-/// The audio half of the output: encoded packets in 1/48000 and how many samples they carry.
-fn audio_stream(audio: &EncodedAudio) -> StreamSpec {
-    StreamSpec { parameters: audio.parameters(), time_base: AUDIO_TB, frame_rate: None }
-}
-
-const AUDIO_TB: Rational = Rational { num: 1, den: 48_000 };
-
 /// Whether timestamp `a` (in `atb`) comes no later than `b` (in `btb`), exactly.
 fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
     a as i128 * atb.num as i128 * btb.den as i128 <= b as i128 * btb.num as i128 * atb.den as i128
-}
-
-/// Write the header: the moov reserved up front, and the movie timescale (the unit of edit
-/// lists and the movie duration) set so every stream's ticks are counted exactly.
-fn write_header(muxer: &mut Muxer, reserve: u64, movie_timescale: i64) -> Result<(), AvError> {
-    muxer.write_header(&[("moov_size", reserve.to_string()), ("movie_timescale", movie_timescale.to_string())])
-}
-
-/// Write one audio packet from the encoder's 1/48000 into stream `index` of time base `tb`.
-fn write_audio_packet(muxer: &mut Muxer, mut packet: ff::Packet, index: usize, tb: Rational) -> Result<(), AvError> {
-    packet.rescale_ts(ff_tb(AUDIO_TB), ff_tb(tb));
-    packet.set_stream(index);
-    muxer.write(&packet)
-}
-
-fn ff_tb(r: Rational) -> ff::Rational {
-    ff::Rational(r.num as i32, r.den as i32)
 }
 
 /// Mux the chunks' video (and `audio`, if any) into `staging` as container `format`; returns
@@ -133,18 +99,4 @@ pub struct VideoInput {
     pub fps: Fps,
     /// The plan's frame count.
     pub total_frames: i64,
-}
-
-/// Mux an audio-only MP4 (`audio.m4a`) from `audio`, index first.
-pub fn write_audio(staging: &Path, audio: &mut EncodedAudio) -> Result<()> {
-    let fail = |e| media_error(e, staging);
-    let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
-    muxer.add_stream(audio_stream(audio)).map_err(fail)?;
-    let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
-    write_header(&mut muxer, reserve, AUDIO_TB.den).map_err(fail)?;
-    let tb = muxer.time_base(0);
-    while let Some(packet) = audio.next_packet()? {
-        write_audio_packet(&mut muxer, packet, 0, tb).map_err(fail)?;
-    }
-    muxer.finish().map_err(fail)
 }

@@ -6,6 +6,7 @@
 
 pub mod encode;
 pub mod fit;
+pub mod m4a;
 
 use std::path::Path;
 

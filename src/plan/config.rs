@@ -190,6 +190,9 @@ pub struct PlanConfig {
     /// How remote resources are fetched (`--offline`, `--strict-resources`,
     /// `--allow-private-network`, bounds).
     pub fetch: FetchOptions,
+    /// A HyperFrames runtime file to use instead of the pinned package's (`--runtime`); `None` =
+    /// `$FRAMEFAN_RUNTIME` if set, else the pinned one from the package cache.
+    pub runtime: Option<PathBuf>,
 }
 
 impl Default for PlanConfig {
@@ -211,6 +214,7 @@ impl Default for PlanConfig {
             encoder_threads: DEFAULT_ENCODER_THREADS,
             fonts: FontOptions::default(),
             fetch: FetchOptions::default(),
+            runtime: None,
         }
     }
 }
@@ -262,6 +266,8 @@ pub struct ValidConfig {
     pub fetch: FetchOptions,
     /// Notes for the caller (e.g. an option the format ignores).
     pub warnings: Vec<String>,
+    /// The HyperFrames runtime the plan freezes (found and checked against its pin).
+    pub runtime: crate::runtime::Runtime,
 }
 
 fn invalid(message: String) -> Error {
@@ -311,14 +317,17 @@ impl PlanConfig {
         if self.plan_dir_size_limit_bytes == 0 {
             return Err(invalid("planDirSizeLimitBytes 0 is outside 1..".to_string()));
         }
+        let package_caches = self.package_caches()?;
+        let runtime = crate::runtime::Runtime::locate(self.runtime.as_deref(), &package_caches)?;
         Ok(ValidConfig {
+            runtime,
             fps: self.fps,
             format: self.format,
             quality: self.quality,
             rate,
             chunking,
             variables,
-            package_caches: self.package_caches()?,
+            package_caches,
             size_limit: self.plan_dir_size_limit_bytes,
             encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
             fonts: self.fonts_options()?,
@@ -393,15 +402,26 @@ impl ValidConfig {
     /// Check the composition's output size: each side within 16..=7680 and even.
     pub fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
         for (field, value) in [("width", width), ("height", height)] {
-            if !DIMENSION_RANGE.contains(&value) || value % 2 != 0 {
+            // Odd sizes render (HyperFrames pads 4:2:0 outputs to even; see `even_output`).
+            if !DIMENSION_RANGE.contains(&value) {
                 return Err(invalid(format!(
-                    "{field} {value} must be even and within {}..={} pixels",
+                    "{field} {value} must be within {}..={} pixels",
                     DIMENSION_RANGE.start(),
                     DIMENSION_RANGE.end()
                 )));
             }
         }
         Ok(())
+    }
+
+    /// The output size for a page of `width`×`height`: as it is, except that 4:2:0 outputs (mp4)
+    /// round odd sides up to even, as HyperFrames' encoder does (`pad`: the page at the top left,
+    /// black beyond it).
+    pub fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
+        match self.format {
+            OutputFormat::Mp4 => (width.next_multiple_of(2), height.next_multiple_of(2)),
+            _ => (width, height),
+        }
     }
 
     /// The locked render configuration for `meta/encoder.json`, given the chunking's outcome.
@@ -437,6 +457,8 @@ impl ValidConfig {
             color_range: "tv".to_string(),
             variables: serde_json::Value::Object(self.variables.clone()),
             system_fonts: true,
+            runtime: Some(self.runtime.record.clone()),
+            page_size: None,
         }
     }
 
@@ -501,13 +523,18 @@ mod tests {
     }
 
     #[test]
-    fn dimensions_must_be_even_and_in_range() {
+    fn dimensions_must_be_in_range_and_odd_ones_pad_to_even_for_mp4_only() {
         let v = PlanConfig::default().validate().unwrap();
         assert!(v.check_dimensions(1920, 1080).is_ok());
         assert!(v.check_dimensions(16, 7680).is_ok());
-        for (w, h) in [(15, 100), (1921, 1080), (1920, 8000), (8, 8), (100, 101)] {
+        assert!(v.check_dimensions(321, 241).is_ok());
+        for (w, h) in [(15, 100), (1920, 8000), (8, 8)] {
             assert_eq!(v.check_dimensions(w, h).unwrap_err().code(), "INVALID_CONFIG");
         }
+        assert_eq!(v.output_size(321, 241), (322, 242));
+        assert_eq!(v.output_size(320, 240), (320, 240));
+        let png = PlanConfig { format: OutputFormat::PngSequence, ..Default::default() }.validate().unwrap();
+        assert_eq!(png.output_size(321, 241), (321, 241));
     }
 
     #[test]

@@ -88,6 +88,11 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
     let mut encoder = valid.encoder_config(chunking.size, chunk_count);
     encoder.system_fonts = compiled.fonts.system_fonts;
+    let (width, height) = valid.output_size(compiled.width, compiled.height);
+    if (width, height) != (compiled.width, compiled.height) {
+        encoder.page_size = Some((compiled.width, compiled.height));
+        encoder.capture_format = "png".to_string();
+    }
     let scan = freeze::scan(&project, &exclusions(&target))?;
     let frozen = SizeBreakdown {
         compiled: scan.bytes().saturating_add(compiled.html.len() as u64).saturating_add(generated_bytes(&compiled)),
@@ -96,8 +101,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     frozen.check(valid.size_limit)?;
     let font_snapshot_sha = crate::fonts::snapshot_sha()?;
     let ffmpeg_version = crate::ffmpeg_version();
-    let dimensions =
-        Dimensions { fps: compiled.fps, width: compiled.width, height: compiled.height, format: valid.format };
+    let dimensions = Dimensions { fps: compiled.fps, width, height, format: valid.format };
 
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
@@ -105,6 +109,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let staged = StagedDir::new(&target)?;
     let dir = staged.path();
     freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
+    valid.runtime.freeze(dir)?;
     let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
     let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
@@ -119,7 +124,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     };
     let plan_hash = hash::plan_hash(dir, &inputs)?;
     let has_audio = media.mix.is_some();
-    let plan_json = plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio);
+    let mut plan_json = plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio);
+    plan_json["runtime"] = serde_json::to_value(&valid.runtime.record).unwrap_or_default();
     let plan_bytes = serde_json::to_vec_pretty(&plan_json).map_err(|e| Error::new(Code::PlanInvalid, e.to_string()))?;
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, &plan_bytes).map_err(|e| Error::io("writing", &plan_path, e))?;
@@ -136,8 +142,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         chunk_count,
         duration_seconds: compiled.duration.to_f64(),
         fps: FpsJson { num: compiled.fps.num(), den: compiled.fps.den() },
-        width: compiled.width,
-        height: compiled.height,
+        width,
+        height,
         format: valid.format,
         has_audio,
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),

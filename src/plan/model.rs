@@ -105,6 +105,14 @@ pub struct EncoderConfig {
     /// read as `true`.
     #[serde(default = "system_fonts_default")]
     pub system_fonts: bool,
+    /// The page's size when it differs from the output's (an odd side padded to even); the
+    /// padding is black and captures are lossless PNG then, so the padding is exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<(u32, u32)>,
+    /// The HyperFrames runtime frozen into the plan (`compiled/.framefan/`); absent in plans of
+    /// pages that drive themselves through `window.__hf` (no runtime is injected then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::runtime::RuntimeRecord>,
 }
 
 fn system_fonts_default() -> bool {

@@ -29,6 +29,8 @@ pub(super) struct DecodeSpec {
     pub codec: ImageCodec,
     pub width: u32,
     pub height: u32,
+    /// The captured page's size: the output's, or one pixel less on an odd side (padded here).
+    pub page: (u32, u32),
     /// Convert to yuv420p (H.264 chunks) rather than hand RGBA on.
     pub to_yuv: bool,
     /// The chunk's first frame: where the reordering starts.
@@ -59,10 +61,25 @@ pub(super) fn decode_loop(
     Ok(())
 }
 
+/// `pixels` (RGBA, `from` in size) at the top left of an opaque black `to`-sized image, as
+/// HyperFrames' `pad=ceil(iw/2)*2:ceil(ih/2)*2` pads odd pages; unchanged when the sizes agree.
+fn pad_black(pixels: Vec<u8>, from: (u32, u32), to: (u32, u32)) -> Vec<u8> {
+    if from == to {
+        return pixels;
+    }
+    let (fw, tw) = (from.0 as usize * 4, to.0 as usize * 4);
+    let mut out = [0, 0, 0, 255].repeat(to.0 as usize * to.1 as usize);
+    for (row, src) in pixels.chunks_exact(fw).take(from.1 as usize).enumerate() {
+        out[row * tw..row * tw + fw].copy_from_slice(src);
+    }
+    out
+}
+
 /// The decode thread's decoder and converters.
 struct FrameDecoder {
     images: ImageDecoder,
     size: (u32, u32),
+    page: (u32, u32),
     /// Set for H.264 outputs: JPEG captures are converted to yuv420p here...
     jfif: Option<Jfif420ToBt709>,
     /// ...and so are RGBA ones.
@@ -83,7 +100,7 @@ impl FrameDecoder {
             }
             false => (None, None),
         };
-        Ok(FrameDecoder { images, size: (w, h), jfif, rgba })
+        Ok(FrameDecoder { images, size: (w, h), page: spec.page, jfif, rgba })
     }
 
     /// Decode capture `b64` of `frame`, into `buffer` where the conversion allows.
@@ -96,8 +113,8 @@ impl FrameDecoder {
         let (w, h) = match &image {
             DecodedImage::Jfif420 { width, height, .. } | DecodedImage::Rgba { width, height, .. } => (*width, *height),
         };
-        if (w, h) != self.size {
-            let (pw, ph) = self.size;
+        if (w, h) != self.page {
+            let (pw, ph) = self.page;
             return Err(Error::new(
                 Code::CaptureFailed,
                 format!("frame {frame}: the browser captured {w}×{h}, the plan is {pw}×{ph}"),
@@ -118,6 +135,7 @@ impl FrameDecoder {
                 Ok(Decoded(FrameFormat::Yuv420p, buffer))
             }
             (DecodedImage::Rgba { pixels, .. }, _, Some(c)) => {
+                let pixels = pad_black(pixels, self.page, self.size);
                 Ok(Decoded(FrameFormat::Yuv420p, c.convert(&pixels).map_err(|e| Error::av(Code::MediaFailed, e))?))
             }
             (DecodedImage::Rgba { pixels, .. }, _, None) => Ok(Decoded(FrameFormat::Rgba, pixels)),
@@ -125,5 +143,18 @@ impl FrameDecoder {
                 Err(Error::new(Code::CaptureFailed, format!("frame {frame}: a JPEG capture for an output with alpha")))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pad_black;
+
+    #[test]
+    fn an_odd_page_is_padded_with_black_at_the_right_and_bottom() {
+        let out = pad_black([9u8; 12].to_vec(), (3, 1), (4, 2));
+        assert_eq!(out.len(), 4 * 2 * 4);
+        assert_eq!(&out[..12], &[9; 12]);
+        assert!(out[12..].chunks(4).all(|p| p == [0, 0, 0, 255]));
     }
 }

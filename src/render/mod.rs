@@ -7,14 +7,10 @@
 //! and encode as a pipeline ([`pipeline`]) → the chunk renamed into place → the sidecar
 //! `<out>.perf.json` → scratch removed. Any failure leaves nothing at `out`.
 
-pub mod browser;
-pub mod capture;
 pub mod color;
 mod decode;
 pub mod encode;
 pub mod pipeline;
-pub mod probe;
-pub mod server;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +25,7 @@ pub use pipeline::Progress;
 
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
-use crate::publish::{unique_suffix, StagedFile};
+use crate::publish::unique_suffix;
 
 /// Options of one chunk render.
 #[derive(Clone, Default)]
@@ -41,6 +37,9 @@ pub struct ChunkOptions {
     /// Bound on waiting for the page to become ready (default 20 s, at most 25 s: one DevTools
     /// command may last 30 s).
     pub ready_timeout: Option<Duration>,
+    /// Bound on waiting for a composition timeline to register before rendering the page as it
+    /// stands, with a warning (default 5 s).
+    pub timeline_grace: Option<Duration>,
     /// Called with the number of frames encoded so far.
     pub progress: Option<Progress>,
     /// Set to stop early with `CANCELLED`.
@@ -79,6 +78,10 @@ pub struct ChunkResult {
     pub capture_mode: CaptureMode,
     /// Stage timings.
     pub timings: Timings,
+    /// What the page said while getting ready (e.g. a timeline that never registered, so the
+    /// page rendered as it stands).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The `<out>.perf.json` sidecar.
@@ -116,7 +119,7 @@ pub struct Sidecar {
 pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOptions) -> Result<ChunkResult> {
     let started = Instant::now();
     let plan = validate::local_checks(plan_dir, index)?;
-    let binary = browser::BrowserBinary::find(options.browser.as_deref())?;
+    let binary = crate::engine::browser::BrowserBinary::find(options.browser.as_deref())?;
     let scratch = Scratch::create(out)?;
     let hash_plan = plan.plan.clone();
     let system_fonts = plan.encoder.system_fonts;
@@ -132,6 +135,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         binary,
         browsers: options.browsers.unwrap_or_else(default_browsers),
         ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
+        timeline_grace: options.timeline_grace.unwrap_or(Duration::from_secs(5)),
         progress: options.progress.clone(),
         cancel: options.cancel.clone(),
     };
@@ -165,7 +169,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         producer_version: crate::PRODUCER_VERSION.to_string(),
         ffmpeg_version: crate::ffmpeg_version(),
     };
-    write_sidecar(out, &sidecar)?;
+    crate::sidecar::write(out, &sidecar)?;
     Ok(ChunkResult {
         index: plan.chunk.index,
         frames: result.output.frames,
@@ -173,6 +177,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         output_path: out.to_path_buf(),
         capture_mode: result.capture_mode,
         timings,
+        warnings: result.warnings,
     })
 }
 
@@ -182,15 +187,6 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
 fn default_browsers() -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     (cores / 2).max(2)
-}
-
-fn write_sidecar(out: &Path, sidecar: &Sidecar) -> Result<()> {
-    let path = crate::assemble::check::sidecar_path(out);
-    let staged = StagedFile::new(&path)?;
-    let bytes = serde_json::to_vec_pretty(sidecar)
-        .map_err(|e| Error::new(Code::Io, format!("serialising sidecar {}: {e}", path.display())))?;
-    std::fs::write(staged.path(), bytes).map_err(|e| Error::io("writing", staged.path(), e))?;
-    staged.commit()
 }
 
 /// The chunk's scratch directory `<out>.work.<pid>.<random>`, claimed while in use and removed

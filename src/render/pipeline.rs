@@ -13,17 +13,18 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::browser::BrowserBinary;
-use super::capture::{Capturer, PageSpec, ShotFormat};
 use super::decode::{decode_loop, Captured, DecodeSpec, Decoded};
 use super::encode::{ChunkOutput, ChunkWriter};
-use super::server::FileServer;
 use super::validate::ChunkPlan;
 use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
+use crate::engine::browser::BrowserBinary;
+use crate::engine::capture::{Capturer, PageSpec, ShotFormat};
+use crate::engine::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::OutputFormat;
+use crate::runtime::Runtime;
 use crate::time::FrameRange;
 
 /// How far (in frames) capture may run ahead of the encoder, per browser.
@@ -44,6 +45,8 @@ pub struct PipelineSpec {
     pub browsers: usize,
     /// Bound on waiting for the page to become ready.
     pub ready_timeout: Duration,
+    /// Bound on waiting for a composition timeline that may never register.
+    pub timeline_grace: Duration,
     /// Called as frames are encoded.
     pub progress: Option<Progress>,
     /// Set to stop early with `CANCELLED`.
@@ -65,6 +68,8 @@ pub struct PipelineOutput {
     pub encode_ms: u64,
     /// WebGL renderer string reported by the first browser.
     pub gl_renderer: Option<String>,
+    /// What the page said while getting ready (e.g. a timeline that never registered).
+    pub warnings: Vec<String>,
 }
 
 /// Render `plan.chunk` into `spec.out`. `before_capture` runs once all browsers are ready (with
@@ -88,6 +93,7 @@ pub fn run(
         codec: if plan.encoder.capture_format == "png" { ImageCodec::Png } else { ImageCodec::Jpeg },
         width: d.width,
         height: d.height,
+        page: plan.encoder.page_size.unwrap_or((d.width, d.height)),
         // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
         to_yuv: d.format == OutputFormat::Mp4,
         first: plan.chunk.start_frame,
@@ -106,10 +112,10 @@ pub fn run(
     let captured = rt.block_on(capture_all(plan, spec, raw_tx, Arc::clone(&next), before_capture));
     let decoded = decoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "frame decoder panicked")));
     let encoded = encoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "chunk encoder panicked")));
-    let (mode, boot_ms, capture_ms, gl) = captured?;
+    let (mode, boot_ms, capture_ms, gl, warnings) = captured?;
     decoded?;
     let (output, encode_ms) = encoded?;
-    Ok(PipelineOutput { output, capture_mode: mode, boot_ms, capture_ms, encode_ms, gl_renderer: gl })
+    Ok(PipelineOutput { output, capture_mode: mode, boot_ms, capture_ms, encode_ms, gl_renderer: gl, warnings })
 }
 
 fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
@@ -123,7 +129,7 @@ fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
     VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: plan.chunk.frames() as u32, codec }
 }
 
-type CaptureStats = (CaptureMode, u64, u64, Option<String>);
+type CaptureStats = (CaptureMode, u64, u64, Option<String>, Vec<String>);
 
 async fn capture_all(
     plan: &ChunkPlan,
@@ -133,7 +139,11 @@ async fn capture_all(
     before_capture: impl FnOnce(Option<&str>) -> Result<()>,
 ) -> Result<CaptureStats> {
     let boot = Instant::now();
-    let server = FileServer::start(&plan.plan.dir).await?;
+    let runtime = match &plan.encoder.runtime {
+        Some(record) => Some(Runtime::from_plan(&plan.plan.dir, record)?),
+        None => None,
+    };
+    let server = FileServer::start(&plan.plan.dir, runtime.as_ref().map(|r| r.source.as_str())).await?;
     let n = spec.browsers.clamp(1, plan.chunk.frames().max(1) as usize);
     let opens = (0..n).map(|i| open_one(plan, spec, &server, i));
     let mut capturers = Vec::with_capacity(n);
@@ -158,6 +168,8 @@ async fn capture_all(
         return Err(e);
     }
     let mode = capturers.first().map(Capturer::mode).unwrap_or(CaptureMode::BeginFrame);
+    // Every browser loads the same page; the first one's notes stand for all.
+    let warnings = capturers.first().map(|c| c.warnings().to_vec()).unwrap_or_default();
     let started = Instant::now();
     let window = AHEAD_PER_BROWSER * n as i64;
     let tasks = capturers.into_iter().enumerate().map(|(i, c)| {
@@ -167,7 +179,7 @@ async fn capture_all(
     let results = futures_util::future::join_all(tasks).await;
     drop(tx);
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    Ok((mode, boot_ms, started.elapsed().as_millis() as u64, gl))
+    Ok((mode, boot_ms, started.elapsed().as_millis() as u64, gl, warnings))
 }
 
 async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i: usize) -> Result<Capturer> {
@@ -177,16 +189,19 @@ async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i:
     } else {
         ShotFormat::Jpeg(plan.encoder.jpeg_quality)
     };
+    let (width, height) = plan.encoder.page_size.unwrap_or((d.width, d.height));
     let page = PageSpec {
         binary: spec.binary.clone(),
         scratch: spec.scratch.join(format!("browser-{i}")),
         fps: d.fps,
-        width: d.width,
-        height: d.height,
+        width,
+        height,
+        transparent: d.format != OutputFormat::Mp4,
         variables: &plan.encoder.variables,
         videos: &plan.videos,
         format,
         ready_timeout: spec.ready_timeout,
+        timeline_grace: spec.timeline_grace,
     };
     Capturer::launch(server, &page).await
 }

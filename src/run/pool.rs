@@ -371,5 +371,5 @@ fn retry_or_fail(spec: &PoolSpec<'_>, state: &mut State, task: Task, err: Error)
 /// Remove a losing copy's chunk and its sidecar (best effort: the work directory goes anyway).
 fn remove_artifact(path: &Path) {
     let _ = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
-    let _ = std::fs::remove_file(crate::assemble::check::sidecar_path(path));
+    let _ = std::fs::remove_file(crate::sidecar::path(path));
 }

@@ -1,64 +1,168 @@
-//! The page-side runtime: JavaScript embedded in the crate and injected into the page before any
-//! page script runs (`Page.addScriptToEvaluateOnNewDocument`).
+//! HyperFrames' published page runtime as a pinned dependency.
 //!
-//! `runtime.js` owns the page's clock, randomness, timelines, clip visibility, animations and
-//! video frames; see its header. This module only fills in its configuration.
+//! The composition semantics (clip visibility, nesting offsets, root sizing, GSAP / CSS / WAAPI /
+//! anime.js / Lottie seeking, duration, variables) are HyperFrames' own: the npm package
+//! `hyperframes` ships them as `dist/hyperframe.runtime.iife.js`, and framefan injects that file
+//! into every page it renders, as HyperFrames' producer does. This module pins the file by
+//! sha256, finds it (an explicit file, `$FRAMEFAN_RUNTIME`, or a package cache in npm's layout,
+//! filled by `.ci/deps/20-hf-runtime.sh`), and refuses any file whose bytes do not match their
+//! pin. `plan` freezes the bytes into the plan ([`PLAN_PATH`]) and records a [`RuntimeRecord`];
+//! `render-chunk` checks the frozen bytes against that record before injecting them.
 
-use serde::Serialize;
+use std::path::{Path, PathBuf};
 
-use crate::plan::model::ExtractedVideo;
-use crate::render::server::VIDEO_FRAMES_PREFIX;
-use crate::time::Fps;
+use serde::{Deserialize, Serialize};
 
-const SOURCE: &str = include_str!("runtime.js");
-const PLACEHOLDER: &str = "__FRAMEFAN_CONFIG__";
+use crate::error::{Code, Error, Result};
 
-/// What the runtime needs to know about the render.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RuntimeConfig<'a> {
-    /// Frame-rate numerator.
-    pub fps_num: i64,
-    /// Frame-rate denominator.
-    pub fps_den: i64,
-    /// Output width in CSS pixels.
-    pub width: u32,
-    /// Output height in CSS pixels.
-    pub height: u32,
-    /// Values for `window.__hfVariables`, over the page's declared defaults.
-    pub variables: &'a serde_json::Value,
-    /// Pre-extracted `<video>` frames.
-    pub videos: &'a [ExtractedVideo],
-    /// URL prefix of the served `video-frames/` directory.
-    pub video_frames_prefix: &'static str,
+/// The npm package that publishes the runtime.
+pub const PACKAGE: &str = "hyperframes";
+/// The pinned version (read by `.ci/deps/20-hf-runtime.sh`; keep the line's shape).
+pub const VERSION: &str = "0.8.170";
+/// sha256 of `dist/hyperframe.runtime.iife.js` in that version (read by the install script too).
+pub const SHA256: &str = "4a56ffcd5e2b0d5c22cce6c2201205b85cb77ad9d7e32796c2e789fa46231935";
+/// The file inside the package.
+pub const PACKAGE_FILE: &str = "dist/hyperframe.runtime.iife.js";
+/// Where a plan keeps the frozen runtime, relative to the plan directory (inside `compiled/`, so
+/// the planHash covers it; the file server never serves `.framefan/`).
+pub const PLAN_PATH: &str = "compiled/.framefan/hyperframe.runtime.iife.js";
+/// Names a runtime file to use instead of the pinned package's.
+pub const RUNTIME_ENV: &str = "FRAMEFAN_RUNTIME";
+
+/// Which runtime a plan was made with (`runtime` in `plan.json` and `meta/encoder.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeRecord {
+    /// npm package name, or `file` for a runtime given as a file.
+    pub package: String,
+    /// Package version, or the file's name for a runtime given as a file.
+    pub version: String,
+    /// sha256 of the runtime's bytes (64 lowercase hex).
+    pub sha256: String,
 }
 
-impl<'a> RuntimeConfig<'a> {
-    /// A configuration for `fps` and `width`×`height`.
-    pub fn new(
-        fps: Fps,
-        width: u32,
-        height: u32,
-        variables: &'a serde_json::Value,
-        videos: &'a [ExtractedVideo],
-    ) -> Self {
-        RuntimeConfig {
-            fps_num: fps.num(),
-            fps_den: fps.den(),
-            width,
-            height,
-            variables,
-            videos,
-            video_frames_prefix: VIDEO_FRAMES_PREFIX,
+/// A runtime's bytes and what they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// The script text.
+    pub source: String,
+    /// What it is.
+    pub record: RuntimeRecord,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    crate::digest::hex(&sha2::Sha256::digest(bytes))
+}
+
+impl Runtime {
+    /// The runtime for a plan: `explicit` (or `$FRAMEFAN_RUNTIME`) when given — any bytes, recorded
+    /// by their sha256 — else the pinned package from the first of `caches` (npm layout,
+    /// `<cache>/node_modules/hyperframes/`) whose `package.json` has the pinned version.
+    pub fn locate(explicit: Option<&Path>, caches: &[PathBuf]) -> Result<Runtime> {
+        let env = std::env::var_os(RUNTIME_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        if let Some(file) = explicit.map(Path::to_path_buf).or(env) {
+            return Self::from_file(&file);
         }
+        for cache in caches.iter().chain(default_cache().iter()) {
+            let dir = cache.join("node_modules").join(PACKAGE);
+            if package_version(&dir).as_deref() == Some(VERSION) {
+                return Self::pinned(&dir.join(PACKAGE_FILE));
+            }
+        }
+        Err(Error::new(
+            Code::RuntimeNotFound,
+            format!(
+                "{PACKAGE}@{VERSION} ({PACKAGE_FILE}) is in no package cache (searched: {}); run \
+                 .ci/install-deps, pass --package-cache, or name a runtime file with --runtime / ${RUNTIME_ENV}",
+                caches
+                    .iter()
+                    .chain(default_cache().iter())
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+
+    /// The pinned package's runtime at `path`; refused unless its sha256 is [`SHA256`].
+    fn pinned(path: &Path) -> Result<Runtime> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::new(Code::RuntimeNotFound, format!("reading {}: {e}", path.display())))?;
+        let sha = sha256_hex(&bytes);
+        if sha != SHA256 {
+            return Err(Error::new(
+                Code::RuntimeMismatch,
+                format!("{} has sha256 {sha}; {PACKAGE}@{VERSION} is pinned to {SHA256}", path.display()),
+            ));
+        }
+        let record = RuntimeRecord { package: PACKAGE.into(), version: VERSION.into(), sha256: sha };
+        Ok(Runtime { source: text(bytes, path)?, record })
+    }
+
+    /// A user-chosen runtime file, recorded as what it is.
+    fn from_file(path: &Path) -> Result<Runtime> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::new(Code::RuntimeNotFound, format!("runtime {}: {e}", path.display())))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let record = RuntimeRecord { package: "file".into(), version: name, sha256: sha256_hex(&bytes) };
+        Ok(Runtime { source: text(bytes, path)?, record })
+    }
+
+    /// The runtime frozen in the plan at `plan_dir`, checked against the plan's `record`.
+    pub fn from_plan(plan_dir: &Path, record: &RuntimeRecord) -> Result<Runtime> {
+        let path = plan_dir.join(PLAN_PATH);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::new(Code::MissingPlanArtifact, format!("{}: {e}", path.display())))?;
+        let sha = sha256_hex(&bytes);
+        if sha != record.sha256 {
+            return Err(Error::new(
+                Code::RuntimeMismatch,
+                format!("{} has sha256 {sha}; the plan records {}", path.display(), record.sha256),
+            ));
+        }
+        Ok(Runtime { source: text(bytes, &path)?, record: record.clone() })
+    }
+
+    /// The runtime a plan records in `meta/encoder.json` (none for a self-driven page), checked.
+    pub fn of_plan(plan_dir: &Path) -> Result<Option<Runtime>> {
+        let path = plan_dir.join("meta/encoder.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+        let encoder: crate::plan::model::EncoderConfig = serde_json::from_str(&text)
+            .map_err(|e| Error::new(Code::PlanInvalid, format!("{}: {e}", path.display())))?;
+        encoder.runtime.map(|record| Self::from_plan(plan_dir, &record)).transpose()
+    }
+
+    /// Write the runtime into the plan being built at `plan_dir`.
+    pub fn freeze(&self, plan_dir: &Path) -> Result<()> {
+        let path = plan_dir.join(PLAN_PATH);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+        }
+        std::fs::write(&path, self.source.as_bytes()).map_err(|e| Error::io("writing", &path, e))
     }
 }
 
-/// The script to inject: the runtime with its configuration inlined as a JSON literal.
-pub fn script(config: &RuntimeConfig<'_>) -> String {
-    // JSON is a JavaScript expression; `<` is escaped so the text can never close a script tag.
-    let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".to_string()).replace('<', "\\u003c");
-    SOURCE.replacen(PLACEHOLDER, &json, 1)
+/// The script text; it is inlined into a `<script>` element, so it must not close one.
+fn text(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    let source = String::from_utf8(bytes)
+        .map_err(|_| Error::new(Code::RuntimeMismatch, format!("runtime {} is not UTF-8", path.display())))?;
+    if source.to_ascii_lowercase().contains("</script") {
+        return Err(Error::new(Code::RuntimeMismatch, format!("runtime {} contains </script", path.display())));
+    }
+    Ok(source)
+}
+
+fn package_version(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get("version")?.as_str().map(str::to_string)
+}
+
+/// The checkout's own package cache (`target/package-cache`, what `.ci/install-deps` fills), last
+/// in the search so a source build works without flags; absent in an installed binary's world.
+fn default_cache() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/package-cache");
+    dir.is_dir().then_some(dir)
 }
 
 #[cfg(test)]
@@ -66,12 +170,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_is_inlined_once() {
-        let vars = serde_json::json!({"title": "</script>"});
-        let fps = Fps::new(30, 1).expect("fps");
-        let s = script(&RuntimeConfig::new(fps, 640, 360, &vars, &[]));
-        assert!(!s.contains(PLACEHOLDER));
-        assert!(s.contains("\"fpsNum\":30"));
-        assert!(!s.contains("</script>"));
+    fn a_pinned_file_with_other_bytes_is_refused() {
+        let dir = std::env::temp_dir().join(format!("ff-rt-{}", crate::publish::unique_suffix()));
+        let pkg = dir.join("node_modules/hyperframes");
+        std::fs::create_dir_all(pkg.join("dist")).unwrap();
+        std::fs::write(pkg.join("package.json"), format!("{{\"version\":\"{VERSION}\"}}")).unwrap();
+        std::fs::write(pkg.join(PACKAGE_FILE), "window.__player = {};").unwrap();
+        let err = Runtime::locate(None, std::slice::from_ref(&dir)).unwrap_err();
+        assert_eq!(err.code(), "RUNTIME_MISMATCH", "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_plan_runtime_is_checked_against_its_record() {
+        let dir = std::env::temp_dir().join(format!("ff-rt-{}", crate::publish::unique_suffix()));
+        let rt = Runtime {
+            source: "1;".into(),
+            record: RuntimeRecord { package: "file".into(), version: "x".into(), sha256: sha256_hex(b"1;") },
+        };
+        rt.freeze(&dir).unwrap();
+        assert!(Runtime::from_plan(&dir, &rt.record).is_ok());
+        let other = RuntimeRecord { sha256: sha256_hex(b"2;"), ..rt.record.clone() };
+        assert_eq!(Runtime::from_plan(&dir, &other).unwrap_err().code(), "RUNTIME_MISMATCH");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -60,6 +60,10 @@ pub struct PlanFlags {
     /// Allow fetching from loopback, private and link-local addresses.
     #[arg(long)]
     allow_private_network: bool,
+    /// A HyperFrames runtime file to use instead of the pinned hyperframes@0.8.170 one (else
+    /// $FRAMEFAN_RUNTIME); the plan records its sha256.
+    #[arg(long)]
+    runtime: Option<PathBuf>,
 }
 
 impl PlanFlags {
@@ -89,6 +93,7 @@ impl PlanFlags {
                 allow_private_network: self.allow_private_network,
                 ..FetchOptions::default()
             },
+            runtime: self.runtime.clone(),
             ..PlanConfig::default()
         })
     }

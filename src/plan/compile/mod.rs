@@ -99,12 +99,17 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     let (mut compiled, data_duration) = compile_page(project, config)?;
     compiled.duration = match data_duration.as_deref() {
         Some(text) => parse_duration(&compiled.root_id, text)?,
-        None => {
-            crate::render::probe::page_duration(project, &compiled.html, compiled.width, compiled.height, compiled.fps)
-                .map_err(|e| {
-                    e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", compiled.root_id))
-                })?
-        }
+        None => crate::engine::probe::page_duration(
+            project,
+            &compiled.html,
+            compiled.width,
+            compiled.height,
+            compiled.fps,
+            Some(&config.runtime.source),
+        )
+        .map_err(|e| {
+            e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", compiled.root_id))
+        })?,
     };
     Ok(compiled)
 }
@@ -204,7 +209,7 @@ fn find_root(doc: &NodeRef, config: &ValidConfig) -> Result<Root> {
 
 /// Parse the root's `data-duration`. A non-finite value is `DISTRIBUTED_DURATION_OUT_OF_RANGE`;
 /// whether it is positive and short enough is checked by `plan` once the frame rate is known. A
-/// root without the attribute is measured in the browser instead (`render::probe`).
+/// root without the attribute is measured in the browser instead (`engine::probe`).
 pub fn parse_duration(root_id: &str, text: &str) -> Result<Rational> {
     let t = text.trim();
     if let Some(d) = Rational::parse_decimal(t) {

@@ -26,9 +26,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{seconds_to_samples, slot_end};
-use crate::assemble::mux::write_audio;
 use crate::audio::encode::{self, EncodeSettings};
 use crate::audio::fit::{Fitted, PcmSource};
+use crate::audio::m4a::write_m4a as write_audio;
 use crate::av::audio::{AudioReader, Pcm};
 use crate::error::{AvError, Code, Error, Result};
 use crate::plan::model::{MediaClip, MixSummary};

@@ -1,7 +1,8 @@
 //! A loopback, read-only HTTP file server for one plan.
 //!
 //! `/…` serves the plan's `compiled/` directory and `/__framefan/video-frames/…` its
-//! `video-frames/` directory. Only `GET` and `HEAD`; every path is percent-decoded, must consist of
+//! `video-frames/` directory; `/index.html` is the compiled page with HyperFrames' runtime
+//! injected (when the plan has one), and the plan's own `.framefan/` is never served. Only `GET` and `HEAD`; every path is percent-decoded, must consist of
 //! plain components (no `..`, no absolute parts, no NUL) and must resolve, after following
 //! symlinks, inside its root — anything else is answered 403/404 without touching the file. One
 //! request per connection keeps the server small; on loopback that costs nothing measurable.
@@ -39,18 +40,30 @@ enum Served {
 }
 
 impl FileServer {
-    /// Serve `plan_dir/compiled` and `plan_dir/video-frames` on an ephemeral loopback port.
-    pub async fn start(plan_dir: &Path) -> Result<FileServer> {
-        Self::serve(plan_dir.join("compiled"), plan_dir.join("video-frames"), None).await
+    /// Serve `plan_dir/compiled` and `plan_dir/video-frames` on an ephemeral loopback port, with
+    /// `runtime` (the script text) injected into the page.
+    pub async fn start(plan_dir: &Path, runtime: Option<&str>) -> Result<FileServer> {
+        let index = plan_dir.join("compiled/index.html");
+        let html = std::fs::read_to_string(&index).map_err(|e| Error::io("reading", &index, e))?;
+        let html = match runtime {
+            Some(rt) => super::page::with_runtime(&html, rt),
+            None => html,
+        };
+        Self::serve(plan_dir.join("compiled"), plan_dir.join("video-frames"), html.into_bytes()).await
     }
 
-    /// Serve a project directory as it is, with `index_html` as its `/index.html` (the compiled
-    /// page, before the plan exists).
-    pub async fn project(project: &Path, index_html: &str) -> Result<FileServer> {
-        Self::serve(project.to_path_buf(), project.join(".framefan-no-video-frames"), Some(index_html.into())).await
+    /// Serve a project directory as it is, with `index_html` (the compiled page, before the plan
+    /// exists) and `runtime` injected into it as its `/index.html`.
+    pub async fn project(project: &Path, index_html: &str, runtime: Option<&str>) -> Result<FileServer> {
+        let html = match runtime {
+            Some(rt) => super::page::with_runtime(index_html, rt),
+            None => index_html.to_string(),
+        };
+        Self::serve(project.to_path_buf(), project.join(".framefan-no-video-frames"), html.into_bytes()).await
     }
 
-    async fn serve(compiled: PathBuf, frames: PathBuf, index: Option<Vec<u8>>) -> Result<FileServer> {
+    async fn serve(compiled: PathBuf, frames: PathBuf, index: Vec<u8>) -> Result<FileServer> {
+        let index = Some(index);
         let canon = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
         let root = compiled.clone();
         let roots = Arc::new(Roots { compiled: canon(compiled), frames: canon(frames), index });
@@ -158,7 +171,10 @@ fn resolve(roots: &Roots, target: &str) -> std::result::Result<Served, u16> {
         return Ok(Served::Index);
     }
     let rel = Path::new(&rest);
-    if rest.contains('\0') || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+    if rest.contains('\0')
+        || rest.starts_with(".framefan/")
+        || !rel.components().all(|c| matches!(c, Component::Normal(_)))
+    {
         return Err(403);
     }
     let full = std::fs::canonicalize(root.join(rel)).map_err(|_| 404u16)?;

@@ -1,6 +1,7 @@
 //! Reading a composition's duration from the page itself (`window.__hf.duration`), for roots
 //! without `data-duration` (composition.md §2): the compiled page is served over the project
-//! directory, loaded with the runtime in a headless browser, and asked once it is ready.
+//! directory, loaded with HyperFrames' runtime and the engine layer in a headless browser, and
+//! asked once it is ready (the runtime's `__player.getDuration()`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,13 +14,20 @@ use crate::time::{Fps, Rational};
 
 /// Load `html` (the compiled page of the project at `project`) and return its duration in
 /// seconds, rounded to the microsecond.
-pub fn page_duration(project: &Path, html: &str, width: u32, height: u32, fps: Fps) -> Result<Rational> {
+pub fn page_duration(
+    project: &Path,
+    html: &str,
+    width: u32,
+    height: u32,
+    fps: Fps,
+    runtime: Option<&str>,
+) -> Result<Rational> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
     let scratch = scratch_dir()?;
-    let seconds = rt.block_on(probe(project, html, width, height, fps, &scratch));
+    let seconds = rt.block_on(probe(project, html, (width, height), fps, runtime, &scratch));
     let _removed = std::fs::remove_dir_all(&scratch);
     let seconds = seconds?;
     if !seconds.is_finite() || seconds <= 0.0 {
@@ -40,8 +48,15 @@ fn scratch_dir() -> Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-async fn probe(project: &Path, html: &str, width: u32, height: u32, fps: Fps, scratch: &Path) -> Result<f64> {
-    let server = FileServer::project(project, html).await?;
+async fn probe(
+    project: &Path,
+    html: &str,
+    (width, height): (u32, u32),
+    fps: Fps,
+    runtime: Option<&str>,
+    scratch: &Path,
+) -> Result<f64> {
+    let server = FileServer::project(project, html, runtime).await?;
     let page = PageSpec {
         binary: BrowserBinary::find(None)?,
         scratch: scratch.to_path_buf(),
@@ -51,7 +66,9 @@ async fn probe(project: &Path, html: &str, width: u32, height: u32, fps: Fps, sc
         variables: &serde_json::json!({}),
         videos: &[],
         format: ShotFormat::Jpeg(80),
+        transparent: false,
         ready_timeout: Duration::from_secs(20),
+        timeline_grace: Duration::from_secs(5),
     };
     let mut cap = Capturer::launch(&server, &page).await?;
     let value = cap.evaluate_number("window.__framefan.duration()").await;

@@ -1,5 +1,6 @@
-//! Driving one browser session through a frame sequence: inject the runtime, load the page,
-//! wait until it is ready, then per frame seek (`window.__framefan.seek(f)`) and capture —
+//! Driving one browser session through a frame sequence: inject the engine layer, load the page
+//! (the server has put HyperFrames' runtime into it), wait until it is ready, then per frame seek
+//! (`window.__framefan.seek(f)`, which drives `window.__player.renderSeek`) and capture —
 //! `HeadlessExperimental.beginFrame` with a screenshot in chromium-headless-shell, or
 //! `Page.captureScreenshot` in regular Chromium.
 //!
@@ -22,11 +23,11 @@ use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use std::path::PathBuf;
 
 use super::browser::{BrowserBinary, LaunchOptions, Session};
+use super::page::{engine_script, PageConfig};
 use super::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::model::ExtractedVideo;
-use crate::runtime::{script, RuntimeConfig};
 use crate::time::Fps;
 
 /// Image format of captured frames.
@@ -51,23 +52,30 @@ pub struct PageSpec<'a> {
     pub width: u32,
     /// Height in CSS pixels.
     pub height: u32,
-    /// Values for `window.__hfVariables`.
+    /// Variable overrides (`window.__hfVariables`).
     pub variables: &'a serde_json::Value,
     /// Pre-extracted `<video>` frames.
     pub videos: &'a [ExtractedVideo],
     /// Image format of captures.
     pub format: ShotFormat,
+    /// An output with alpha: the page's default and own backgrounds are made transparent.
+    pub transparent: bool,
     /// Bound on waiting for the page to become ready.
     pub ready_timeout: Duration,
+    /// Bound on waiting for a composition's timeline to register; past it the page renders as
+    /// it stands, with a warning (as HyperFrames does).
+    pub timeline_grace: Duration,
 }
 
 /// A loaded, ready page that captures frames.
 pub struct Capturer {
     session: Session,
     format: ShotFormat,
+    transparent: bool,
     ticks: f64,
     interval: f64,
     last: Option<String>,
+    warnings: Vec<String>,
 }
 
 fn uptime_ms() -> f64 {
@@ -92,24 +100,19 @@ impl Capturer {
             server_port: server.port(),
         };
         let session = Session::launch(&opts).await?;
-        let runtime = script(&RuntimeConfig::new(page.fps, page.width, page.height, page.variables, page.videos));
+        let layer = engine_script(&PageConfig::new(page.fps, page.variables, page.videos));
         let interval = 1000.0 * page.fps.den() as f64 / page.fps.num() as f64;
         let url = server.url("/index.html");
-        Self::open(session, &url, runtime, page.format, interval, page.ready_timeout).await
-    }
-
-    /// Inject `runtime`, open `url` and wait (at most `ready_timeout`) until the page is ready.
-    async fn open(
-        session: Session,
-        url: &str,
-        runtime: String,
-        format: ShotFormat,
-        frame_interval_ms: f64,
-        ready_timeout: Duration,
-    ) -> Result<Capturer> {
-        let mut cap =
-            Capturer { session, format, ticks: uptime_ms() + 1000.0, interval: frame_interval_ms, last: None };
-        match cap.load(url, runtime, ready_timeout).await {
+        let mut cap = Capturer {
+            session,
+            format: page.format,
+            transparent: page.transparent,
+            ticks: uptime_ms() + 1000.0,
+            interval,
+            last: None,
+            warnings: Vec::new(),
+        };
+        match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
             Err(e) => {
                 // Shut the browser down before the caller removes its profile directory.
@@ -119,12 +122,14 @@ impl Capturer {
         }
     }
 
-    async fn load(&mut self, url: &str, runtime: String, ready_timeout: Duration) -> Result<()> {
+    /// Inject the engine `layer`, open `url` and wait (at most `ready_timeout`) until the page is
+    /// ready.
+    async fn load(&mut self, url: &str, layer: String, ready_timeout: Duration, grace: Duration) -> Result<()> {
         let page = self.session.page.clone();
-        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(runtime))
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(layer))
             .await
-            .map_err(|e| crashed("injecting the runtime", e))?;
-        if self.format == ShotFormat::Png {
+            .map_err(|e| crashed("injecting the engine layer", e))?;
+        if self.transparent {
             // Formats with alpha: the page's default background is transparent, not white.
             let clear =
                 SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
@@ -132,7 +137,7 @@ impl Capturer {
         }
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
-        let expr = format!("window.__framefan.ready({})", ready_timeout.as_millis());
+        let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
         let ready = page.execute(evaluate(&expr));
         let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
@@ -141,7 +146,36 @@ impl Capturer {
             let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
             return Err(Error::new(code, format!("page {url}: {text}")));
         }
+        if self.transparent {
+            let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
+            shown.map_err(|e| crashed("clearing the page background", e))?;
+        }
+        self.warm_up().await?;
+        let said = answer.result.result.value.as_ref().and_then(|v| v.get("warnings")).and_then(|w| w.as_array());
+        self.warnings = said.into_iter().flatten().filter_map(|w| w.as_str().map(|w| format!("page: {w}"))).collect();
         Ok(())
+    }
+
+    /// Draw frame 0 once before the first captured frame. Chromium rasterises an element that
+    /// moves between two drawn frames differently from one drawn first where it stands (seen: a
+    /// GSAP-tweened box a fraction of a pixel apart); with every browser's history starting at
+    /// a drawn frame 0, a frame is the same pixels whichever browser, chunk or retry draws it.
+    async fn warm_up(&mut self) -> Result<()> {
+        let page = self.session.page.clone();
+        let res =
+            page.execute(evaluate("window.__framefan.seek(0)")).await.map_err(|e| crashed("seeking to frame 0", e))?;
+        if let Some(ex) = &res.result.exception_details {
+            return Err(Error::new(Code::PageScriptError, format!("frame 0: {}", exception_text(ex))));
+        }
+        if self.session.mode == CaptureMode::BeginFrame {
+            self.begin_frame(false).await?;
+        }
+        Ok(())
+    }
+
+    /// What the page said while getting ready (e.g. a timeline that never registered).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Keep the compositor running (beginFrame mode) until `fut` completes.

@@ -107,11 +107,12 @@ fn flags(opts: &LaunchOptions) -> Vec<String> {
         "mute-audio",
         "font-render-hinting=none",
         "force-color-profile=srgb",
-        "disable-lcd-text",
         "disable-quic",
         "disable-extensions",
         "autoplay-policy=no-user-gesture-required",
-        "use-gl=swiftshader",
+        // HyperFrames' software GL: ANGLE over SwiftShader (pixels of WebGL content match it).
+        "use-gl=angle",
+        "use-angle=swiftshader",
         "enable-unsafe-swiftshader",
         "force-device-scale-factor=1",
     ]

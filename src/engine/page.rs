@@ -1,0 +1,87 @@
+//! What framefan injects into a page: the engine layer (`page.js`, configured per render) before
+//! any page script, and HyperFrames' runtime inlined before `</head>`, as HyperFrames' producer
+//! places it (so the page's own head styles and scripts come first, and its body scripts find
+//! `window.__hyperframes` and register timelines the runtime then binds).
+
+use serde::Serialize;
+
+use crate::plan::model::ExtractedVideo;
+use crate::time::Fps;
+
+use super::server::VIDEO_FRAMES_PREFIX;
+
+const SOURCE: &str = include_str!("page.js");
+const PLACEHOLDER: &str = "__FRAMEFAN_CONFIG__";
+
+/// What the engine layer needs to know about the render.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageConfig<'a> {
+    /// Frame-rate numerator.
+    pub fps_num: i64,
+    /// Frame-rate denominator.
+    pub fps_den: i64,
+    /// Variable overrides (`window.__hfVariables`); the runtime merges them over the page's
+    /// declared defaults.
+    pub variables: &'a serde_json::Value,
+    /// Pre-extracted `<video>` frames.
+    pub videos: &'a [ExtractedVideo],
+    /// URL prefix of the served `video-frames/` directory.
+    pub video_frames_prefix: &'static str,
+}
+
+impl<'a> PageConfig<'a> {
+    /// A configuration for `fps`.
+    pub fn new(fps: Fps, variables: &'a serde_json::Value, videos: &'a [ExtractedVideo]) -> Self {
+        PageConfig {
+            fps_num: fps.num(),
+            fps_den: fps.den(),
+            variables,
+            videos,
+            video_frames_prefix: VIDEO_FRAMES_PREFIX,
+        }
+    }
+}
+
+/// The engine layer with its configuration inlined as a JSON literal.
+pub fn engine_script(config: &PageConfig<'_>) -> String {
+    // JSON is a JavaScript expression; `<` is escaped so the text can never close a script tag.
+    let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".to_string()).replace('<', "\\u003c");
+    SOURCE.replacen(PLACEHOLDER, &json, 1)
+}
+
+/// `html` with `runtime` inlined in a `<script>` before `</head>` (else before `<body`, else at
+/// the start). `runtime` never contains `</script` (checked when it is loaded).
+pub fn with_runtime(html: &str, runtime: &str) -> String {
+    let tag = format!("<script data-framefan-runtime>{runtime}</script>\n");
+    let lower = html.to_ascii_lowercase();
+    let at = lower.find("</head").or_else(|| lower.find("<body")).unwrap_or(0);
+    let mut out = String::with_capacity(html.len() + tag.len());
+    out.push_str(&html[..at]);
+    out.push_str(&tag);
+    out.push_str(&html[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_inlined_once() {
+        let vars = serde_json::json!({"title": "</script>"});
+        let fps = Fps::new(30, 1).expect("fps");
+        let s = engine_script(&PageConfig::new(fps, &vars, &[]));
+        assert!(!s.contains(PLACEHOLDER));
+        assert!(s.contains("\"fpsNum\":30"));
+        assert!(!s.contains("</script>"));
+    }
+
+    #[test]
+    fn the_runtime_goes_before_the_end_of_head() {
+        let html = "<html><HEAD><style>x{}</style></HEAD><body><p>hi</p></body></html>";
+        let out = with_runtime(html, "R()");
+        assert_eq!(out, "<html><HEAD><style>x{}</style><script data-framefan-runtime>R()</script>\n</HEAD><body><p>hi</p></body></html>");
+        assert!(with_runtime("<body>b</body>", "R()").starts_with("<script data-framefan-runtime>R()</script>\n<body>"));
+    }
+}

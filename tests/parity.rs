@@ -1,0 +1,216 @@
+//! Parity with the real HyperFrames CLI: every folder `tests/parity/<name>/` (an `index.html`
+//! project and its `parity.json`) is rendered by `framefan render` and by `hyperframes render`
+//! (npm `hyperframes@0.8.170`, installed offline by `.ci/deps/40-hf-reference.sh` into
+//! `target/hf-reference`, or `$FRAMEFAN_HF_REFERENCE`), in each listed format, and compared
+//! frame by frame: PSNR over RGBA, both sides decoded to raw frames by ffmpeg, computed here.
+//!
+//! `parity.json`: `{"formats": ["png"|"mp4"], "fps": 30, "minMeanPsnr": 45, "minFramePsnr": 35,
+//! "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "variables": {...}}` (the mp4 bounds default to
+//! 40/32). Both tools read CDN scripts from the same npm bytes (the reference folder's
+//! `node_modules` is framefan's package cache here, and it holds the pinned runtime too). A
+//! missing reference install is a failure, never a skip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::util::framefan_bin;
+
+fn reference_dir() -> PathBuf {
+    std::env::var_os("FRAMEFAN_HF_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/hf-reference"))
+}
+
+// `--player-ready-timeout 8000`: a composition whose timeline never registers (the root or a
+// sub-composition without one) makes HyperFrames wait its 45 s default before rendering the page
+// as it stands; 8 s gives the same frames sooner.
+
+/// One composition's settings.
+struct Case {
+    name: String,
+    dir: PathBuf,
+    formats: Vec<String>,
+    fps: u32,
+    bounds_png: (f64, f64),
+    bounds_mp4: (f64, f64),
+    variables: Option<serde_json::Value>,
+}
+
+fn cases() -> Vec<Case> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("parity.json").is_file())
+        .collect();
+    dirs.sort();
+    if let Some(only) = std::env::var_os("FRAMEFAN_PARITY_ONLY") {
+        let only = only.to_string_lossy().into_owned();
+        dirs.retain(|d| only.split(',').any(|o| d.ends_with(o)));
+    }
+    dirs.into_iter().map(|dir| case(&dir)).collect()
+}
+
+fn case(dir: &Path) -> Case {
+    let text = std::fs::read_to_string(dir.join("parity.json")).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let num = |k: &str, d: f64| j.get(k).and_then(|v| v.as_f64()).unwrap_or(d);
+    Case {
+        name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+        dir: dir.to_path_buf(),
+        formats: j["formats"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect(),
+        fps: num("fps", 30.0) as u32,
+        bounds_png: (num("minMeanPsnr", 45.0), num("minFramePsnr", 35.0)),
+        bounds_mp4: (num("mp4MinMeanPsnr", 40.0), num("mp4MinFramePsnr", 32.0)),
+        variables: j.get("variables").cloned(),
+    }
+}
+
+/// A fresh copy of the project (neither tool may leave anything in the repository).
+fn copy_project(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if e.file_type().unwrap().is_dir() {
+            copy_project(&e.path(), &to.join(&name));
+        } else if name != "parity.json" {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn output_name(format: &str) -> (&'static str, &'static str) {
+    if format == "mp4" {
+        ("out.mp4", "mp4")
+    } else {
+        ("frames", "png-sequence")
+    }
+}
+
+fn run_framefan(c: &Case, project: &Path, format: &str, work: &Path) -> (PathBuf, f64) {
+    let (name, fmt) = output_name(format);
+    let out = work.join(format!("framefan-{name}"));
+    let mut cmd = Command::new(framefan_bin());
+    cmd.arg("render").arg(project).arg("-o").arg(&out).args(["--format", fmt, "--fps", &c.fps.to_string()]);
+    cmd.arg("--package-cache").arg(reference_dir()).args(["--progress", "none"]);
+    if let Some(v) = &c.variables {
+        cmd.args(["--variables", &v.to_string()]);
+    }
+    let t = Instant::now();
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}: framefan render failed: {}", c.name, String::from_utf8_lossy(&o.stderr));
+    (out, t.elapsed().as_secs_f64())
+}
+
+fn run_hyperframes(c: &Case, project: &Path, format: &str, work: &Path) -> (PathBuf, f64) {
+    let reference = reference_dir();
+    let env = reference.join("env.sh");
+    assert!(
+        env.is_file(),
+        "the HyperFrames reference is not installed at {} (run .ci/install-deps)",
+        reference.display()
+    );
+    let (name, fmt) = output_name(format);
+    let out = work.join(format!("hyperframes-{name}"));
+    let mut script = format!(
+        "source '{}' && cd '{}' && $HF render . -o '{}' --format {fmt} --fps {} --workers 1 --quiet --player-ready-timeout 8000",
+        env.display(),
+        project.display(),
+        out.display(),
+        c.fps
+    );
+    if let Some(v) = &c.variables {
+        script.push_str(&format!(" --variables '{v}'"));
+    }
+    let t = Instant::now();
+    let o = Command::new("bash").arg("-c").arg(&script).env("HOME", work).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}: hyperframes render failed: {}{}",
+        c.name,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (out, t.elapsed().as_secs_f64())
+}
+
+/// Every frame of `out` (a png directory or an mp4) as raw RGBA, decoded by ffmpeg.
+fn frames(out: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
+    let input = if out.is_dir() { out.join("frame_%06d.png") } else { out.to_path_buf() };
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&input)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgba", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "decoding {}: {}", input.display(), String::from_utf8_lossy(&o.stderr));
+    let size = (w * h * 4) as usize;
+    assert_eq!(o.stdout.len() % size, 0, "{}: not whole {w}x{h} frames", out.display());
+    o.stdout.chunks(size).map(<[u8]>::to_vec).collect()
+}
+
+/// PSNR of two equally sized byte images (identical images: 99 dB, as a cap).
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let se: u64 = a.iter().zip(b).map(|(x, y)| (i64::from(*x) - i64::from(*y)).pow(2) as u64).sum();
+    if se == 0 {
+        return 99.0;
+    }
+    let mse = se as f64 / a.len() as f64;
+    (10.0 * (255.0f64 * 255.0 / mse).log10()).min(99.0)
+}
+
+fn size_of(out: &Path) -> (u32, u32) {
+    let probe = crate::util::ffprobe(&if out.is_dir() { out.join("frame_000001.png") } else { out.to_path_buf() });
+    let v = &probe["streams"][0];
+    (v["width"].as_u64().unwrap() as u32, v["height"].as_u64().unwrap() as u32)
+}
+
+#[test]
+fn parity_with_the_hyperframes_cli() {
+    let cases = cases();
+    assert!(cases.len() >= 20 || std::env::var_os("FRAMEFAN_PARITY_ONLY").is_some(), "{} parity cases", cases.len());
+    let mut failures = Vec::new();
+    for c in &cases {
+        for format in &c.formats {
+            let work = tempfile::tempdir().unwrap();
+            let project = work.path().join("project");
+            copy_project(&c.dir, &project);
+            let (ff, ff_s) = run_framefan(c, &project, format, work.path());
+            let ref_project = work.path().join("ref-project");
+            copy_project(&c.dir, &ref_project);
+            let (hf, hf_s) = run_hyperframes(c, &ref_project, format, work.path());
+            let (w, h) = size_of(&hf);
+            assert_eq!(size_of(&ff), (w, h), "{}: frame sizes differ", c.name);
+            let (a, b) = (frames(&ff, w, h), frames(&hf, w, h));
+            assert_eq!(a.len(), b.len(), "{} {format}: framefan {} frames, hyperframes {}", c.name, a.len(), b.len());
+            let scores: Vec<f64> = a.iter().zip(&b).map(|(x, y)| psnr(x, y)).collect();
+            let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+            let (worst_at, worst) =
+                scores.iter().enumerate().fold((0, f64::MAX), |m, (i, s)| if *s < m.1 { (i, *s) } else { m });
+            let (min_mean, min_frame) = if format == "mp4" { c.bounds_mp4 } else { c.bounds_png };
+            println!(
+                "parity {:<28} {format:<4} {w}x{h} {:>3} frames  mean {mean:6.2} dB  min {worst:6.2} dB (frame {})  framefan {ff_s:5.2} s  hyperframes {hf_s:5.2} s",
+                c.name,
+                scores.len(),
+                worst_at + 1
+            );
+            if mean < min_mean || worst < min_frame {
+                failures.push(format!(
+                    "{} {format}: mean {mean:.2} (≥ {min_mean}), min {worst:.2} at frame {} (≥ {min_frame})",
+                    c.name,
+                    worst_at + 1
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "below the parity bounds:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn psnr_is_infinite_capped_for_equal_and_finite_for_different() {
+    assert_eq!(psnr(&[1, 2, 3], &[1, 2, 3]), 99.0);
+    let p = psnr(&[0; 100], &[[0u8; 99].as_slice(), &[255]].concat());
+    assert!((p - 20.0).abs() < 1e-9, "{p}");
+}
