@@ -186,34 +186,12 @@ fn skip_string(b: &[u8], i: usize) -> usize {
 
 /// Every URL `css` would load: `url(…)` arguments and `@import "…"` strings.
 pub fn urls(css: &str) -> Vec<String> {
-    let b = css.as_bytes();
+    // The same scan as the rewrite, keeping every URL and replacing none.
     let mut found = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_comment(b, i),
-            b'"' | b'\'' => i = skip_string(b, i),
-            b'u' | b'U' if b.len() >= i + 4 && b[i..i + 4].eq_ignore_ascii_case(b"url(") => {
-                let (url, next) = url_argument(css, i + 4);
-                found.push(url);
-                i = next;
-            }
-            b'@' if b.len() >= i + 7 && b[i..i + 7].eq_ignore_ascii_case(b"@import") => {
-                let mut j = i + 7;
-                while j < b.len() && b[j].is_ascii_whitespace() {
-                    j += 1;
-                }
-                if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
-                    let end = skip_string(b, j);
-                    found.push(string_value(css, j, end).to_string());
-                    i = end;
-                } else {
-                    i = j;
-                }
-            }
-            _ => i += 1,
-        }
-    }
+    rewrite_urls(css, &mut |url| {
+        found.push(url.to_string());
+        None
+    });
     found
 }
 
@@ -264,8 +242,12 @@ pub fn rewrite_urls(css: &str, f: &mut dyn FnMut(&str) -> Option<String>) -> Str
 
 /// `s` as a double-quoted CSS string.
 fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    format!("\"{}\"", escape_string(s))
+}
+
+/// `s` escaped for the inside of a double-quoted CSS string.
+pub fn escape_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '"' | '\\' => {
@@ -276,7 +258,6 @@ fn quoted(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out.push('"');
     out
 }
 

@@ -83,7 +83,7 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     );
     let id = attr(host, "data-composition-id")
         .or_else(|| content.iter().flat_map(elements).find_map(|e| attr(&e, "data-composition-id")));
-    let scope = id.map(|id| format!("[data-composition-id=\"{}\"]", css_string(&id)));
+    let scope = id.map(|id| format!("[data-composition-id=\"{}\"]", super::css::escape_string(&id)));
     let dir = rel.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
     let mut scripts = Vec::new();
     for node in &content {
@@ -199,29 +199,13 @@ fn content_of(sub: &NodeRef) -> Vec<NodeRef> {
     nodes
 }
 
-/// `s` escaped for a double-quoted CSS string.
-fn css_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\u{c}' => out.push_str(&format!("\\{:x} ", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn css_strings_are_escaped() {
-        assert_eq!(css_string("a\"b\\c"), "a\\\"b\\\\c");
-        assert_eq!(css_string("intro"), "intro");
+        assert_eq!(crate::plan::compile::css::escape_string("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(crate::plan::compile::css::escape_string("intro"), "intro");
     }
 }
