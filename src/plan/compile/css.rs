@@ -386,6 +386,13 @@ pub fn font_families(value: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn css_strings_are_escaped() {
+        assert_eq!(escape_string("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(escape_string("intro"), "intro");
+        assert_eq!(quoted("a\nb"), "\"a\\a b\"");
+    }
+
     const S: &str = "[data-composition-id=\"x\"]";
 
     #[test]

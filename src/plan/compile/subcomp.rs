@@ -198,14 +198,3 @@ fn content_of(sub: &NodeRef) -> Vec<NodeRef> {
     }
     nodes
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn css_strings_are_escaped() {
-        assert_eq!(crate::plan::compile::css::escape_string("a\"b\\c"), "a\\\"b\\\\c");
-        assert_eq!(crate::plan::compile::css::escape_string("intro"), "intro");
-    }
-}
