@@ -5,7 +5,7 @@
 //! `hyperframes` ships them as `dist/hyperframe.runtime.iife.js`, and framefan injects that file
 //! into every page it renders, as HyperFrames' producer does. This module pins the file by
 //! sha256, finds it (an explicit file, `$FRAMEFAN_RUNTIME`, or a package cache in npm's layout,
-//! filled by `.ci/deps/20-hf-runtime.sh`), and refuses any file whose bytes do not match their
+//! filled by `.ci/deps/90-hf-runtime.sh`), and refuses any file whose bytes do not match their
 //! pin. `plan` freezes the bytes into the plan ([`PLAN_PATH`]) and records a [`RuntimeRecord`];
 //! `render-chunk` checks the frozen bytes against that record before injecting them.
 
@@ -17,7 +17,7 @@ use crate::error::{Code, Error, Result};
 
 /// The npm package that publishes the runtime.
 pub const PACKAGE: &str = "hyperframes";
-/// The pinned version (read by `.ci/deps/20-hf-runtime.sh`; keep the line's shape).
+/// The pinned version (read by `.ci/deps/90-hf-runtime.sh`; keep the line's shape).
 pub const VERSION: &str = "0.8.170";
 /// sha256 of `dist/hyperframe.runtime.iife.js` in that version (read by the install script too).
 pub const SHA256: &str = "4a56ffcd5e2b0d5c22cce6c2201205b85cb77ad9d7e32796c2e789fa46231935";

@@ -4,6 +4,9 @@
 # file) and README are extracted into the package cache in npm's layout
 # (node_modules/hyperframes/...), and the runtime's sha256 is checked against the pin in
 # src/runtime/mod.rs, so a changed upstream file fails here rather than in a render.
+#
+# It runs last (90-): it is placed by hand, not by npm, so any `npm install --prefix` into the
+# same cache afterwards (GSAP, @fontsource) would prune it as extraneous.
 CACHE="${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}"
 HF_RUNTIME_VERSION=$(sed -n 's/^pub const VERSION: &str = "\(.*\)";/\1/p' "$REPO/src/runtime/mod.rs")
 HF_RUNTIME_SHA=$(sed -n 's/^pub const SHA256: &str = "\(.*\)";/\1/p' "$REPO/src/runtime/mod.rs")
@@ -14,7 +17,7 @@ if ! echo "$HF_RUNTIME_SHA  $HF_RUNTIME_DIR/dist/hyperframe.runtime.iife.js" | s
   "${as_user[@]}" tar -xzf "$hf_tmp/hyperframes-$HF_RUNTIME_VERSION.tgz" -C "$hf_tmp" \
     package/package.json package/README.md package/dist/hyperframe.runtime.iife.js
   echo "$HF_RUNTIME_SHA  $hf_tmp/package/dist/hyperframe.runtime.iife.js" | sha256sum -c --status || {
-    echo "20-hf-runtime: hyperframes@$HF_RUNTIME_VERSION's runtime does not match the pinned sha256 $HF_RUNTIME_SHA" >&2
+    echo "90-hf-runtime: hyperframes@$HF_RUNTIME_VERSION's runtime does not match the pinned sha256 $HF_RUNTIME_SHA" >&2
     exit 1
   }
   "${as_user[@]}" mkdir -p "$HF_RUNTIME_DIR/dist"
