@@ -1,12 +1,17 @@
 //! High-quality, deterministic JPEG encoding of decoded pictures with libavcodec's MJPEG encoder.
 //!
-//! Format choice: baseline JFIF, 4:2:0 full-range BT.601 (`yuvj420p`), which is what every
-//! browser decodes a JPEG as, at a fixed quantiser scale of 2 (libav's `-q:v 2`, its best
-//! practical setting) with optimal Huffman tables. A picture is first turned into full-range
-//! RGB with its own matrix and range (see [`super::video_decode`]), then into BT.601 full-range
-//! 4:2:0, so a BT.709 TV-range source keeps its colours when the browser shows the JPEG. Both
-//! conversions and the encoder run with bit-exact flags and one thread: the same picture always
-//! gives the same bytes.
+//! Made as HyperFrames 0.8.170 pre-extracts SDR video frames, so a `<video>` shows the same
+//! pixels: `scale=flags=neighbor+accurate_rnd,format=gbrp,scale=out_color_matrix=bt601:
+//! out_range=pc:flags=neighbor,format=yuv420p` then `-q:v 2`. That is baseline JFIF, 4:2:0
+//! full-range BT.601 (what every browser decodes a JPEG as), at a fixed quantiser scale of 2 with
+//! optimal Huffman tables. A picture is first turned into full-range planar RGB with its own
+//! matrix and range (see [`super::video_decode`]), then into BT.601 full-range 4:2:0, so a BT.709
+//! TV-range source keeps its colours when the browser shows the JPEG; chroma is resampled by
+//! nearest neighbour both ways, as there. Both conversions and the encoder run with bit-exact
+//! flags and one thread: the same picture always gives the same bytes. The one difference from
+//! HyperFrames' files is the DCT: the C integer one here, where ffmpeg's default picks an SSE2
+//! one on x86 only (the bytes would then depend on the machine); decoded, the two differ by
+//! about 55 dB.
 
 use super::video_decode::{Picture, RgbConverter};
 use super::{check, ff, Context as _};
@@ -81,12 +86,12 @@ impl JpegEncoder {
     }
 }
 
-/// Full-range RGB24 → full-range BT.601 4:2:0, bit-exact.
+/// Full-range GBRP → full-range BT.601 4:2:0, bit-exact.
 fn yuvj_scaler(w: u32, h: u32) -> Result<ff::software::scaling::Context, AvError> {
     use ff::software::scaling::Flags;
-    let flags = Flags::BICUBIC | Flags::ACCURATE_RND | Flags::BITEXACT | Flags::FULL_CHR_H_INP;
+    let flags = Flags::POINT | Flags::BITEXACT;
     let mut ctx =
-        ff::software::scaling::Context::get(ff::format::Pixel::RGB24, w, h, ff::format::Pixel::YUVJ420P, w, h, flags)
+        ff::software::scaling::Context::get(ff::format::Pixel::GBRP, w, h, ff::format::Pixel::YUVJ420P, w, h, flags)
             .ctx("sws_getContext", &"RGB to JPEG YCbCr")?;
     // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns a pointer to a static table.
     let ret = unsafe {

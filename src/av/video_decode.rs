@@ -9,8 +9,10 @@
 //!
 //! Colour: [`Picture::to_rgb`] and [`RgbConverter`] honour the picture's matrix and range. An
 //! unspecified matrix is taken as Chrome guesses it (and so HyperFrames shows it): BT.709 from 720
-//! lines up, BT.601 below (a 960×664 source is BT.601 whatever its width); an unspecified range is TV range, except for the
-//! `yuvj*` formats, which are full range by definition.
+//! lines up, except for VP9 and AV1, BT.601 below (a 960×664 source is BT.601 whatever its width);
+//! an unspecified range is TV range, except for the `yuvj*` formats, which are full range by
+//! definition. The conversion is HyperFrames' (`scale=flags=neighbor+accurate_rnd,format=gbrp`):
+//! chroma is upsampled by repeating samples, not interpolated.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,8 @@ pub struct Picture {
     frame: ff::frame::Video,
     pts: i64,
     duration: i64,
+    /// Chrome guesses an untagged VP9 or AV1 stream as BT.601 at any size.
+    untagged_is_601: bool,
 }
 
 impl Picture {
@@ -50,11 +54,17 @@ impl Picture {
     pub fn to_rgb(&self) -> Result<Vec<u8>, AvError> {
         let (w, h) = (self.width(), self.height());
         let mut converter = RgbConverter::default();
-        let rgb = converter.convert(self, w, h)?;
-        let row = w as usize * 3;
-        let stride = rgb.stride(0);
-        let data = rgb.data(0);
-        Ok((0..h as usize).flat_map(|y| &data[y * stride..y * stride + row]).copied().collect())
+        let gbr = converter.convert(self, w, h)?;
+        let (w, h) = (w as usize, h as usize);
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            let row = |plane: usize| &gbr.data(plane)[y * gbr.stride(plane)..][..w];
+            let (g, b, r) = (row(0), row(1), row(2));
+            for x in 0..w {
+                rgb.extend_from_slice(&[r[x], g[x], b[x]]);
+            }
+        }
+        Ok(rgb)
     }
 
     pub(super) fn frame(&self) -> &ff::frame::Video {
@@ -72,6 +82,7 @@ pub struct VideoDecoder {
     default_duration: i64,
     path: PathBuf,
     eof: bool,
+    untagged_is_601: bool,
 }
 
 fn no_stream(path: &Path) -> AvError {
@@ -102,6 +113,7 @@ impl VideoDecoder {
         let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
             .ctx("avcodec_parameters_to_context", &shown)?;
         ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 2, ..Default::default() });
+        let ctx_codec = ctx.id();
         let mut decoder = ctx.decoder().video().ctx("avcodec_open2", &shown)?;
         decoder.set_packet_time_base(tb);
         Ok(VideoDecoder {
@@ -113,6 +125,7 @@ impl VideoDecoder {
             default_duration,
             path: path.to_path_buf(),
             eof: false,
+            untagged_is_601: matches!(ctx_codec, ff::codec::Id::VP9 | ff::codec::Id::AV1),
         })
     }
 
@@ -162,7 +175,7 @@ impl VideoDecoder {
             d if d > 0 => d,
             _ => self.default_duration,
         };
-        Picture { frame, pts, duration }
+        Picture { frame, pts, duration, untagged_is_601: self.untagged_is_601 }
     }
 
     /// Hand the decoder the next packet of the stream (or the end of stream). A packet the
@@ -200,8 +213,8 @@ fn frame_ticks(rate: ff::Rational, tb: Rational) -> i64 {
     i64::try_from(n / d).unwrap_or(1).max(1)
 }
 
-/// Converts pictures of any format, size and colour space to full-range RGB24 of one size,
-/// reusing its swscale context while the source stays the same.
+/// Converts pictures of any format, size and colour space to full-range planar RGB (GBRP) of one
+/// size, reusing its swscale context while the source stays the same.
 #[derive(Default)]
 pub(super) struct RgbConverter {
     key: Option<(ff::format::Pixel, u32, u32, i32, bool, u32, u32)>,
@@ -209,16 +222,16 @@ pub(super) struct RgbConverter {
 }
 
 impl RgbConverter {
-    /// `picture` as RGB24 at `w`×`h`.
+    /// `picture` as GBRP at `w`×`h`.
     pub(super) fn convert(&mut self, picture: &Picture, w: u32, h: u32) -> Result<ff::frame::Video, AvError> {
         let frame = picture.frame();
-        let (matrix, full) = colour_of(frame);
+        let (matrix, full) = colour_of(frame, picture.untagged_is_601);
         let key = (frame.format(), frame.width(), frame.height(), matrix, full, w, h);
         if self.key != Some(key) {
             self.scaler = Some(rgb_scaler(key)?);
             self.key = Some(key);
         }
-        let mut rgb = ff::frame::Video::new(ff::format::Pixel::RGB24, w, h);
+        let mut rgb = ff::frame::Video::new(ff::format::Pixel::GBRP, w, h);
         let scaler = self.scaler.as_mut().ok_or_else(|| super::wrap(ff::Error::Bug, "sws", &"rgb"))?;
         scaler.run(frame, &mut rgb).ctx("sws_scale", &"picture to RGB")?;
         Ok(rgb)
@@ -227,11 +240,11 @@ impl RgbConverter {
 
 /// The swscale matrix (`SWS_CS_*`, numbered like `AVColorSpace`) and whether the picture is full
 /// range.
-fn colour_of(frame: &ff::frame::Video) -> (i32, bool) {
+fn colour_of(frame: &ff::frame::Video, untagged_is_601: bool) -> (i32, bool) {
     use ff::format::Pixel;
     // SAFETY: reading plain enum fields of a live frame.
     let (space, range) = unsafe { ((*frame.as_ptr()).colorspace as i32, (*frame.as_ptr()).color_range as i32) };
-    let hd = frame.height() >= 720;
+    let hd = frame.height() >= 720 && !untagged_is_601;
     let matrix = match space {
         s if s == ff::ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32 && hd => ff::ffi::SWS_CS_ITU709,
         s if s == ff::ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as i32 => ff::ffi::SWS_CS_ITU601,
@@ -245,8 +258,10 @@ type ScalerKey = (ff::format::Pixel, u32, u32, i32, bool, u32, u32);
 
 fn rgb_scaler((format, sw, sh, matrix, full, w, h): ScalerKey) -> Result<ff::software::scaling::Context, AvError> {
     use ff::software::scaling::Flags;
-    let flags = Flags::BICUBIC | Flags::ACCURATE_RND | Flags::BITEXACT | Flags::FULL_CHR_H_INT | Flags::FULL_CHR_H_INP;
-    let mut ctx = ff::software::scaling::Context::get(format, sw, sh, ff::format::Pixel::RGB24, w, h, flags)
+    // HyperFrames' flags; bit-exact on top changes no pixel there and keeps the bytes the same on
+    // any machine.
+    let flags = Flags::POINT | Flags::ACCURATE_RND | Flags::BITEXACT;
+    let mut ctx = ff::software::scaling::Context::get(format, sw, sh, ff::format::Pixel::GBRP, w, h, flags)
         .ctx("sws_getContext", &"picture to RGB")?;
     // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns a pointer to a static table
     // (the BT.601 one for numbers it does not know).
