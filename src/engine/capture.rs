@@ -76,6 +76,7 @@ pub struct Capturer {
     interval: f64,
     last: Option<String>,
     warnings: Vec<String>,
+    ready_duration: Option<f64>,
 }
 
 fn uptime_ms() -> f64 {
@@ -111,6 +112,7 @@ impl Capturer {
             interval,
             last: None,
             warnings: Vec::new(),
+            ready_duration: None,
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
@@ -153,6 +155,7 @@ impl Capturer {
         self.warm_up().await?;
         let said = answer.result.result.value.as_ref().and_then(|v| v.get("warnings")).and_then(|w| w.as_array());
         self.warnings = said.into_iter().flatten().filter_map(|w| w.as_str().map(|w| format!("page: {w}"))).collect();
+        self.ready_duration = answer.result.result.value.as_ref().and_then(|v| v.get("duration")).and_then(|d| d.as_f64());
         Ok(())
     }
 
@@ -171,6 +174,13 @@ impl Capturer {
             self.begin_frame(false).await?;
         }
         Ok(())
+    }
+
+    /// The composition's duration in seconds as the page reported it when it became ready,
+    /// before any seek (HyperFrames reads it there too; a seek can change what the runtime
+    /// infers).
+    pub fn ready_duration(&self) -> Option<f64> {
+        self.ready_duration
     }
 
     /// What the page said while getting ready (e.g. a timeline that never registered).

@@ -275,6 +275,12 @@
       } else {
         warnings[warnings.length - 1] = `no timeline registered for composition ${unregistered().join(", ")}; rendering the page as it stands`;
       }
+      // HyperFrames' engine waits for a duration > 0 before its first seek (an adapter's inferred
+      // duration lands after discovery) and reads it then: a seek makes the runtime look at the
+      // clips again, so a duration read later depends on timing. None in time: 0, refused.
+      if (!(await waitFor("the runtime's duration (window.__hf.duration)", () => duration() > 0, soft, true))) {
+        warnings.pop();
+      }
     }
     await Promise.race([document.fonts.ready, sleep(Math.max(0, deadline - realNow()))]);
     if (document.fonts.status !== "loaded") throw new Error("document.fonts did not become ready");
@@ -297,7 +303,10 @@
   function duration() {
     if (mode !== "runtime") return window.__hf && Number(window.__hf.duration);
     const d = Number(player().getDuration());
-    if (d > 0) return d;
+    // A duration the runtime derived from clip ends only ("derived") appears late, or not at
+    // all, depending on timing; HyperFrames' engine reads 0 for such a page and refuses it.
+    const source = window.__hf && window.__hf.durationSource;
+    if (d > 0 && !(source && source.source === "derived")) return d;
     const root = rootEl();
     const declared = Number(root.getAttribute("data-duration"));
     if (declared > 0) return declared;

@@ -70,8 +70,8 @@ async fn probe(
         ready_timeout: Duration::from_secs(20),
         timeline_grace: Duration::from_secs(5),
     };
-    let mut cap = Capturer::launch(&server, &page).await?;
-    let value = cap.evaluate_number("window.__framefan.duration()").await;
+    let cap = Capturer::launch(&server, &page).await?;
+    let value = cap.ready_duration();
     cap.close().await;
-    value
+    value.ok_or_else(|| Error::new(Code::PageScriptError, "the page reported no duration when it became ready"))
 }
