@@ -7,13 +7,14 @@
 //!   background thread: they start in index order, at most [`DOWNLOADS_IN_FLIGHT`] at once,
 //!   each a spawned task that streams to a staging file beside its scratch path (sha256 computed
 //!   on the way, renamed into place when whole; see [`transfer`]). Finished chunks are handed
-//!   over in index order through a rendezvous channel, so local disk holds at most
-//!   `DOWNLOADS_IN_FLIGHT + 2` chunks: the one being copied, the one waiting to be handed over,
-//!   and those in flight. [`ChunkFeed::release`] deletes a downloaded chunk once it was copied.
+//!   over in index order through a rendezvous channel, and [`ChunkFeed::release`] deletes a
+//!   downloaded chunk once it was copied, so local disk holds at most `DOWNLOADS_IN_FLIGHT + 1`
+//!   chunks: the one being copied, the next one waiting to be handed over, and the others
+//!   started (the in-order buffer refills only when the next chunk is taken).
 //! - Dropping the feed (assemble failed, was cancelled, or is done) stops the thread: pending
 //!   downloads are dropped with their runtime, whose drop waits for the file operations in
-//!   progress, so once it returns nothing more is written into the scratch folder, which the
-//!   caller then removes. Local chunks are read in place and never deleted.
+//!   progress, so once it returns nothing more is written into the feed's scratch folder, which
+//!   is then removed whole. Local chunks are read in place and never deleted.
 //!
 //! Errors keep their codes (`MISSING_CHUNK`, retryable `STORAGE_UNAVAILABLE`, ...) and are
 //! prefixed with the chunk's index; the message names the URL.
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::oneshot;
 
+use super::cache::Scratch;
 use super::chunks::DOWNLOADS_IN_FLIGHT;
 use super::transfer::{self, TransferSink};
 use super::{block_on, Location, Remote};
@@ -77,15 +79,26 @@ pub struct ChunkDownloads {
     paths: Vec<PathBuf>,
     format: OutputFormat,
     sink: Option<TransferSink>,
-    worker: Option<Worker>,
     waited: Duration,
+    // Dropped in this order: the downloads stop, then their folder goes.
+    worker: Option<Worker>,
+    scratch: Option<Scratch>,
 }
 
 impl ChunkDownloads {
     /// Chunks at `sources` (one per plan chunk, in index order), remote ones to be downloaded
-    /// into the existing folder `scratch` under index-prefixed names (two chunks with one base
-    /// name in different prefixes never collide).
-    pub fn new(sources: Vec<Location>, format: OutputFormat, scratch: &Path, sink: Option<TransferSink>) -> Self {
+    /// into a scratch folder of their own under `parent` (made only when a chunk is remote, and
+    /// removed with everything in it when the feed is dropped), under index-prefixed names (two
+    /// chunks with one base name in different prefixes never collide).
+    pub fn new(
+        sources: Vec<Location>,
+        format: OutputFormat,
+        parent: &Path,
+        sink: Option<TransferSink>,
+    ) -> Result<Self> {
+        let any_remote = sources.iter().any(|s| s.local().is_none());
+        let scratch = if any_remote { Some(Scratch::under(parent, "chunks")?) } else { None };
+        let dir = scratch.as_ref().map_or(parent, Scratch::path);
         let paths = sources
             .iter()
             .enumerate()
@@ -93,11 +106,16 @@ impl ChunkDownloads {
                 Location::Local(p) => p.clone(),
                 Location::Remote(r) => {
                     let name = r.key().filename().map(str::to_string).unwrap_or_else(|| format!("chunk-{i:03}"));
-                    scratch.join(format!("{i:05}-{name}"))
+                    dir.join(format!("{i:05}-{name}"))
                 }
             })
             .collect();
-        ChunkDownloads { sources, paths, format, sink, worker: None, waited: Duration::ZERO }
+        Ok(ChunkDownloads { sources, paths, format, sink, waited: Duration::ZERO, worker: None, scratch })
+    }
+
+    /// The folder downloads go to (`None` when every chunk is local).
+    pub fn scratch(&self) -> Option<&Path> {
+        self.scratch.as_ref().map(Scratch::path)
     }
 
     /// Time spent before the copy could go on: presence checks, sidecars, and waits for bodies

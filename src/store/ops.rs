@@ -200,16 +200,12 @@ pub fn assemble_at(
     let loaded = Plan::load(&plan_dir)?;
     let mut work = Work::new("assemble");
     let locations = chunk_locations(chunks, &loaded)?;
-    let mut inputs = PathBuf::new();
-    if locations.iter().any(|l| l.local().is_none()) {
-        inputs = work.path()?.join("chunks");
-        std::fs::create_dir_all(&inputs).map_err(|e| Error::io("creating", &inputs, e))?;
-    }
+    let scratch = if locations.iter().any(|l| l.local().is_none()) { work.path()? } else { PathBuf::new() };
     let started = Instant::now();
     let audio = resolve_audio(audio, &loaded, &mut work)?;
     t.download_ms = ms(started);
     // Declared after `work`, so it is dropped first: its downloads stop before the scratch goes.
-    let mut feed = ChunkDownloads::new(locations, loaded.dimensions.format, &inputs, sink.clone());
+    let mut feed = ChunkDownloads::new(locations, loaded.dimensions.format, &scratch, sink.clone())?;
     let assembled = match Location::parse(out)? {
         Location::Local(path) => crate::assemble::assemble_from(&plan_dir, &mut feed, audio.as_deref(), &path, options),
         Location::Remote(dest) => {
