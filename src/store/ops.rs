@@ -30,7 +30,8 @@ pub struct StorageTimings {
     pub plan_fetch_ms: u64,
     /// Whether the plan was downloaded by this command (false: local, or already cached).
     pub plan_downloaded: bool,
-    /// Downloading other inputs (chunks, soundtrack, project).
+    /// Downloading other inputs (chunks, soundtrack, project); for assemble, only what did not
+    /// overlap the concat (presence checks, sidecars, soundtrack, waits for chunks).
     pub download_ms: u64,
     /// Uploading the output.
     pub upload_ms: u64,
