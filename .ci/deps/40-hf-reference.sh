@@ -21,6 +21,16 @@ if ! grep -qs "\"version\": \"$HF_REF_VERSION\"" "$HF_REF/node_modules/hyperfram
     npm install --prefix "$HF_REF" --no-audit --no-fund --silent --ignore-scripts \
     "hyperframes@$HF_REF_VERSION" "gsap@$HF_REF_GSAP"
 fi
+# The animation libraries of the parity compositions, from the npm registry (both tools read them
+# from this node_modules: the reference through offline-cdn.mjs, framefan as its package cache).
+HF_REF_EXTRA=(animejs@4.5.0 lottie-web@5.12.2)
+hf_ref_extra_missing=()
+for pin in "${HF_REF_EXTRA[@]}"; do
+  grep -qs "\"version\": \"${pin#*@}\"" "$HF_REF/node_modules/${pin%@*}/package.json" || hf_ref_extra_missing+=("$pin")
+done
+if [ ${#hf_ref_extra_missing[@]} -gt 0 ]; then
+  "${as_user[@]}" npm install --prefix "$HF_REF" --no-audit --no-fund --silent --ignore-scripts "${hf_ref_extra_missing[@]}"
+fi
 "${as_user[@]}" cp "$REPO/scripts/hf-offline-cdn.mjs" "$HF_REF/offline-cdn.mjs"
 "${as_user[@]}" tee "$HF_REF/env.sh" >/dev/null <<ENV
 # source me: the HyperFrames CLI, offline, with Debian's chromium-headless-shell

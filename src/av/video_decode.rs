@@ -290,10 +290,11 @@ mod tests {
 
     #[test]
     fn untagged_pictures_get_the_matrix_chrome_guesses() {
-        let matrix = |w, h| colour_of(&ff::frame::Video::new(ff::format::Pixel::YUV420P, w, h)).0;
-        assert_eq!(matrix(960, 664), ff::ffi::SWS_CS_ITU601);
-        assert_eq!(matrix(1280, 576), ff::ffi::SWS_CS_ITU601);
-        assert_eq!(matrix(1280, 720), ff::ffi::SWS_CS_ITU709);
-        assert_eq!(matrix(720, 1280), ff::ffi::SWS_CS_ITU709);
+        let matrix = |w, h, vp9_or_av1| colour_of(&ff::frame::Video::new(ff::format::Pixel::YUV420P, w, h), vp9_or_av1).0;
+        assert_eq!(matrix(960, 664, false), ff::ffi::SWS_CS_ITU601);
+        assert_eq!(matrix(1280, 576, false), ff::ffi::SWS_CS_ITU601);
+        assert_eq!(matrix(1280, 720, false), ff::ffi::SWS_CS_ITU709);
+        assert_eq!(matrix(720, 1280, false), ff::ffi::SWS_CS_ITU709);
+        assert_eq!(matrix(1920, 1080, true), ff::ffi::SWS_CS_ITU601);
     }
 }

@@ -11,6 +11,7 @@
 //! CDN scripts and check every URL the page loads ([`resources`]); collect media clips
 //! ([`media`]); serialize; resolve the duration ([`parse_duration`], or the page in a browser).
 
+pub mod after_fonts;
 pub mod css;
 pub mod dom;
 pub mod media;
@@ -139,6 +140,7 @@ pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Comp
     let mut generated = std::mem::take(&mut fetcher.generated);
     let fonts = crate::plan::fonts::apply(&doc, project, &caches, &config.fonts, &mut generated, &mut warnings)?;
     let media = media::collect(&doc, &root.node, project, &mut warnings)?;
+    after_fonts::hold_scripts(&doc);
     let html = doc.to_string();
     let compiled = Compiled {
         html,
