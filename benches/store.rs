@@ -4,8 +4,9 @@
 //! - chunk upload: each fixture chunk with its sidecar, as `render-chunk` uploads them;
 //! - assemble of 30 fixture chunks (1080p30 H.264, 120 frames each, with sidecars) from local
 //!   disk and from `s3://` (downloads overlapping the concat), the two run alternately in one
-//!   process so they share the machine's load; then s3:// → s3://; and, as the floor the s3://
-//!   assemble cannot beat, the bare download of the 30 chunks (4 in flight) to local disk.
+//!   process so they share the machine's load, each pair followed by the previous behaviour
+//!   (download every chunk, 4 in flight, then assemble locally), whose download alone is the
+//!   floor no s3:// assemble can beat; then s3:// → s3:// (3 runs).
 //!
 //! Each figure is min / median / max of RUNS runs, wall time; method and results in
 //! benches/README.md. Run with `cargo bench --bench store` (needs `moto_server`, see
@@ -158,18 +159,25 @@ fn chunk_uploads(chunks: &[PathBuf]) {
     );
 }
 
-/// The 30 chunk objects downloaded to local disk, 4 in flight, nothing else.
-fn download_only(root: &Path) -> f64 {
+/// The 30 chunk objects downloaded to local disk, 4 in flight, nothing else; returns the time
+/// and the local paths (in `root/download-only/`, replaced by each call).
+fn download_only(root: &Path) -> (f64, Vec<PathBuf>) {
     let dir = root.join("download-only");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    let paths: Vec<PathBuf> = (0..CHUNKS).map(|i| dir.join(format!("chunk-{i:03}.mp4"))).collect();
     let (ms, _) = time(|| {
         block_on(
             futures_util::stream::iter(0..CHUNKS)
                 .map(|i| {
-                    let (src, dest) =
-                        (remote(&format!("s3://bench/chunks/chunk-{i:03}.mp4")), dir.join(format!("{i}")));
-                    async move { transfer::download_file(&src, &dest, framefan::Code::MissingChunk, None).await }
+                    let src = remote(&format!("s3://bench/chunks/chunk-{i:03}.mp4"));
+                    let dest = paths[i].clone();
+                    async move {
+                        let sidecar = src.with_suffix(".perf.json");
+                        let code = framefan::Code::MissingChunk;
+                        transfer::download_file(&sidecar, &framefan::sidecar::path(&dest), code, None).await?;
+                        transfer::download_file(&src, &dest, code, None).await
+                    }
                 })
                 .buffered(chunks::DOWNLOADS_IN_FLIGHT)
                 .try_collect::<Vec<_>>(),
@@ -177,8 +185,7 @@ fn download_only(root: &Path) -> f64 {
         .unwrap()
         .unwrap()
     });
-    let _ = std::fs::remove_dir_all(&dir);
-    ms
+    (ms, paths)
 }
 
 fn assembles(root: &Path, plan: &Path, chunks: &[PathBuf]) {
@@ -193,18 +200,24 @@ fn assembles(root: &Path, plan: &Path, chunks: &[PathBuf]) {
     };
     let before = load();
     let (mut local, mut s3, mut waited, mut ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut downloads, mut sequential) = (Vec::new(), Vec::new());
     for i in 0..RUNS {
         let l = time(|| framefan::assemble(plan, chunks, None, &out, &options).unwrap()).0;
         let local_sha = framefan::digest::file(&out).unwrap();
         let (s, w) = from_s3(10 + i, out.to_str().unwrap());
         assert_eq!(framefan::digest::file(&out).unwrap(), local_sha, "s3:// assemble differs from local");
+        // The previous behaviour: every chunk downloaded first, then the local assemble.
+        let (d, paths) = download_only(root);
+        let a = time(|| framefan::assemble(plan, &paths, None, &out, &options).unwrap()).0;
         local.push(l);
         s3.push(s);
         waited.push(w);
         ratios.push(s / l);
+        downloads.push(d);
+        sequential.push(d + a);
     }
-    let to_s3: Vec<f64> = (0..RUNS).map(|i| from_s3(20 + i, "s3://bench/out.mp4").0).collect();
-    let downloads: Vec<f64> = (0..RUNS).map(|_| download_only(root)).collect();
+    let _ = std::fs::remove_dir_all(root.join("download-only"));
+    let to_s3: Vec<f64> = (0..3).map(|i| from_s3(20 + i, "s3://bench/out.mp4").0).collect();
     let mb = fixtures::total_bytes(chunks) as f64 / 1e6;
     let (l, s) = (spread(local), spread(s3));
     println!("assemble {CHUNKS} × {FRAMES}-frame 1080p chunks ({mb:.0} MB), min / median / max of {RUNS}:");
@@ -213,8 +226,13 @@ fn assembles(root: &Path, plan: &Path, chunks: &[PathBuf]) {
     println!("    of which waiting on downloads {}", spread(waited));
     let r = spread(ratios);
     println!("    per-pair ratio s3/local      {:.2}× / {:.2}× / {:.2}×", r.min, r.median, r.max);
-    println!("  s3:// → s3:// (multipart)      {}", spread(to_s3));
-    println!("  download only (4 in flight)    {}", spread(downloads));
+    println!("  download only (4 in flight)    {}  (the floor for s3://)", spread(downloads));
+    let q = spread(sequential);
+    println!(
+        "  download all, then assemble    {q}  ({:.2}× local, medians; the previous behaviour)",
+        q.median / l.median
+    );
+    println!("  s3:// → s3:// (multipart)      {}  (3 runs)", spread(to_s3));
     println!("  load average before: {before}; after: {}", load());
 }
 
