@@ -3,7 +3,8 @@
 //! - [`ChunkFeed::prepare`] checks, for every chunk in index order, that its object exists (a
 //!   HEAD, or a listing for a PNG frame prefix: `MISSING_CHUNK`) and fetches its sidecar (small,
 //!   optional), so count, presence and planHash are checked for all chunks before any output.
-//! - The first [`ChunkFeed::ready`] starts the bodies downloading on a private runtime on a
+//! - One private runtime serves the feed (the presence checks and the bodies share its
+//!   connection pool). The first [`ChunkFeed::ready`] starts the bodies downloading from a
 //!   background thread: they start in index order, at most [`DOWNLOADS_IN_FLIGHT`] at once,
 //!   each a spawned task that streams to a staging file beside its scratch path (sha256 computed
 //!   on the way, renamed into place when whole; see [`transfer`]). Finished chunks are handed
@@ -11,8 +12,8 @@
 //!   downloaded chunk once it was copied, so local disk holds at most `DOWNLOADS_IN_FLIGHT + 1`
 //!   chunks: the one being copied, the next one waiting to be handed over, and the others
 //!   started (the in-order buffer refills only when the next chunk is taken).
-//! - Dropping the feed (assemble failed, was cancelled, or is done) stops the thread: pending
-//!   downloads are dropped with their runtime, whose drop waits for the file operations in
+//! - Dropping the feed (assemble failed, was cancelled, or is done) stops the thread, then drops
+//!   the runtime, which cancels the downloads still running and waits for the file operations in
 //!   progress, so once it returns nothing more is written into the feed's scratch folder, which
 //!   is then removed whole. Local chunks are read in place and never deleted.
 //!
@@ -25,12 +26,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 use super::cache::Scratch;
 use super::chunks::DOWNLOADS_IN_FLIGHT;
 use super::transfer::{self, TransferSink};
-use super::{block_on, Location, Remote};
+use super::{Location, Remote};
 use crate::assemble::check::sidecar_path;
 use crate::assemble::feed::ChunkFeed;
 use crate::error::{Code, Error, Result};
@@ -80,9 +82,20 @@ pub struct ChunkDownloads {
     format: OutputFormat,
     sink: Option<TransferSink>,
     waited: Duration,
-    // Dropped in this order: the downloads stop, then their folder goes.
+    // Dropped in this order: the thread stops, the runtime cancels what still runs and waits for
+    // its file operations, then the folder goes.
     worker: Option<Worker>,
+    runtime: Option<Runtime>,
     scratch: Option<Scratch>,
+}
+
+fn runtime() -> Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("chunk-store")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting the transfer runtime for", Path::new("chunk downloads"), e))
 }
 
 impl ChunkDownloads {
@@ -98,6 +111,7 @@ impl ChunkDownloads {
     ) -> Result<Self> {
         let any_remote = sources.iter().any(|s| s.local().is_none());
         let scratch = if any_remote { Some(Scratch::under(parent, "chunks")?) } else { None };
+        let runtime = if any_remote { Some(runtime()?) } else { None };
         let dir = scratch.as_ref().map_or(parent, Scratch::path);
         let paths = sources
             .iter()
@@ -110,7 +124,7 @@ impl ChunkDownloads {
                 }
             })
             .collect();
-        Ok(ChunkDownloads { sources, paths, format, sink, waited: Duration::ZERO, worker: None, scratch })
+        Ok(ChunkDownloads { sources, paths, format, sink, waited: Duration::ZERO, worker: None, runtime, scratch })
     }
 
     /// The folder downloads go to (`None` when every chunk is local).
@@ -131,7 +145,7 @@ impl ChunkDownloads {
         }
     }
 
-    fn start(&mut self) -> Worker {
+    fn start(&mut self, runtime: Handle) -> Worker {
         let dir = self.format == OutputFormat::PngSequence;
         let jobs: Vec<Job> = (0..self.sources.len())
             .filter_map(|index| {
@@ -143,14 +157,15 @@ impl ChunkDownloads {
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("chunk-downloads".into())
-            .spawn(move || download_all(jobs, hand, stopped))
+            .spawn(move || download_all(&runtime, jobs, hand, stopped))
             .ok();
         Worker { arrivals: Some(arrivals), stop: Some(stop), thread }
     }
 
     fn wait(&mut self, i: usize, cancelled: &dyn Fn() -> Result<()>) -> Result<Option<String>> {
         if self.worker.is_none() {
-            self.worker = Some(self.start());
+            let handle = self.runtime.as_ref().map(|r| r.handle().clone()).ok_or_else(|| no_runtime(i))?;
+            self.worker = Some(self.start(handle));
         }
         let ended = || Error::new(Code::MediaFailed, format!("chunk {i}: the download thread ended early"));
         let arrivals = self.worker.as_ref().and_then(|w| w.arrivals.as_ref()).ok_or_else(ended)?;
@@ -186,9 +201,14 @@ impl ChunkFeed for ChunkDownloads {
             }
         });
         // In index order: the first failing chunk is the one reported.
-        let checked = block_on(futures_util::stream::iter(checks).buffered(PREPARE_IN_FLIGHT).try_collect::<Vec<()>>());
+        let all = futures_util::stream::iter(checks).buffered(PREPARE_IN_FLIGHT).try_collect::<Vec<()>>();
+        let checked = match &self.runtime {
+            Some(runtime) => runtime.block_on(all).map(|_| ()),
+            // Every chunk is local: nothing in `all` awaits anything.
+            None => crate::assemble::check::present(&self.paths),
+        };
         self.waited += started.elapsed();
-        checked?.map(|_| ())
+        checked
     }
 
     fn all_local(&self) -> bool {
@@ -252,16 +272,7 @@ async fn fetch(job: Job) -> Arrival {
 
 /// The background thread: download `jobs` (spawned tasks, bounded, started in index order) and
 /// hand each over in order, until all are handed over, the receiver is gone, or `stop` fires.
-fn download_all(jobs: Vec<Job>, hand: SyncSender<Arrival>, mut stop: oneshot::Receiver<()>) {
-    let runtime =
-        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("store").enable_all().build() {
-            Ok(r) => r,
-            Err(e) => {
-                let index = jobs.first().map_or(0, |j| j.index);
-                let _ = hand.send((index, Err(Error::io("starting the transfer runtime for", Path::new("chunks"), e))));
-                return;
-            }
-        };
+fn download_all(runtime: &Handle, jobs: Vec<Job>, hand: SyncSender<Arrival>, mut stop: oneshot::Receiver<()>) {
     let tasks = futures_util::stream::iter(jobs).map(|job| {
         let index = job.index;
         let task = tokio::spawn(fetch(job));
@@ -284,8 +295,10 @@ fn download_all(jobs: Vec<Job>, hand: SyncSender<Arrival>, mut stop: oneshot::Re
             break;
         }
     }
-    // Dropping the tasks and then the runtime cancels every download and waits for the file
-    // operations in flight, so nothing is written after this thread ends.
+    // Downloads still running are cancelled when the feed drops the runtime.
     drop(tasks);
-    drop(runtime);
+}
+
+fn no_runtime(i: usize) -> Error {
+    Error::new(Code::MediaFailed, format!("chunk {i}: no transfer runtime for a remote chunk"))
 }
