@@ -1,5 +1,6 @@
 //! Bench fixtures, generated once into `target/bench-fixtures/` and reused: 1080p30 H.264 chunks
-//! of 240 frames, a sine soundtrack, and plan directories over a prefix of the chunks.
+//! of 240 frames (and, for the store bench, of 120 frames), a sine soundtrack, and plan
+//! directories over a prefix of the chunks.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -48,25 +49,40 @@ fn frame(f: i64, buf: &mut Vec<u8>) {
     }
 }
 
-pub fn chunk_path(i: usize) -> PathBuf {
-    root().join("chunks").join(format!("chunk-{i:03}.mp4"))
+/// The folder of chunks of `frames` frames (`chunks/` for the shared 240-frame ones).
+fn chunks_dir(frames: i64) -> PathBuf {
+    if frames == CHUNK_FRAMES {
+        root().join("chunks")
+    } else {
+        root().join(format!("chunks-{frames}"))
+    }
 }
 
-/// Make sure chunks `0..count` exist (each 240 frames of 1080p30, CRF 23 veryfast).
+pub fn chunk_path(i: usize) -> PathBuf {
+    chunks_dir(CHUNK_FRAMES).join(format!("chunk-{i:03}.mp4"))
+}
+
+/// Make sure chunks `0..count` exist (each 240 frames of 1080p30, CRF 23 ultrafast).
 pub fn ensure_chunks(count: usize) -> Vec<PathBuf> {
-    std::fs::create_dir_all(root().join("chunks")).unwrap();
+    ensure_chunks_of(count, CHUNK_FRAMES)
+}
+
+/// Make sure chunks `0..count` of `frames` frames each exist (1080p30, CRF 23 ultrafast); chunk
+/// i holds frames `i·frames ..` of the same moving picture.
+pub fn ensure_chunks_of(count: usize, frames: i64) -> Vec<PathBuf> {
+    std::fs::create_dir_all(chunks_dir(frames)).unwrap();
     let fps = Fps::new(30, 1).unwrap();
     let mut buf = Vec::new();
     (0..count)
         .map(|i| {
-            let path = chunk_path(i);
+            let path = chunks_dir(frames).join(format!("chunk-{i:03}.mp4"));
             if !path.exists() {
-                eprintln!("generating bench chunk {i}");
+                eprintln!("generating bench chunk {i} ({frames} frames)");
                 let codec = VideoCodec::H264 { preset: "ultrafast".into(), crf: Some(23), bitrate: None, threads: 2 };
-                let config = VideoEncoderConfig { width: WIDTH, height: HEIGHT, fps, gop: CHUNK_FRAMES as u32, codec };
-                let start = i as i64 * CHUNK_FRAMES;
+                let config = VideoEncoderConfig { width: WIDTH, height: HEIGHT, fps, gop: frames as u32, codec };
+                let start = i as i64 * frames;
                 let mut w = ChunkWriter::create(&path, OutputFormat::Mp4, config, start).unwrap();
-                for f in start..start + CHUNK_FRAMES {
+                for f in start..start + frames {
                     frame(f, &mut buf);
                     w.push(FrameFormat::Yuv420p, &buf).unwrap();
                 }
@@ -107,11 +123,19 @@ pub fn ensure_audio(seconds: u64) -> PathBuf {
 
 /// A plan directory over the first `count` chunks.
 pub fn ensure_plan(count: usize, has_audio: bool) -> PathBuf {
-    let dir = root().join(format!("plan-{count}-{}", if has_audio { "audio" } else { "silent" }));
+    ensure_plan_of(count, CHUNK_FRAMES, has_audio)
+}
+
+/// A plan directory over the first `count` chunks of `frames` frames.
+pub fn ensure_plan_of(count: usize, frames: i64, has_audio: bool) -> PathBuf {
+    let sound = if has_audio { "audio" } else { "silent" };
+    let name =
+        if frames == CHUNK_FRAMES { format!("plan-{count}-{sound}") } else { format!("plan-{count}x{frames}-{sound}") };
+    let dir = root().join(name);
     std::fs::create_dir_all(dir.join("meta")).unwrap();
-    let total = count as i64 * CHUNK_FRAMES;
+    let total = count as i64 * frames;
     let chunks: Vec<_> = (0..count as i64)
-        .map(|i| serde_json::json!({"index": i, "startFrame": i * CHUNK_FRAMES, "endFrame": (i + 1) * CHUNK_FRAMES}))
+        .map(|i| serde_json::json!({"index": i, "startFrame": i * frames, "endFrame": (i + 1) * frames}))
         .collect();
     let plan = serde_json::json!({
         "protocol": {"schemaVersion": 1, "artifactLayout": "plan-dir-v1", "hashSchema": "framefan-plan-hash-v1"},

@@ -1,13 +1,16 @@
 //! Object-storage figures against a real S3-compatible server on loopback (moto):
 //!
 //! - plan upload and download + verify of each example (fresh cache per run);
-//! - chunk upload: each fixture chunk as `render-chunk` uploads it (one PUT, or multipart);
-//! - assemble of 30 fixture chunks (1080p30 H.264, 240 frames each) from `s3://` against the
-//!   same chunks from local disk, output on local disk in both.
+//! - chunk upload: each fixture chunk with its sidecar, as `render-chunk` uploads them;
+//! - assemble of 30 fixture chunks (1080p30 H.264, 120 frames each, with sidecars) from local
+//!   disk and from `s3://` (downloads overlapping the concat), the two run alternately in one
+//!   process so they share the machine's load, each pair followed by the previous behaviour
+//!   (download every chunk, 4 in flight, then assemble locally), whose download alone is the
+//!   floor no s3:// assemble can beat; then s3:// → s3:// (3 runs).
 //!
-//! Each figure is the median of RUNS runs, wall time; method and results in benches/README.md.
-//! Run with `cargo bench --bench store` (needs `moto_server`, see .ci/deps/40-store.sh).
-
+//! Each figure is min / median / max of RUNS runs, wall time; method and results in
+//! benches/README.md. Run with `cargo bench --bench store` (needs `moto_server`, see
+//! .ci/deps/40-store.sh).
 #[path = "fixtures.rs"]
 mod fixtures;
 
@@ -16,10 +19,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use framefan::store::ops::{assemble_at, AudioSource, ChunkSource};
-use framefan::store::{block_on, plan as remote_plan, transfer, Location, Remote};
+use framefan::store::{block_on, chunks, plan as remote_plan, transfer, Location, Remote};
+use futures_util::{StreamExt, TryStreamExt};
 
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 const CHUNKS: usize = 30;
+/// Frames per chunk: the 30 × 120-frame 1080p chunks.
+const FRAMES: i64 = 120;
 
 struct Moto(Child);
 
@@ -58,9 +64,22 @@ fn remote(url: &str) -> Remote {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// min / median / max of `v`, in ms.
+struct Spread {
+    min: f64,
+    median: f64,
+    max: f64,
+}
+
+fn spread(mut v: Vec<f64>) -> Spread {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+    Spread { min: v[0], median: v[v.len() / 2], max: v[v.len() - 1] }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.0} / {:.0} / {:.0} ms", self.min, self.median, self.max)
+    }
 }
 
 fn time<T>(f: impl FnOnce() -> T) -> (f64, T) {
@@ -75,6 +94,15 @@ fn fresh_cache(root: &Path, n: usize) {
     std::env::set_var("FRAMEFAN_CACHE_DIR", &dir);
 }
 
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn plans_of_examples(root: &Path) {
     let package_cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE")
         .map(PathBuf::from)
@@ -83,7 +111,10 @@ fn plans_of_examples(root: &Path) {
         let config = framefan::PlanConfig { package_cache: Some(package_cache.clone()), ..Default::default() };
         let local = root.join(format!("plan-{name}"));
         let _ = std::fs::remove_dir_all(&local);
-        framefan::plan(&Path::new("examples").join(name), &config, &local).unwrap();
+        if let Err(e) = framefan::plan(&Path::new("examples").join(name), &config, &local) {
+            println!("plan {name}: not planned here ({e}); skipped");
+            continue;
+        }
         let dest = remote(&format!("s3://bench/plans/{name}"));
         let (up, manifest) = time(|| block_on(remote_plan::upload(&local, &dest, None)).unwrap().unwrap());
         let fetches: Vec<f64> = (0..RUNS)
@@ -93,12 +124,21 @@ fn plans_of_examples(root: &Path) {
             })
             .collect();
         println!(
-            "plan {name}: {} files, {:.2} MB; upload {:.0} ms; download + verify {:.0} ms (median of {RUNS}, fresh cache)",
+            "plan {name}: {} files, {:.2} MB; upload {up:.0} ms; download + verify {} (min/median/max of {RUNS}, fresh cache)",
             manifest.files.len(),
             manifest.total_bytes as f64 / 1e6,
-            up,
-            median(fetches)
+            spread(fetches)
         );
+    }
+}
+
+/// Sidecars as render-chunk writes them (planHash and sha256), so both assembles check digests.
+fn write_sidecars(chunks: &[PathBuf]) {
+    for c in chunks {
+        if !framefan::sidecar::path(c).exists() {
+            let sha = framefan::digest::file(c).unwrap();
+            framefan::sidecar::write(c, &serde_json::json!({"planHash": fixtures::PLAN_HASH, "sha256": sha})).unwrap();
+        }
     }
 }
 
@@ -106,46 +146,94 @@ fn chunk_uploads(chunks: &[PathBuf]) {
     let mut ms = Vec::new();
     for (i, c) in chunks.iter().enumerate() {
         let dest = remote(&format!("s3://bench/chunks/chunk-{i:03}.mp4"));
-        ms.push(time(|| block_on(transfer::upload_file(c, &dest, None)).unwrap().unwrap()).0);
+        ms.push(time(|| block_on(chunks::upload(c, &dest, None)).unwrap().unwrap()).0);
     }
     let bytes = fixtures::total_bytes(chunks) as f64;
     let total: f64 = ms.iter().sum();
     println!(
-        "chunk upload: {} chunks, {:.1} MB each on average; median {:.0} ms per chunk, {:.0} MB/s overall",
+        "chunk + sidecar upload: {} chunks, {:.1} MB each on average; per chunk {}, {:.0} MB/s overall",
         chunks.len(),
         bytes / chunks.len() as f64 / 1e6,
-        median(ms.clone()),
+        spread(ms.clone()),
         bytes / 1e6 / (total / 1000.0)
     );
+}
+
+/// The 30 chunk objects downloaded to local disk, 4 in flight, nothing else; returns the time
+/// and the local paths (in `root/download-only/`, replaced by each call).
+fn download_only(root: &Path) -> (f64, Vec<PathBuf>) {
+    let dir = root.join("download-only");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let paths: Vec<PathBuf> = (0..CHUNKS).map(|i| dir.join(format!("chunk-{i:03}.mp4"))).collect();
+    let (ms, _) = time(|| {
+        block_on(
+            futures_util::stream::iter(0..CHUNKS)
+                .map(|i| {
+                    let src = remote(&format!("s3://bench/chunks/chunk-{i:03}.mp4"));
+                    let dest = paths[i].clone();
+                    async move {
+                        let sidecar = src.with_suffix(".perf.json");
+                        let code = framefan::Code::MissingChunk;
+                        transfer::download_file(&sidecar, &framefan::sidecar::path(&dest), code, None).await?;
+                        transfer::download_file(&src, &dest, code, None).await
+                    }
+                })
+                .buffered(chunks::DOWNLOADS_IN_FLIGHT)
+                .try_collect::<Vec<_>>(),
+        )
+        .unwrap()
+        .unwrap()
+    });
+    (ms, paths)
 }
 
 fn assembles(root: &Path, plan: &Path, chunks: &[PathBuf]) {
     let out = root.join("out.mp4");
     let options = framefan::AssembleOptions::default();
-    let local: Vec<f64> =
-        (0..RUNS).map(|_| time(|| framefan::assemble(plan, chunks, None, &out, &options).unwrap()).0).collect();
     let plan_arg = plan.to_str().unwrap();
-    let from_s3: Vec<f64> = (0..RUNS)
-        .map(|i| {
-            fresh_cache(root, 10 + i);
-            let source = ChunkSource::Dir("s3://bench/chunks/".into());
-            time(|| assemble_at(plan_arg, &source, &AudioSource::None, out.to_str().unwrap(), &options, None).unwrap())
-                .0
-        })
-        .collect();
-    let to_s3: Vec<f64> = (0..RUNS)
-        .map(|i| {
-            fresh_cache(root, 20 + i);
-            let source = ChunkSource::Dir("s3://bench/chunks/".into());
-            time(|| assemble_at(plan_arg, &source, &AudioSource::None, "s3://bench/out.mp4", &options, None).unwrap()).0
-        })
-        .collect();
-    let (l, s, s2) = (median(local), median(from_s3), median(to_s3));
+    let source = ChunkSource::Dir("s3://bench/chunks/".into());
+    let from_s3 = |n: usize, out: &str| {
+        fresh_cache(root, n);
+        let (ms, r) = time(|| assemble_at(plan_arg, &source, &AudioSource::None, out, &options, None).unwrap());
+        (ms, r.storage.download_ms as f64)
+    };
+    let before = load();
+    let (mut local, mut s3, mut waited, mut ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut downloads, mut sequential) = (Vec::new(), Vec::new());
+    for i in 0..RUNS {
+        let l = time(|| framefan::assemble(plan, chunks, None, &out, &options).unwrap()).0;
+        let local_sha = framefan::digest::file(&out).unwrap();
+        let (s, w) = from_s3(10 + i, out.to_str().unwrap());
+        assert_eq!(framefan::digest::file(&out).unwrap(), local_sha, "s3:// assemble differs from local");
+        // The previous behaviour: every chunk downloaded first, then the local assemble.
+        let (d, paths) = download_only(root);
+        let a = time(|| framefan::assemble(plan, &paths, None, &out, &options).unwrap()).0;
+        local.push(l);
+        s3.push(s);
+        waited.push(w);
+        ratios.push(s / l);
+        downloads.push(d);
+        sequential.push(d + a);
+    }
+    let _ = std::fs::remove_dir_all(root.join("download-only"));
+    let to_s3: Vec<f64> = (0..3).map(|i| from_s3(20 + i, "s3://bench/out.mp4").0).collect();
     let mb = fixtures::total_bytes(chunks) as f64 / 1e6;
-    println!("assemble {CHUNKS} chunks ({mb:.0} MB), medians of {RUNS}:");
-    println!("  local disk → local disk   {l:.0} ms");
-    println!("  s3:// → local disk        {s:.0} ms  ({:.2}× local)", s / l);
-    println!("  s3:// → s3:// (multipart) {s2:.0} ms  ({:.2}× local)", s2 / l);
+    let (l, s) = (spread(local), spread(s3));
+    println!("assemble {CHUNKS} × {FRAMES}-frame 1080p chunks ({mb:.0} MB), min / median / max of {RUNS}:");
+    println!("  local disk → local disk        {l}");
+    println!("  s3:// → local disk             {s}  ({:.2}× local, medians)", s.median / l.median);
+    println!("    of which waiting on downloads {}", spread(waited));
+    let r = spread(ratios);
+    println!("    per-pair ratio s3/local      {:.2}× / {:.2}× / {:.2}×", r.min, r.median, r.max);
+    println!("  download only (4 in flight)    {}  (the floor for s3://)", spread(downloads));
+    let q = spread(sequential);
+    println!(
+        "  download all, then assemble    {q}  ({:.2}× local, medians; the previous behaviour)",
+        q.median / l.median
+    );
+    println!("  s3:// → s3:// (multipart)      {}  (3 runs)", spread(to_s3));
+    println!("  load average before: {before}; after: {}", load());
 }
 
 fn main() {
@@ -165,9 +253,11 @@ fn main() {
     }
     let root = fixtures::root().join("store");
     std::fs::create_dir_all(&root).unwrap();
+    println!("load average at start: {}", load());
     plans_of_examples(&root);
-    let chunks = fixtures::ensure_chunks(CHUNKS);
-    let plan = fixtures::ensure_plan(CHUNKS, false);
+    let chunks = fixtures::ensure_chunks_of(CHUNKS, FRAMES);
+    write_sidecars(&chunks);
+    let plan = fixtures::ensure_plan_of(CHUNKS, FRAMES, false);
     chunk_uploads(&chunks);
     assembles(&root, &plan, &chunks);
 }

@@ -77,7 +77,7 @@ pub fn chunk_probe(bytes: &[u8]) -> Result<()> {
     write(&chunk, bytes);
     let plan = Plan::load(&dir)?;
     let list = [chunk];
-    crate::assemble::check::chunk_list(&plan, &list)?;
+    crate::assemble::check::chunk_list(&plan, &mut crate::assemble::feed::LocalChunks(list.to_vec()))?;
     crate::assemble::check::probe_chunks(&plan, &list)?;
     let out = dir.join("out.mp4");
     crate::assemble(&dir, &list, None, &out, &crate::AssembleOptions::default()).map(|_| ())

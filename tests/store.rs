@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use framefan::store::downloads::ChunkDownloads;
 use framefan::store::{block_on, transfer, Location, Remote};
 use framefan::Code;
 
@@ -506,4 +507,197 @@ fn the_index_comes_from_the_flag_then_each_engine_variable_in_order() {
     for k in 0..4 {
         assert_eq!(index_used(&all[k..], None), all[k].1, "with {:?} set", &all[k..]);
     }
+}
+
+/// Twelve 320×240 chunks of 10 frames (three times the download window) with a plan that has
+/// audio and a soundtrack a second longer than the video.
+fn overlap_render(dir: &Path) -> (Vec<PathBuf>, PathBuf) {
+    let mut spec = PlanSpec::mp4((30, 1), vec![10; 12]);
+    spec.width = 320;
+    spec.height = 240;
+    spec.has_audio = true;
+    let chunks = make_render(dir, &spec);
+    let audio = dir.join("sound.m4a");
+    crate::util::write_sine_m4a(&audio, 48_000 * 5, 440.0);
+    (chunks, audio)
+}
+
+fn sha256_of(path: &Path) -> String {
+    framefan::digest::file(path).unwrap()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn assemble_from_s3_gives_the_bytes_of_a_local_assemble_and_keeps_local_chunks() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (chunks, audio) = overlap_render(dir.path());
+    upload_chunks(&moto, &chunks, "o/chunks");
+    let cache = dir.path().join("cache");
+    let run = |out: &Path, chunk_args: &[String]| {
+        let mut cmd = ff(&moto, &cache, &["assemble", dir.path().to_str().unwrap(), out.to_str().unwrap()]);
+        cmd.args(chunk_args).args(["--audio", audio.to_str().unwrap(), "--json"]);
+        assert_ok(&cmd.output().unwrap(), &format!("assemble {chunk_args:?}"))
+    };
+    let local = dir.path().join("local.mp4");
+    let mut list = vec!["--chunks".to_string()];
+    list.extend(chunks.iter().map(|c| c.to_str().unwrap().to_string()));
+    run(&local, &list);
+    let from_s3 = dir.path().join("from-s3.mp4");
+    let result = run(&from_s3, &["--chunks-dir".into(), format!("s3://{BUCKET}/o/chunks/")]);
+    assert_eq!(result["framesEncoded"], 120);
+    assert_eq!(sha256_of(&from_s3), sha256_of(&local), "s3:// assemble differs from the local assemble");
+    // A mixed list: even chunks local, odd ones from s3://. Same bytes; the local chunks are kept.
+    let mut mixed = vec!["--chunks".to_string()];
+    for (i, c) in chunks.iter().enumerate() {
+        let name = c.file_name().unwrap().to_str().unwrap();
+        mixed.push(if i % 2 == 0 { c.to_str().unwrap().into() } else { format!("s3://{BUCKET}/o/chunks/{name}") });
+    }
+    let from_mixed = dir.path().join("mixed.mp4");
+    run(&from_mixed, &mixed);
+    assert_eq!(sha256_of(&from_mixed), sha256_of(&local), "a mixed-source assemble differs");
+    for c in &chunks {
+        assert!(c.is_file() && framefan::assemble::check::sidecar_path(c).is_file(), "{} was deleted", c.display());
+    }
+    assert_eq!(entries(&cache.join("work")), Vec::<String>::new(), "assemble left scratch behind");
+}
+
+/// What a feed over chunks in moto saw: body downloads finished, the most chunks (whole or
+/// partial, sidecars aside) its scratch folder held at one progress report, and the most
+/// finished downloads beyond the chunk being copied then.
+#[derive(Default)]
+struct Watch {
+    bodies_done: AtomicU64,
+    most_on_disk: AtomicU64,
+    most_ahead: AtomicU64,
+}
+
+fn body_counter(watch: &Arc<Watch>) -> framefan::store::TransferSink {
+    let w = Arc::clone(watch);
+    Arc::new(move |p: &framefan::store::TransferProgress| {
+        if p.done && p.url.ends_with(".mp4") {
+            w.bodies_done.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+}
+
+fn remote_feed(moto: &Moto, prefix: &str, n: usize, scratch: &Path, watch: &Arc<Watch>) -> ChunkDownloads {
+    let sources = (0..n).map(|i| Location::Remote(moto.remote(&format!("{prefix}/chunk-{i:03}.mp4")))).collect();
+    ChunkDownloads::new(sources, framefan::plan::OutputFormat::Mp4, scratch, Some(body_counter(watch))).unwrap()
+}
+
+#[test]
+fn s3_chunks_are_concatenated_as_they_arrive_within_a_bounded_window() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (chunks, audio) = overlap_render(dir.path());
+    upload_chunks(&moto, &chunks, "w/chunks");
+    let parent = dir.path().join("scratch");
+    let watch = Arc::new(Watch::default());
+    let mut feed = remote_feed(&moto, "w/chunks", chunks.len(), &parent, &watch);
+    let folder = feed.scratch().unwrap().to_path_buf();
+    let w = Arc::clone(&watch);
+    let progress: framefan::assemble::ProgressSink = Arc::new(move |p: framefan::assemble::Progress| {
+        // Distinct chunk indexes (`NNNNN-name`, or `.NNNNN-name.…` while it downloads).
+        let mut held: Vec<String> = entries(&folder)
+            .iter()
+            .filter(|n| !n.ends_with(".perf.json"))
+            .map(|n| n.trim_start_matches('.').chars().take(5).collect())
+            .collect();
+        held.sort();
+        held.dedup();
+        let on_disk = held.len() as u64;
+        w.most_on_disk.fetch_max(on_disk, Ordering::SeqCst);
+        // Chunk `current` is being copied; every finished download beyond it is one ahead.
+        let current = (p.frames_done - 1) as u64 / 10;
+        let ahead = w.bodies_done.load(Ordering::SeqCst).saturating_sub(current + 1);
+        w.most_ahead.fetch_max(ahead, Ordering::SeqCst);
+    });
+    let options = framefan::AssembleOptions { progress: Some(progress), ..Default::default() };
+    let out = dir.path().join("out.mp4");
+    let result = framefan::assemble::assemble_from(dir.path(), &mut feed, Some(&audio), &out, &options).unwrap();
+    assert_eq!(result.frames_encoded, 120);
+    let in_flight = framefan::store::chunks::DOWNLOADS_IN_FLIGHT as u64;
+    let (on_disk, ahead) = (watch.most_on_disk.load(Ordering::SeqCst), watch.most_ahead.load(Ordering::SeqCst));
+    assert!(on_disk <= in_flight + 1, "{on_disk} chunks on disk at once (the copied one + {in_flight})");
+    // Never more finished downloads ahead of the copy than are in flight: the concat did not
+    // wait for all twelve (the first report comes at frame 32, in chunk 3, with 8 to come).
+    assert!(ahead <= in_flight, "{ahead} downloads finished ahead of the copy");
+    assert_eq!(watch.bodies_done.load(Ordering::SeqCst), 12);
+    let local = dir.path().join("local.mp4");
+    framefan::assemble(dir.path(), &chunks, Some(&audio), &local, &Default::default()).unwrap();
+    assert_eq!(sha256_of(&out), sha256_of(&local));
+    drop(feed);
+    assert_eq!(entries(&parent), Vec::<String>::new(), "the feed left its downloads behind");
+}
+
+#[test]
+fn a_missing_s3_chunk_fails_before_any_body_is_downloaded() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (chunks, audio) = overlap_render(dir.path());
+    upload_chunks(&moto, &chunks, "x/chunks");
+    // Chunk 6's body is gone, its sidecar stays (a worker whose chunk was deleted later).
+    moto.delete("x/chunks/chunk-006.mp4");
+    let watch = Arc::new(Watch::default());
+    let parent = dir.path().join("scratch");
+    let mut feed = remote_feed(&moto, "x/chunks", chunks.len(), &parent, &watch);
+    let out = dir.path().join("out.mp4");
+    let err =
+        framefan::assemble::assemble_from(dir.path(), &mut feed, Some(&audio), &out, &Default::default()).unwrap_err();
+    assert_eq!(err.kind(), Code::MissingChunk, "{err}");
+    assert!(err.message().contains("chunk 6") && err.message().contains("x/chunks/chunk-006.mp4"), "{err}");
+    assert_eq!(watch.bodies_done.load(Ordering::SeqCst), 0, "bodies were downloaded before the check");
+    assert!(!out.exists());
+    drop(feed);
+    assert_eq!(entries(&parent), Vec::<String>::new());
+}
+
+#[test]
+fn a_corrupt_or_cancelled_s3_assemble_leaves_no_output_and_no_scratch() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (chunks, audio) = overlap_render(dir.path());
+    upload_chunks(&moto, &chunks, "c/chunks");
+    // Chunk 5's object differs from what its sidecar says (a byte flipped after upload).
+    let mut body = std::fs::read(&chunks[5]).unwrap();
+    let last = body.len() - 100;
+    body[last] ^= 0xff;
+    moto.put("c/chunks/chunk-005.mp4", body);
+    let out = dir.path().join("out.mp4");
+    std::fs::write(&out, b"an earlier output").unwrap();
+    let parent = dir.path().join("scratch");
+    let watch = Arc::new(Watch::default());
+    let mut feed = remote_feed(&moto, "c/chunks", chunks.len(), &parent, &watch);
+    let err =
+        framefan::assemble::assemble_from(dir.path(), &mut feed, Some(&audio), &out, &Default::default()).unwrap_err();
+    assert_eq!(err.kind(), Code::CorruptChunk, "{err}");
+    assert!(err.message().contains("chunk 5") && err.message().contains("c/chunks/chunk-005.mp4"), "{err}");
+    drop(feed);
+    assert_eq!(std::fs::read(&out).unwrap(), b"an earlier output", "the earlier output was touched");
+    assert_eq!(entries(&parent), Vec::<String>::new());
+
+    // Cancelled at the first progress report (chunk 3 of 12): CANCELLED, nothing left anywhere.
+    std::fs::remove_file(&out).unwrap();
+    upload_chunks(&moto, &chunks[5..6], "c/chunks");
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let options = framefan::AssembleOptions {
+        progress: Some(Arc::new(move |_| flag.store(true, Ordering::SeqCst))),
+        cancel: Some(Arc::clone(&cancel)),
+        ..Default::default()
+    };
+    let mut feed = remote_feed(&moto, "c/chunks", chunks.len(), &parent, &watch);
+    let err = framefan::assemble::assemble_from(dir.path(), &mut feed, Some(&audio), &out, &options).unwrap_err();
+    assert_eq!(err.kind(), Code::Cancelled, "{err}");
+    drop(feed);
+    assert!(!out.exists(), "a cancelled assemble left an output");
+    assert_eq!(entries(dir.path()).iter().filter(|n| n.starts_with(".out.mp4")).count(), 0, "staging left");
+    assert_eq!(entries(&parent), Vec::<String>::new(), "a cancelled assemble left downloads behind");
 }

@@ -6,12 +6,14 @@
 //! chunk 0's and the plan's size (`INCOMPATIBLE_CHUNK`), starts on a keyframe
 //! (`CHUNK_NOT_CLOSED_GOP`), and indexes exactly its frame count (`FRAME_COUNT_MISMATCH`).
 //! Sidecar sha256 checks (`CORRUPT_CHUNK`) read every byte and so run beside the copy
-//! ([`Verifier`]).
+//! ([`Verifier`]), or on the way in for a downloaded chunk (see [`super::feed`], which also says
+//! when the per-chunk probe runs as each chunk arrives rather than all before the copy).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use super::feed::{self, ChunkFeed};
 use crate::av::demux::{Demuxer, VideoParams};
 use crate::av::ff;
 use crate::error::{Code, Error, Result};
@@ -20,32 +22,40 @@ use crate::plan::{ChunkSpec, Plan};
 pub use crate::sidecar::{path as sidecar_path, read as read_sidecar, Checked as Sidecar};
 
 /// Check chunk count, presence and sidecar plan hashes; return each chunk's expected sha256.
-pub fn chunk_list(plan: &Plan, chunks: &[PathBuf]) -> Result<Vec<Option<String>>> {
-    if chunks.len() != plan.chunks.len() {
+/// Presence (and the sidecars' arrival on local disk) is the feed's [`ChunkFeed::prepare`].
+pub fn chunk_list(plan: &Plan, feed: &mut dyn ChunkFeed) -> Result<Vec<Option<String>>> {
+    let count = feed.paths().len();
+    if count != plan.chunks.len() {
         return Err(Error::new(
             Code::ChunkCountMismatch,
-            format!("{} chunk paths given, plan {} has {} chunks", chunks.len(), plan.dir.display(), plan.chunks.len()),
+            format!("{count} chunk paths given, plan {} has {} chunks", plan.dir.display(), plan.chunks.len()),
         ));
     }
-    for (i, path) in chunks.iter().enumerate() {
-        if std::fs::symlink_metadata(path).is_err() {
-            return Err(Error::new(Code::MissingChunk, format!("chunk {i} not found at {}", path.display())));
-        }
-    }
-    let mut expected = Vec::with_capacity(chunks.len());
-    for (i, path) in chunks.iter().enumerate() {
-        let sidecar = read_sidecar(path)?;
+    feed.prepare()?;
+    let mut expected = Vec::with_capacity(count);
+    for (i, path) in feed.paths().iter().enumerate() {
+        let sidecar = read_sidecar(path).map_err(|e| feed::named(&*feed, i, e))?;
         if let Some(hash) = sidecar.as_ref().and_then(|s| s.plan_hash.as_deref()) {
             if hash != plan.plan_hash {
-                return Err(Error::new(
-                    Code::StaleChunk,
-                    format!("chunk {i} ({}) was rendered from plan {hash}, not {}", path.display(), plan.plan_hash),
-                ));
+                let msg =
+                    format!("chunk {i} ({}) was rendered from plan {hash}, not {}", path.display(), plan.plan_hash);
+                return Err(feed::named(&*feed, i, Error::new(Code::StaleChunk, msg)));
             }
         }
         expected.push(sidecar.and_then(|s| s.sha256));
     }
     Ok(expected)
+}
+
+/// Whether each of `chunks` exists on local disk, in index order (`MISSING_CHUNK` names the first
+/// that does not).
+pub fn present(chunks: &[PathBuf]) -> Result<()> {
+    for (i, path) in chunks.iter().enumerate() {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Err(Error::new(Code::MissingChunk, format!("chunk {i} not found at {}", path.display())));
+        }
+    }
+    Ok(())
 }
 
 fn corrupt(i: usize, path: &Path, what: impl std::fmt::Display) -> Error {
@@ -55,21 +65,28 @@ fn corrupt(i: usize, path: &Path, what: impl std::fmt::Display) -> Error {
 /// Open every container chunk and check it against chunk 0 and the plan.
 pub fn probe_chunks(plan: &Plan, chunks: &[PathBuf]) -> Result<()> {
     let mut reference: Option<VideoParams> = None;
-    for (i, (path, spec)) in chunks.iter().zip(&plan.chunks).enumerate() {
-        let mut demuxer = Demuxer::open(path).map_err(|e| corrupt(i, path, e))?;
-        let params = match (demuxer.video_stream_count(), demuxer.params()) {
-            (1, Some(p)) => p,
-            (n, _) => {
-                let msg = format!("chunk {i} ({}) holds {n} video streams, expected 1", path.display());
-                return Err(Error::new(Code::IncompatibleChunk, msg));
-            }
-        };
-        check_params(plan, i, path, &params, reference.as_ref())?;
-        check_first_packet(&mut demuxer, i, path)?;
-        check_indexed_frames(&demuxer, i, path, spec)?;
+    for (i, path) in chunks.iter().enumerate() {
+        let params = probe_chunk(plan, i, path, reference.as_ref())?;
         reference.get_or_insert(params);
     }
     Ok(())
+}
+
+/// Open container chunk `i` at `path` and check it against the plan and `reference` (chunk 0's
+/// parameters; `None` for chunk 0 itself); returns its parameters.
+pub fn probe_chunk(plan: &Plan, i: usize, path: &Path, reference: Option<&VideoParams>) -> Result<VideoParams> {
+    let mut demuxer = Demuxer::open(path).map_err(|e| corrupt(i, path, e))?;
+    let params = match (demuxer.video_stream_count(), demuxer.params()) {
+        (1, Some(p)) => p,
+        (n, _) => {
+            let msg = format!("chunk {i} ({}) holds {n} video streams, expected 1", path.display());
+            return Err(Error::new(Code::IncompatibleChunk, msg));
+        }
+    };
+    check_params(plan, i, path, &params, reference)?;
+    check_first_packet(&mut demuxer, i, path)?;
+    check_indexed_frames(&demuxer, i, path, &plan.chunks[i])?;
+    Ok(params)
 }
 
 fn check_params(
@@ -131,7 +148,11 @@ fn check_indexed_frames(demuxer: &Demuxer, i: usize, path: &Path, spec: &ChunkSp
 
 /// Check chunk `i`'s digest (file or frame directory) against its sidecar's `want`.
 pub fn verify_digest(i: usize, path: &Path, want: &str) -> Result<()> {
-    let got = crate::digest::artifact(path)?;
+    compare_digest(i, path, &crate::digest::artifact(path)?, want)
+}
+
+/// Check chunk `i`'s digest `got` (computed elsewhere, e.g. while it downloaded) against `want`.
+pub fn compare_digest(i: usize, path: &Path, got: &str, want: &str) -> Result<()> {
     if got.eq_ignore_ascii_case(want) {
         Ok(())
     } else {

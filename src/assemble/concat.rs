@@ -4,18 +4,22 @@
 //! the output stream's time base, and every packet lasts exactly one frame, so the track's frame
 //! rate is the plan's and its duration is `totalFrames·fpsDen/fpsNum`, whatever the chunking. No
 //! timestamp from a chunk file survives, so chunk time bases and edit lists cannot drift it.
+//!
+//! Chunks are taken from [`Arrivals`] one at a time: chunk i is opened once it is local and
+//! checked, and released (a downloaded copy deleted) as soon as its last packet was read.
 
 use std::path::PathBuf;
 
+use super::feed::Arrivals;
 use crate::av::demux::Demuxer;
 use crate::av::ff;
 use crate::error::{Code, Error, Result};
-use crate::plan::ChunkSpec;
 use crate::time::{Fps, Rational};
 
 /// Yields the video packets of all chunks in order, restamped onto one timeline.
-pub struct VideoSource {
-    chunks: Vec<(PathBuf, ChunkSpec)>,
+pub struct VideoSource<'a> {
+    chunks: Arrivals<'a>,
+    path: PathBuf,
     fps: Fps,
     time_base: Rational,
     next_chunk: usize,
@@ -24,10 +28,11 @@ pub struct VideoSource {
     frame: i64,
 }
 
-impl VideoSource {
-    /// A source over `chunks` (paths with their plan specs), stamping in `time_base`.
-    pub fn new(chunks: Vec<(PathBuf, ChunkSpec)>, fps: Fps, time_base: Rational) -> Self {
-        VideoSource { chunks, fps, time_base, next_chunk: 0, current: None, in_chunk: 0, frame: 0 }
+impl<'a> VideoSource<'a> {
+    /// A source over `chunks`, stamping in `time_base`.
+    pub fn new(chunks: Arrivals<'a>, fps: Fps, time_base: Rational) -> Self {
+        let path = PathBuf::new();
+        VideoSource { chunks, path, fps, time_base, next_chunk: 0, current: None, in_chunk: 0, frame: 0 }
     }
 
     /// Frames yielded so far.
@@ -42,8 +47,8 @@ impl VideoSource {
                 if self.next_chunk == self.chunks.len() {
                     return Ok(None);
                 }
-                let path = &self.chunks[self.next_chunk].0;
-                let demuxer = Demuxer::open(path).map_err(|e| self.corrupt(e))?;
+                self.path = self.chunks.open(self.next_chunk)?;
+                let demuxer = Demuxer::open(&self.path).map_err(|e| self.corrupt(e))?;
                 self.current = Some(demuxer);
                 self.in_chunk = 0;
             }
@@ -60,7 +65,7 @@ impl VideoSource {
     }
 
     fn stamp(&mut self, mut packet: ff::Packet) -> Result<ff::Packet> {
-        let spec = self.chunks[self.next_chunk].1;
+        let spec = self.chunks.spec(self.next_chunk);
         if self.in_chunk == spec.frames() {
             let what = format!("holds more than the plan's {} frames", spec.frames());
             return Err(self.chunk_error(Code::FrameCountMismatch, what));
@@ -82,23 +87,27 @@ impl VideoSource {
     }
 
     fn end_chunk(&mut self) -> Result<()> {
-        let spec = self.chunks[self.next_chunk].1;
+        let spec = self.chunks.spec(self.next_chunk);
         if self.in_chunk != spec.frames() {
             let what = format!("ended after {} of its {} indexed frames (truncated?)", self.in_chunk, spec.frames());
             return Err(self.chunk_error(Code::CorruptChunk, what));
         }
         self.current = None;
+        self.chunks.done(self.next_chunk);
         self.next_chunk += 1;
         Ok(())
     }
 
     fn corrupt(&self, err: crate::error::AvError) -> Error {
-        let (path, spec) = &self.chunks[self.next_chunk];
-        Error::av(Code::CorruptChunk, err).prefixed(&format!("chunk {} ({})", spec.index, path.display()))
+        let spec = self.chunks.spec(self.next_chunk);
+        let err =
+            Error::av(Code::CorruptChunk, err).prefixed(&format!("chunk {} ({})", spec.index, self.path.display()));
+        self.chunks.named(self.next_chunk, err)
     }
 
     fn chunk_error(&self, code: Code, what: String) -> Error {
-        let (path, spec) = &self.chunks[self.next_chunk];
-        Error::new(code, format!("chunk {} ({}) {what}", spec.index, path.display()))
+        let spec = self.chunks.spec(self.next_chunk);
+        let err = Error::new(code, format!("chunk {} ({}) {what}", spec.index, self.path.display()));
+        self.chunks.named(self.next_chunk, err)
     }
 }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::feed::ChunkFeed;
 use super::{no_audio, summarize, AssembleOptions, AudioSummary, Progress};
 use crate::audio::{self, EncodeSettings};
 use crate::error::{Code, Error, Result};
@@ -15,15 +16,21 @@ use crate::publish::{StagedDir, StagedFile};
 const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 
 /// Merge `chunks` (frame directories) into `out`; returns frames merged and the audio summary.
+/// Frame directories are hard-linked, not copied, so there is no copy to overlap downloads
+/// with: every chunk is made local (and checked) before the merge starts.
 pub fn merge(
     plan: &Plan,
-    chunks: &[PathBuf],
+    feed: &mut dyn ChunkFeed,
     expected: &[Option<String>],
     audio: Option<&Path>,
     out: &Path,
     settings: EncodeSettings,
     options: &AssembleOptions,
 ) -> Result<(i64, AudioSummary)> {
+    for i in 0..feed.paths().len() {
+        feed.ready(i, &|| super::cancelled(options))?;
+    }
+    let chunks = feed.paths();
     let mut lists = Vec::with_capacity(chunks.len());
     for (i, path) in chunks.iter().enumerate() {
         let frames = check_chunk(plan, i, path)?;

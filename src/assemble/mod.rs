@@ -6,9 +6,13 @@
 //! staging file with the index first, which is fsynced and renamed onto `out`; for PNG
 //! sequences, merge the frame directories with one 1-based numbering. On any error the staging
 //! file or directory is removed and `out` is untouched.
+//!
+//! [`assemble_from`] takes the chunks from a [`ChunkFeed`], so chunks still downloading are
+//! concatenated one by one as they arrive (the order of checks is in [`feed`]).
 
 pub mod check;
 pub mod concat;
+pub mod feed;
 pub mod frames;
 pub mod mux;
 
@@ -24,6 +28,8 @@ use crate::av::demux::Demuxer;
 use crate::error::{Code, Error, Result};
 use crate::plan::{OutputFormat, Plan};
 use crate::publish::{Flusher, StagedFile};
+
+use feed::{Arrivals, ChunkFeed, LocalChunks};
 
 /// Frames written so far, reported during long assembles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,15 +98,26 @@ pub fn assemble(
     out: &Path,
     options: &AssembleOptions,
 ) -> Result<AssembleResult> {
+    assemble_from(plan_dir, &mut LocalChunks(chunks.to_vec()), audio, out, options)
+}
+
+/// [`assemble`] over the chunks of `feed`, consumed in index order as each becomes local.
+pub fn assemble_from(
+    plan_dir: &Path,
+    feed: &mut dyn ChunkFeed,
+    audio: Option<&Path>,
+    out: &Path,
+    options: &AssembleOptions,
+) -> Result<AssembleResult> {
     let started = Instant::now();
     let plan = Plan::load(plan_dir)?;
-    let expected = check::chunk_list(&plan, chunks)?;
+    let expected = check::chunk_list(&plan, feed)?;
     let mut warnings = Vec::new();
     let audio = audio_contract(&plan, audio, &mut warnings)?;
     let settings = options.audio.unwrap_or_default();
     let (frames_encoded, summary) = match plan.dimensions.format {
-        OutputFormat::PngSequence => frames::merge(&plan, chunks, &expected, audio, out, settings, options)?,
-        _ => container(&plan, chunks, expected, audio, out, settings, options)?,
+        OutputFormat::PngSequence => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
+        _ => container(&plan, feed, expected, audio, out, settings, options)?,
     };
     Ok(AssembleResult {
         output_path: out.to_path_buf(),
@@ -158,30 +175,31 @@ fn cancelled(options: &AssembleOptions) -> Result<()> {
 
 fn container(
     plan: &Plan,
-    chunks: &[PathBuf],
+    feed: &mut dyn ChunkFeed,
     expected: Vec<Option<String>>,
     audio: Option<&Path>,
     out: &Path,
     settings: EncodeSettings,
     options: &AssembleOptions,
 ) -> Result<(i64, AudioSummary)> {
-    check::probe_chunks(plan, chunks)?;
+    // All local: every chunk is probed before the copy; otherwise each as it arrives (see feed).
+    let probe_on_arrival = !feed.all_local();
+    if !probe_on_arrival {
+        check::probe_chunks(plan, feed.paths())?;
+    }
     let staged = StagedFile::new(out)?;
-    let verifier = check::Verifier::spawn(chunks, expected);
+    // The verifier hashes local chunks beside the copy; a downloaded chunk's digest is checked
+    // on arrival (it was computed while it downloaded).
+    let local_expected = expected.iter().enumerate().map(|(i, e)| e.clone().filter(|_| feed.origin(i).is_none()));
+    let verifier = check::Verifier::spawn(feed.paths(), local_expected.collect());
     let fps = plan.dimensions.fps;
     let mut encoded = match audio {
         Some(path) => Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?),
         None => None,
     };
-    let first = Demuxer::open(&chunks[0]).map_err(|e| Error::av(Code::CorruptChunk, e))?;
-    let parameters =
-        first.parameters().ok_or_else(|| Error::new(Code::IncompatibleChunk, "chunk 0 has no video stream"))?;
-    let input = mux::VideoInput {
-        chunks: chunks.iter().cloned().zip(plan.chunks.iter().copied()).collect(),
-        parameters,
-        fps,
-        total_frames: plan.total_frames,
-    };
+    let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.cancel.clone());
+    let parameters = first_parameters(&mut chunks)?;
+    let input = mux::VideoInput { chunks, parameters, fps, total_frames: plan.total_frames };
     let progress = |p: Progress| {
         if let Some(sink) = &options.progress {
             sink(p);
@@ -206,6 +224,15 @@ fn container(
     }
     staged.commit()?;
     Ok((frames, summary))
+}
+
+/// The output track's codec parameters: chunk 0's (waiting for it to arrive).
+fn first_parameters(chunks: &mut Arrivals<'_>) -> Result<crate::av::ff::codec::Parameters> {
+    let path = chunks.open(0)?;
+    let first = Demuxer::open(&path).map_err(|e| chunks.named(0, Error::av(Code::CorruptChunk, e)))?;
+    first
+        .parameters()
+        .ok_or_else(|| chunks.named(0, Error::new(Code::IncompatibleChunk, "chunk 0 has no video stream")))
 }
 
 fn output_size(out: &Path) -> Result<u64> {

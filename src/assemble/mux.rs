@@ -35,7 +35,7 @@ fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
 pub fn write(
     staging: &Path,
     format: &str,
-    video: VideoInput,
+    video: VideoInput<'_>,
     mut audio: Option<&mut EncodedAudio>,
     progress: &dyn Fn(Progress),
     cancelled: &dyn Fn() -> Result<()>,
@@ -90,9 +90,9 @@ pub fn write(
 }
 
 /// The chunks to concatenate and what the output track must look like.
-pub struct VideoInput {
-    /// Chunk paths with their plan specs, in index order.
-    pub chunks: Vec<(std::path::PathBuf, crate::plan::ChunkSpec)>,
+pub struct VideoInput<'a> {
+    /// The chunks, in index order, as they become local.
+    pub chunks: super::feed::Arrivals<'a>,
     /// Codec parameters for the output track (chunk 0's).
     pub parameters: ff::codec::Parameters,
     /// The plan's frame rate.

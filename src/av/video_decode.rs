@@ -290,7 +290,8 @@ mod tests {
 
     #[test]
     fn untagged_pictures_get_the_matrix_chrome_guesses() {
-        let matrix = |w, h, vp9_or_av1| colour_of(&ff::frame::Video::new(ff::format::Pixel::YUV420P, w, h), vp9_or_av1).0;
+        let matrix =
+            |w, h, vp9_or_av1| colour_of(&ff::frame::Video::new(ff::format::Pixel::YUV420P, w, h), vp9_or_av1).0;
         assert_eq!(matrix(960, 664, false), ff::ffi::SWS_CS_ITU601);
         assert_eq!(matrix(1280, 576, false), ff::ffi::SWS_CS_ITU601);
         assert_eq!(matrix(1280, 720, false), ff::ffi::SWS_CS_ITU709);

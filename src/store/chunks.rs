@@ -3,16 +3,15 @@
 //! In a chunks folder or prefix, chunk i is `chunk-NNN.mp4` / `chunk-NNN.mov` (a file) or
 //! `chunk-NNN` (a folder of PNG frames), with its sidecar `<name>.perf.json` beside it: the names
 //! HyperFrames' adapters use. A chunk is uploaded before its sidecar; the chunk object appears
-//! whole or not at all (see [`transfer`]). Downloads for assemble run [`DOWNLOADS_IN_FLIGHT`] at
-//! a time and start in index order, each straight to disk, so memory stays flat.
+//! whole or not at all (see [`transfer`]). Downloads for assemble ([`super::downloads`]) run
+//! [`DOWNLOADS_IN_FLIGHT`] at a time and start in index order, each straight to disk, so memory
+//! stays flat.
 
-use std::path::{Path, PathBuf};
-
-use futures_util::{StreamExt, TryStreamExt};
+use std::path::Path;
 
 use super::transfer::{self, TransferSink};
-use super::{Location, Remote};
-use crate::error::{Code, Result};
+use super::Remote;
+use crate::error::Result;
 use crate::plan::OutputFormat;
 
 /// Chunk downloads in flight at once during assemble.
@@ -43,49 +42,6 @@ pub async fn upload(local: &Path, dest: &Remote, sink: Option<&TransferSink>) ->
     let sidecar = crate::assemble::check::sidecar_path(local);
     let sidecar_dest = dest.with_suffix(".perf.json");
     Ok(sent + transfer::upload_file(&sidecar, &sidecar_dest, sink).await?)
-}
-
-/// Download one chunk (and its sidecar, when there is one) from `src` into `dest`.
-async fn download_one(src: &Remote, dest: &Path, format: OutputFormat, sink: Option<&TransferSink>) -> Result<()> {
-    if format == OutputFormat::PngSequence {
-        transfer::download_dir(src, dest, Code::MissingChunk, sink).await?;
-    } else {
-        transfer::download_file(src, dest, Code::MissingChunk, sink).await?;
-    }
-    let sidecar = src.with_suffix(".perf.json");
-    // The sidecar is optional (contracts §6): absent, the chunk is checked without it.
-    match transfer::download_file(&sidecar, &crate::assemble::check::sidecar_path(dest), Code::MissingChunk, None).await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == Code::MissingChunk => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Local paths for `chunks`, in order: local ones as they are, remote ones downloaded into
-/// `scratch` under their own names.
-pub async fn localize(
-    chunks: &[Location],
-    format: OutputFormat,
-    scratch: &Path,
-    sink: Option<&TransferSink>,
-) -> Result<Vec<PathBuf>> {
-    futures_util::stream::iter(chunks.iter().enumerate())
-        .map(|(i, chunk)| async move {
-            match chunk {
-                Location::Local(p) => Ok(p.clone()),
-                Location::Remote(r) => {
-                    let name = r.key().filename().map(str::to_string).unwrap_or_else(|| format!("chunk-{i:03}"));
-                    // Index-prefixed, so two chunks with one base name in different prefixes never collide.
-                    let dest = scratch.join(format!("{i:05}-{name}"));
-                    download_one(r, &dest, format, sink).await?;
-                    Ok(dest)
-                }
-            }
-        })
-        .buffered(DOWNLOADS_IN_FLIGHT)
-        .try_collect()
-        .await
 }
 
 #[cfg(test)]

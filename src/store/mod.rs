@@ -19,6 +19,7 @@
 
 pub mod cache;
 pub mod chunks;
+pub mod downloads;
 pub mod ops;
 pub mod plan;
 pub mod transfer;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::cache::Scratch;
 use super::chunks::{self, chunk_name};
+use super::downloads::ChunkDownloads;
 use super::transfer::{self, TransferSink};
 use super::{block_on, plan as remote_plan, Location, Remote};
 use crate::assemble::{AssembleOptions, AssembleResult};
@@ -29,7 +30,8 @@ pub struct StorageTimings {
     pub plan_fetch_ms: u64,
     /// Whether the plan was downloaded by this command (false: local, or already cached).
     pub plan_downloaded: bool,
-    /// Downloading other inputs (chunks, soundtrack, project).
+    /// Downloading other inputs (chunks, soundtrack, project); for assemble, only what did not
+    /// overlap the concat (presence checks, sidecars, soundtrack, waits for chunks).
     pub download_ms: u64,
     /// Uploading the output.
     pub upload_ms: u64,
@@ -198,27 +200,28 @@ pub fn assemble_at(
     let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
     let loaded = Plan::load(&plan_dir)?;
     let mut work = Work::new("assemble");
-    let started = Instant::now();
     let locations = chunk_locations(chunks, &loaded)?;
-    let mut inputs = PathBuf::new();
-    if locations.iter().any(|l| l.local().is_none()) {
-        inputs = work.path()?.join("chunks");
-        std::fs::create_dir_all(&inputs).map_err(|e| Error::io("creating", &inputs, e))?;
-    }
-    let paths = block_on(chunks::localize(&locations, loaded.dimensions.format, &inputs, sink.as_ref()))??;
+    let scratch = if locations.iter().any(|l| l.local().is_none()) { work.path()? } else { PathBuf::new() };
+    let started = Instant::now();
     let audio = resolve_audio(audio, &loaded, &mut work)?;
     t.download_ms = ms(started);
-    let result = match Location::parse(out)? {
-        Location::Local(path) => crate::assemble(&plan_dir, &paths, audio.as_deref(), &path, options)?,
+    // Declared after `work`, so it is dropped first: its downloads stop before the scratch goes.
+    let mut feed = ChunkDownloads::new(locations, loaded.dimensions.format, &scratch, sink.clone())?;
+    let assembled = match Location::parse(out)? {
+        Location::Local(path) => crate::assemble::assemble_from(&plan_dir, &mut feed, audio.as_deref(), &path, options),
         Location::Remote(dest) => {
             let local = work.path()?.join(output_name(loaded.dimensions.format));
-            let mut result = crate::assemble(&plan_dir, &paths, audio.as_deref(), &local, options)?;
-            upload_output(&local, &dest, sink.as_ref(), &mut t)?;
-            result.output_path = PathBuf::from(dest.url());
-            result
+            crate::assemble::assemble_from(&plan_dir, &mut feed, audio.as_deref(), &local, options).and_then(
+                |mut result| {
+                    upload_output(&local, &dest, sink.as_ref(), &mut t)?;
+                    result.output_path = PathBuf::from(dest.url());
+                    Ok(result)
+                },
+            )
         }
     };
-    Ok(WithStorage { result, storage: t })
+    t.download_ms += feed.waited().as_millis() as u64;
+    Ok(WithStorage { result: assembled?, storage: t })
 }
 
 fn output_name(format: OutputFormat) -> &'static str {

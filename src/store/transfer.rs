@@ -299,8 +299,11 @@ pub async fn download_dir(src: &Remote, dest: &Path, missing: Code, sink: Option
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
         }
     }
-    let sizes: Vec<Downloaded> = futures_util::stream::iter(objects.iter())
-        .map(|(rel, _)| async move { download_file(&src.join(rel), &dest.join(rel), missing, sink).await })
+    // Owned pairs, not borrowed items: the future stays `Send` for a spawned chunk download.
+    let pairs: Vec<(Remote, std::path::PathBuf)> =
+        objects.iter().map(|(rel, _)| (src.join(rel), dest.join(rel))).collect();
+    let sizes: Vec<Downloaded> = futures_util::stream::iter(pairs)
+        .map(|(from, to)| async move { download_file(&from, &to, missing, sink).await })
         .buffer_unordered(8)
         .try_collect()
         .await?;
