@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use super::browser::{BrowserBinary, LaunchOptions, Session};
 use super::page::{engine_script, PageConfig};
 use super::server::FileServer;
+use super::watch::Watch;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::model::ExtractedVideo;
@@ -65,6 +66,29 @@ pub struct PageSpec<'a> {
     /// Bound on waiting for a composition's timeline to register; past it the page renders as
     /// it stands, with a warning (as HyperFrames does).
     pub timeline_grace: Duration,
+    /// The plan-time probe: a page that fails to become ready fails for good (the
+    /// non-retryable codes of [`failure_code`]), and one whose scripts keep the browser from
+    /// answering for [`BUSY_LIMIT`] is stopped at once.
+    pub probe: bool,
+}
+
+/// How long a probed page may go without answering a trivial evaluation (its main thread busy
+/// in a script) before it is taken for an endless loop. Loading a page's scripts takes
+/// milliseconds; a script that runs this long without yielding would stall every frame too.
+pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
+
+/// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
+/// ("script", "font", "image", "not-ready"). At plan time each kind is deterministic and final;
+/// in render-chunk the page passed that probe, so anything but a script error may be transient
+/// and stays retryable.
+pub fn failure_code(kind: &str, probe: bool) -> Code {
+    match (kind, probe) {
+        ("script", _) => Code::PageScriptError,
+        ("font", true) => Code::FontLoadFailed,
+        ("image", true) => Code::ImageLoadFailed,
+        (_, true) => Code::PageNeverReady,
+        (_, false) => Code::PageNotReady,
+    }
 }
 
 /// A loaded, ready page that captures frames.
@@ -76,6 +100,13 @@ pub struct Capturer {
     interval: f64,
     last: Option<String>,
     warnings: Vec<String>,
+    unregistered: Vec<String>,
+    /// The plan-time probe ([`PageSpec::probe`]).
+    probe: bool,
+    /// While probing: the heartbeat that finds a script that never yields.
+    watch: Option<Watch>,
+    /// While probing: the beginFrame the browser has not answered yet.
+    frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 fn uptime_ms() -> f64 {
@@ -111,6 +142,10 @@ impl Capturer {
             interval,
             last: None,
             warnings: Vec::new(),
+            unregistered: Vec::new(),
+            probe: page.probe,
+            watch: None,
+            frame_in_flight: None,
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
@@ -135,6 +170,9 @@ impl Capturer {
                 SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
             page.execute(clear).await.map_err(|e| crashed("clearing the page background", e))?;
         }
+        if self.probe {
+            self.watch = Some(Watch::start(page.clone(), BUSY_LIMIT).await?);
+        }
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
@@ -142,17 +180,28 @@ impl Capturer {
         let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
         if let Some(ex) = &answer.exception_details {
-            let text = exception_text(ex);
-            let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
-            return Err(Error::new(code, format!("page {url}: {text}")));
+            return Err(Error::new(Code::PageScriptError, format!("page index.html: {}", exception_text(ex))));
+        }
+        let value = answer.result.result.value.clone().unwrap_or_default();
+        if let Some(failed) = value.get("failure") {
+            let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
+            let text: String = failed.get("message").and_then(|m| m.as_str()).unwrap_or("").chars().take(400).collect();
+            return Err(Error::new(failure_code(kind, self.probe), format!("page index.html: {text}")));
         }
         if self.transparent {
             let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
+        self.settle_frame().await?;
         self.warm_up().await?;
-        let said = answer.result.result.value.as_ref().and_then(|v| v.get("warnings")).and_then(|w| w.as_array());
-        self.warnings = said.into_iter().flatten().filter_map(|w| w.as_str().map(|w| format!("page: {w}"))).collect();
+        let strings = |key: &str| -> Vec<String> {
+            let items = value.get(key).and_then(|w| w.as_array());
+            items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
+        };
+        self.warnings = strings("warnings").into_iter().map(|w| format!("page: {w}")).collect();
+        self.unregistered = strings("unregistered");
+        // The debugger stays enabled but idle; the page is ready and the watch has done its part.
+        self.watch = None;
         Ok(())
     }
 
@@ -178,7 +227,14 @@ impl Capturer {
         &self.warnings
     }
 
-    /// Keep the compositor running (beginFrame mode) until `fut` completes.
+    /// The compositions whose timeline had not registered when the page became ready (the page
+    /// renders as it stands).
+    pub fn unregistered(&self) -> &[String] {
+        &self.unregistered
+    }
+
+    /// Keep the compositor running (beginFrame mode) until `fut` completes; when probing, also
+    /// check that the page still answers (its [`Watch`]).
     async fn pump_until<F: std::future::Future>(&mut self, fut: F, limit: Duration) -> Result<F::Output> {
         let deadline = tokio::time::Instant::now() + limit;
         tokio::pin!(fut);
@@ -187,13 +243,52 @@ impl Capturer {
                 out = &mut fut => return Ok(out),
                 () = tokio::time::sleep(Duration::from_millis(16)) => {
                     if tokio::time::Instant::now() > deadline {
-                        return Err(Error::new(Code::PageNotReady, format!("page did not load within {limit:?}")));
+                        let code = if self.probe { Code::PageNeverReady } else { Code::PageNotReady };
+                        return Err(Error::new(code, format!("page index.html did not load within {limit:?}")));
                     }
-                    if self.session.mode == CaptureMode::BeginFrame {
-                        self.begin_frame(false).await?;
+                    if let Some(watch) = self.watch.as_mut() {
+                        watch.check().await?;
                     }
+                    self.pump_once().await?;
                 }
             }
+        }
+    }
+
+    /// One compositor frame in beginFrame mode. When probing it runs beside the wait: a page
+    /// whose main thread is stuck holds the frame back, and the heartbeat must still get its
+    /// turn; the next frame is sent once the browser has answered the last.
+    async fn pump_once(&mut self) -> Result<()> {
+        if self.session.mode != CaptureMode::BeginFrame {
+            return Ok(());
+        }
+        if !self.probe {
+            return self.begin_frame(false).await.map(drop);
+        }
+        if self.frame_in_flight.as_ref().is_some_and(|task| !task.is_finished()) {
+            return Ok(());
+        }
+        self.settle_frame().await?;
+        self.ticks += self.interval;
+        let params = BeginFrameParams::builder().frame_time_ticks(self.ticks).interval(self.interval).build();
+        let page = self.session.page.clone();
+        self.frame_in_flight =
+            Some(tokio::spawn(
+                async move { page.execute(params).await.map(drop).map_err(|e| crashed("beginFrame", e)) },
+            ));
+        Ok(())
+    }
+
+    /// Wait for the probe's beginFrame in flight, if any (the browser takes one at a time).
+    async fn settle_frame(&mut self) -> Result<()> {
+        let Some(task) = self.frame_in_flight.take() else { return Ok(()) };
+        match tokio::time::timeout(BUSY_LIMIT, task).await {
+            Ok(Ok(answered)) => answered,
+            Ok(Err(_cancelled)) => Ok(()),
+            Err(_) => Err(Error::new(
+                Code::PageScriptTimeout,
+                format!("page index.html: the browser drew no frame within {BUSY_LIMIT:?}"),
+            )),
         }
     }
 

@@ -135,7 +135,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         binary,
         browsers: options.browsers.unwrap_or_else(default_browsers),
         ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
-        timeline_grace: options.timeline_grace.unwrap_or(Duration::from_secs(5)),
+        timeline_grace: timeline_grace(&plan.encoder, options.timeline_grace),
         progress: options.progress.clone(),
         cancel: options.cancel.clone(),
     };
@@ -179,6 +179,16 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         timings,
         warnings: result.warnings,
     })
+}
+
+/// How long render-chunk waits for a composition timeline to register: none at all when `plan`
+/// found that one never registers (it waited its grace then and recorded it), else `given` or 5 s.
+fn timeline_grace(encoder: &crate::plan::model::EncoderConfig, given: Option<Duration>) -> Duration {
+    if encoder.unregistered_timelines.is_empty() {
+        given.unwrap_or(Duration::from_secs(5))
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// One browser per two cores, and at least two: a browser waits on its own round trips between
