@@ -425,3 +425,27 @@ fn exception_text(ex: &chromiumoxide::cdp::js_protocol::runtime::ExceptionDetail
     let first = text.lines().next().unwrap_or("").trim();
     first.chars().take(300).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probed_page_fails_for_good_and_a_rendered_one_may_be_retried() {
+        for (kind, probed, rendered) in [
+            ("script", Code::PageScriptError, Code::PageScriptError),
+            ("font", Code::FontLoadFailed, Code::PageNotReady),
+            ("image", Code::ImageLoadFailed, Code::PageNotReady),
+            ("not-ready", Code::PageNeverReady, Code::PageNotReady),
+        ] {
+            assert_eq!(failure_code(kind, true), probed);
+            assert!(!probed.is_retryable(), "{kind} at plan time");
+            assert_eq!(failure_code(kind, false), rendered);
+        }
+        for code in [Code::PageScriptTimeout, Code::FontLoadFailed, Code::ImageLoadFailed, Code::PageNeverReady] {
+            assert!(!code.is_retryable(), "{code}");
+        }
+        // What render-chunk reports for a browser or a page that stopped answering stays retryable.
+        assert!(Code::PageNotReady.is_retryable() && Code::BrowserCrashed.is_retryable());
+    }
+}
