@@ -78,13 +78,12 @@ pub struct PageSpec<'a> {
 pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
 
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
-/// ("script", "font", "image", "not-ready"). At plan time each kind is deterministic and final;
+/// ("script", "image", "not-ready"; a failed font face is reported apart, as `brokenFonts`). At plan time each kind is deterministic and final;
 /// in render-chunk the page passed that probe, so anything but a script error may be transient
 /// and stays retryable.
 pub fn failure_code(kind: &str, probe: bool) -> Code {
     match (kind, probe) {
         ("script", _) => Code::PageScriptError,
-        ("font", true) => Code::FontLoadFailed,
         ("image", true) => Code::ImageLoadFailed,
         (_, true) => Code::PageNeverReady,
         (_, false) => Code::PageNotReady,
@@ -198,7 +197,17 @@ impl Capturer {
             let items = value.get(key).and_then(|w| w.as_array());
             items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
         };
-        self.warnings = strings("warnings").into_iter().map(|w| format!("page: {w}")).collect();
+        let fonts = strings("brokenFonts");
+        if !fonts.is_empty() {
+            let text: String = fonts.join(", ").chars().take(400).collect();
+            let message = format!("font face {text} failed to load");
+            if self.probe {
+                return Err(Error::new(Code::FontLoadFailed, format!("page index.html: {message}")));
+            }
+            // The page passed plan's probe with these faces: the text draws with the fallback.
+            self.warnings.push(format!("page: {message}; its text draws with the next family"));
+        }
+        self.warnings.extend(strings("warnings").into_iter().map(|w| format!("page: {w}")));
         self.unregistered = strings("unregistered");
         // The debugger stays enabled but idle; the page is ready and the watch has done its part.
         self.watch = None;
@@ -434,7 +443,6 @@ mod tests {
     fn a_probed_page_fails_for_good_and_a_rendered_one_may_be_retried() {
         for (kind, probed, rendered) in [
             ("script", Code::PageScriptError, Code::PageScriptError),
-            ("font", Code::FontLoadFailed, Code::PageNotReady),
             ("image", Code::ImageLoadFailed, Code::PageNotReady),
             ("not-ready", Code::PageNeverReady, Code::PageNotReady),
         ] {

@@ -244,7 +244,7 @@
   const player = () => (window.__player && typeof window.__player.renderSeek === "function" ? window.__player : null);
   let mode = null; // "runtime" | "custom"
   // A failure of ready(), with the kind the renderer maps to an error code: "script" (a page
-  // script threw or did not load), "font", "image" or "not-ready" (a bounded wait ran out).
+  // script threw or did not load), "image" or "not-ready" (a bounded wait ran out).
   function failure(kind, message) {
     const e = new Error(message);
     e.framefanKind = kind;
@@ -272,8 +272,8 @@
       .map((el) => el.getAttribute("data-composition-id"))
       .filter((id) => id && !tls[id]);
   }
-  // Ready, or a failure: resolves to {mode, duration, warnings, unregistered} or {failure: {kind,
-  // message}}, never rejects (an unexpected exception is a script failure).
+  // Ready, or a failure: resolves to {mode, duration, warnings, brokenFonts, unregistered} or
+  // {failure: {kind, message}}, never rejects (an unexpected exception is a script failure).
   async function ready(timeoutMs, graceMs) {
     try {
       return await becomeReady(timeoutMs, graceMs);
@@ -326,8 +326,8 @@
     }
     await Promise.race([document.fonts.ready, sleep(Math.max(0, deadline - realNow()))]);
     if (document.fonts.status !== "loaded") throw failure("not-ready", "document.fonts did not become ready");
-    const faces = brokenFaces();
-    if (faces.length) throw failure("font", `font face ${faces.join(", ")} failed to load`);
+    // Failed faces are reported, not thrown: plan refuses them, a render draws the fallback.
+    const brokenFonts = brokenFaces();
     for (const img of Array.from(document.images)) {
       await waitFor(`image ${img.getAttribute("src")}`, () => img.complete, deadline);
       if (img.getAttribute("src") && img.naturalWidth === 0) throw failure("image", `image ${img.getAttribute("src")} failed to load`);
@@ -339,7 +339,7 @@
     }
     if (window.gsap && window.gsap.ticker && window.gsap.ticker.lagSmoothing) window.gsap.ticker.lagSmoothing(0);
     if (errors.length) throw scriptFailure();
-    return { mode, duration: duration(), warnings, unregistered: mode === "runtime" ? unregistered() : [] };
+    return { mode, duration: duration(), warnings, brokenFonts, unregistered: mode === "runtime" ? unregistered() : [] };
   }
 
   // The runtime's duration, else what the root and its sub-compositions declare (as
