@@ -149,8 +149,12 @@ impl Capturer {
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
             Err(e) => {
-                // Shut the browser down before the caller removes its profile directory.
-                cap.close().await;
+                // Shut the browser down before the caller removes its profile directory (a
+                // probe's, possibly stuck in a script, needs no graceful close).
+                match cap.probe {
+                    true => cap.kill().await,
+                    false => cap.close().await,
+                }
                 Err(e)
             }
         }
@@ -417,6 +421,11 @@ impl Capturer {
     /// Close the browser.
     pub async fn close(self) {
         self.session.close().await;
+    }
+
+    /// Kill the browser (no graceful close: for a probe whose profile is thrown away).
+    pub async fn kill(self) {
+        self.session.kill().await;
     }
 }
 

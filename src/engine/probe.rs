@@ -126,7 +126,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
     };
     let warnings = cap.warnings().to_vec();
     let unregistered = cap.unregistered().to_vec();
-    cap.close().await;
+    cap.kill().await;
     let duration = seconds.transpose()?.map(exact_duration).transpose()?;
     Ok(Probed { duration, warnings, unregistered })
 }
