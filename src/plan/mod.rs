@@ -108,11 +108,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let dir = staged.path();
     freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
     valid.runtime.freeze(dir)?;
-    let probed = probe_step(dir, &compiled, &valid, data_duration.is_none())?;
-    if let Some(measured) = probed.duration {
-        compiled.duration = measured;
-    }
-    let total_frames = frame_count(&compiled)?;
+    let (probed, media, total_frames) = probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
     let chunking = chunking::split(total_frames, &valid.chunking)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
     let mut encoder = valid.encoder_config(chunking.size, chunk_count);
@@ -122,8 +118,6 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         encoder.page_size = Some((compiled.width, compiled.height));
         encoder.capture_format = "png".to_string();
     }
-    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
-    let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
     sizes.check(valid.size_limit)?;
@@ -162,6 +156,37 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
         warnings,
     })
+}
+
+/// The probe ([`probe_step`]) and the media step, with the render's length in frames. With a
+/// declared duration the two overlap (the browser mostly waits on the page while libav decodes
+/// and mixes); a root without one is measured first, since the media step needs the length. A
+/// page that fails the probe is the error reported, whatever the media step did.
+fn probe_and_media(
+    dir: &Path,
+    compiled: &mut Compiled,
+    valid: &ValidConfig,
+    measure: bool,
+) -> Result<(crate::engine::probe::Probed, MediaOutput, i64)> {
+    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
+    if measure {
+        let probed = probe_step(dir, compiled, valid, true)?;
+        if let Some(measured) = probed.duration {
+            compiled.duration = measured;
+        }
+        let total_frames = frame_count(compiled)?;
+        let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
+        return Ok((probed, media, total_frames));
+    }
+    let total_frames = frame_count(compiled)?;
+    let compiled: &Compiled = compiled;
+    let (probed, media) = std::thread::scope(|scope| {
+        let probe = scope.spawn(|| probe_step(dir, compiled, valid, false));
+        let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir);
+        let probed = probe.join().unwrap_or_else(|_| Err(Error::new(Code::BrowserCrashed, "the probe panicked")));
+        (probed, media)
+    });
+    Ok((probed?, media?, total_frames))
 }
 
 /// Load the frozen page at `dir` once in the browser (`engine::probe`): a page that does not
