@@ -330,7 +330,14 @@
     const brokenFonts = brokenFaces();
     for (const img of Array.from(document.images)) {
       await waitFor(`image ${img.getAttribute("src")}`, () => img.complete, deadline);
-      if (img.getAttribute("src") && img.naturalWidth === 0) throw failure("image", `image ${img.getAttribute("src")} failed to load`);
+      if (img.getAttribute("src") && img.naturalWidth === 0) {
+        // One from the plan (or inline) is a broken page; one from elsewhere is a remote image
+        // plan could not fetch (it warned then), which renders as a failed load, as in HyperFrames.
+        const url = new URL(img.currentSrc || img.src, location.href);
+        const own = url.origin === location.origin || url.protocol === "data:" || url.protocol === "blob:";
+        if (own) throw failure("image", `image ${img.getAttribute("src")} failed to load`);
+        warnings.push(`image ${img.getAttribute("src")} did not load (it is not in the plan); it renders as a failed load`);
+      }
       await img.decode().catch(() => {});
     }
     for (const v of CFG.videos || []) {
