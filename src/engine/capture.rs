@@ -186,17 +186,27 @@ impl Capturer {
             return Err(Error::new(Code::PageScriptError, format!("page index.html: {}", exception_text(ex))));
         }
         let value = answer.result.result.value.clone().unwrap_or_default();
-        if let Some(failed) = value.get("failure") {
-            let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
-            let text: String = failed.get("message").and_then(|m| m.as_str()).unwrap_or("").chars().take(400).collect();
-            return Err(Error::new(failure_code(kind, self.probe), format!("page index.html: {text}")));
-        }
+        self.read_ready(&value)?;
         if self.transparent {
             let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
         self.settle_frame().await?;
         self.warm_up().await?;
+        // The debugger stays enabled but idle; the page is ready and the watch has done its part.
+        self.watch = None;
+        Ok(())
+    }
+
+    /// What `window.__framefan.ready` answered: a failure is the error (its code by
+    /// [`failure_code`]); failed font faces fail a probe and are a warning in a render; the
+    /// page's warnings and unregistered timelines are kept.
+    fn read_ready(&mut self, value: &serde_json::Value) -> Result<()> {
+        if let Some(failed) = value.get("failure") {
+            let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
+            let text: String = failed.get("message").and_then(|m| m.as_str()).unwrap_or("").chars().take(400).collect();
+            return Err(Error::new(failure_code(kind, self.probe), format!("page index.html: {text}")));
+        }
         let strings = |key: &str| -> Vec<String> {
             let items = value.get(key).and_then(|w| w.as_array());
             items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
@@ -213,8 +223,6 @@ impl Capturer {
         }
         self.warnings.extend(strings("warnings").into_iter().map(|w| format!("page: {w}")));
         self.unregistered = strings("unregistered");
-        // The debugger stays enabled but idle; the page is ready and the watch has done its part.
-        self.watch = None;
         Ok(())
     }
 
