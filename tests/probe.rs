@@ -109,6 +109,15 @@ fn an_endless_loop_is_stopped_and_named_and_its_browser_killed() {
 }
 
 #[test]
+fn a_script_that_loops_on_the_first_frame_is_stopped_too() {
+    // The page loads and becomes ready; its animation frame callback (run by the virtual clock
+    // when the probe draws frame 0) never returns.
+    let tail = format!("{TIMELINE}<script src=\"frame.js\"></script>");
+    let proj = project("", "", &tail, &[("frame.js", "requestAnimationFrame(() => {\n  for (;;) {}\n});\n")]);
+    assert_plan_fails(proj.path(), "PAGE_SCRIPT_TIMEOUT", "frame.js:2");
+}
+
+#[test]
 fn a_font_face_that_fails_to_load_fails_the_plan_naming_its_source() {
     let head = "<style>@font-face { font-family: \"Gone\"; src: url(\"fonts/gone.woff2\") format(\"woff2\"); } \
                 #t { font-family: \"Gone\", sans-serif; }</style>";

@@ -232,8 +232,16 @@ impl Capturer {
     /// a drawn frame 0, a frame is the same pixels whichever browser, chunk or retry draws it.
     async fn warm_up(&mut self) -> Result<()> {
         let page = self.session.page.clone();
-        let res =
-            page.execute(evaluate("window.__framefan.seek(0)")).await.map_err(|e| crashed("seeking to frame 0", e))?;
+        let seek = page.execute(evaluate("window.__framefan.seek(0)"));
+        let res = if self.probe {
+            // A probed page's first seek is watched as its load is: a script may loop in it.
+            let answer = self.pump_until(seek, Duration::from_secs(20)).await?;
+            self.settle_frame().await?;
+            answer
+        } else {
+            seek.await
+        };
+        let res = res.map_err(|e| crashed("seeking to frame 0", e))?;
         if let Some(ex) = &res.result.exception_details {
             return Err(Error::new(Code::PageScriptError, format!("frame 0: {}", exception_text(ex))));
         }
