@@ -79,6 +79,8 @@ pub fn page_duration(
     probed.duration.ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "the page reported no duration"))
 }
 
+/// Run one probe on a fresh single-threaded runtime: `serve` starts the file server (it needs
+/// the runtime), the browser's profile lives in a scratch directory removed afterwards.
 fn block_on<S, F>(serve: S, spec: &ProbeSpec<'_>) -> Result<Probed>
 where
     S: FnOnce() -> F,
