@@ -95,6 +95,14 @@ pub enum Code {
     RuntimeNotFound,
     /// A HyperFrames runtime file does not match the sha256 pinned for it (or recorded in the plan).
     RuntimeMismatch,
+    /// At plan time: a page script kept the page from answering within the bound (an endless loop).
+    PageScriptTimeout,
+    /// At plan time: a font face the page uses failed to load.
+    FontLoadFailed,
+    /// At plan time: an `<img>` of the page failed to load or decode.
+    ImageLoadFailed,
+    /// At plan time: the page did not become ready within the bounded wait (the message says what).
+    PageNeverReady,
 }
 
 impl Code {
@@ -139,6 +147,10 @@ impl Code {
             Code::StorageAccessDenied => "STORAGE_ACCESS_DENIED",
             Code::RuntimeNotFound => "RUNTIME_NOT_FOUND",
             Code::RuntimeMismatch => "RUNTIME_MISMATCH",
+            Code::PageScriptTimeout => "PAGE_SCRIPT_TIMEOUT",
+            Code::FontLoadFailed => "FONT_LOAD_FAILED",
+            Code::ImageLoadFailed => "IMAGE_LOAD_FAILED",
+            Code::PageNeverReady => "PAGE_NEVER_READY",
         }
     }
 

@@ -33,7 +33,9 @@ fn project(style: &str, body: &str, files: &[(&str, &[u8])]) -> TempDir {
     let page = format!(
         "<!doctype html><html><head><meta charset=utf-8><style>{style}</style></head><body>\
          <div id=root data-composition-id=main data-width=320 data-height=240 data-duration=1>{body}</div>\
-         <script>window.__timelines = window.__timelines || {{}};</script></body></html>"
+         <script>window.__timelines = window.__timelines || {{}}; window.__timelines.main = {{ duration() {{ return 0; }}, \
+         totalDuration() {{ return 0; }}, time() {{ return 0; }}, totalTime() {{ return this; }}, pause() {{ return this; }}, \
+         paused() {{ return true; }} }};</script></body></html>"
     );
     std::fs::write(dir.path().join("index.html"), page).unwrap();
     for (rel, bytes) in files {
@@ -158,8 +160,9 @@ fn system_fonts_fonts_dir_and_other_cached_packages() {
     let own_cache = tempfile::tempdir().unwrap();
     let files = own_cache.path().join("node_modules/@fontsource/fira-sans/files");
     std::fs::create_dir_all(&files).unwrap();
+    // Real font bytes (Lato's): plan's browser probe refuses a face that does not load.
     for face in ["400-normal", "700-normal", "500-normal", "400-italic", "700-italic"] {
-        std::fs::write(files.join(format!("fira-sans-latin-{face}.woff2")), face).unwrap();
+        std::fs::write(files.join(format!("fira-sans-latin-{face}.woff2")), &lato).unwrap();
     }
     let options = FontOptions { system_fonts: false, fonts_dir: Some(fonts_dir.path().to_path_buf()) };
     let config =

@@ -9,6 +9,7 @@ mod engine;
 mod fuzz_regressions;
 mod page_plan;
 mod parity;
+mod probe;
 mod protocol;
 mod render;
 mod sandbox;

@@ -82,6 +82,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         system_fonts: true,
         runtime: p.runtime.then(|| pinned_runtime().record),
         page_size: None,
+        unregistered_timelines: Vec::new(),
     }
 }
 
@@ -163,5 +164,6 @@ pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat)
         transparent: format == ShotFormat::Png,
         ready_timeout: std::time::Duration::from_secs(20),
         timeline_grace: std::time::Duration::from_secs(2),
+        probe: false,
     }
 }

@@ -18,14 +18,22 @@ use tempfile::TempDir;
 
 use crate::util::framefan_bin;
 
-/// A root composition page with `attrs` on the root and `body` inside it.
+/// A root composition page with `attrs` on the root and `body` inside it, whose root registers a
+/// minimal timeline unless the body did (plan's browser probe waits for one otherwise).
 fn page(attrs: &str, body: &str) -> String {
     format!(
         "<!doctype html><html><head><meta charset=utf-8><style>body {{ margin: 0 }}</style></head><body>\n\
          <div id=\"stage\" data-composition-id=\"main\" {attrs}>\n{body}\n</div>\n\
-         <script>window.__timelines = window.__timelines || {{}};</script>\n</body></html>\n"
+         <script>window.__timelines = window.__timelines || {{}};\n{MINIMAL_TIMELINE}</script>\n</body></html>\n"
     )
 }
+
+/// HyperFrames' runtime binds any object with this shape as a root timeline; a root with
+/// data-no-timeline registers none.
+const MINIMAL_TIMELINE: &str = "if (!document.getElementById('stage').hasAttribute('data-no-timeline')) \
+    window.__timelines.main = window.__timelines.main || { duration() { return 0; }, \
+    totalDuration() { return 0; }, time() { return 0; }, totalTime() { return this; }, pause() { return this; }, \
+    paused() { return true; } };";
 
 const ROOT: &str = "data-width=\"320\" data-height=\"240\" data-duration=\"2\"";
 
@@ -40,10 +48,14 @@ fn project(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
+/// A 1×1 GIF whose bytes are all ASCII (it fits a `&str`); the browser sniffs it whatever its
+/// name, and plan's probe refuses an `<img>` that does not load.
+const TINY_IMAGE: &str = "GIF89a\x01\x00\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
+
 fn simple_project() -> TempDir {
     project(&[
         ("index.html", &page(ROOT, "<div id=intro data-start=0 data-duration=1>hi</div><img src=\"assets/a.png\">")),
-        ("assets/a.png", "not really a png"),
+        ("assets/a.png", TINY_IMAGE),
     ])
 }
 
@@ -191,7 +203,7 @@ fn the_same_project_plans_to_the_same_hash() {
     };
     assert_eq!(changed(&config, &|_| {}), ra.plan_hash);
     assert_ne!(
-        changed(&config, &|p| std::fs::write(p.join("assets/a.png"), "not really a pnG").unwrap()),
+        changed(&config, &|p| std::fs::write(p.join("assets/a.png"), TINY_IMAGE.replacen("\x01", "\x02", 1)).unwrap()),
         ra.plan_hash
     );
     let other_vars = PlanConfig { variables: serde_json::json!({"title": "y", "n": 1.5}), ..config.clone() };
@@ -421,7 +433,7 @@ fn symlinks_are_followed_and_their_content_frozen() {
     plan_into(inside.path(), out.path(), &PlanConfig::default()).unwrap();
     let alias = out.path().join("plan/compiled/assets/alias.png");
     assert!(std::fs::symlink_metadata(&alias).unwrap().file_type().is_file());
-    assert_eq!(read(&alias), b"not really a png");
+    assert_eq!(read(&alias), TINY_IMAGE.as_bytes());
     assert!(std::fs::symlink_metadata(out.path().join("plan/compiled/more")).unwrap().is_dir());
 }
 

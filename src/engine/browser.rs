@@ -214,6 +214,15 @@ impl Session {
         Ok(Session { browser, handler, page, mode: opts.binary.mode, profile })
     }
 
+    /// Kill the browser outright (SIGKILL; its renderers exit with it) and remove its profile:
+    /// for a browser whose profile and state are thrown away, a graceful close only costs time.
+    pub async fn kill(mut self) {
+        let _killed = self.browser.kill().await;
+        let _exited = tokio::time::timeout(Duration::from_secs(5), self.browser.wait()).await;
+        self.handler.abort();
+        let _removed = std::fs::remove_dir_all(&self.profile);
+    }
+
     /// Close the browser and remove its profile.
     pub async fn close(mut self) {
         // A browser that already died cannot be closed; killing it is the fallback.

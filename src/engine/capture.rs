@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use super::browser::{BrowserBinary, LaunchOptions, Session};
 use super::page::{engine_script, PageConfig};
 use super::server::FileServer;
+use super::watch::Watch;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::model::ExtractedVideo;
@@ -65,6 +66,28 @@ pub struct PageSpec<'a> {
     /// Bound on waiting for a composition's timeline to register; past it the page renders as
     /// it stands, with a warning (as HyperFrames does).
     pub timeline_grace: Duration,
+    /// The plan-time probe: a page that fails to become ready fails for good (the
+    /// non-retryable codes of [`failure_code`]), and one whose scripts keep the browser from
+    /// answering for [`BUSY_LIMIT`] is stopped at once.
+    pub probe: bool,
+}
+
+/// How long a probed page may go without answering a trivial evaluation (its main thread busy
+/// in a script) before it is taken for an endless loop. Loading a page's scripts takes
+/// milliseconds; a script that runs this long without yielding would stall every frame too.
+pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
+
+/// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
+/// ("script", "image", "not-ready"; a failed font face is reported apart, as `brokenFonts`). At plan time each kind is deterministic and final;
+/// in render-chunk the page passed that probe, so anything but a script error may be transient
+/// and stays retryable.
+pub fn failure_code(kind: &str, probe: bool) -> Code {
+    match (kind, probe) {
+        ("script", _) => Code::PageScriptError,
+        ("image", true) => Code::ImageLoadFailed,
+        (_, true) => Code::PageNeverReady,
+        (_, false) => Code::PageNotReady,
+    }
 }
 
 /// A loaded, ready page that captures frames.
@@ -77,6 +100,13 @@ pub struct Capturer {
     last: Option<String>,
     warnings: Vec<String>,
     ready_duration: Option<f64>,
+    unregistered: Vec<String>,
+    /// The plan-time probe ([`PageSpec::probe`]).
+    probe: bool,
+    /// While probing: the heartbeat that finds a script that never yields.
+    watch: Option<Watch>,
+    /// While probing: the beginFrame the browser has not answered yet.
+    frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 fn uptime_ms() -> f64 {
@@ -113,12 +143,20 @@ impl Capturer {
             last: None,
             warnings: Vec::new(),
             ready_duration: None,
+            unregistered: Vec::new(),
+            probe: page.probe,
+            watch: None,
+            frame_in_flight: None,
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
             Err(e) => {
-                // Shut the browser down before the caller removes its profile directory.
-                cap.close().await;
+                // Shut the browser down before the caller removes its profile directory (a
+                // probe's, possibly stuck in a script, needs no graceful close).
+                match cap.probe {
+                    true => cap.kill().await,
+                    false => cap.close().await,
+                }
                 Err(e)
             }
         }
@@ -137,6 +175,9 @@ impl Capturer {
                 SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
             page.execute(clear).await.map_err(|e| crashed("clearing the page background", e))?;
         }
+        if self.probe {
+            self.watch = Some(Watch::start(page.clone(), BUSY_LIMIT).await?);
+        }
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
@@ -144,18 +185,47 @@ impl Capturer {
         let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
         if let Some(ex) = &answer.exception_details {
-            let text = exception_text(ex);
-            let code = if text.contains("did not become ready") { Code::PageNotReady } else { Code::PageScriptError };
-            return Err(Error::new(code, format!("page {url}: {text}")));
+            return Err(Error::new(Code::PageScriptError, format!("page index.html: {}", exception_text(ex))));
         }
+        let value = answer.result.result.value.clone().unwrap_or_default();
+        self.read_ready(&value)?;
         if self.transparent {
             let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
+        self.settle_frame().await?;
         self.warm_up().await?;
-        let said = answer.result.result.value.as_ref().and_then(|v| v.get("warnings")).and_then(|w| w.as_array());
-        self.warnings = said.into_iter().flatten().filter_map(|w| w.as_str().map(|w| format!("page: {w}"))).collect();
-        self.ready_duration = answer.result.result.value.as_ref().and_then(|v| v.get("duration")).and_then(|d| d.as_f64());
+        // The debugger stays enabled but idle; the page is ready and the watch has done its part.
+        self.watch = None;
+        Ok(())
+    }
+
+    /// What `window.__framefan.ready` answered: a failure is the error (its code by
+    /// [`failure_code`]); failed font faces fail a probe and are a warning in a render; the
+    /// page's warnings and unregistered timelines are kept.
+    fn read_ready(&mut self, value: &serde_json::Value) -> Result<()> {
+        if let Some(failed) = value.get("failure") {
+            let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
+            let text: String = failed.get("message").and_then(|m| m.as_str()).unwrap_or("").chars().take(400).collect();
+            return Err(Error::new(failure_code(kind, self.probe), format!("page index.html: {text}")));
+        }
+        let strings = |key: &str| -> Vec<String> {
+            let items = value.get(key).and_then(|w| w.as_array());
+            items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
+        };
+        let fonts = strings("brokenFonts");
+        if !fonts.is_empty() {
+            let text: String = fonts.join(", ").chars().take(400).collect();
+            let message = format!("font face {text} failed to load");
+            if self.probe {
+                return Err(Error::new(Code::FontLoadFailed, format!("page index.html: {message}")));
+            }
+            // The page passed plan's probe with these faces: the text draws with the fallback.
+            self.warnings.push(format!("page: {message}; its text draws with the next family"));
+        }
+        self.warnings.extend(strings("warnings").into_iter().map(|w| format!("page: {w}")));
+        self.unregistered = strings("unregistered");
+        self.ready_duration = value.get("duration").and_then(serde_json::Value::as_f64);
         Ok(())
     }
 
@@ -165,8 +235,16 @@ impl Capturer {
     /// a drawn frame 0, a frame is the same pixels whichever browser, chunk or retry draws it.
     async fn warm_up(&mut self) -> Result<()> {
         let page = self.session.page.clone();
-        let res =
-            page.execute(evaluate("window.__framefan.seek(0)")).await.map_err(|e| crashed("seeking to frame 0", e))?;
+        let seek = page.execute(evaluate("window.__framefan.seek(0)"));
+        let res = if self.probe {
+            // A probed page's first seek is watched as its load is: a script may loop in it.
+            let answer = self.pump_until(seek, Duration::from_secs(20)).await?;
+            self.settle_frame().await?;
+            answer
+        } else {
+            seek.await
+        };
+        let res = res.map_err(|e| crashed("seeking to frame 0", e))?;
         if let Some(ex) = &res.result.exception_details {
             return Err(Error::new(Code::PageScriptError, format!("frame 0: {}", exception_text(ex))));
         }
@@ -188,7 +266,14 @@ impl Capturer {
         &self.warnings
     }
 
-    /// Keep the compositor running (beginFrame mode) until `fut` completes.
+    /// The compositions whose timeline had not registered when the page became ready (the page
+    /// renders as it stands).
+    pub fn unregistered(&self) -> &[String] {
+        &self.unregistered
+    }
+
+    /// Keep the compositor running (beginFrame mode) until `fut` completes; when probing, also
+    /// check that the page still answers (its [`Watch`]).
     async fn pump_until<F: std::future::Future>(&mut self, fut: F, limit: Duration) -> Result<F::Output> {
         let deadline = tokio::time::Instant::now() + limit;
         tokio::pin!(fut);
@@ -197,13 +282,52 @@ impl Capturer {
                 out = &mut fut => return Ok(out),
                 () = tokio::time::sleep(Duration::from_millis(16)) => {
                     if tokio::time::Instant::now() > deadline {
-                        return Err(Error::new(Code::PageNotReady, format!("page did not load within {limit:?}")));
+                        let code = if self.probe { Code::PageNeverReady } else { Code::PageNotReady };
+                        return Err(Error::new(code, format!("page index.html did not load within {limit:?}")));
                     }
-                    if self.session.mode == CaptureMode::BeginFrame {
-                        self.begin_frame(false).await?;
+                    if let Some(watch) = self.watch.as_mut() {
+                        watch.check().await?;
                     }
+                    self.pump_once().await?;
                 }
             }
+        }
+    }
+
+    /// One compositor frame in beginFrame mode. When probing it runs beside the wait: a page
+    /// whose main thread is stuck holds the frame back, and the heartbeat must still get its
+    /// turn; the next frame is sent once the browser has answered the last.
+    async fn pump_once(&mut self) -> Result<()> {
+        if self.session.mode != CaptureMode::BeginFrame {
+            return Ok(());
+        }
+        if !self.probe {
+            return self.begin_frame(false).await.map(drop);
+        }
+        if self.frame_in_flight.as_ref().is_some_and(|task| !task.is_finished()) {
+            return Ok(());
+        }
+        self.settle_frame().await?;
+        self.ticks += self.interval;
+        let params = BeginFrameParams::builder().frame_time_ticks(self.ticks).interval(self.interval).build();
+        let page = self.session.page.clone();
+        self.frame_in_flight =
+            Some(tokio::spawn(
+                async move { page.execute(params).await.map(drop).map_err(|e| crashed("beginFrame", e)) },
+            ));
+        Ok(())
+    }
+
+    /// Wait for the probe's beginFrame in flight, if any (the browser takes one at a time).
+    async fn settle_frame(&mut self) -> Result<()> {
+        let Some(task) = self.frame_in_flight.take() else { return Ok(()) };
+        match tokio::time::timeout(BUSY_LIMIT, task).await {
+            Ok(Ok(answered)) => answered,
+            Ok(Err(_cancelled)) => Ok(()),
+            Err(_) => Err(Error::new(
+                Code::PageScriptTimeout,
+                format!("page index.html: the browser drew no frame within {BUSY_LIMIT:?}"),
+            )),
         }
     }
 
@@ -324,6 +448,11 @@ impl Capturer {
     pub async fn close(self) {
         self.session.close().await;
     }
+
+    /// Kill the browser (no graceful close: for a probe whose profile is thrown away).
+    pub async fn kill(self) {
+        self.session.kill().await;
+    }
 }
 
 fn evaluate(expr: &str) -> EvaluateParams {
@@ -339,4 +468,27 @@ fn exception_text(ex: &chromiumoxide::cdp::js_protocol::runtime::ExceptionDetail
     // Keep the first line: a stack trace from an untrusted page does not belong in an error.
     let first = text.lines().next().unwrap_or("").trim();
     first.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probed_page_fails_for_good_and_a_rendered_one_may_be_retried() {
+        for (kind, probed, rendered) in [
+            ("script", Code::PageScriptError, Code::PageScriptError),
+            ("image", Code::ImageLoadFailed, Code::PageNotReady),
+            ("not-ready", Code::PageNeverReady, Code::PageNotReady),
+        ] {
+            assert_eq!(failure_code(kind, true), probed);
+            assert!(!probed.is_retryable(), "{kind} at plan time");
+            assert_eq!(failure_code(kind, false), rendered);
+        }
+        for code in [Code::PageScriptTimeout, Code::FontLoadFailed, Code::ImageLoadFailed, Code::PageNeverReady] {
+            assert!(!code.is_retryable(), "{code}");
+        }
+        // What render-chunk reports for a browser or a page that stopped answering stays retryable.
+        assert!(Code::PageNotReady.is_retryable() && Code::BrowserCrashed.is_retryable());
+    }
 }

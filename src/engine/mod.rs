@@ -7,10 +7,13 @@
 //!   randomness, render-mode globals, video frames, the ready/seek protocol) before any page
 //!   script, and HyperFrames' published runtime in `<head>`;
 //! - [`capture`]: launch, load, wait until ready, per-frame seek and capture;
-//! - [`probe`]: a page's own duration, read once it is ready.
+//! - [`probe`]: `plan`'s one load of the frozen page (fails on a page that does not become
+//!   ready, records timelines that never register, reads a duration the root does not declare);
+//! - [`watch`]: while probing, a heartbeat that finds a script that never yields, and where.
 
 pub mod browser;
 pub mod capture;
 pub mod page;
 pub mod probe;
 pub mod server;
+pub mod watch;

@@ -133,7 +133,18 @@
   };
   window.__hfVariables = Object.assign({}, CFG.variables || {});
 
-  window.addEventListener("error", (e) => errors.push("page script error: " + (e.message || e.type)));
+  // Where a script is, without the loopback origin (its port differs on every run).
+  const where = (url) => String(url || "").replace(location.origin + "/", "") || "index.html";
+  window.addEventListener("error", (e) => {
+    if (e.target && e.target !== window) {
+      // A resource's own error (capture phase): a script that did not load is a script failure;
+      // images and fonts are checked where the page becomes ready.
+      if (e.target.tagName === "SCRIPT") errors.push(`script ${where(e.target.src)} failed to load`);
+      return;
+    }
+    const at = e.filename ? ` (${where(e.filename)}:${e.lineno})` : "";
+    errors.push("page script error: " + (e.message || e.type) + at);
+  }, true);
   window.addEventListener("unhandledrejection", (e) => errors.push("unhandled rejection: " + e.reason));
 
   // ---- media: the browser never decodes audio or video ----
@@ -232,13 +243,21 @@
   const rootEl = () => document.querySelector("[data-composition-id]");
   const player = () => (window.__player && typeof window.__player.renderSeek === "function" ? window.__player : null);
   let mode = null; // "runtime" | "custom"
+  // A failure of ready(), with the kind the renderer maps to an error code: "script" (a page
+  // script threw or did not load), "image" or "not-ready" (a bounded wait ran out).
+  function failure(kind, message) {
+    const e = new Error(message);
+    e.framefanKind = kind;
+    return e;
+  }
+  const scriptFailure = () => failure("script", errors.join("; "));
   // Wait until test() holds; at the deadline either fail, or (soft) go on with a warning.
   async function waitFor(what, test, deadline, soft) {
     while (!test()) {
       // A page script that threw will not register what it was going to: say so at once.
-      if (errors.length) throw new Error(errors.join("; "));
+      if (errors.length) throw scriptFailure();
       if (realNow() > deadline) {
-        if (!soft) throw new Error(`${what} did not become ready`);
+        if (!soft) throw failure("not-ready", `${what} did not become ready`);
         warnings.push(`${what} did not become ready; rendering the page as it stands`);
         return false;
       }
@@ -253,12 +272,41 @@
       .map((el) => el.getAttribute("data-composition-id"))
       .filter((id) => id && !tls[id]);
   }
+  // Ready, or a failure: resolves to {mode, duration, warnings, brokenFonts, unregistered} or
+  // {failure: {kind, message}}, never rejects (an unexpected exception is a script failure).
   async function ready(timeoutMs, graceMs) {
+    try {
+      return await becomeReady(timeoutMs, graceMs);
+    } catch (e) {
+      return { failure: { kind: e.framefanKind || "script", message: String((e && e.message) || e) } };
+    }
+  }
+  // The family and sources of each @font-face rule that failed (the FontFace API has no URL).
+  function brokenFaces() {
+    const failed = new Set(Array.from(document.fonts).filter((f) => f.status === "error").map((f) => f.family.replace(/^["']|["']$/g, "")));
+    if (!failed.size) return [];
+    const named = [];
+    for (const sheet of Array.from(document.styleSheets)) {
+      let rules = [];
+      try {
+        rules = Array.from(sheet.cssRules);
+      } catch (e) {
+        continue;
+      }
+      for (const r of rules) {
+        if (!(r instanceof CSSFontFaceRule)) continue;
+        const family = r.style.getPropertyValue("font-family").trim().replace(/^["']|["']$/g, "");
+        if (failed.has(family)) named.push(`${family} (src ${r.style.getPropertyValue("src").slice(0, 200)})`);
+      }
+    }
+    return named.length ? named : Array.from(failed);
+  }
+  async function becomeReady(timeoutMs, graceMs) {
     const deadline = realNow() + timeoutMs;
     await waitFor("the document (readyState complete)", () => document.readyState === "complete", deadline);
     if (!rootEl()) {
       if (!(window.__hf && typeof window.__hf.seek === "function")) {
-        throw new Error("the page has no data-composition-id root and no window.__hf = {duration, seek}");
+        throw failure("script", "the page has no data-composition-id root and no window.__hf = {duration, seek}");
       }
       mode = "custom";
     } else {
@@ -283,10 +331,19 @@
       }
     }
     await Promise.race([document.fonts.ready, sleep(Math.max(0, deadline - realNow()))]);
-    if (document.fonts.status !== "loaded") throw new Error("document.fonts did not become ready");
+    if (document.fonts.status !== "loaded") throw failure("not-ready", "document.fonts did not become ready");
+    // Failed faces are reported, not thrown: plan refuses them, a render draws the fallback.
+    const brokenFonts = brokenFaces();
     for (const img of Array.from(document.images)) {
       await waitFor(`image ${img.getAttribute("src")}`, () => img.complete, deadline);
-      if (img.getAttribute("src") && img.naturalWidth === 0) throw new Error(`image ${img.getAttribute("src")} failed to load`);
+      if (img.getAttribute("src") && img.naturalWidth === 0) {
+        // One from the plan (or inline) is a broken page; one from elsewhere is a remote image
+        // plan could not fetch (it warned then), which renders as a failed load, as in HyperFrames.
+        const url = new URL(img.currentSrc || img.src, location.href);
+        const own = url.origin === location.origin || url.protocol === "data:" || url.protocol === "blob:";
+        if (own) throw failure("image", `image ${img.getAttribute("src")} failed to load`);
+        warnings.push(`image ${img.getAttribute("src")} did not load (it is not in the plan); it renders as a failed load`);
+      }
       await img.decode().catch(() => {});
     }
     for (const v of CFG.videos || []) {
@@ -294,8 +351,8 @@
       if (el) videos.push({ el, v, shown: 0 });
     }
     if (window.gsap && window.gsap.ticker && window.gsap.ticker.lagSmoothing) window.gsap.ticker.lagSmoothing(0);
-    if (errors.length) throw new Error(errors.join("; "));
-    return { mode, duration: duration(), warnings };
+    if (errors.length) throw scriptFailure();
+    return { mode, duration: duration(), warnings, brokenFonts, unregistered: mode === "runtime" ? unregistered() : [] };
   }
 
   // The runtime's duration, else what the root and its sub-compositions declare (as

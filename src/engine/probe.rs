@@ -1,7 +1,19 @@
-//! Reading a composition's duration from the page itself (`window.__hf.duration`), for roots
-//! without `data-duration` (composition.md §2): the compiled page is served over the project
-//! directory, loaded with HyperFrames' runtime and the engine layer in a headless browser, and
-//! asked once it is ready (the runtime's `__player.getDuration()`).
+//! The plan-time probe: `plan` loads every compiled page once in a headless browser, exactly as
+//! render-chunk will (the frozen plan's `compiled/` served, HyperFrames' runtime and the engine
+//! layer injected, the plan's variables), before it writes the plan. One launch answers three
+//! questions:
+//!
+//! - does the page become ready at all? Failures are deterministic here, so each is final
+//!   (exit 3) with its own code: a script that throws or does not load (`PAGE_SCRIPT_ERROR`), one
+//!   that never yields (`PAGE_SCRIPT_TIMEOUT`, found by a heartbeat within
+//!   [`super::capture::BUSY_LIMIT`], then the browser is killed), a font face or an image that
+//!   fails (`FONT_LOAD_FAILED`, `IMAGE_LOAD_FAILED`), a bounded wait that runs out
+//!   (`PAGE_NEVER_READY`); messages name the script, face or image;
+//! - which compositions never register a timeline within [`TIMELINE_GRACE`]: not an error, as in
+//!   HyperFrames; the page renders as it stands, and the plan records it so that render-chunk
+//!   does not wait for them again;
+//! - for a root without `data-duration`, its duration (`window.__hf.duration`, composition.md
+//!   §2), read from the same load.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,8 +24,47 @@ use super::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::time::{Fps, Rational};
 
-/// Load `html` (the compiled page of the project at `project`) and return its duration in
-/// seconds, rounded to the microsecond.
+/// How long the probe waits for a page to become ready (render-chunk's own default).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long the probe waits for a composition's timeline to register (render-chunk's default).
+pub const TIMELINE_GRACE: Duration = Duration::from_secs(5);
+
+/// What to probe: a page, its size, rate and inputs.
+pub struct ProbeSpec<'a> {
+    /// Viewport width in CSS pixels.
+    pub width: u32,
+    /// Viewport height in CSS pixels.
+    pub height: u32,
+    /// Frame rate.
+    pub fps: Fps,
+    /// Variable overrides (`window.__hfVariables`), a JSON object.
+    pub variables: &'a serde_json::Value,
+    /// The runtime's script text, injected into the page.
+    pub runtime: Option<&'a str>,
+    /// Whether to read the page's duration (a root without `data-duration`).
+    pub measure: bool,
+}
+
+/// What the probe learned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probed {
+    /// The page's duration in seconds, to the microsecond, when asked for.
+    pub duration: Option<Rational>,
+    /// What the page said while getting ready (`page: …`).
+    pub warnings: Vec<String>,
+    /// Compositions whose timeline never registered within the grace.
+    pub unregistered: Vec<String>,
+}
+
+/// Probe the plan being built at `plan_dir` (its `compiled/` is served as render-chunk serves it).
+pub fn probe_plan(plan_dir: &Path, spec: &ProbeSpec<'_>) -> Result<Probed> {
+    block_on(|| async { FileServer::start(plan_dir, spec.runtime).await }, spec)
+}
+
+/// Load `html` (the compiled page of the project at `project`, served over the project itself)
+/// and return its duration in seconds, rounded to the microsecond. `plan` probes the frozen plan
+/// instead ([`probe_plan`]); this serves callers that have no plan.
 pub fn page_duration(
     project: &Path,
     html: &str,
@@ -22,56 +73,79 @@ pub fn page_duration(
     fps: Fps,
     runtime: Option<&str>,
 ) -> Result<Rational> {
+    let variables = serde_json::json!({});
+    let spec = ProbeSpec { width, height, fps, variables: &variables, runtime, measure: true };
+    let probed = block_on(|| async { FileServer::project(project, html, runtime).await }, &spec)?;
+    probed.duration.ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "the page reported no duration"))
+}
+
+/// Run one probe on a fresh single-threaded runtime: `serve` starts the file server (it needs
+/// the runtime), the browser's profile lives in a scratch directory removed afterwards.
+fn block_on<S, F>(serve: S, spec: &ProbeSpec<'_>) -> Result<Probed>
+where
+    S: FnOnce() -> F,
+    F: std::future::Future<Output = Result<FileServer>>,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
     let scratch = scratch_dir()?;
-    let seconds = rt.block_on(probe(project, html, (width, height), fps, runtime, &scratch));
+    let probed = rt.block_on(async {
+        let server = serve().await?;
+        probe(&server, spec, &scratch).await
+    });
     let _removed = std::fs::remove_dir_all(&scratch);
-    let seconds = seconds?;
-    if !seconds.is_finite() || seconds <= 0.0 {
-        return Err(Error::new(
-            Code::DistributedDurationOutOfRange,
-            format!("the page reports window.__hf.duration = {seconds}; it must be a positive number of seconds"),
-        ));
-    }
-    // The page's number is a double; a microsecond is far below a frame at any rate we accept.
-    let micros = (seconds * 1e6).round() as i64;
-    Rational::new(micros, 1_000_000).ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "duration overflow"))
+    probed
 }
 
-/// A fresh directory for the probe browser's profile (never inside the project: it is served).
+/// A fresh directory for the probe browser's profile (never inside the plan: it is served).
 fn scratch_dir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!(".framefan-probe.{}", crate::publish::unique_suffix()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
     Ok(dir)
 }
 
-async fn probe(
-    project: &Path,
-    html: &str,
-    (width, height): (u32, u32),
-    fps: Fps,
-    runtime: Option<&str>,
-    scratch: &Path,
-) -> Result<f64> {
-    let server = FileServer::project(project, html, runtime).await?;
+async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Result<Probed> {
     let page = PageSpec {
         binary: BrowserBinary::find(None)?,
         scratch: scratch.to_path_buf(),
-        fps,
-        width,
-        height,
-        variables: &serde_json::json!({}),
+        fps: spec.fps,
+        width: spec.width,
+        height: spec.height,
+        variables: spec.variables,
         videos: &[],
         format: ShotFormat::Jpeg(80),
         transparent: false,
-        ready_timeout: Duration::from_secs(20),
-        timeline_grace: Duration::from_secs(5),
+        ready_timeout: READY_TIMEOUT,
+        timeline_grace: TIMELINE_GRACE,
+        probe: true,
     };
-    let cap = Capturer::launch(&server, &page).await?;
-    let value = cap.ready_duration();
-    cap.close().await;
-    value.ok_or_else(|| Error::new(Code::PageScriptError, "the page reported no duration when it became ready"))
+    let cap = Capturer::launch(server, &page).await?;
+    // The duration the page reported when it became ready, before any seek (see
+    // `Capturer::ready_duration`).
+    let seconds = match spec.measure {
+        true => Some(cap.ready_duration().ok_or_else(|| {
+            Error::new(Code::PageScriptError, "the page reported no duration when it became ready")
+        })),
+        false => None,
+    };
+    let warnings = cap.warnings().to_vec();
+    let unregistered = cap.unregistered().to_vec();
+    cap.kill().await;
+    let duration = seconds.transpose()?.map(exact_duration).transpose()?;
+    Ok(Probed { duration, warnings, unregistered })
+}
+
+/// The page's duration (a double) as an exact rational, to the microsecond — far below a frame
+/// at any rate we accept.
+fn exact_duration(seconds: f64) -> Result<Rational> {
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(Error::new(
+            Code::DistributedDurationOutOfRange,
+            format!("the page reports window.__hf.duration = {seconds}; it must be a positive number of seconds"),
+        ));
+    }
+    let micros = (seconds * 1e6).round() as i64;
+    Rational::new(micros, 1_000_000).ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "duration overflow"))
 }

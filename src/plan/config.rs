@@ -459,6 +459,7 @@ impl ValidConfig {
             system_fonts: true,
             runtime: Some(self.runtime.record.clone()),
             page_size: None,
+            unregistered_timelines: Vec::new(),
         }
     }
 

@@ -1,10 +1,13 @@
 //! Plans: the frozen, content-hashed directory every worker renders from.
 //!
 //! [`plan()`] writes one (contracts §2-4); `manifest` reads and checks one. The flow: validate the
-//! config → compile the page → bound the duration → chunk → scan the project → (everything
-//! checked, nothing created yet) → build the plan in a [`StagedDir`] beside `plan_dir` (so a
-//! failed plan leaves no plan directory and scratch never lands in it) → freeze → media →
-//! `meta/*.json` → size cap → `plan.json` with the planHash → rename into place.
+//! config → compile the page (no browser) → bound a `data-duration` → scan the project →
+//! (everything checked that needs no browser, nothing created yet) → build the plan in a
+//! [`StagedDir`] beside `plan_dir` (so a failed plan leaves no plan directory and scratch never
+//! lands in it) → freeze → probe the frozen page in one browser launch ([`probe_step`]: does it
+//! become ready, which timelines never register, its duration when it declares none) → bound
+//! the duration → chunk → media → `meta/*.json` → size cap → `plan.json` with the planHash →
+//! rename into place.
 
 pub mod chunking;
 pub mod compile;
@@ -82,17 +85,12 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let valid = config.validate()?;
     let project = canonical_project(project_dir)?;
     let target = check_target(&project, plan_dir)?;
-    let compiled = compile::compile(&project, &valid)?;
-    let total_frames = frame_count(&compiled)?;
-    let chunking = chunking::split(total_frames, &valid.chunking)?;
-    let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
-    let mut encoder = valid.encoder_config(chunking.size, chunk_count);
-    encoder.system_fonts = compiled.fonts.system_fonts;
-    let (width, height) = valid.output_size(compiled.width, compiled.height);
-    if (width, height) != (compiled.width, compiled.height) {
-        encoder.page_size = Some((compiled.width, compiled.height));
-        encoder.capture_format = "png".to_string();
+    let (mut compiled, data_duration) = compile::compile_page(&project, &valid)?;
+    if let Some(text) = &data_duration {
+        compiled.duration = compile::parse_duration(&compiled.root_id, text)?;
+        frame_count(&compiled)?;
     }
+    let (width, height) = valid.output_size(compiled.width, compiled.height);
     let scan = freeze::scan(&project, &exclusions(&target))?;
     let frozen = SizeBreakdown {
         compiled: scan.bytes().saturating_add(compiled.html.len() as u64).saturating_add(generated_bytes(&compiled)),
@@ -110,8 +108,16 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let dir = staged.path();
     freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
     valid.runtime.freeze(dir)?;
-    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
-    let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
+    let (probed, media, total_frames) = probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
+    let chunking = chunking::split(total_frames, &valid.chunking)?;
+    let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
+    let mut encoder = valid.encoder_config(chunking.size, chunk_count);
+    encoder.system_fonts = compiled.fonts.system_fonts;
+    encoder.unregistered_timelines = probed.unregistered;
+    if (width, height) != (compiled.width, compiled.height) {
+        encoder.page_size = Some((compiled.width, compiled.height));
+        encoder.capture_format = "png".to_string();
+    }
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
     sizes.check(valid.size_limit)?;
@@ -134,6 +140,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let mut warnings = valid.warnings.clone();
     warnings.extend(scan.warnings);
     warnings.extend(compiled.warnings.iter().cloned());
+    warnings.extend(probed.warnings);
     warnings.extend(media.warnings);
     Ok(PlanResult {
         plan_dir: target,
@@ -148,6 +155,60 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         has_audio,
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
         warnings,
+    })
+}
+
+/// The probe ([`probe_step`]) and the media step, with the render's length in frames. With a
+/// declared duration the two overlap (the browser mostly waits on the page while libav decodes
+/// and mixes); a root without one is measured first, since the media step needs the length. A
+/// page that fails the probe is the error reported, whatever the media step did.
+fn probe_and_media(
+    dir: &Path,
+    compiled: &mut Compiled,
+    valid: &ValidConfig,
+    measure: bool,
+) -> Result<(crate::engine::probe::Probed, MediaOutput, i64)> {
+    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
+    if measure {
+        let probed = probe_step(dir, compiled, valid, true)?;
+        if let Some(measured) = probed.duration {
+            compiled.duration = measured;
+        }
+        let total_frames = frame_count(compiled)?;
+        let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
+        return Ok((probed, media, total_frames));
+    }
+    let total_frames = frame_count(compiled)?;
+    let compiled: &Compiled = compiled;
+    let (probed, media) = std::thread::scope(|scope| {
+        let probe = scope.spawn(|| probe_step(dir, compiled, valid, false));
+        let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir);
+        let probed = probe.join().unwrap_or_else(|_| Err(Error::new(Code::BrowserCrashed, "the probe panicked")));
+        (probed, media)
+    });
+    Ok((probed?, media?, total_frames))
+}
+
+/// Load the frozen page at `dir` once in the browser (`engine::probe`): a page that does not
+/// become ready fails the plan with its code; the duration is read when the root declares none.
+fn probe_step(
+    dir: &Path,
+    compiled: &Compiled,
+    valid: &ValidConfig,
+    measure: bool,
+) -> Result<crate::engine::probe::Probed> {
+    let variables = serde_json::Value::Object(valid.variables.clone());
+    let spec = crate::engine::probe::ProbeSpec {
+        width: compiled.width,
+        height: compiled.height,
+        fps: compiled.fps,
+        variables: &variables,
+        runtime: Some(&valid.runtime.source),
+        measure,
+    };
+    crate::engine::probe::probe_plan(dir, &spec).map_err(|e| match measure {
+        true => e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", compiled.root_id)),
+        false => e,
     })
 }
 

@@ -113,6 +113,11 @@ pub struct EncoderConfig {
     /// pages that drive themselves through `window.__hf` (no runtime is injected then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<crate::runtime::RuntimeRecord>,
+    /// Compositions whose timeline never registered when `plan` probed the page (it waited its
+    /// bounded grace): the page renders as it stands, and render-chunk does not wait for them
+    /// again. Absent when every timeline registered, so such plans keep their bytes and hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unregistered_timelines: Vec<String>,
 }
 
 fn system_fonts_default() -> bool {

@@ -135,7 +135,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         binary,
         browsers: options.browsers.unwrap_or_else(default_browsers),
         ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
-        timeline_grace: options.timeline_grace.unwrap_or(Duration::from_secs(5)),
+        timeline_grace: timeline_grace(&plan.encoder, options.timeline_grace),
         progress: options.progress.clone(),
         cancel: options.cancel.clone(),
     };
@@ -181,6 +181,16 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
     })
 }
 
+/// How long render-chunk waits for a composition timeline to register: none at all when `plan`
+/// found that one never registers (it waited its grace then and recorded it), else `given` or 5 s.
+pub fn timeline_grace(encoder: &crate::plan::model::EncoderConfig, given: Option<Duration>) -> Duration {
+    if encoder.unregistered_timelines.is_empty() {
+        given.unwrap_or(Duration::from_secs(5))
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// One browser per two cores, and at least two: a browser waits on its own round trips between
 /// frames, and a second one fills those gaps (measured on 2 cores: 18.3 frames/s with two
 /// browsers against 14.1 with one, at the draft tier; see benches/README.md).
@@ -214,5 +224,22 @@ impl Drop for Scratch {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+#[cfg(test)]
+mod grace_tests {
+    use super::*;
+
+    #[test]
+    fn a_timeline_plan_found_missing_is_not_waited_for_again() {
+        let config = crate::plan::PlanConfig::default();
+        let valid = config.validate().expect("a default config (the pinned runtime in the package cache)");
+        let mut encoder = valid.encoder_config(10, 1);
+        assert_eq!(timeline_grace(&encoder, None), Duration::from_secs(5));
+        assert_eq!(timeline_grace(&encoder, Some(Duration::from_millis(300))), Duration::from_millis(300));
+        encoder.unregistered_timelines = vec!["main".to_string()];
+        assert_eq!(timeline_grace(&encoder, None), Duration::ZERO);
+        assert_eq!(timeline_grace(&encoder, Some(Duration::from_secs(9))), Duration::ZERO);
     }
 }

@@ -202,6 +202,7 @@ async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i:
         format,
         ready_timeout: spec.ready_timeout,
         timeline_grace: spec.timeline_grace,
+        probe: false,
     };
     Capturer::launch(server, &page).await
 }

@@ -193,9 +193,9 @@ fn check_output_dir(out: &Path) -> Result<()> {
 }
 
 /// Check the config and compile the composition once up front for its length (a few
-/// milliseconds, or one browser launch for a root without `data-duration`), so that progress
-/// carries the total from the first event and a bad project fails with `plan`'s own error before
-/// anything is created. Its size and length never choose the chunking here: `plan` does that.
+/// milliseconds, no browser; a root without `data-duration` gets its total once plan has
+/// measured it), so that progress carries the total from the first event and a bad project fails
+/// with `plan`'s own error before anything is created. Its size and length never choose the chunking here: `plan` does that.
 fn peek(project: &Path, config: &PlanConfig, reporter: &Reporter) -> Result<()> {
     let valid = config.validate()?;
     let canonical = std::fs::canonicalize(project).map_err(|_| {
@@ -204,8 +204,13 @@ fn peek(project: &Path, config: &PlanConfig, reporter: &Reporter) -> Result<()> 
     if !canonical.is_dir() {
         return Err(Error::new(Code::CompositionInvalid, format!("project {} is not a directory", project.display())));
     }
-    let compiled = crate::plan::compile::compile(&canonical, &valid)?;
-    reporter.set_total(compiled.fps.frames_for(compiled.duration).max(0));
+    // No browser here: plan's probe loads the page once, and measures a root without
+    // data-duration in the same launch (its total is set once plan is done).
+    let (compiled, data_duration) = crate::plan::compile::compile_page(&canonical, &valid)?;
+    if let Some(text) = data_duration {
+        let duration = crate::plan::compile::parse_duration(&compiled.root_id, &text)?;
+        reporter.set_total(compiled.fps.frames_for(duration).max(0));
+    }
     Ok(())
 }
 

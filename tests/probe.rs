@@ -1,0 +1,217 @@
+//! `plan`'s browser probe (engine::probe) with real Chromium: each kind of page that cannot
+//! become ready makes `framefan plan` exit 3 with its own code, a message naming what failed,
+//! and no plan directory; a timeline that never registers plans (with the warning recorded in
+//! the plan, so render-chunk does not wait for it again) and renders; a normal example still
+//! plans to the same planHash.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use framefan::render::{render_chunk, ChunkOptions};
+
+use crate::util::framefan_bin;
+
+/// A minimal registered root timeline, so that only what a test breaks is broken.
+const TIMELINE: &str = "<script>window.__timelines = { main: { duration() { return 1; }, totalDuration() { return 1; }, \
+     time() { return 0; }, totalTime() { return this; }, pause() { return this; }, paused() { return true; } } };</script>";
+
+/// A project whose `index.html` has a 320×240, 1 s root holding `body`, then `tail` (scripts).
+fn project(head: &str, body: &str, tail: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let html = format!(
+        "<!doctype html><html><head><meta charset=utf-8>{head}</head><body>\n\
+         <div data-composition-id=\"main\" data-width=\"320\" data-height=\"240\" data-duration=\"1\">{body}</div>\n\
+         {tail}\n</body></html>\n"
+    );
+    std::fs::write(dir.path().join("index.html"), html).unwrap();
+    for (rel, content) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+fn plan_cli(project: &Path, plan_dir: &Path, extra: &[&str]) -> Output {
+    plan_cli_pid(project, plan_dir, extra).0
+}
+
+/// `framefan plan --json` and the pid it ran as.
+fn plan_cli_pid(project: &Path, plan_dir: &Path, extra: &[&str]) -> (Output, u32) {
+    let child = Command::new(framefan_bin())
+        .arg("plan")
+        .arg(project)
+        .arg(plan_dir)
+        .arg("--json")
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+/// `framefan plan` must exit 3 with `code`, leave nothing in the output folder, and say `names`.
+/// Returns the pid `plan` ran as.
+fn assert_plan_fails(project: &Path, code: &str, names: &str) -> u32 {
+    let out = tempfile::tempdir().unwrap();
+    let plan_dir = out.path().join("plan");
+    let (output, pid) = plan_cli_pid(project, &plan_dir, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    let line: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(line["error"]["code"], code, "{stderr}");
+    assert_eq!(line["error"]["retryable"], false);
+    let message = line["error"]["message"].as_str().unwrap();
+    assert!(message.contains(names), "{code}: the message names {names:?}: {message}");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "{code}: a failed plan left {left:?}");
+    pid
+}
+
+#[test]
+fn a_page_script_that_throws_fails_the_plan_naming_the_script() {
+    let proj = project(
+        "",
+        "",
+        &format!("{TIMELINE}<script src=\"js/app.js\"></script>"),
+        &[("js/app.js", "function go() {\n  undefinedThing.x = 1;\n}\ngo();\n")],
+    );
+    assert_plan_fails(proj.path(), "PAGE_SCRIPT_ERROR", "js/app.js:2");
+}
+
+#[test]
+fn a_script_that_does_not_load_fails_the_plan() {
+    let proj = project("", "", &format!("{TIMELINE}<script src=\"js/absent.js\"></script>"), &[]);
+    assert_plan_fails(proj.path(), "PAGE_SCRIPT_ERROR", "js/absent.js failed to load");
+}
+
+#[test]
+fn an_endless_loop_is_stopped_and_named_and_its_browser_killed() {
+    let proj = project(
+        "",
+        "",
+        &format!("{TIMELINE}<script src=\"spin.js\"></script>"),
+        &[("spin.js", "let n = 0;\nwhile (true) { n++; }\n")],
+    );
+    let pid = assert_plan_fails(proj.path(), "PAGE_SCRIPT_TIMEOUT", "spin.js:2");
+    // The probe's browser went with the plan: none runs on that plan's probe profile.
+    let profile = format!(".framefan-probe.{pid}.");
+    let ps = Command::new("ps").args(["-eo", "stat=,args="]).output().unwrap();
+    let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(&profile) && !l.trim_start().starts_with('Z'))
+        .map(str::to_string)
+        .collect();
+    assert!(live.is_empty(), "probe browsers still running: {live:?}");
+}
+
+#[test]
+fn a_script_that_loops_on_the_first_frame_is_stopped_too() {
+    // The page loads and becomes ready; its animation frame callback (run by the virtual clock
+    // when the probe draws frame 0) never returns.
+    let tail = format!("{TIMELINE}<script src=\"frame.js\"></script>");
+    let proj = project("", "", &tail, &[("frame.js", "requestAnimationFrame(() => {\n  for (;;) {}\n});\n")]);
+    assert_plan_fails(proj.path(), "PAGE_SCRIPT_TIMEOUT", "frame.js:2");
+}
+
+#[test]
+fn a_font_face_that_fails_to_load_fails_the_plan_naming_its_source() {
+    let head = "<style>@font-face { font-family: \"Gone\"; src: url(\"fonts/gone.woff2\") format(\"woff2\"); } \
+                #t { font-family: \"Gone\", sans-serif; }</style>";
+    let proj = project(head, "<div id=t>Hello</div>", TIMELINE, &[]);
+    assert_plan_fails(proj.path(), "FONT_LOAD_FAILED", "fonts/gone.woff2");
+}
+
+#[test]
+fn a_broken_image_fails_the_plan_naming_it() {
+    let proj = project("", "<img src=\"assets/broken.png\">", TIMELINE, &[("assets/broken.png", "not a png")]);
+    assert_plan_fails(proj.path(), "IMAGE_LOAD_FAILED", "assets/broken.png");
+    let proj = project("", "<img src=\"assets/missing.png\">", TIMELINE, &[]);
+    assert_plan_fails(proj.path(), "IMAGE_LOAD_FAILED", "assets/missing.png");
+}
+
+#[test]
+fn a_page_that_never_becomes_ready_fails_the_plan_saying_what() {
+    // The runtime's player can never be installed.
+    let tail = format!(
+        "{TIMELINE}<script>Object.defineProperty(window, '__player', {{ configurable: false, get() {{ return undefined; }}, \
+         set(v) {{}} }});</script>"
+    );
+    let proj = project("", "", &tail, &[]);
+    assert_plan_fails(proj.path(), "PAGE_NEVER_READY", "window.__player");
+}
+
+#[test]
+fn a_debugger_statement_does_not_hold_the_probe() {
+    let proj = project("", "<p>hi</p>", &format!("{TIMELINE}<script>debugger; window.seen = 1;</script>"), &[]);
+    let out = tempfile::tempdir().unwrap();
+    let output = plan_cli(proj.path(), &out.path().join("plan"), &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn encoder_json(plan_dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(plan_dir.join("meta/encoder.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_timeline_that_never_registers_is_recorded_and_the_plan_renders_without_it() {
+    let body = "<div style=\"position:absolute;left:100px;top:100px;width:40px;height:40px;background:#fff\"></div>";
+    let proj = project("<style>body { margin: 0; background: #000; }</style>", body, "", &[]);
+    let out = tempfile::tempdir().unwrap();
+    let plan_dir = out.path().join("plan");
+    let output = plan_cli(proj.path(), &plan_dir, &["--chunk-size", "15"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let warned = result["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().is_some_and(|w| w.contains("no timeline registered for composition main")));
+    assert!(warned, "{result}");
+    assert_eq!(encoder_json(&plan_dir)["unregisteredTimelines"], serde_json::json!(["main"]));
+
+    // render-chunk reads the record (so it waits no grace) and renders the page as it stands.
+    let plan = framefan::plan::Plan::load(&plan_dir).unwrap();
+    let encoder = framefan::render::validate::local_checks(&plan_dir, 0).unwrap().encoder;
+    assert_eq!(encoder.unregistered_timelines, vec!["main".to_string()]);
+    assert_eq!(framefan::render::timeline_grace(&encoder, None), std::time::Duration::ZERO);
+    let chunk = out.path().join("c0.mp4");
+    let rendered = render_chunk(&plan_dir, 0, &chunk, &ChunkOptions { browsers: Some(1), ..Default::default() });
+    let rendered = rendered.unwrap();
+    assert_eq!(rendered.frames, plan.chunks[0].end_frame - plan.chunks[0].start_frame);
+    let probe = crate::util::ffprobe(&chunk);
+    assert_eq!(probe["streams"][0]["nb_read_frames"], "15");
+}
+
+/// The package cache `.ci/install-deps` fills (GSAP for the examples).
+fn cache() -> PathBuf {
+    std::env::var_os("FRAMEFAN_PACKAGE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/package-cache"))
+}
+
+#[test]
+fn an_example_passes_the_probe_and_plans_to_the_same_hash_twice() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/title-card");
+    let cache = cache();
+    let out = tempfile::tempdir().unwrap();
+    let hashes: Vec<String> = (0..2)
+        .map(|i| {
+            let plan_dir = out.path().join(format!("plan-{i}"));
+            let output = plan_cli(&example, &plan_dir, &["--package-cache", cache.to_str().unwrap()]);
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert!(
+                !result["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("page:")),
+                "{result}"
+            );
+            // Every timeline registered: nothing recorded, so such plans keep their encoder.json.
+            assert!(encoder_json(&plan_dir).get("unregisteredTimelines").is_none());
+            result["planHash"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(hashes[0], hashes[1]);
+}
