@@ -19,7 +19,7 @@
 
 use kuchikiki::NodeRef;
 
-use super::dom::{attr, has_attr, set_attr, set_text, tag};
+use super::dom::{attr, has_attr, prepend_to_head, set_attr, tag};
 
 /// The type of a held classic script (HyperFrames' name, which its runtime looks for).
 pub const HELD: &str = "text/hf-after-fonts";
@@ -99,17 +99,10 @@ pub fn hold_scripts(doc: &NodeRef) -> usize {
 
 /// Put the fallback runner first in `<head>` (once).
 fn add_runner(doc: &NodeRef) {
-    use kuchikiki::traits::TendrilSink;
-    let Some(head) = doc.inclusive_descendants().find(|n| tag(n) == "head") else { return };
-    if head.descendants().any(|n| tag(&n) == "script" && has_attr(&n, RUNNER_MARKER)) {
-        return;
+    let runner = |n: &NodeRef| tag(n) == "script" && has_attr(n, RUNNER_MARKER);
+    if !doc.descendants().any(|n| runner(&n)) {
+        prepend_to_head(doc, "script", (RUNNER_MARKER, ""), RUNNER);
     }
-    let scratch = kuchikiki::parse_html().one("<script></script>").document_node;
-    let Some(script) = scratch.inclusive_descendants().find(|n| tag(n) == "script") else { return };
-    script.detach();
-    set_attr(&script, RUNNER_MARKER, "");
-    set_text(&script, RUNNER);
-    head.prepend(script);
 }
 
 #[cfg(test)]

@@ -54,14 +54,19 @@ pub fn elements(root: &NodeRef) -> Vec<NodeRef> {
 /// Put a `<style {marker}="true">css</style>` first in the page's `<head>` (html5ever always
 /// creates one), so that it comes ahead of the page's own CSS.
 pub fn prepend_head_style(doc: &NodeRef, marker: &str, css: &str) {
+    prepend_to_head(doc, "style", (marker, "true"), css);
+}
+
+/// Put a `<{element} {name}="{value}">text</{element}>` first in the page's `<head>`.
+pub fn prepend_to_head(doc: &NodeRef, element: &str, (name, value): (&str, &str), text: &str) {
     use kuchikiki::traits::TendrilSink;
     let Some(head) = doc.inclusive_descendants().find(|n| tag(n) == "head") else { return };
-    let scratch = kuchikiki::parse_html().one("<style></style>").document_node;
-    let Some(style) = scratch.inclusive_descendants().find(|n| tag(n) == "style") else { return };
-    style.detach();
-    set_attr(&style, marker, "true");
-    set_text(&style, css);
-    head.prepend(style);
+    let scratch = kuchikiki::parse_html().one(format!("<{element}></{element}>")).document_node;
+    let Some(node) = scratch.inclusive_descendants().find(|n| tag(n) == element) else { return };
+    node.detach();
+    set_attr(&node, name, value);
+    set_text(&node, text);
+    head.prepend(node);
 }
 
 /// Whether `node` sits inside a `<template>` (inert content the page does not render as is).
