@@ -125,9 +125,10 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
     // The duration the page reported when it became ready, before any seek (see
     // `Capturer::ready_duration`).
     let seconds = match spec.measure {
-        true => Some(cap.ready_duration().ok_or_else(|| {
-            Error::new(Code::PageScriptError, "the page reported no duration when it became ready")
-        })),
+        true => Some(
+            cap.ready_duration()
+                .ok_or_else(|| Error::new(Code::PageScriptError, "the page reported no duration when it became ready")),
+        ),
         false => None,
     };
     let warnings = cap.warnings().to_vec();
