@@ -115,6 +115,10 @@ fn flags(opts: &LaunchOptions) -> Vec<String> {
         "use-angle=swiftshader",
         "enable-unsafe-swiftshader",
         "force-device-scale-factor=1",
+        // A frame's raster must not depend on the frame that browser drew before it (partial
+        // raster paints only a tile's damaged part over its old content): chunk starts and the
+        // browsers sharing a chunk would draw the same frame differently.
+        "disable-partial-raster",
     ]
     .iter()
     .map(|s| s.to_string())
