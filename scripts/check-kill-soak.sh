@@ -37,6 +37,13 @@ ms() { date +%s%3N; }
 cmd_render_chunk() { "$BIN" render-chunk "$work/plan" "$1" --index 0; }
 cmd_assemble() { "$BIN" assemble "$work/plan" "$1" --chunks "$work"/ref/chunk-*.mp4; }
 cmd_render() { "$BIN" render "$work/project" -o "$1" --quality draft --workers 2 --progress none; }
+argv_of() {
+  case $1 in
+    render-chunk) ARGV=("$BIN" render-chunk "$work/plan" "$2" --index 0) ;;
+    assemble) ARGV=("$BIN" assemble "$work/plan" "$2" --chunks "$work"/ref/chunk-*.mp4) ;;
+    render) ARGV=("$BIN" render "$work/project" -o "$2" --quality draft --workers 2 --progress none) ;;
+  esac
+}
 out_of() {
   case $1 in render-chunk) echo "$work/out/render-chunk/chunk-000.mp4" ;; *) echo "$work/out/$1/out.mp4" ;; esac
 }
@@ -76,7 +83,10 @@ for ((round = 1; round <= KILLS; round++)); do
   earlier=$(( RANDOM % 2 ))
   if [ "$earlier" = 1 ]; then printf 'an earlier complete output %s\n' "$round" >"$out"; fi
   before=$( [ -f "$out" ] && sha256sum <"$out" || echo none)
-  "cmd_${kind//-/_}" "$out" >/dev/null 2>&1 &
+  # A function run in the background is a bash subshell that forks framefan: SIGKILL must reach
+  # framefan itself, so the command line is run as a plain command (bash execs it in the child).
+  argv_of "$kind" "$out"
+  "${ARGV[@]}" >/dev/null 2>&1 &
   pid=$!
   sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
   kill -KILL "$pid" 2>/dev/null || true
