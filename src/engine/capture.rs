@@ -418,16 +418,6 @@ impl Capturer {
         Ok(String::from(res.result.data))
     }
 
-    /// Evaluate `expr` in the page and return it as a number.
-    pub async fn evaluate_number(&mut self, expr: &str) -> Result<f64> {
-        let res = self.session.page.execute(evaluate(expr)).await.map_err(|e| crashed(expr, e))?;
-        if let Some(ex) = &res.result.exception_details {
-            return Err(Error::new(Code::PageScriptError, format!("{expr}: {}", exception_text(ex))));
-        }
-        let value = res.result.result.value.as_ref().and_then(|v| v.as_f64());
-        value.ok_or_else(|| Error::new(Code::PageScriptError, format!("{expr} is not a number")))
-    }
-
     /// How this capturer takes frames.
     pub fn mode(&self) -> CaptureMode {
         self.session.mode
