@@ -36,19 +36,21 @@ fn framefan(args: &[&std::ffi::OsStr]) -> String {
 /// `framefan render` with `workers` workers; the result line as JSON.
 fn render(project: &Path, out: &Path, format: &str, workers: u32) -> serde_json::Value {
     let w = workers.to_string();
-    let args: Vec<&std::ffi::OsStr> = vec![
+    render_with(project, out, format, &["--quality".as_ref(), "draft".as_ref(), "--workers".as_ref(), w.as_ref()])
+}
+
+/// `framefan render PROJECT -o OUT --format FORMAT --json` plus `extra`; the result line as JSON.
+fn render_with(project: &Path, out: &Path, format: &str, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "render".as_ref(),
         project.as_os_str(),
         "-o".as_ref(),
         out.as_os_str(),
         "--format".as_ref(),
         format.as_ref(),
-        "--quality".as_ref(),
-        "draft".as_ref(),
-        "--workers".as_ref(),
-        w.as_ref(),
-        "--json".as_ref(),
     ];
+    args.extend_from_slice(extra);
+    args.push("--json".as_ref());
     serde_json::from_str(framefan(&args).trim()).unwrap()
 }
 
@@ -156,20 +158,9 @@ fn a_frame_does_not_depend_on_the_chunking() {
     let mut digests = Vec::new();
     for size in ["60", "10"] {
         let out = dir.path().join(format!("chunks-{size}"));
-        let args: Vec<&std::ffi::OsStr> = vec![
-            "render".as_ref(),
-            project.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-            "--format".as_ref(),
-            "png-sequence".as_ref(),
-            "--chunk-size".as_ref(),
-            size.as_ref(),
-            "--package-cache".as_ref(),
-            cache.as_os_str(),
-            "--json".as_ref(),
-        ];
-        let result: serde_json::Value = serde_json::from_str(framefan(&args).trim()).unwrap();
+        let extra: [&std::ffi::OsStr; 4] =
+            ["--chunk-size".as_ref(), size.as_ref(), "--package-cache".as_ref(), cache.as_os_str()];
+        let result = render_with(&project, &out, "png-sequence", &extra);
         assert_eq!(result["totalFrames"], 60, "{result}");
         digests.push(sha256(&out));
     }
