@@ -210,6 +210,11 @@ fn an_example_passes_the_probe_and_plans_to_the_same_hash_twice() {
             );
             // Every timeline registered: nothing recorded, so such plans keep their encoder.json.
             assert!(encoder_json(&plan_dir).get("unregisteredTimelines").is_none());
+            // The probe ran (a browser launch and a page load take well over a millisecond) and
+            // is part of the plan's time.
+            let ms = |key: &str| result["timings"][key].as_u64().unwrap_or_else(|| panic!("timings.{key}: {result}"));
+            assert!(ms("probeMs") > 0 && ms("totalMs") >= ms("probeMs"), "{result}");
+            assert!(result["timings"]["mediaMs"].is_u64(), "{result}");
             result["planHash"].as_str().unwrap().to_string()
         })
         .collect();

@@ -198,7 +198,10 @@ impl Capturer {
             let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
-        self.settle_frame().await?;
+        if self.probe {
+            // The probe captures nothing: a watched seek to frame 0 is all it still checks.
+            return self.probe_seek().await;
+        }
         self.warm_up().await?;
         // The debugger stays enabled but idle; the page is ready and the watch has done its part.
         self.watch = None;
@@ -239,24 +242,26 @@ impl Capturer {
     /// GSAP-tweened box a fraction of a pixel apart); with every browser's history starting at
     /// a drawn frame 0, a frame is the same pixels whichever browser, chunk or retry draws it.
     async fn warm_up(&mut self) -> Result<()> {
-        let page = self.session.page.clone();
-        let seek = page.execute(evaluate("window.__framefan.seek(0)"));
-        let res = if self.probe {
-            // A probed page's first seek is watched as its load is: a script may loop in it.
-            let answer = self.pump_until(seek, Duration::from_secs(20)).await?;
-            self.settle_frame().await?;
-            answer
-        } else {
-            seek.await
-        };
-        let res = res.map_err(|e| crashed("seeking to frame 0", e))?;
-        if let Some(ex) = &res.result.exception_details {
-            return Err(Error::new(Code::PageScriptError, format!("frame 0: {}", exception_text(ex))));
-        }
+        self.seek(0).await?;
         if self.session.mode == CaptureMode::BeginFrame {
             self.begin_frame(false).await?;
         }
         Ok(())
+    }
+
+    /// The probe's last check: the first seek, watched as the load is (a script may loop in it).
+    /// Nothing is drawn: the probe's browser is killed next, and a raster (30–60 ms for the
+    /// examples) would only delay that.
+    async fn probe_seek(&mut self) -> Result<()> {
+        let page = self.session.page.clone();
+        let seek = page.execute(evaluate("window.__framefan.seek(0)"));
+        let res = self.pump_until(seek, Duration::from_secs(20)).await?;
+        self.watch = None;
+        let res = res.map_err(|e| crashed("seeking to frame 0", e))?;
+        match &res.result.exception_details {
+            Some(ex) => Err(Error::new(Code::PageScriptError, format!("frame 0: {}", exception_text(ex)))),
+            None => Ok(()),
+        }
     }
 
     /// The composition's duration in seconds as the page reported it when it became ready,
@@ -310,10 +315,15 @@ impl Capturer {
             let Some(tick) = self.paced_tick() else { return Ok(()) };
             return self.send_frame(tick, false).await.map(drop);
         }
-        if self.frame_in_flight.as_ref().is_some_and(|task| !task.is_finished()) {
-            return Ok(());
+        match self.frame_in_flight.take() {
+            Some(task) if !task.is_finished() => {
+                self.frame_in_flight = Some(task);
+                return Ok(());
+            }
+            // The last frame's answer (a task that was cancelled is no failure of the page).
+            Some(task) => task.await.unwrap_or(Ok(()))?,
+            None => {}
         }
-        self.settle_frame().await?;
         let Some(tick) = self.paced_tick() else { return Ok(()) };
         let params = BeginFrameParams::builder().frame_time_ticks(tick).interval(self.interval).build();
         let page = self.session.page.clone();
@@ -322,19 +332,6 @@ impl Capturer {
                 async move { page.execute(params).await.map(drop).map_err(|e| crashed("beginFrame", e)) },
             ));
         Ok(())
-    }
-
-    /// Wait for the probe's beginFrame in flight, if any (the browser takes one at a time).
-    async fn settle_frame(&mut self) -> Result<()> {
-        let Some(task) = self.frame_in_flight.take() else { return Ok(()) };
-        match tokio::time::timeout(BUSY_LIMIT, task).await {
-            Ok(Ok(answered)) => answered,
-            Ok(Err(_cancelled)) => Ok(()),
-            Err(_) => Err(Error::new(
-                Code::PageScriptTimeout,
-                format!("page index.html: the browser drew no frame within {BUSY_LIMIT:?}"),
-            )),
-        }
     }
 
     /// The stamp of the next frame while the page loads: the browser's clock, once a frame

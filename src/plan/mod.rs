@@ -77,11 +77,38 @@ pub struct PlanResult {
     pub size_bytes: u64,
     /// Notes: skipped files, ignored options, missing local assets.
     pub warnings: Vec<String>,
+    /// Where the time went (wall clock; informational, never part of the plan).
+    pub timings: PlanTimings,
+}
+
+/// Wall-clock milliseconds of a plan's steps. The probe overlaps the media step when the root
+/// declares its duration, so the two need not add up to the total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanTimings {
+    /// The whole plan.
+    pub total_ms: u64,
+    /// Loading the frozen page once in the browser (launch to kill).
+    pub probe_ms: u64,
+    /// Decoding, mixing and extracting the media.
+    pub media_ms: u64,
+}
+
+/// `step`'s result and how many milliseconds it took.
+fn timed<T>(step: impl FnOnce() -> Result<T>) -> Result<(T, u64)> {
+    let start = std::time::Instant::now();
+    step().map(|out| (out, ms_since(start)))
+}
+
+/// Milliseconds since `start`.
+fn ms_since(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Freeze the project at `project_dir` into a new plan directory at `plan_dir` (replacing a
 /// previous plan there), under `config`.
 pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<PlanResult> {
+    let started = std::time::Instant::now();
     let valid = config.validate()?;
     let project = canonical_project(project_dir)?;
     let target = check_target(&project, plan_dir)?;
@@ -108,7 +135,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let dir = staged.path();
     freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
     valid.runtime.freeze(dir)?;
-    let (probed, media, total_frames) = probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
+    let (probed, media, total_frames, mut timings) =
+        probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
     let chunking = chunking::split(total_frames, &valid.chunking)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
     let mut encoder = valid.encoder_config(chunking.size, chunk_count);
@@ -142,6 +170,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     warnings.extend(compiled.warnings.iter().cloned());
     warnings.extend(probed.warnings);
     warnings.extend(media.warnings);
+    timings.total_ms = ms_since(started);
     Ok(PlanResult {
         plan_dir: target,
         plan_hash,
@@ -155,6 +184,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         has_audio,
         size_bytes: sizes.total().saturating_add(plan_bytes.len() as u64),
         warnings,
+        timings,
     })
 }
 
@@ -167,26 +197,27 @@ fn probe_and_media(
     compiled: &mut Compiled,
     valid: &ValidConfig,
     measure: bool,
-) -> Result<(crate::engine::probe::Probed, MediaOutput, i64)> {
+) -> Result<(crate::engine::probe::Probed, MediaOutput, i64, PlanTimings)> {
     let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
     if measure {
-        let probed = probe_step(dir, compiled, valid, true)?;
+        let (probed, probe_ms) = timed(|| probe_step(dir, compiled, valid, true))?;
         if let Some(measured) = probed.duration {
             compiled.duration = measured;
         }
         let total_frames = frame_count(compiled)?;
-        let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir)?;
-        return Ok((probed, media, total_frames));
+        let (media, media_ms) = timed(|| media_step(&clips, compiled.duration, compiled.fps, total_frames, dir))?;
+        return Ok((probed, media, total_frames, PlanTimings { probe_ms, media_ms, total_ms: 0 }));
     }
     let total_frames = frame_count(compiled)?;
     let compiled: &Compiled = compiled;
     let (probed, media) = std::thread::scope(|scope| {
-        let probe = scope.spawn(|| probe_step(dir, compiled, valid, false));
-        let media = media_step(&clips, compiled.duration, compiled.fps, total_frames, dir);
+        let probe = scope.spawn(|| timed(|| probe_step(dir, compiled, valid, false)));
+        let media = timed(|| media_step(&clips, compiled.duration, compiled.fps, total_frames, dir));
         let probed = probe.join().unwrap_or_else(|_| Err(Error::new(Code::BrowserCrashed, "the probe panicked")));
         (probed, media)
     });
-    Ok((probed?, media?, total_frames))
+    let ((probed, probe_ms), (media, media_ms)) = (probed?, media?);
+    Ok((probed, media, total_frames, PlanTimings { probe_ms, media_ms, total_ms: 0 }))
 }
 
 /// Load the frozen page at `dir` once in the browser (`engine::probe`): a page that does not
