@@ -308,30 +308,33 @@ impl Capturer {
     /// whose main thread is stuck holds the frame back, and the heartbeat must still get its
     /// turn; the next frame is sent once the browser has answered the last.
     async fn pump_once(&mut self) -> Result<()> {
-        if self.session.mode != CaptureMode::BeginFrame {
+        if self.session.mode != CaptureMode::BeginFrame || (self.probe && self.frame_pending().await?) {
             return Ok(());
         }
-        if !self.probe {
-            let Some(tick) = self.paced_tick() else { return Ok(()) };
-            return self.send_frame(tick, false).await.map(drop);
-        }
-        match self.frame_in_flight.take() {
-            Some(task) if !task.is_finished() => {
-                self.frame_in_flight = Some(task);
-                return Ok(());
-            }
-            // The last frame's answer (a task that was cancelled is no failure of the page).
-            Some(task) => task.await.unwrap_or(Ok(()))?,
-            None => {}
-        }
         let Some(tick) = self.paced_tick() else { return Ok(()) };
-        let params = BeginFrameParams::builder().frame_time_ticks(tick).interval(self.interval).build();
+        let params = self.frame_params(tick, false);
+        if !self.probe {
+            return self.send_frame(params).await.map(drop);
+        }
         let page = self.session.page.clone();
         self.frame_in_flight =
             Some(tokio::spawn(
                 async move { page.execute(params).await.map(drop).map_err(|e| crashed("beginFrame", e)) },
             ));
         Ok(())
+    }
+
+    /// While probing: whether the last frame is still unanswered; once it is answered, its
+    /// error if it had one (a task that was cancelled is no failure of the page).
+    async fn frame_pending(&mut self) -> Result<bool> {
+        match self.frame_in_flight.take() {
+            Some(task) if !task.is_finished() => {
+                self.frame_in_flight = Some(task);
+                Ok(true)
+            }
+            Some(task) => task.await.unwrap_or(Ok(())).map(|()| false),
+            None => Ok(false),
+        }
     }
 
     /// The stamp of the next frame while the page loads: the browser's clock, once a frame
@@ -348,21 +351,27 @@ impl Capturer {
     /// One frame one interval after the last (warm-up and captures).
     async fn begin_frame(&mut self, screenshot: bool) -> Result<Option<String>> {
         self.ticks += self.interval;
-        self.send_frame(self.ticks, screenshot).await
+        let params = self.frame_params(self.ticks, screenshot);
+        self.send_frame(params).await
     }
 
-    async fn send_frame(&mut self, tick: f64, screenshot: bool) -> Result<Option<String>> {
-        let mut params = BeginFrameParams::builder().frame_time_ticks(tick).interval(self.interval);
-        if screenshot {
-            let shot = match self.format {
-                ShotFormat::Jpeg(q) => {
-                    ScreenshotParams::builder().format(ScreenshotParamsFormat::Jpeg).quality(i64::from(q)).build()
-                }
-                ShotFormat::Png => ScreenshotParams::builder().format(ScreenshotParamsFormat::Png).build(),
-            };
-            params = params.screenshot(shot);
+    /// A beginFrame stamped `tick`, with a screenshot in the capture format when asked for.
+    fn frame_params(&self, tick: f64, screenshot: bool) -> BeginFrameParams {
+        let params = BeginFrameParams::builder().frame_time_ticks(tick).interval(self.interval);
+        if !screenshot {
+            return params.build();
         }
-        let res = self.session.page.execute(params.build()).await.map_err(|e| crashed("beginFrame", e))?;
+        let shot = match self.format {
+            ShotFormat::Jpeg(q) => {
+                ScreenshotParams::builder().format(ScreenshotParamsFormat::Jpeg).quality(i64::from(q)).build()
+            }
+            ShotFormat::Png => ScreenshotParams::builder().format(ScreenshotParamsFormat::Png).build(),
+        };
+        params.screenshot(shot).build()
+    }
+
+    async fn send_frame(&self, params: BeginFrameParams) -> Result<Option<String>> {
+        let res = self.session.page.execute(params).await.map_err(|e| crashed("beginFrame", e))?;
         Ok(res.result.screenshot_data.map(String::from))
     }
 
