@@ -6,6 +6,13 @@
 //! (`FFMPEG_DIR` names its prefix; ffmpeg-sys-next links its `.a` files) and this script adds the
 //! libraries those archives need, read from their `.pc` files: x264 and zlib as static archives,
 //! the C runtime's (libm, libatomic) as the system provides them.
+//!
+//! It also embeds the npm files framefan carries inside it (HyperFrames' page runtime and bundled
+//! font faces), fetched by name and checked against `vendor/npm/pins.tsv`: see
+//! `build/npm_assets.rs`.
+
+#[path = "build/npm_assets.rs"]
+mod npm_assets;
 
 use std::path::{Path, PathBuf};
 use std::process::exit;
@@ -34,6 +41,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=FFMPEG_DIR");
     println!("cargo:rerun-if-env-changed=FRAMEFAN_X264_VERSION");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    if let Err(err) = npm_assets::embed(&out_dir) {
+        eprintln!("framefan embeds pinned npm files (vendor/npm/README.md): {err}");
+        exit(1);
+    }
     let ffmpeg_dir = std::env::var_os("FFMPEG_DIR").map(PathBuf::from);
     if std::env::var_os("CARGO_FEATURE_STATIC").is_some() {
         link_static(ffmpeg_dir.as_deref());

@@ -48,6 +48,7 @@
 pub mod assemble;
 pub mod audio;
 pub mod av;
+pub mod builtin;
 pub mod digest;
 pub mod engine;
 pub mod error;

@@ -30,6 +30,8 @@ pub struct VersionReport {
     pub x264: &'static str,
     /// The browser `render-chunk` would launch.
     pub browser: BrowserReport,
+    /// What is built into the binary: HyperFrames' runtime and the bundled font set.
+    pub builtin: crate::builtin::BuiltinReport,
 }
 
 /// The browser [`BrowserBinary::find`] picks, or why there is none.
@@ -58,5 +60,6 @@ pub fn report(browser: Option<&Path>) -> VersionReport {
         libav: av::libav_info(),
         x264: av::X264_VERSION,
         browser,
+        builtin: crate::builtin::report(),
     }
 }

@@ -1,6 +1,6 @@
-//! Deterministic fonts in `plan`: families resolved through HyperFrames' alias table to the pinned
-//! `@fontsource` faces in the package cache, frozen into the plan and declared ahead of the
-//! page's CSS; a project's own `@font-face`, `--fonts-dir`, other cached packages, unknown
+//! Deterministic fonts in `plan`: families resolved through HyperFrames' alias table to the
+//! bundled faces built into framefan (no package cache needed), frozen into the plan and declared
+//! ahead of the page's CSS; a project's own `@font-face`, `--fonts-dir`, other cached packages, unknown
 //! families; and the same plan rendering byte-identical chunks on a worker without DejaVu.
 
 use std::ffi::OsString;
@@ -80,7 +80,10 @@ fn families_map_to_frozen_bundled_faces_declared_ahead_of_the_page_css() {
     let proj =
         project(style, "<p class=a>Arial</p><p style=\"font-family: var(--x)\">x</p>", &[("assets/own.woff2", &own)]);
     let out = tempfile::tempdir().unwrap();
-    let result = plan(proj.path(), &config(FontOptions::default()), &out.path().join("plan")).unwrap();
+    // No package cache: the bundled faces are built in.
+    let empty = tempfile::tempdir().unwrap();
+    let config = PlanConfig { package_cache: Some(empty.path().to_path_buf()), ..PlanConfig::default() };
+    let result = plan(proj.path(), &config, &out.path().join("plan")).unwrap();
     assert!(result.warnings.is_empty(), "{:?}", result.warnings);
     let dir = out.path().join("plan");
     let fonts = read_json(&dir.join("meta/fonts.json"));
@@ -99,10 +102,12 @@ fn families_map_to_frozen_bundled_faces_declared_ahead_of_the_page_css() {
         assert_eq!((entry["rendersAs"].as_str(), entry["source"].as_str()), (Some(as_), Some(source)), "{entry}");
         assert_eq!(face_files(entry).len(), faces, "{entry}");
     }
-    // Each face is the package's file, byte for byte, inside the plan (so the planHash covers it).
+    // Each face is the pinned package's file, byte for byte, inside the plan (so the planHash
+    // covers it): the built-in bytes equal the npm package's.
     let inter = cache().join("node_modules/@fontsource/inter/files/inter-latin-700-normal.woff2");
-    let frozen = dir.join("compiled/__framefan__/fonts/inter-latin-700-normal.woff2");
-    assert_eq!(std::fs::read(frozen).unwrap(), std::fs::read(inter).unwrap());
+    let frozen = std::fs::read(dir.join("compiled/__framefan__/fonts/inter-latin-700-normal.woff2")).unwrap();
+    assert_eq!(frozen, std::fs::read(inter).unwrap());
+    assert_eq!(frozen, framefan::builtin::font_face("inter", 700).unwrap().bytes);
     // The faces come first in <head>, then the text-rendering rule, then the page's own CSS.
     let html = std::fs::read_to_string(dir.join("compiled/index.html")).unwrap();
     let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} not in the page"));
@@ -111,6 +116,8 @@ fn families_map_to_frozen_bundled_faces_declared_ahead_of_the_page_css() {
             < at("text-rendering:geometricPrecision")
     );
     assert!(at("text-rendering:geometricPrecision") < at("font-family: 'Own Face'; src"));
+    // Bundled faces claim HyperFrames' subset range, as its compiler declares them.
+    assert!(html.contains("font-display: block; unicode-range: U+0000-00FF, U+0131,"), "{html}");
     // A generic primary gets Inter in front of it; a stack naming a family first is left alone.
     assert!(
         html.contains(".e { font-family: Inter, sans-serif }")
@@ -183,13 +190,11 @@ fn system_fonts_fonts_dir_and_other_cached_packages() {
         .map(|f| format!("__framefan__/fonts/fira-sans-latin-{f}.woff2"))
         .collect();
     assert_eq!(got, want, "400, 700 and 500 upright; italic (an <i> is used) at the nearest weights it has");
-    // Arial maps to Inter, which this cache lacks: a warning says so and names the package.
-    assert!(
-        result.warnings.iter().any(|w| w.contains("@fontsource/inter is not in the package cache")),
-        "{:?}",
-        result.warnings
-    );
-    assert_eq!(fonts["systemFonts"], true);
+    // Arial maps to Inter, which this cache lacks: the built-in faces draw it, without a warning
+    // (a user's --package-cache only adds families).
+    assert_eq!(family(&fonts, "Arial")["source"], "bundled");
+    assert!(result.warnings.iter().all(|w| !w.contains("font")), "{:?}", result.warnings);
+    assert_eq!(fonts["systemFonts"], false);
 }
 
 /// Run the CLI; returns (exit code, stdout, stderr).

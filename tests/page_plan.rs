@@ -88,7 +88,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
 
 /// The pinned HyperFrames runtime from the checkout's package cache (`.ci/install-deps`).
 pub fn pinned_runtime() -> framefan::runtime::Runtime {
-    framefan::runtime::Runtime::locate(None, &[]).expect("the pinned HyperFrames runtime (run .ci/install-deps)")
+    framefan::runtime::Runtime::builtin().expect("the built-in HyperFrames runtime")
 }
 
 /// Lay out a complete framefan plan for `p` under `dir` (hash computed like `plan` does).

@@ -43,6 +43,25 @@ fn version_json_matches_what_a_plan_records() {
     // The test binary links the system's shared libav (the default build).
     assert_eq!(libav["linkage"], if cfg!(feature = "static") { "static" } else { "shared" });
     assert!(libav["configuration"].as_str().unwrap().contains("--enable-libx264"), "{}", libav["configuration"]);
+    // What is built in: the runtime the plan froze, and HyperFrames' 42 bundled faces.
+    assert_eq!(report["builtin"]["runtime"], plan["runtime"]);
+    assert_eq!(report["builtin"]["fonts"]["faces"], 42);
+    let families = report["builtin"]["fonts"]["families"].as_array().unwrap();
+    assert_eq!(families.len(), 18);
+    assert!(families.iter().any(|f| f["family"] == "EB Garamond" && f["package"] == "@fontsource/eb-garamond@5.2.7"));
+}
+
+#[test]
+fn licenses_lists_and_writes_every_built_in_licence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(framefan_bin()).args(["licenses", "--write"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(list.lines().filter(|l| l.starts_with("- `")).count(), 19, "{list}");
+    let inter = std::fs::read_to_string(dir.path().join("fontsource-inter@5.3.0/LICENSE")).unwrap();
+    assert!(inter.contains("SIL Open Font License") && inter.contains("Inter Project Authors"), "{inter}");
+    let runtime = std::fs::read_to_string(dir.path().join("hyperframes@0.8.170/LICENSE")).unwrap();
+    assert!(runtime.contains("Apache License") && runtime.contains("Version 2.0"));
 }
 
 #[test]

@@ -318,7 +318,7 @@ impl PlanConfig {
             return Err(invalid("planDirSizeLimitBytes 0 is outside 1..".to_string()));
         }
         let package_caches = self.package_caches()?;
-        let runtime = crate::runtime::Runtime::locate(self.runtime.as_deref(), &package_caches)?;
+        let runtime = crate::runtime::Runtime::locate(self.runtime.as_deref())?;
         Ok(ValidConfig {
             runtime,
             fps: self.fps,

@@ -3,11 +3,12 @@
 //! The composition semantics (clip visibility, nesting offsets, root sizing, GSAP / CSS / WAAPI /
 //! anime.js / Lottie seeking, duration, variables) are HyperFrames' own: the npm package
 //! `hyperframes` ships them as `dist/hyperframe.runtime.iife.js`, and framefan injects that file
-//! into every page it renders, as HyperFrames' producer does. This module pins the file by
-//! sha256, finds it (an explicit file, `$FRAMEFAN_RUNTIME`, or a package cache in npm's layout,
-//! filled by `.ci/deps/90-hf-runtime.sh`), and refuses any file whose bytes do not match their
-//! pin. `plan` freezes the bytes into the plan ([`PLAN_PATH`]) and records a [`RuntimeRecord`];
-//! `render-chunk` checks the frozen bytes against that record before injecting them.
+//! into every page it renders, as HyperFrames' producer does. The pinned version is built into
+//! the binary ([`crate::builtin`], pinned by sha256 in `vendor/npm/pins.tsv`), so a plan needs no
+//! package cache; an explicit file (`--runtime`, `$FRAMEFAN_RUNTIME`) replaces it and is recorded
+//! as what it is. `plan` freezes the bytes into the plan ([`PLAN_PATH`]) and records a
+//! [`RuntimeRecord`]; `render-chunk` checks the frozen bytes against that record before
+//! injecting them.
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +18,6 @@ use crate::error::{Code, Error, Result};
 
 /// The npm package that publishes the runtime.
 pub const PACKAGE: &str = "hyperframes";
-/// The pinned version (read by `.ci/deps/90-hf-runtime.sh`; keep the line's shape).
-pub const VERSION: &str = "0.8.170";
-/// sha256 of `dist/hyperframe.runtime.iife.js` in that version (read by the install script too).
-pub const SHA256: &str = "4a56ffcd5e2b0d5c22cce6c2201205b85cb77ad9d7e32796c2e789fa46231935";
 /// The file inside the package.
 pub const PACKAGE_FILE: &str = "dist/hyperframe.runtime.iife.js";
 /// Where a plan keeps the frozen runtime, relative to the plan directory (inside `compiled/`, so
@@ -56,47 +53,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Runtime {
     /// The runtime for a plan: `explicit` (or `$FRAMEFAN_RUNTIME`) when given — any bytes, recorded
-    /// by their sha256 — else the pinned package from the first of `caches` (npm layout,
-    /// `<cache>/node_modules/hyperframes/`) whose `package.json` has the pinned version.
-    pub fn locate(explicit: Option<&Path>, caches: &[PathBuf]) -> Result<Runtime> {
+    /// by their sha256 — else the built-in pinned one. A package cache never supplies it.
+    pub fn locate(explicit: Option<&Path>) -> Result<Runtime> {
         let env = std::env::var_os(RUNTIME_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-        if let Some(file) = explicit.map(Path::to_path_buf).or(env) {
-            return Self::from_file(&file);
+        match explicit.map(Path::to_path_buf).or(env) {
+            Some(file) => Self::from_file(&file),
+            None => Self::builtin(),
         }
-        for cache in caches.iter().chain(default_cache().iter()) {
-            let dir = cache.join("node_modules").join(PACKAGE);
-            if package_version(&dir).as_deref() == Some(VERSION) {
-                return Self::pinned(&dir.join(PACKAGE_FILE));
-            }
-        }
-        Err(Error::new(
-            Code::RuntimeNotFound,
-            format!(
-                "{PACKAGE}@{VERSION} ({PACKAGE_FILE}) is in no package cache (searched: {}); run \
-                 .ci/install-deps, pass --package-cache, or name a runtime file with --runtime / ${RUNTIME_ENV}",
-                caches
-                    .iter()
-                    .chain(default_cache().iter())
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ))
     }
 
-    /// The pinned package's runtime at `path`; refused unless its sha256 is [`SHA256`].
-    fn pinned(path: &Path) -> Result<Runtime> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::new(Code::RuntimeNotFound, format!("reading {}: {e}", path.display())))?;
-        let sha = sha256_hex(&bytes);
-        if sha != SHA256 {
-            return Err(Error::new(
-                Code::RuntimeMismatch,
-                format!("{} has sha256 {sha}; {PACKAGE}@{VERSION} is pinned to {SHA256}", path.display()),
-            ));
-        }
-        let record = RuntimeRecord { package: PACKAGE.into(), version: VERSION.into(), sha256: sha };
-        Ok(Runtime { source: text(bytes, path)?, record })
+    /// The pinned runtime built into this binary.
+    pub fn builtin() -> Result<Runtime> {
+        let file = builtin_file()?;
+        let source = text(file.bytes.to_vec(), Path::new(PACKAGE_FILE))?;
+        Ok(Runtime { source, record: builtin_record() })
     }
 
     /// A user-chosen runtime file, recorded as what it is.
@@ -152,17 +122,27 @@ fn text(bytes: Vec<u8>, path: &Path) -> Result<String> {
     Ok(source)
 }
 
-fn package_version(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json.get("version")?.as_str().map(str::to_string)
+/// The built-in runtime file; absent only from a binary built without its npm files.
+fn builtin_file() -> Result<&'static crate::builtin::File> {
+    crate::builtin::file(PACKAGE, PACKAGE_FILE).ok_or_else(|| {
+        Error::new(
+            Code::RuntimeNotFound,
+            format!("this framefan was built without {PACKAGE}'s {PACKAGE_FILE}; pass --runtime FILE"),
+        )
+    })
 }
 
-/// The checkout's own package cache (`target/package-cache`, what `.ci/install-deps` fills), last
-/// in the search so a source build works without flags; absent in an installed binary's world.
-fn default_cache() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/package-cache");
-    dir.is_dir().then_some(dir)
+/// What a plan made with the built-in runtime records (`hyperframes`, its pinned version and
+/// sha256, as `vendor/npm/pins.tsv` pins them).
+pub fn builtin_record() -> RuntimeRecord {
+    match builtin_file() {
+        Ok(f) => RuntimeRecord {
+            package: f.package.name.to_string(),
+            version: f.package.version.to_string(),
+            sha256: f.sha256.to_string(),
+        },
+        Err(_) => RuntimeRecord { package: PACKAGE.into(), version: String::new(), sha256: String::new() },
+    }
 }
 
 #[cfg(test)]
@@ -170,15 +150,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pinned_file_with_other_bytes_is_refused() {
-        let dir = std::env::temp_dir().join(format!("ff-rt-{}", crate::publish::unique_suffix()));
-        let pkg = dir.join("node_modules/hyperframes");
-        std::fs::create_dir_all(pkg.join("dist")).unwrap();
-        std::fs::write(pkg.join("package.json"), format!("{{\"version\":\"{VERSION}\"}}")).unwrap();
-        std::fs::write(pkg.join(PACKAGE_FILE), "window.__player = {};").unwrap();
-        let err = Runtime::locate(None, std::slice::from_ref(&dir)).unwrap_err();
-        assert_eq!(err.code(), "RUNTIME_MISMATCH", "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn the_builtin_runtime_is_the_pinned_release() {
+        let rt = Runtime::builtin().unwrap();
+        assert_eq!((rt.record.package.as_str(), rt.record.version.as_str()), ("hyperframes", "0.8.170"));
+        assert_eq!(sha256_hex(rt.source.as_bytes()), rt.record.sha256);
+        assert_eq!(rt.record.sha256, "4a56ffcd5e2b0d5c22cce6c2201205b85cb77ad9d7e32796c2e789fa46231935");
     }
 
     #[test]

@@ -44,6 +44,13 @@ enum Command {
     Render(run_cmd::RenderArgs),
     /// Read an output back and check frames, rates, duration, audio and index position.
     Verify(verify_cmd::VerifyArgs),
+    /// List what is built into this binary (HyperFrames' runtime, the bundled font faces) and
+    /// their licences.
+    Licenses {
+        /// Also write each licence text to DIR/<package>@<version>/LICENSE.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,7 +62,19 @@ fn main() -> ExitCode {
         Command::Render(args) => run_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Assemble(args) => assemble(args),
+        Command::Licenses { write } => licenses(write.as_deref()),
     }
+}
+
+fn licenses(dir: Option<&std::path::Path>) -> ExitCode {
+    if let Some(dir) = dir {
+        if let Err(e) = framefan::builtin::write_licences(dir) {
+            eprintln!("writing licences into {}: {e}", dir.display());
+            return ExitCode::from(exit::RETRYABLE);
+        }
+    }
+    print!("Built into this framefan binary:\n{}", framefan::builtin::licence_list());
+    ExitCode::from(exit::OK)
 }
 
 /// Arguments of `framefan assemble`; every path may be a URL (s3://, gs://, az://, file://).
@@ -144,6 +163,15 @@ fn version(json: bool, browser: Option<&std::path::Path>) -> ExitCode {
     }
     println!("{}\n{}", report.producer_version, report.ffmpeg_version);
     println!("libav: {} ({})", report.libav.linkage.as_str(), report.libav.configuration);
+    let rt = &report.builtin.runtime;
+    println!(
+        "built in: {}@{} runtime (sha256 {}), {} font faces of {} families",
+        rt.package,
+        rt.version,
+        rt.sha256,
+        report.builtin.fonts.faces,
+        report.builtin.fonts.families.len()
+    );
     match (&report.browser.path, report.browser.capture_mode, &report.browser.error) {
         (Some(path), Some(mode), _) => println!("browser: {} ({mode:?})", path.display()),
         (_, _, error) => println!("browser: none ({})", error.as_deref().unwrap_or_default()),

@@ -1,5 +1,6 @@
-//! Where a face's file comes from: an `@fontsource/<slug>` package in the package cache, or a
-//! folder of the user's own font files (`--fonts-dir`).
+//! Where a face's file comes from: HyperFrames' bundled faces built into framefan
+//! ([`crate::builtin`]), an `@fontsource/<slug>` package in the package cache, or a folder of the
+//! user's own font files (`--fonts-dir`).
 //!
 //! A package is looked for exactly as CDN scripts are (`<cache>/node_modules/@fontsource/<slug>`
 //! or `<cache>/@fontsource/<slug>`); its faces are `files/<slug>-latin-<weight>-<style>.woff2`
@@ -7,6 +8,7 @@
 //! font file is described by fontconfig's own scanner (`fc-scan`), which reads the family, weight
 //! and slant out of the file itself, so the name of the file does not matter.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,14 +23,45 @@ pub struct Face {
     pub weight: u16,
     /// `normal` or `italic`.
     pub style: &'static str,
-    /// The file.
-    pub path: PathBuf,
+    /// Where its bytes are.
+    pub source: Source,
+}
+
+/// Where a face's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file on this machine (a package cache, `--fonts-dir`).
+    File(PathBuf),
+    /// A face built into framefan.
+    Builtin(&'static crate::builtin::File),
 }
 
 impl Face {
+    /// The face's file name (`inter-latin-400-normal.woff2`).
+    pub fn file_name(&self) -> &str {
+        match &self.source {
+            Source::File(path) => path.file_name().and_then(|n| n.to_str()).unwrap_or("face"),
+            Source::Builtin(f) => f.path.rsplit('/').next().unwrap_or(f.path),
+        }
+    }
+
+    /// The face's bytes.
+    pub fn bytes(&self) -> Result<Cow<'static, [u8]>> {
+        match &self.source {
+            Source::File(path) => std::fs::read(path).map(Cow::Owned).map_err(|e| Error::io("reading font", path, e)),
+            Source::Builtin(f) => Ok(Cow::Borrowed(f.bytes)),
+        }
+    }
+
+    /// Whether the face is one of HyperFrames' bundled (built-in) faces.
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.source, Source::Builtin(_))
+    }
+
     /// The CSS `format()` hint for the file's extension.
     pub fn format(&self) -> &'static str {
-        match self.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        let ext = self.file_name().rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        match ext.as_deref() {
             Some("woff2") => "woff2",
             Some("woff") => "woff",
             Some("otf") => "opentype",
@@ -44,6 +77,12 @@ pub fn package_dir(caches: &[PathBuf], slug: &str) -> Option<PathBuf> {
         .iter()
         .flat_map(|c| [c.join("node_modules/@fontsource").join(slug), c.join("@fontsource").join(slug)])
         .find(|d| d.join("files").is_dir())
+}
+
+/// HyperFrames' bundled latin face of `slug` at `weight`, built into framefan.
+pub fn builtin_face(slug: &str, weight: u16) -> Option<Face> {
+    let file = crate::builtin::font_face(slug, weight)?;
+    Some(Face { family: String::new(), weight, style: "normal", source: Source::Builtin(file) })
 }
 
 /// The package's latin face for `weight` and `style`, if it has one.
@@ -62,7 +101,7 @@ pub fn package_face(dir: &Path, slug: &str, weight: u16, style: &'static str) ->
         names.sort_unstable();
         files.join(names.first()?)
     };
-    Some(Face { family: String::new(), weight, style, path })
+    Some(Face { family: String::new(), weight, style, source: Source::File(path) })
 }
 
 /// The weights a package has latin faces for in `style`, ascending.
@@ -124,7 +163,7 @@ fn scan_file(path: &Path) -> Result<Vec<Face>> {
                 family: name.to_lowercase(),
                 weight,
                 style,
-                path: path.to_path_buf(),
+                source: Source::File(path.to_path_buf()),
             }))
         })
         .flatten()

@@ -5,13 +5,15 @@
 //! 1. the project's own `@font-face` (left alone);
 //! 2. the user's font files (`--fonts-dir`), matched by the family name inside the files;
 //! 3. HyperFrames' bundled family for the name ([`table`]: `Arial` → Inter, `Futura` →
-//!    Montserrat, `Menlo` → JetBrains Mono …), from `@fontsource/<slug>` in the package cache;
+//!    Montserrat, `Menlo` → JetBrains Mono …), whose faces are built into framefan
+//!    ([`crate::builtin`]), so a bundled family never depends on a package cache or system fonts;
 //! 4. `@fontsource/<family>` in the package cache (`npm install` any other family there);
 //! 5. otherwise nothing: a warning names the family and the font fontconfig substitutes, and the
 //!    plan records that it depends on system fonts.
 //!
 //! Chosen faces are copied to `compiled/__framefan__/fonts/` (hashed like every plan file) and
-//! declared with `@font-face` under the family name the page uses, in a `<style
+//! declared with `@font-face` under the family name the page uses (a built-in face with
+//! HyperFrames' `unicode-range` of the bundled subset, as its compiler declares it), in a `<style
 //! data-framefan-fonts>` first in `<head>`, ahead of the page's own CSS. The plan is independent
 //! of system fonts ([`FontPlan::system_fonts`] false) unless `--system-fonts` is given, a family
 //! stays unresolved, or the page's text holds characters the bundled (latin) faces lack.
@@ -29,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use self::faces::Face;
 use self::table::bundled_for;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::compile::dom::prepend_head_style;
 use crate::plan::freeze::{Generated, GENERATED_DIR};
 
@@ -112,7 +114,7 @@ pub fn apply(
             });
             continue;
         }
-        let Some((source, renders_as, found)) = resolve(family, &usage, &user, caches, warnings) else {
+        let Some((source, renders_as, found)) = resolve(family, &usage, &user, caches) else {
             let substitute = faces::system_match(family).unwrap_or_else(|| "the system's default".to_string());
             warnings.push(format!(
                 "font family {family:?} is not declared by the project, not bundled and not in the package cache \
@@ -157,7 +159,6 @@ fn resolve(
     usage: &collect::Usage,
     user: &[Face],
     caches: &[PathBuf],
-    warnings: &mut Vec<String>,
 ) -> Option<(&'static str, String, Vec<Face>)> {
     let lower = family.to_lowercase();
     let own: Vec<Face> = user.iter().filter(|f| f.family == lower).cloned().collect();
@@ -165,16 +166,7 @@ fn resolve(
         return Some(("fonts-dir", family.to_string(), own));
     }
     if let Some(b) = bundled_for(family) {
-        let Some(dir) = faces::package_dir(caches, b.slug) else {
-            warnings.push(format!(
-                "font family {family:?} maps to the bundled {:?}, but @fontsource/{} is not in the package cache \
-                 (bash .ci/install-deps installs it)",
-                b.name, b.slug
-            ));
-            return None;
-        };
-        let found: Vec<Face> =
-            b.weights.iter().filter_map(|&w| faces::package_face(&dir, b.slug, w, "normal")).collect();
+        let found: Vec<Face> = b.weights.iter().filter_map(|&w| faces::builtin_face(b.slug, w)).collect();
         return (!found.is_empty()).then(|| ("bundled", b.name.to_string(), found));
     }
     let slug = slug(family);
@@ -207,9 +199,9 @@ fn slug(family: &str) -> String {
 
 /// Copy `face` into the plan (once) and return its path under `compiled/`.
 fn freeze_face(face: &Face, generated: &mut Vec<Generated>, frozen: &mut HashSet<String>) -> Result<String> {
-    let bytes = std::fs::read(&face.path).map_err(|e| Error::io("reading font", &face.path, e))?;
-    let name = face.path.file_name().and_then(|n| n.to_str()).unwrap_or("face");
-    let ext = face.path.extension().and_then(|e| e.to_str()).unwrap_or("font").to_ascii_lowercase();
+    let bytes = face.bytes()?.into_owned();
+    let name = face.file_name();
+    let ext = name.rsplit_once('.').map_or("font".to_string(), |(_, e)| e.to_ascii_lowercase());
     let hash = crate::digest::hex(&Sha256::digest(&bytes));
     // Package faces keep their (unique) names; a user's file is named by its content.
     let file = if face.family.is_empty() { name.to_string() } else { format!("user-{}.{ext}", &hash[..16]) };
@@ -225,8 +217,10 @@ fn rule(family: &str, rel: &str, face: &Face) -> String {
     let quoted: String =
         family.chars().flat_map(|c| if matches!(c, '"' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
     let quoted: String = quoted.chars().filter(|c| !c.is_control()).collect();
+    let range =
+        if face.is_builtin() { format!(" unicode-range: {};", table::BUNDLED_UNICODE_RANGE) } else { String::new() };
     format!(
-        "@font-face {{ font-family: \"{quoted}\"; src: url(\"{rel}\") format(\"{}\"); font-style: {}; font-weight: {}; font-display: block; }}",
+        "@font-face {{ font-family: \"{quoted}\"; src: url(\"{rel}\") format(\"{}\"); font-style: {}; font-weight: {}; font-display: block;{range} }}",
         face.format(),
         face.style,
         face.weight

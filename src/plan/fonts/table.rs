@@ -137,9 +137,14 @@ pub fn bundled_for(family: &str) -> Option<&'static Bundled> {
     BUNDLED.iter().find(|b| Some(b.slug) == slug || b.name.to_lowercase() == lower)
 }
 
+/// The `unicode-range` HyperFrames' compiler declares on every bundled face (its
+/// `BUNDLED_SUBSET_UNICODE_RANGE`; [`LATIN_SUBSET`] is the same set as ranges).
+pub const BUNDLED_UNICODE_RANGE: &str = "U+0000-00FF, U+0131, U+0152-0153, U+02BB-02BC, U+02C6, U+02DA, \
+U+02DC, U+0304, U+0308, U+0329, U+2000-206F, U+2074, U+20AC, U+2122, U+2191, U+2193, U+2212, U+2215, U+FEFF, U+FFFD";
+
 /// The code points every bundled face covers (the `latin` subset of `@fontsource`), as inclusive
 /// ranges. Text outside them falls back to the machine's fonts.
-pub const LATIN_SUBSET: [(u32, u32); 19] = [
+pub const LATIN_SUBSET: [(u32, u32); 20] = [
     (0x0000, 0x00FF),
     (0x0131, 0x0131),
     (0x0152, 0x0153),
@@ -151,6 +156,7 @@ pub const LATIN_SUBSET: [(u32, u32); 19] = [
     (0x0308, 0x0308),
     (0x0329, 0x0329),
     (0x2000, 0x206F),
+    (0x2074, 0x2074),
     (0x20AC, 0x20AC),
     (0x2122, 0x2122),
     (0x2191, 0x2191),
@@ -182,6 +188,19 @@ mod tests {
         assert_eq!(bundled_for("Comic Sans MS"), None);
         assert!(is_generic("Sans-Serif") && is_generic("-apple-system") && !is_generic("Inter"));
         assert!(ALIASES.iter().all(|(_, slug)| BUNDLED.iter().any(|b| b.slug == *slug)));
+    }
+
+    #[test]
+    fn the_declared_range_is_the_latin_subset() {
+        let ranges: Vec<(u32, u32)> = BUNDLED_UNICODE_RANGE
+            .split(", ")
+            .map(|r| {
+                let r = r.trim_start_matches("U+");
+                let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+                (u32::from_str_radix(lo, 16).unwrap(), u32::from_str_radix(hi, 16).unwrap())
+            })
+            .collect();
+        assert_eq!(ranges, LATIN_SUBSET);
     }
 
     #[test]
