@@ -6,10 +6,10 @@
 //!
 //! `parity.json`: `{"formats": ["png"|"mp4"], "fps": 30, "minMeanPsnr": 45, "minFramePsnr": 35,
 //! "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "variables": {...}}` (the mp4 bounds default to
-//! 40/32). Both tools read CDN scripts from the same npm bytes (framefan's package cache here is
-//! the reference folder's `node_modules`, which holds the pinned runtime too, plus the pinned
-//! `@fontsource` faces). A
-//! missing reference install is a failure, never a skip.
+//! 40/32). Both tools read CDN scripts from the same npm bytes: framefan's package cache here is
+//! the reference folder, whose `node_modules` holds GSAP, anime.js and lottie-web but no
+//! `@fontsource` faces, so framefan draws every bundled family with the faces built into it, as
+//! a user's binary does. A missing reference install is a failure, never a skip.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,28 +88,6 @@ fn output_name(format: &str) -> (&'static str, &'static str) {
     } else {
         ("frames", "png-sequence")
     }
-}
-
-/// framefan's package cache for the suite: the reference folder's npm packages (the GSAP bytes
-/// HyperFrames' compiler inlines, and the pinned runtime) beside the pinned `@fontsource` faces of
-/// framefan's own cache (`.ci/deps/30-fontsource.sh`), which the reference folder lacks: without
-/// them every text would fall back to the machine's fonts.
-fn shared_cache(root: &Path) -> PathBuf {
-    let fonts = std::env::var_os("FRAMEFAN_PACKAGE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/package-cache"))
-        .join("node_modules/@fontsource");
-    assert!(fonts.join("inter").is_dir(), "no @fontsource faces in {} (bash .ci/install-deps)", fonts.display());
-    let modules = root.join("node_modules");
-    std::fs::create_dir_all(&modules).unwrap();
-    for entry in std::fs::read_dir(reference_dir().join("node_modules")).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() != "@fontsource" {
-            std::os::unix::fs::symlink(entry.path(), modules.join(entry.file_name())).unwrap();
-        }
-    }
-    std::os::unix::fs::symlink(&fonts, modules.join("@fontsource")).unwrap();
-    root.to_path_buf()
 }
 
 fn run_framefan(c: &Case, project: &Path, format: &str, work: &Path, cache: &Path) -> (PathBuf, f64) {
@@ -194,8 +172,8 @@ fn size_of(out: &Path) -> (u32, u32) {
 fn parity_with_the_hyperframes_cli() {
     let cases = cases();
     assert!(cases.len() >= 20 || std::env::var_os("FRAMEFAN_PARITY_ONLY").is_some(), "{} parity cases", cases.len());
-    let cache_root = tempfile::tempdir().unwrap();
-    let cache = shared_cache(cache_root.path());
+    let cache = reference_dir();
+    assert!(!cache.join("node_modules/@fontsource").exists(), "the reference folder must not supply the faces");
     let mut failures = Vec::new();
     for c in &cases {
         for format in &c.formats {
