@@ -278,3 +278,41 @@ fn the_same_plan_renders_byte_identical_chunks_on_a_worker_without_dejavu_sans()
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("FONT_SNAPSHOT_MISMATCH"), "{err}");
 }
+
+#[test]
+fn the_binary_plans_bundled_families_with_a_bare_environment() {
+    // As a user's copy runs: no package cache, no FRAMEFAN_* variables, an empty HOME, started
+    // outside the checkout. Runtime and faces must come from the binary itself.
+    let home = tempfile::tempdir().unwrap();
+    let proj = project(
+        ".a { font-family: Inter; font-weight: 800 } .b { font-family: 'DejaVu Sans' } .c { font-family: Georgia } \
+         .d { font-family: 'JetBrains Mono'; font-weight: 700 }",
+        "<p class=a>Inter</p><p class=b>DejaVu</p><p class=c>Georgia</p><p class=d>Mono</p>",
+        &[],
+    );
+    let plan_dir = home.path().join("plan");
+    let out = Command::new(framefan_bin())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", home.path())
+        .current_dir(home.path())
+        .arg("plan")
+        .arg(proj.path())
+        .arg(&plan_dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["warnings"], serde_json::json!([]), "{result}");
+    let fonts = read_json(&plan_dir.join("meta/fonts.json"));
+    assert_eq!(fonts["systemFonts"], false);
+    for (name, as_) in
+        [("Inter", "Inter"), ("DejaVu Sans", "Inter"), ("Georgia", "EB Garamond"), ("JetBrains Mono", "JetBrains Mono")]
+    {
+        let entry = family(&fonts, name);
+        assert_eq!((entry["source"].as_str(), entry["rendersAs"].as_str()), (Some("bundled"), Some(as_)), "{entry}");
+    }
+    let runtime = &read_json(&plan_dir.join("plan.json"))["runtime"];
+    assert_eq!(runtime["sha256"], framefan::runtime::builtin_record().sha256);
+}
