@@ -8,7 +8,8 @@
 #       LICENSE           Apache-2.0, framefan's own code
 #       THIRD-PARTY.md    what the binary contains and under which licences (GPL-2.0-or-later
 #                         as a whole, because of x264 and FFmpeg's --enable-gpl)
-#       licenses/         GPL-2.0, LGPL-2.1, each Rust crate's licence files, version JSON
+#       licenses/         GPL-2.0, LGPL-2.1, each Rust crate's licence files, version JSON, and
+#                         npm/<package>@<version>/LICENSE for the runtime and fonts built in
 #
 # The archive is reproducible from the same commit and inputs: sorted entries, fixed owner, and
 # every mtime set to the commit's time (SOURCE_DATE_EPOCH), gzip without a name or time stamp.
@@ -33,7 +34,7 @@ jq -e '.libav.linkage == "static"' "$stage/licenses/framefan-version.json" >/dev
 cp README.md LICENSE "$stage/"
 cp /usr/share/common-licenses/GPL-2 "$stage/licenses/GPL-2.0.txt"
 cp /usr/share/common-licenses/LGPL-2.1 "$stage/licenses/LGPL-2.1.txt"
-bash scripts/third-party.sh "$stage/licenses/framefan-version.json" "$stage/licenses" >"$stage/THIRD-PARTY.md"
+bash scripts/third-party.sh "$stage/licenses/framefan-version.json" "$stage/licenses" "$stage/framefan" >"$stage/THIRD-PARTY.md"
 
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 archive="$dist/$name.tar.gz"

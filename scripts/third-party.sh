@@ -2,15 +2,22 @@
 # Write THIRD-PARTY.md for the static binary to stdout, and copy the Rust crates' own licence
 # files into LICENSES_DIR/crates/<name>-<version>/.
 #
-#   bash scripts/third-party.sh VERSION_JSON LICENSES_DIR
+#   bash scripts/third-party.sh VERSION_JSON LICENSES_DIR BIN
 #
 # VERSION_JSON is the binary's `framefan version --json` (its libav configure line and versions
-# are quoted from it, so the notice describes the binary actually packaged). Used by package.sh.
+# are quoted from it, so the notice describes the binary actually packaged); BIN is the binary,
+# whose `framefan licenses --write` gives the texts of the npm files built into it (HyperFrames'
+# runtime and font faces) into LICENSES_DIR/npm/. Used by package.sh.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 version_json="$1"
 licenses="$2"
+bin="$3"
+builtin_list="$("$bin" licenses --write "$licenses/npm" | grep '^- ')"
+runtime="$(jq -r '.builtin.runtime | "\(.package)@\(.version) (sha256 \(.sha256))"' "$version_json")"
+faces="$(jq -r '.builtin.fonts.faces' "$version_json")"
+families="$(jq -r '[.builtin.fonts.families[] | "\(.family) \(.weights | map(tostring) | join("/"))"] | join(", ")' "$version_json")"
 configuration="$(jq -r .libav.configuration "$version_json")"
 libav="$(jq -r .libav.version "$version_json")"
 x264="$(jq -r .x264 "$version_json")"
@@ -78,6 +85,21 @@ source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 > 2. Altered source versions must be plainly marked as such, and must not be misrepresented as
 > being the original software. 3. This notice may not be removed or altered from any source
 > distribution.
+
+## Built in from npm: HyperFrames' page runtime and its bundled font faces
+
+The binary carries, byte for byte, files of these npm packages (fetched by name from the npm
+registry at build time and checked against the sha256 pins of \`vendor/npm/pins.tsv\`); each
+licence text is in \`licenses/npm/<package>@<version>/LICENSE\` (\`framefan licenses\` lists them
+too):
+
+- HyperFrames' page runtime \`$runtime\`, \`dist/hyperframe.runtime.iife.js\`: Apache-2.0,
+  by HeyGen (<https://github.com/heygen-com/hyperframes>; the package states its licence in
+  `package.json`, the text is in its `LICENSE`).
+- $faces font faces (latin subset, woff2) of the \`@fontsource\` packages of: $families. SIL Open
+  Font License 1.1; each family's copyright line heads its licence file.
+
+$builtin_list
 
 ## The C runtime
 
