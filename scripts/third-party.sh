@@ -95,7 +95,7 @@ too):
 
 - HyperFrames' page runtime \`$runtime\`, \`dist/hyperframe.runtime.iife.js\`: Apache-2.0,
   by HeyGen (<https://github.com/heygen-com/hyperframes>; the package states its licence in
-  `package.json`, the text is in its `LICENSE`).
+  \`package.json\`, the text is in \`licenses/npm/hyperframes@0.8.170/LICENSE\`).
 - $faces font faces (latin subset, woff2) of the \`@fontsource\` packages of: $families. SIL Open
   Font License 1.1; each family's copyright line heads its licence file.
 
