@@ -78,7 +78,13 @@ pub fn ensure_chunks_of(count: usize, frames: i64) -> Vec<PathBuf> {
             let path = chunks_dir(frames).join(format!("chunk-{i:03}.mp4"));
             if !path.exists() {
                 eprintln!("generating bench chunk {i} ({frames} frames)");
-                let codec = VideoCodec::H264 { preset: "ultrafast".into(), crf: Some(23), bitrate: None, threads: 2 };
+                let codec = VideoCodec::H264 {
+                    preset: "ultrafast".into(),
+                    crf: Some(23),
+                    bitrate: None,
+                    threads: 2,
+                    params: String::new(),
+                };
                 let config = VideoEncoderConfig { width: WIDTH, height: HEIGHT, fps, gop: frames as u32, codec };
                 let start = i as i64 * frames;
                 let mut w = ChunkWriter::create(&path, OutputFormat::Mp4, config, start).unwrap();

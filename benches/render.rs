@@ -112,7 +112,8 @@ fn per_frame_costs(rt: &tokio::runtime::Runtime, plan: &std::path::Path, frames:
         t_conv += t.elapsed();
         pictures.push(out);
     }
-    let codec = VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 2 };
+    let codec =
+        VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 2, params: String::new() };
     let fps = framefan::time::Fps::new(30, 1).unwrap();
     let config = VideoEncoderConfig { width: 1920, height: 1080, fps, gop: frames as u32, codec };
     let mut enc = VideoEncoder::open(config).unwrap();

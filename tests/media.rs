@@ -201,7 +201,13 @@ fn grey(k: i64) -> u8 {
 
 /// A 25 fps H.264 source (keyframe every 10 frames) whose frames come from `frame(k)`.
 fn write_video(path: &Path, frames: i64, frame: impl Fn(i64) -> Vec<u8>) {
-    let codec = VideoCodec::H264 { preset: "ultrafast".into(), crf: Some(12), bitrate: None, threads: 1 };
+    let codec = VideoCodec::H264 {
+        preset: "ultrafast".into(),
+        crf: Some(12),
+        bitrate: None,
+        threads: 1,
+        params: String::new(),
+    };
     let config = VideoEncoderConfig { width: W, height: H, fps: Fps::new(25, 1).unwrap(), gop: 10, codec };
     let mut writer = ChunkWriter::create(path, OutputFormat::Mp4, config, 0).unwrap();
     for k in 0..frames {

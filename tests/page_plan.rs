@@ -64,6 +64,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         encoder: encoder.into(),
         quality: "draft".into(),
         preset: p.preset.into(),
+        x264_params: String::new(),
         crf: Some(18),
         bitrate: None,
         gop_size: size,

@@ -106,7 +106,11 @@ fn plan_writes_the_layout_that_manifest_reads() {
     let encoder = read(&dir.join("meta/encoder.json"));
     assert!(!encoder.ends_with(b"\n") && !encoder.contains(&b' '), "encoder.json is not canonical");
     let parsed: framefan::plan::model::EncoderConfig = serde_json::from_slice(&encoder).unwrap();
-    assert_eq!((parsed.crf, parsed.gop_size, parsed.chunk_size, parsed.chunk_count), (Some(18), 10, 10, 6));
+    assert_eq!((parsed.crf, parsed.gop_size, parsed.chunk_size, parsed.chunk_count), (Some(16), 10, 10, 6));
+    // The default is `hyperframes render`'s (`looks`): the standard tier at CRF 16, with its x264
+    // tuning locked into the plan.
+    assert_eq!((parsed.quality.as_str(), parsed.preset.as_str()), ("standard", "medium"));
+    assert_eq!(parsed.x264_params, "aq-mode=3:aq-strength=0.8:deblock=1,1");
     let videos: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/videos.json"))).unwrap();
     assert_eq!(videos, serde_json::json!({"videos": [], "extracted": []}));
     assert!(dir.join("compiled/assets/a.png").is_file());

@@ -115,7 +115,7 @@ pub fn rgba_frame(w: u32, h: u32, frame: i64) -> Vec<u8> {
 }
 
 pub fn h264(preset: &str) -> VideoCodec {
-    VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 1 }
+    VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 1, params: String::new() }
 }
 
 /// Render one chunk of `spec` (frames `start..start+frames`) to `out` with a sidecar.

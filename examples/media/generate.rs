@@ -56,7 +56,8 @@ fn pattern(frame: i64) -> Vec<u8> {
 /// Write the test-pattern video.
 pub fn write_clip(path: &Path) -> framefan::Result<()> {
     let fps = Fps::new(30, 1).ok_or_else(|| framefan::Error::new(framefan::Code::InvalidConfig, "fps"))?;
-    let codec = VideoCodec::H264 { preset: "veryfast".into(), crf: Some(20), bitrate: None, threads: 1 };
+    let codec =
+        VideoCodec::H264 { preset: "veryfast".into(), crf: Some(20), bitrate: None, threads: 1, params: String::new() };
     let config = VideoEncoderConfig { width: VIDEO_W, height: VIDEO_H, fps, gop: 30, codec };
     let mut writer = ChunkWriter::create(path, OutputFormat::Mp4, config, 0)?;
     for frame in 0..VIDEO_FRAMES {

@@ -18,6 +18,9 @@ pub enum VideoCodec {
         bitrate: Option<u64>,
         /// x264 thread count, fixed so output bytes do not depend on the machine.
         threads: u32,
+        /// More x264 options (`key=value:…`, e.g. `aq-mode=3`), applied after the fixed
+        /// closed-GOP ones; empty for the preset's own tuning.
+        params: String,
     },
     /// ProRes 4444 with alpha (`prores_ks`, yuva444p10le).
     ProRes4444 {
@@ -63,12 +66,19 @@ pub struct VideoEncoder {
     spare: Option<ff::frame::Video>,
 }
 
-fn x264_params(gop: u32, threads: u32) -> String {
-    format!(
+/// The x264 options of a chunk: one closed GOP with headers, fixed threading and BT.709 TV-range
+/// tags, then `extra`, the plan's tuning (HyperFrames' AQ and deblocking; x264 applies options
+/// in order, so the plan's never touch the GOP keys before it).
+fn x264_params(gop: u32, threads: u32, extra: &str) -> String {
+    let fixed = format!(
         "keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:open-gop=0:repeat-headers=1:\
          threads={threads}:lookahead-threads=1:sliced-threads=0:colorprim=bt709:\
          transfer=bt709:colormatrix=bt709:range=tv"
-    )
+    );
+    match extra {
+        "" => fixed,
+        extra => format!("{fixed}:{extra}"),
+    }
 }
 
 impl VideoEncoder {
@@ -105,7 +115,7 @@ impl VideoEncoder {
         ctx.set_flags(ff::codec::Flags::CLOSED_GOP | ff::codec::Flags::GLOBAL_HEADER);
         let mut opts = ff::Dictionary::new();
         match &config.codec {
-            VideoCodec::H264 { preset, crf, bitrate, threads } => {
+            VideoCodec::H264 { preset, crf, bitrate, threads, params } => {
                 opts.set("preset", preset);
                 if let Some(crf) = crf {
                     opts.set("crf", &crf.to_string());
@@ -114,7 +124,7 @@ impl VideoEncoder {
                     ctx.set_bit_rate(*rate as usize);
                 }
                 opts.set("forced-idr", "1");
-                opts.set("x264-params", &x264_params(config.gop, *threads));
+                opts.set("x264-params", &x264_params(config.gop, *threads, params));
                 ctx.set_threading(ff::threading::Config {
                     kind: ff::threading::Type::Frame,
                     count: 1,
@@ -330,5 +340,42 @@ fn size_error(got: usize, need: usize) -> AvError {
         subject: "video encoder".to_string(),
         code: ff::ffi::AVERROR_INVALIDDATA,
         message: format!("frame holds {got} bytes, expected {need}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The x264 settings string the encoder writes into the first packet (its SEI).
+    fn sei_of(params: &str) -> String {
+        let codec = VideoCodec::H264 {
+            preset: "medium".into(),
+            crf: Some(16),
+            bitrate: None,
+            threads: 1,
+            params: params.into(),
+        };
+        let fps = Fps::new(30, 1).expect("30 fps");
+        let mut enc =
+            VideoEncoder::open(VideoEncoderConfig { width: 64, height: 64, fps, gop: 2, codec }).expect("open");
+        let mut packets = Vec::new();
+        let grey = vec![128u8; 64 * 64 * 3 / 2];
+        enc.push(FrameFormat::Yuv420p, &grey, &mut packets).expect("push");
+        enc.finish(&mut packets).expect("finish");
+        let data = packets.first().and_then(|p| p.data()).expect("a packet");
+        let text = String::from_utf8_lossy(data);
+        let at = text.find("options: ").expect("x264 SEI");
+        text[at..].split('\0').next().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn tuning_follows_the_closed_gop_options() {
+        let tuned = sei_of("aq-mode=3:aq-strength=0.8:deblock=1,1");
+        for want in ["aq=3:0.80", "deblock=1:1:1", "keyint=2", "scenecut=0", "bframes=0", "crf=16.0"] {
+            assert!(tuned.contains(want), "{want} not in {tuned}");
+        }
+        let plain = sei_of("");
+        assert!(plain.contains("aq=1:1.00") && plain.contains("deblock=1:0:0"), "{plain}");
     }
 }

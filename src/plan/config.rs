@@ -39,36 +39,57 @@ pub const BITRATE_RANGE: std::ops::RangeInclusive<i64> = 1_000..=1_000_000_000;
 /// Encoder thread bounds.
 pub const ENCODER_THREADS_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
 
-/// Quality tier (contracts §5): draft = ultrafast/CRF 28, standard = medium/CRF 18,
-/// high = slow/CRF 15.
+/// Quality setting: the tiers of contracts §5 (draft = ultrafast/CRF 28, standard = medium/CRF 18,
+/// high = slow/CRF 15) and the names `hyperframes render` takes for them: `looks` (its default:
+/// the standard tier at CRF 16) and `delivery` (the high tier).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quality {
     /// Fast previews.
     Draft,
-    /// The default.
+    /// The default, as in `hyperframes render`: the standard tier at CRF 16.
     #[default]
+    Looks,
+    /// The standard tier.
     Standard,
-    /// Final deliverables.
+    /// Final deliverables (`delivery` is another name for it).
     High,
 }
 
+/// The x264 tuning HyperFrames' encoder adds to every preset but ultrafast
+/// (`buildEncoderArgs` in its engine's `chunkEncoder`): variance AQ with auto-variance and
+/// log-dark bias at strength 0.8, and a deblocking filter one step stronger.
+const X264_TUNED: &str = "aq-mode=3:aq-strength=0.8:deblock=1,1";
+/// What it adds to ultrafast: the same AQ mode at x264's default strength (ultrafast leaves the
+/// deblocking filter off).
+const X264_TUNED_ULTRAFAST: &str = "aq-mode=3";
+
 impl Quality {
-    /// The name used on the command line and in `meta/encoder.json`.
+    /// The name given on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             Quality::Draft => "draft",
+            Quality::Looks => "looks",
             Quality::Standard => "standard",
             Quality::High => "high",
         }
     }
 
-    /// Parse `draft`, `standard` or `high`.
+    /// The tier (contracts §5) recorded as `quality` in `meta/encoder.json`.
+    pub fn tier(self) -> &'static str {
+        match self {
+            Quality::Looks => Quality::Standard.as_str(),
+            q => q.as_str(),
+        }
+    }
+
+    /// Parse `draft`, `looks`, `delivery`, `standard` or `high`.
     pub fn parse(text: &str) -> Result<Self> {
         match text {
             "draft" => Ok(Quality::Draft),
+            "looks" => Ok(Quality::Looks),
             "standard" => Ok(Quality::Standard),
-            "high" => Ok(Quality::High),
-            other => Err(invalid(format!("quality {other:?} is not one of draft, standard, high"))),
+            "high" | "delivery" => Ok(Quality::High),
+            other => Err(invalid(format!("quality {other:?} is not one of draft, looks, delivery, standard, high"))),
         }
     }
 
@@ -76,7 +97,7 @@ impl Quality {
     pub fn preset(self) -> &'static str {
         match self {
             Quality::Draft => "ultrafast",
-            Quality::Standard => "medium",
+            Quality::Looks | Quality::Standard => "medium",
             Quality::High => "slow",
         }
     }
@@ -85,8 +106,17 @@ impl Quality {
     pub fn crf(self) -> u32 {
         match self {
             Quality::Draft => 28,
+            Quality::Looks => 16,
             Quality::Standard => 18,
             Quality::High => 15,
+        }
+    }
+
+    /// x264 options on top of the preset, as HyperFrames sets them for the same tier.
+    pub fn x264_params(self) -> &'static str {
+        match self.preset() {
+            "ultrafast" => X264_TUNED_ULTRAFAST,
+            _ => X264_TUNED,
         }
     }
 
@@ -94,7 +124,7 @@ impl Quality {
     pub fn jpeg_quality(self) -> u32 {
         match self {
             Quality::Draft => 80,
-            Quality::Standard => 90,
+            Quality::Looks | Quality::Standard => 90,
             Quality::High => 95,
         }
     }
@@ -200,7 +230,7 @@ impl Default for PlanConfig {
         PlanConfig {
             fps: None,
             format: OutputFormat::Mp4,
-            quality: Quality::Standard,
+            quality: Quality::Looks,
             crf: None,
             bitrate: None,
             chunk_size: None,
@@ -439,8 +469,9 @@ impl ValidConfig {
         };
         EncoderConfig {
             encoder: encoder.to_string(),
-            quality: self.quality.as_str().to_string(),
+            quality: self.quality.tier().to_string(),
             preset: if x264 { self.quality.preset().to_string() } else { String::new() },
+            x264_params: if x264 { self.quality.x264_params().to_string() } else { String::new() },
             crf,
             bitrate,
             gop_size: chunk_size,
@@ -483,7 +514,7 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         let v = PlanConfig::default().validate().unwrap();
-        assert_eq!(v.rate, RateControl::Crf(18));
+        assert_eq!(v.rate, RateControl::Crf(16));
         assert_eq!(v.chunking.max_parallel_chunks, 16);
         assert_eq!(v.encoder_threads, 2);
     }
@@ -551,6 +582,16 @@ mod tests {
         let v = PlanConfig { quality: Quality::Draft, ..Default::default() }.validate().unwrap();
         let e = v.encoder_config(42, 16);
         assert_eq!((e.preset.as_str(), e.crf, e.jpeg_quality, e.gop_size), ("ultrafast", Some(28), 80, 42));
+        assert_eq!(e.x264_params, "aq-mode=3");
+        // The default is `hyperframes render`'s: the standard tier at CRF 16, with its tuning.
+        let e = PlanConfig::default().validate().unwrap().encoder_config(42, 16);
+        assert_eq!((e.quality.as_str(), e.preset.as_str(), e.crf), ("standard", "medium", Some(16)));
+        assert_eq!(e.x264_params, "aq-mode=3:aq-strength=0.8:deblock=1,1");
+        let high = Quality::parse("delivery").unwrap();
+        let e = PlanConfig { quality: high, ..Default::default() }.validate().unwrap().encoder_config(42, 16);
+        assert_eq!((e.quality.as_str(), e.preset.as_str(), e.crf), ("high", "slow", Some(15)));
+        let e = PlanConfig { quality: high, bitrate: Some(8_000_000), ..Default::default() }.validate().unwrap();
+        assert_eq!(e.rate, RateControl::Bitrate(8_000_000));
         let v = PlanConfig { format: OutputFormat::Mov, ..Default::default() }.validate().unwrap();
         let e = v.encoder_config(10, 1);
         assert_eq!(

@@ -68,6 +68,11 @@ pub struct EncoderConfig {
     pub quality: String,
     /// x264 preset; empty for other encoders.
     pub preset: String,
+    /// x264 options on top of the preset (the tier's tuning, as HyperFrames sets it), appended
+    /// to the fixed closed-GOP options; empty for other encoders. Plans written before it was
+    /// recorded lack the key and keep the preset's own tuning.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub x264_params: String,
     /// Constant rate factor, when rate control is by quality.
     pub crf: Option<u32>,
     /// Target bitrate in bits per second, when rate control is by bitrate.

@@ -123,7 +123,13 @@ fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
     let codec = if e.encoder == "prores_ks" {
         VideoCodec::ProRes4444 { threads: e.encoder_threads }
     } else {
-        VideoCodec::H264 { preset: e.preset.clone(), crf: e.crf, bitrate: e.bitrate, threads: e.encoder_threads }
+        VideoCodec::H264 {
+            preset: e.preset.clone(),
+            crf: e.crf,
+            bitrate: e.bitrate,
+            threads: e.encoder_threads,
+            params: e.x264_params.clone(),
+        }
     };
     let d = plan.plan.dimensions;
     VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: plan.chunk.frames() as u32, codec }

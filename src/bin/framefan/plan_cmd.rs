@@ -21,8 +21,9 @@ pub struct PlanFlags {
     /// Deliverable format: mp4, mov or png-sequence.
     #[arg(long, default_value = "mp4")]
     format: String,
-    /// Quality tier: draft, standard or high.
-    #[arg(long, default_value = "standard")]
+    /// Quality: draft, looks (the standard tier at CRF 16, as `hyperframes render`), standard,
+    /// high or delivery (= high).
+    #[arg(long, default_value = "looks")]
     quality: String,
     /// x264 constant rate factor 0..=51 (overrides the tier's).
     #[arg(long, allow_hyphen_values = true)]
