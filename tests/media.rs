@@ -359,26 +359,33 @@ fn undecodable_video_is_video_source_unrenderable() {
     assert_eq!(extract_video(&unsafe_id, fps, 30, dir.path()).unwrap_err().code(), "COMPOSITION_INVALID");
 }
 
-/// A plain PCM WAV (WAVE_FORMAT_PCM, so no channel mask: libav reports no channel layout) of a
-/// mono 440 Hz sine at `rate`.
-fn write_mono_wav(path: &Path, rate: u32, seconds: f64) {
+/// A plain PCM WAV (WAVE_FORMAT_PCM, so no channel mask: libav reports no channel layout and
+/// the default one for the count is taken) whose channel `c` holds a sine of `tones[c]`
+/// (frequency, peak), or silence.
+fn write_wav(path: &Path, rate: u32, seconds: f64, tones: &[Option<(f64, f64)>]) {
     let n = (f64::from(rate) * seconds) as u32;
+    let channels = tones.len() as u16;
+    let bytes = n * 2 * u32::from(channels);
     let mut b = Vec::new();
     b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    b.extend_from_slice(&(36 + bytes).to_le_bytes());
     b.extend_from_slice(b"WAVEfmt ");
     b.extend_from_slice(&16u32.to_le_bytes());
     b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&channels.to_le_bytes());
     b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&(rate * 2 * u32::from(channels)).to_le_bytes());
+    b.extend_from_slice(&(2 * channels).to_le_bytes());
     b.extend_from_slice(&16u16.to_le_bytes());
     b.extend_from_slice(b"data");
-    b.extend_from_slice(&(n * 2).to_le_bytes());
+    b.extend_from_slice(&bytes.to_le_bytes());
     for i in 0..n {
-        let v = (0.5 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / f64::from(rate)).sin() * 32767.0) as i16;
-        b.extend_from_slice(&v.to_le_bytes());
+        for tone in tones {
+            let v = tone.map_or(0.0, |(freq, amp)| {
+                amp * (2.0 * std::f64::consts::PI * freq * f64::from(i) / f64::from(rate)).sin()
+            });
+            b.extend_from_slice(&((v * 32767.0) as i16).to_le_bytes());
+        }
     }
     std::fs::write(path, b).unwrap();
 }
@@ -388,19 +395,37 @@ fn mono_wavs_without_a_channel_layout_mix_at_any_rate() {
     let dir = tempfile::tempdir().unwrap();
     for rate in [8_000, 44_100, 48_000] {
         let src = dir.path().join(format!("mono-{rate}.wav"));
-        write_mono_wav(&src, rate, 1.0);
+        write_wav(&src, rate, 1.0, &[Some((440.0, 0.5))]);
         let out = dir.path().join(format!("mix-{rate}.m4a"));
         let summary = mix_audio(&[clip("a", MediaKind::Audio, &src, "0")], 48_000, &out).unwrap().unwrap();
         assert_eq!(summary.samples, 48_000, "{rate} Hz");
         let pcm = decode_audio(&out);
-        // Mono lands in both channels as a centre channel does, at -3 dB each (libswresample's
-        // centre mix level: 0.5 peak, RMS 0.354, becomes RMS 0.25 per side), and at its pitch:
-        // 440 Hz crosses zero 880 times a second.
+        // Mono lands in both channels at its own level, as HyperFrames' mixer puts it there
+        // (0.5 peak, RMS 0.354 on each side; libswresample's upmix would give 0.25), and at its
+        // pitch: 440 Hz crosses zero 880 times a second.
         for ch in [&pcm.left, &pcm.right] {
             let level = rms(ch, 4_800..43_200);
-            assert!((level - 0.25).abs() < 0.02, "{rate} Hz: rms {level}");
+            assert!((level - 0.3536).abs() < 0.01, "{rate} Hz: rms {level}");
             let crossings = ch[4_800..43_200].windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
             assert!((crossings as f64 - 880.0 * 0.8).abs() < 8.0, "{rate} Hz: {crossings} zero crossings");
         }
     }
+}
+
+#[test]
+fn a_surround_source_is_downmixed_as_hyperframes_normalises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("surround.wav");
+    // Six channels without a mask are 5.1: FL, FR, FC, LFE and two surrounds. Sound in FL, FC and
+    // the LFE only.
+    let tones = [Some((440.0, 0.5)), None, Some((660.0, 0.5)), Some((60.0, 0.5)), None, None];
+    write_wav(&src, 44_100, 1.0, &tones);
+    let out = dir.path().join("mix.m4a");
+    mix_audio(&[clip("a", MediaKind::Audio, &src, "0")], 48_000, &out).unwrap().unwrap();
+    let pcm = decode_audio(&out);
+    // Each side is (front + 0.707·centre + 0.707·surround) / 2.414 and the LFE is dropped:
+    // left = two sines of RMS 0.354 and 0.25 over 2.414 (0.179), right the centre alone (0.104).
+    let (left, right) = (rms(&pcm.left, 4_800..43_200), rms(&pcm.right, 4_800..43_200));
+    assert!((left - 0.1792).abs() < 0.005, "left rms {left}");
+    assert!((right - 0.1036).abs() < 0.005, "right rms {right}");
 }

@@ -2,7 +2,8 @@
 //!
 //! [`AudioReader`] decodes any audio file libav reads (honouring the encoder-delay edit list of
 //! MP4 files, so sample 0 is the first real sample, and their stated length, so the AAC frame
-//! padding at the end is not returned) and resamples to 48 kHz stereo `f32` planes.
+//! padding at the end is not returned) and resamples to 48 kHz stereo `f32` planes, with the
+//! channel mapping HyperFrames' mixer applies (see [`AudioReader`]).
 //! [`AacEncoder`] turns such planes back into AAC-LC packets at a fixed bitrate.
 
 use std::path::{Path, PathBuf};
@@ -37,11 +38,22 @@ impl Pcm {
 }
 
 /// Decodes an audio file's first audio stream to 48 kHz stereo `f32`.
+///
+/// Channels are mapped as HyperFrames' audio mixer maps them (`preparedAudioOutputArgs` in its
+/// engine's `audioMixer`): a mono source is copied to both sides at its own level (its
+/// `pan=stereo|FL=FL+FC|FR=FR+FC`; libswresample's default upmix would put it 3 dB lower), a
+/// stereo one is kept, and any other layout is downmixed by libswresample's default matrix
+/// normalised as ffmpeg normalises it when writing 16-bit samples (`-ac 2` to `pcm_s16le`): each
+/// side's coefficients scaled to sum to 1, so 5.1's left is (FL + 0.707·FC + 0.707·BL) / 2.414
+/// and the LFE is dropped.
 pub struct AudioReader {
     input: ff::format::context::Input,
     stream: usize,
     decoder: ff::decoder::Audio,
     resampler: Option<ff::software::resampling::Context>,
+    /// What the resampler writes: mono for a mono source (copied to both sides afterwards),
+    /// stereo otherwise.
+    target: ff::ChannelLayout,
     path: PathBuf,
     eof: bool,
     /// Samples still to return when the container states the exact length (MP4/MOV).
@@ -76,6 +88,7 @@ impl AudioReader {
             stream: index,
             decoder,
             resampler: None,
+            target: stereo(),
             path: path.to_path_buf(),
             eof: false,
             remaining,
@@ -148,9 +161,9 @@ impl AudioReader {
     fn convert(&mut self, frame: &mut ff::frame::Audio) -> Result<Pcm, AvError> {
         let direct = frame.format() == ff::format::Sample::F32(ff::format::sample::Type::Planar)
             && frame.rate() == SAMPLE_RATE as u32
-            && frame.channels() == 2;
+            && matches!(frame.channels(), 1 | 2);
         if direct {
-            return Ok(Pcm { left: frame.plane::<f32>(0).to_vec(), right: frame.plane::<f32>(1).to_vec() });
+            return Ok(planes(frame));
         }
         // A source without a channel layout (a plain mono or multichannel WAV) gets the default
         // layout for its channel count, on the frame too: the resampler compares every frame's
@@ -159,23 +172,32 @@ impl AudioReader {
             frame.set_channel_layout(ff::ChannelLayout::default(i32::from(frame.channels())));
         }
         if self.resampler.is_none() {
-            let layout = frame.channel_layout();
-            let ctx = ff::software::resampling::Context::get(
-                frame.format(),
-                layout,
-                frame.rate(),
-                ff::format::Sample::F32(ff::format::sample::Type::Planar),
-                stereo(),
-                SAMPLE_RATE as u32,
-            )
-            .ctx("swr_init", &self.path.display())?;
-            self.resampler = Some(ctx);
+            self.target = if frame.channels() == 1 { ff::ChannelLayout::MONO } else { stereo() };
+            self.resampler = Some(self.resampler_for(frame)?);
         }
         let mut out = ff::frame::Audio::empty();
         let shown = self.path.display();
         let resampler = self.resampler.as_mut().ok_or_else(|| super::wrap(ff::Error::Bug, "swr", &shown))?;
         resampler.run(frame, &mut out).ctx("swr_convert", &shown)?;
         Ok(planes(&out))
+    }
+
+    /// A resampler from `frame`'s format, layout and rate to 48 kHz `f32` planes in `target`.
+    fn resampler_for(&self, frame: &ff::frame::Audio) -> Result<ff::software::resampling::Context, AvError> {
+        let mut options = ff::Dictionary::new();
+        // Normalise a downmix as ffmpeg does for 16-bit output (HyperFrames' intermediate files):
+        // without it a float output keeps the raw matrix, 7.7 dB hotter for 5.1.
+        options.set("rematrix_maxval", "1.0");
+        ff::software::resampling::Context::get_with(
+            frame.format(),
+            frame.channel_layout(),
+            frame.rate(),
+            ff::format::Sample::F32(ff::format::sample::Type::Planar),
+            self.target,
+            SAMPLE_RATE as u32,
+            options,
+        )
+        .ctx("swr_init", &self.path.display())
     }
 
     fn flush_resampler(&mut self) -> Result<Option<Pcm>, AvError> {
@@ -186,8 +208,8 @@ impl AudioReader {
         // would not match the resampler's output and be refused as "Output changed").
         let mut out = ff::frame::Audio::empty();
         out.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
-        out.set_channel_layout(stereo());
-        out.set_channels(2);
+        out.set_channel_layout(self.target);
+        out.set_channels(self.target.channels() as u16);
         out.set_rate(SAMPLE_RATE as u32);
         match resampler.flush(&mut out) {
             Ok(_) if out.samples() > 0 => {
@@ -219,12 +241,15 @@ fn exact_length(input: &ff::format::context::Input, stream: &ff::format::stream:
     (d > 0).then(|| ((2 * n + d) / (2 * d)).clamp(0, u64::MAX as i128) as u64)
 }
 
+/// The samples of a 48 kHz `f32` planar frame; a mono frame's one plane goes to both sides.
 fn planes(frame: &ff::frame::Audio) -> Pcm {
     let n = frame.samples();
     if n == 0 {
         return Pcm::default();
     }
-    Pcm { left: frame.plane::<f32>(0)[..n].to_vec(), right: frame.plane::<f32>(1)[..n].to_vec() }
+    let left = frame.plane::<f32>(0)[..n].to_vec();
+    let right = if frame.channels() == 1 { left.clone() } else { frame.plane::<f32>(1)[..n].to_vec() };
+    Pcm { left, right }
 }
 
 /// An AAC-LC encoder at 48 kHz stereo and a fixed bitrate.
