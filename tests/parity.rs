@@ -5,8 +5,14 @@
 //! frame by frame: PSNR over RGBA, both sides decoded to raw frames by ffmpeg, computed here.
 //!
 //! `parity.json`: `{"formats": ["png"|"mp4"], "fps": 30, "minMeanPsnr": 45, "minFramePsnr": 35,
-//! "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "variables": {...}}` (the mp4 bounds default to
-//! 40/32). Both tools read CDN scripts from the same npm bytes: framefan's package cache here is
+//! "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "variables": {...}, "audio": true,
+//! "audioMinSnr": 20, "generate": {"tone.wav": ["-f", "lavfi", "-i", "sine", …]}}` (the mp4
+//! bounds default to 40/32). `generate` makes media files in the project copy before each run,
+//! each by `ffmpeg -v error <args> <file>`, so no binary fixture is committed. With `"audio":
+//! true` each mp4's soundtrack is compared too: both decoded by ffmpeg to 48 kHz stereo float,
+//! each channel's RMS level must agree within [`AUDIO_MAX_LEVEL_DB`] and the SNR of framefan's
+//! samples against HyperFrames' (the same signal through two AAC encodes) must reach
+//! `audioMinSnr` dB (default 20). Both tools read CDN scripts from the same npm bytes: framefan's package cache here is
 //! the reference folder, whose `node_modules` holds GSAP, anime.js and lottie-web but no
 //! `@fontsource` faces, so framefan draws every bundled family with the faces built into it, as
 //! a user's binary does. A missing reference install is a failure, never a skip.
@@ -36,7 +42,14 @@ struct Case {
     bounds_png: (f64, f64),
     bounds_mp4: (f64, f64),
     variables: Option<serde_json::Value>,
+    /// Whether each mp4's soundtrack is compared (with its SNR bound in dB).
+    audio: Option<f64>,
+    /// Media files to make in the project before a run: name → ffmpeg arguments.
+    generate: Vec<(String, Vec<String>)>,
 }
+
+/// How far apart a channel's RMS level may be, in dB.
+const AUDIO_MAX_LEVEL_DB: f64 = 0.2;
 
 fn cases() -> Vec<Case> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity");
@@ -65,6 +78,25 @@ fn case(dir: &Path) -> Case {
         bounds_png: (num("minMeanPsnr", 45.0), num("minFramePsnr", 35.0)),
         bounds_mp4: (num("mp4MinMeanPsnr", 40.0), num("mp4MinFramePsnr", 32.0)),
         variables: j.get("variables").cloned(),
+        audio: j.get("audio").and_then(|a| a.as_bool()).filter(|a| *a).map(|_| num("audioMinSnr", 20.0)),
+        generate: j
+            .get("generate")
+            .and_then(|g| g.as_object())
+            .into_iter()
+            .flatten()
+            .map(|(name, args)| {
+                let args = args.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+                (name.clone(), args)
+            })
+            .collect(),
+    }
+}
+
+/// Make the case's generated media in `project`.
+fn generate(c: &Case, project: &Path) {
+    for (name, args) in &c.generate {
+        let o = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).arg(project.join(name)).output().unwrap();
+        assert!(o.status.success(), "{}: generating {name}: {}", c.name, String::from_utf8_lossy(&o.stderr));
     }
 }
 
@@ -168,6 +200,58 @@ fn size_of(out: &Path) -> (u32, u32) {
     (v["width"].as_u64().unwrap() as u32, v["height"].as_u64().unwrap() as u32)
 }
 
+/// An output's soundtrack as 48 kHz stereo float samples (left, right), decoded by ffmpeg.
+fn soundtrack(out: &Path) -> [Vec<f32>; 2] {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(out)
+        .args(["-vn", "-ac", "2", "-ar", "48000", "-f", "f32le", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "decoding the audio of {}: {}", out.display(), String::from_utf8_lossy(&o.stderr));
+    let samples: Vec<f32> = o.stdout.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    [samples.iter().step_by(2).copied().collect(), samples.iter().skip(1).step_by(2).copied().collect()]
+}
+
+/// RMS level in dBFS (−999 for silence).
+fn level_db(x: &[f32]) -> f64 {
+    let power = x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len().max(1) as f64;
+    if power > 0.0 {
+        10.0 * power.log10()
+    } else {
+        -999.0
+    }
+}
+
+/// Signal-to-noise ratio of `test` against `reference`, in dB (99 when equal).
+fn snr_db(reference: &[f32], test: &[f32]) -> f64 {
+    let signal: f64 = reference.iter().map(|v| f64::from(*v).powi(2)).sum();
+    let noise: f64 = reference.iter().zip(test).map(|(r, t)| (f64::from(*r) - f64::from(*t)).powi(2)).sum();
+    if noise == 0.0 {
+        99.0
+    } else {
+        10.0 * (signal / noise).log10()
+    }
+}
+
+/// Each channel's level and SNR; a failure message per channel out of bounds.
+fn compare_audio(name: &str, ff: &Path, hf: &Path, min_snr: f64) -> Vec<String> {
+    let (a, b) = (soundtrack(ff), soundtrack(hf));
+    let mut failures = Vec::new();
+    for (side, (x, y)) in ["left", "right"].iter().zip(a.iter().zip(&b)) {
+        let n = x.len().min(y.len());
+        let (x, y) = (&x[..n], &y[..n]);
+        let (lx, ly, snr) = (level_db(x), level_db(y), snr_db(y, x));
+        println!("parity {name:<28} audio {side:<5} framefan {lx:7.2} dB  hyperframes {ly:7.2} dB  SNR {snr:6.2} dB");
+        if (lx - ly).abs() > AUDIO_MAX_LEVEL_DB || snr < min_snr {
+            failures.push(format!(
+                "{name} audio {side}: {lx:.2} dB vs {ly:.2} dB (within {AUDIO_MAX_LEVEL_DB}), SNR {snr:.2} (≥ {min_snr})"
+            ));
+        }
+    }
+    failures
+}
+
 #[test]
 fn parity_with_the_hyperframes_cli() {
     let cases = cases();
@@ -180,9 +264,11 @@ fn parity_with_the_hyperframes_cli() {
             let work = tempfile::tempdir().unwrap();
             let project = work.path().join("project");
             copy_project(&c.dir, &project);
+            generate(c, &project);
             let (ff, ff_s) = run_framefan(c, &project, format, work.path(), &cache);
             let ref_project = work.path().join("ref-project");
             copy_project(&c.dir, &ref_project);
+            generate(c, &ref_project);
             let (hf, hf_s) = run_hyperframes(c, &ref_project, format, work.path());
             let (w, h) = size_of(&hf);
             assert_eq!(size_of(&ff), (w, h), "{}: frame sizes differ", c.name);
@@ -205,6 +291,9 @@ fn parity_with_the_hyperframes_cli() {
                     c.name,
                     worst_at + 1
                 ));
+            }
+            if let (Some(min_snr), "mp4") = (c.audio, format.as_str()) {
+                failures.extend(compare_audio(&c.name, &ff, &hf, min_snr));
             }
         }
     }
