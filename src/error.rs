@@ -97,7 +97,7 @@ pub enum Code {
     RuntimeMismatch,
     /// At plan time: a page script kept the page from answering within the bound (an endless loop).
     PageScriptTimeout,
-    /// At plan time: a font face the page uses failed to load.
+    /// At plan time with `--strict-fonts`: a font face the page uses failed to load.
     FontLoadFailed,
     /// At plan time: an `<img>` of the page failed to load or decode.
     ImageLoadFailed,

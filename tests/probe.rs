@@ -1,8 +1,9 @@
 //! `plan`'s browser probe (engine::probe) with real Chromium: each kind of page that cannot
 //! become ready makes `framefan plan` exit 3 with its own code, a message naming what failed,
 //! and no plan directory; a timeline that never registers plans (with the warning recorded in
-//! the plan, so render-chunk does not wait for it again) and renders; a normal example still
-//! plans to the same planHash.
+//! the plan, so render-chunk does not wait for it again) and renders; a font face that fails to
+//! load plans with a warning (as HyperFrames renders it) unless `--strict-fonts`; a normal example
+//! still plans to the same planHash.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -55,9 +56,14 @@ fn plan_cli_pid(project: &Path, plan_dir: &Path, extra: &[&str]) -> (Output, u32
 /// `framefan plan` must exit 3 with `code`, leave nothing in the output folder, and say `names`.
 /// Returns the pid `plan` ran as.
 fn assert_plan_fails(project: &Path, code: &str, names: &str) -> u32 {
+    assert_plan_fails_with(project, &[], code, names)
+}
+
+/// [`assert_plan_fails`] with `extra` options.
+fn assert_plan_fails_with(project: &Path, extra: &[&str], code: &str, names: &str) -> u32 {
     let out = tempfile::tempdir().unwrap();
     let plan_dir = out.path().join("plan");
-    let (output, pid) = plan_cli_pid(project, &plan_dir, &[]);
+    let (output, pid) = plan_cli_pid(project, &plan_dir, extra);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
@@ -117,12 +123,46 @@ fn a_script_that_loops_on_the_first_frame_is_stopped_too() {
     assert_plan_fails(proj.path(), "PAGE_SCRIPT_TIMEOUT", "frame.js:2");
 }
 
+/// `framefan plan` succeeds; its warnings and `meta/encoder.json`'s `systemFonts`.
+fn plan_warnings(project: &Path) -> (Vec<String>, bool) {
+    let out = tempfile::tempdir().unwrap();
+    let plan_dir = out.path().join("plan");
+    let output = plan_cli(project, &plan_dir, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let warnings = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| l["message"].as_str().map(str::to_string))
+        .collect();
+    let encoder: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(plan_dir.join("meta/encoder.json")).unwrap()).unwrap();
+    (warnings, encoder["systemFonts"].as_bool().unwrap())
+}
+
 #[test]
-fn a_font_face_that_fails_to_load_fails_the_plan_naming_its_source() {
+fn a_font_face_that_fails_to_load_is_a_warning_unless_strict() {
     let head = "<style>@font-face { font-family: \"Gone\"; src: url(\"fonts/gone.woff2\") format(\"woff2\"); } \
                 #t { font-family: \"Gone\", sans-serif; }</style>";
     let proj = project(head, "<div id=t>Hello</div>", TIMELINE, &[]);
-    assert_plan_fails(proj.path(), "FONT_LOAD_FAILED", "fonts/gone.woff2");
+    let (warnings, system_fonts) = plan_warnings(proj.path());
+    let named = warnings.iter().any(|w| w.contains("font face Gone") && w.contains("fonts/gone.woff2"));
+    assert!(named, "a warning names the family and its source: {warnings:?}");
+    assert!(system_fonts, "its text draws with system fonts");
+    assert_plan_fails_with(proj.path(), &["--strict-fonts"], "FONT_LOAD_FAILED", "fonts/gone.woff2");
+}
+
+#[test]
+fn a_project_face_of_missing_local_fonts_keeps_the_bundled_face_out_as_hyperframes_does() {
+    // HyperFrames' compiler adds no bundled Inter for a family the project declares, so the
+    // text falls back to the machine's fonts there; framefan draws it the same way.
+    let head = "<style>@font-face { font-family: \"Inter\"; src: local(\"Inter\"), local(\"Inter-Regular\"); } \
+                #t { font-family: Inter, sans-serif; }</style>";
+    let proj = project(head, "<div id=t>Hello</div>", TIMELINE, &[]);
+    let (warnings, system_fonts) = plan_warnings(proj.path());
+    assert!(warnings.iter().any(|w| w.contains("font face Inter (src local(\"Inter\")")), "{warnings:?}");
+    assert!(system_fonts);
+    assert_plan_fails_with(proj.path(), &["--strict-fonts"], "FONT_LOAD_FAILED", "local(\"Inter-Regular\")");
 }
 
 #[test]

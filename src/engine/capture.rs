@@ -82,9 +82,10 @@ pub struct PageSpec<'a> {
 pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
 
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
-/// ("script", "image", "not-ready"; a failed font face is reported apart, as `brokenFonts`). At plan time each kind is deterministic and final;
-/// in render-chunk the page passed that probe, so anything but a script error may be transient
-/// and stays retryable.
+/// ("script", "image", "not-ready"; a failed font face is no failure: it is reported apart, as
+/// `brokenFonts`, see [`Capturer::broken_fonts`]). At plan time each kind is deterministic and
+/// final; in render-chunk the page passed that probe, so anything but a script error may be
+/// transient and stays retryable.
 pub fn failure_code(kind: &str, probe: bool) -> Code {
     match (kind, probe) {
         ("script", _) => Code::PageScriptError,
@@ -105,6 +106,7 @@ pub struct Capturer {
     warnings: Vec<String>,
     ready_duration: Option<f64>,
     unregistered: Vec<String>,
+    broken_fonts: Vec<String>,
     /// The plan-time probe ([`PageSpec::probe`]).
     probe: bool,
     /// While probing: the heartbeat that finds a script that never yields.
@@ -118,6 +120,12 @@ pub struct Capturer {
 fn monotonic_ms() -> f64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as f64 * 1000.0 + t.tv_nsec as f64 / 1e6
+}
+
+/// "font face A (src …), B (src …) failed to load", bounded.
+pub fn broken_fonts_message(fonts: &[String]) -> String {
+    let text: String = fonts.join(", ").chars().take(400).collect();
+    format!("font face {text} failed to load")
 }
 
 fn crashed(what: &str, e: impl std::fmt::Display) -> Error {
@@ -149,6 +157,7 @@ impl Capturer {
             warnings: Vec::new(),
             ready_duration: None,
             unregistered: Vec::new(),
+            broken_fonts: Vec::new(),
             probe: page.probe,
             watch: None,
             frame_in_flight: None,
@@ -209,8 +218,8 @@ impl Capturer {
     }
 
     /// What `window.__framefan.ready` answered: a failure is the error (its code by
-    /// [`failure_code`]); failed font faces fail a probe and are a warning in a render; the
-    /// page's warnings and unregistered timelines are kept.
+    /// [`failure_code`]); failed font faces are kept for the probe to judge and are a warning in a
+    /// render; the page's warnings and unregistered timelines are kept.
     fn read_ready(&mut self, value: &serde_json::Value) -> Result<()> {
         if let Some(failed) = value.get("failure") {
             let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
@@ -221,14 +230,10 @@ impl Capturer {
             let items = value.get(key).and_then(|w| w.as_array());
             items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
         };
-        let fonts = strings("brokenFonts");
-        if !fonts.is_empty() {
-            let text: String = fonts.join(", ").chars().take(400).collect();
-            let message = format!("font face {text} failed to load");
-            if self.probe {
-                return Err(Error::new(Code::FontLoadFailed, format!("page index.html: {message}")));
-            }
+        self.broken_fonts = strings("brokenFonts");
+        if !self.broken_fonts.is_empty() && !self.probe {
             // The page passed plan's probe with these faces: the text draws with the fallback.
+            let message = broken_fonts_message(&self.broken_fonts);
             self.warnings.push(format!("page: {message}; its text draws with the next family"));
         }
         self.warnings.extend(strings("warnings").into_iter().map(|w| format!("page: {w}")));
@@ -274,6 +279,12 @@ impl Capturer {
     /// What the page said while getting ready (e.g. a timeline that never registered).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The `@font-face` rules that failed to load, each as `family (src …)`: the browser draws
+    /// their text with the next family of its stack, as HyperFrames' browser does.
+    pub fn broken_fonts(&self) -> &[String] {
+        &self.broken_fonts
     }
 
     /// The compositions whose timeline had not registered when the page became ready (the page

@@ -6,9 +6,14 @@
 //! - does the page become ready at all? Failures are deterministic here, so each is final
 //!   (exit 3) with its own code: a script that throws or does not load (`PAGE_SCRIPT_ERROR`), one
 //!   that never yields (`PAGE_SCRIPT_TIMEOUT`, found by a heartbeat within
-//!   [`super::capture::BUSY_LIMIT`], then the browser is killed), a font face or an image that
-//!   fails (`FONT_LOAD_FAILED`, `IMAGE_LOAD_FAILED`), a bounded wait that runs out
-//!   (`PAGE_NEVER_READY`); messages name the script, face or image;
+//!   [`super::capture::BUSY_LIMIT`], then the browser is killed), an image that fails
+//!   (`IMAGE_LOAD_FAILED`), a bounded wait that runs out (`PAGE_NEVER_READY`); messages name the
+//!   script or image;
+//! - which `@font-face` rules fail to load: HyperFrames renders such a page, its text in the next
+//!   family of the stack (a project face for a family keeps its compiler from adding the bundled
+//!   one, even a face of `local()` sources the machine lacks), so this is a warning naming family
+//!   and sources, recorded by the plan as a dependence on system fonts, and `FONT_LOAD_FAILED`
+//!   only when [`ProbeSpec::strict_fonts`] asks for it;
 //! - which compositions never register a timeline within [`TIMELINE_GRACE`]: not an error, as in
 //!   HyperFrames; the page renders as it stands, and the plan records it so that render-chunk
 //!   does not wait for them again;
@@ -19,7 +24,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::browser::BrowserBinary;
-use super::capture::{Capturer, PageSpec, ShotFormat};
+use super::capture::{broken_fonts_message, Capturer, PageSpec, ShotFormat};
 use super::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::time::{Fps, Rational};
@@ -44,6 +49,8 @@ pub struct ProbeSpec<'a> {
     pub runtime: Option<&'a str>,
     /// Whether to read the page's duration (a root without `data-duration`).
     pub measure: bool,
+    /// Whether a font face that fails to load fails the probe (`--strict-fonts`).
+    pub strict_fonts: bool,
 }
 
 /// What the probe learned.
@@ -55,6 +62,9 @@ pub struct Probed {
     pub warnings: Vec<String>,
     /// Compositions whose timeline never registered within the grace.
     pub unregistered: Vec<String>,
+    /// The `@font-face` rules that failed to load (`family (src …)`); their text draws with the
+    /// machine's fonts.
+    pub broken_fonts: Vec<String>,
 }
 
 /// Probe the plan being built at `plan_dir` (its `compiled/` is served as render-chunk serves it).
@@ -74,7 +84,7 @@ pub fn page_duration(
     runtime: Option<&str>,
 ) -> Result<Rational> {
     let variables = serde_json::json!({});
-    let spec = ProbeSpec { width, height, fps, variables: &variables, runtime, measure: true };
+    let spec = ProbeSpec { width, height, fps, variables: &variables, runtime, measure: true, strict_fonts: false };
     let probed = block_on(|| async { FileServer::project(project, html, runtime).await }, &spec)?;
     probed.duration.ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "the page reported no duration"))
 }
@@ -131,11 +141,22 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
         ),
         false => None,
     };
-    let warnings = cap.warnings().to_vec();
+    let mut warnings = cap.warnings().to_vec();
     let unregistered = cap.unregistered().to_vec();
+    let broken_fonts = cap.broken_fonts().to_vec();
     cap.kill().await;
+    if !broken_fonts.is_empty() {
+        let message = broken_fonts_message(&broken_fonts);
+        if spec.strict_fonts {
+            return Err(Error::new(Code::FontLoadFailed, format!("page index.html: {message}")));
+        }
+        warnings.push(format!(
+            "page: {message}; its text draws with the next family of its stack from the machine's fonts, as \
+             HyperFrames draws it, so the plan depends on system fonts (--strict-fonts makes this an error)"
+        ));
+    }
     let duration = seconds.transpose()?.map(exact_duration).transpose()?;
-    Ok(Probed { duration, warnings, unregistered })
+    Ok(Probed { duration, warnings, unregistered, broken_fonts })
 }
 
 /// The page's duration (a double) as an exact rational, to the microsecond — far below a frame

@@ -217,6 +217,10 @@ pub struct PlanConfig {
     pub encoder_threads: i64,
     /// How text is given its fonts (`--system-fonts`, `--fonts-dir`).
     pub fonts: FontOptions,
+    /// Whether a project `@font-face` that fails to load when the page is probed fails the plan
+    /// (`FONT_LOAD_FAILED`, `--strict-fonts`); otherwise it is a warning, and its text draws with
+    /// the next family of its stack, as in HyperFrames.
+    pub strict_fonts: bool,
     /// How remote resources are fetched (`--offline`, `--strict-resources`,
     /// `--allow-private-network`, bounds).
     pub fetch: FetchOptions,
@@ -243,6 +247,7 @@ impl Default for PlanConfig {
             gpu: false,
             encoder_threads: DEFAULT_ENCODER_THREADS,
             fonts: FontOptions::default(),
+            strict_fonts: false,
             fetch: FetchOptions::default(),
             runtime: None,
         }
@@ -292,6 +297,8 @@ pub struct ValidConfig {
     pub encoder_threads: u32,
     /// How text is given its fonts.
     pub fonts: FontOptions,
+    /// Whether a font face that fails to load fails the plan.
+    pub strict_fonts: bool,
     /// How remote resources are fetched.
     pub fetch: FetchOptions,
     /// Notes for the caller (e.g. an option the format ignores).
@@ -361,6 +368,7 @@ impl PlanConfig {
             size_limit: self.plan_dir_size_limit_bytes,
             encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
             fonts: self.fonts_options()?,
+            strict_fonts: self.strict_fonts,
             fetch: self.fetch.clone(),
             warnings: self.ignored_options(),
         })

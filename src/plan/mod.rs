@@ -140,6 +140,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let chunking = chunking::split(total_frames, &valid.chunking)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
     let mut encoder = valid.encoder_config(chunking.size, chunk_count);
+    // A face that failed to load draws its text with the machine's fonts.
+    compiled.fonts.system_fonts |= !probed.broken_fonts.is_empty();
     encoder.system_fonts = compiled.fonts.system_fonts;
     encoder.unregistered_timelines = probed.unregistered;
     if (width, height) != (compiled.width, compiled.height) {
@@ -236,6 +238,7 @@ fn probe_step(
         variables: &variables,
         runtime: Some(&valid.runtime.source),
         measure,
+        strict_fonts: valid.strict_fonts,
     };
     crate::engine::probe::probe_plan(dir, &spec).map_err(|e| match measure {
         true => e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", compiled.root_id)),

@@ -52,6 +52,10 @@ pub struct PlanFlags {
     /// Render text with the machine's fonts instead of freezing faces into the plan.
     #[arg(long)]
     system_fonts: bool,
+    /// A project @font-face that fails to load fails the plan (FONT_LOAD_FAILED) instead of
+    /// drawing its text with the next family, as HyperFrames does.
+    #[arg(long)]
+    strict_fonts: bool,
     /// Fetch no remote resource (each is then unavailable: a warning, or an error with --strict-resources).
     #[arg(long)]
     offline: bool,
@@ -88,6 +92,7 @@ impl PlanFlags {
             variables,
             package_cache: self.package_cache.clone(),
             fonts: FontOptions { system_fonts: self.system_fonts, fonts_dir: self.fonts_dir.clone() },
+            strict_fonts: self.strict_fonts,
             fetch: FetchOptions {
                 offline: self.offline,
                 strict: self.strict_resources,

@@ -27,6 +27,9 @@ pub struct Usage {
     pub requested: Vec<String>,
     /// Families (lowercase) the project declares with its own `@font-face`.
     pub declared: HashSet<String>,
+    /// The first `src` of a project `@font-face` that names a `local()` face: the machine's own
+    /// font, so glyphs drawn with it depend on the worker's fonts.
+    pub local_source: Option<String>,
     /// Weights named by `font-weight` declarations (rounded to hundreds), plus 400 and 700.
     pub weights: BTreeSet<u16>,
     /// Whether anything asks for an italic (`font-style: italic|oblique`, `<i>`, `<em>`).
@@ -123,6 +126,8 @@ pub fn usage(doc: &NodeRef, project: &Path, generated: &[Generated]) -> Usage {
                 font_families(d.value).into_iter().for_each(|f| {
                     usage.declared.insert(f.to_lowercase());
                 });
+            } else if property == "src" && d.in_font_face && d.value.to_ascii_lowercase().contains("local(") {
+                usage.local_source.get_or_insert_with(|| d.value.chars().take(200).collect());
             } else if property == "font-family" {
                 values.push(d.value.to_string());
             } else if property == "font-weight" && !d.in_font_face {

@@ -2,7 +2,9 @@
 //! glyphs do not depend on the fonts a worker happens to have (HyperFrames does the same).
 //!
 //! Every family the page requests (see [`collect`]) is resolved, in order, to:
-//! 1. the project's own `@font-face` (left alone);
+//! 1. the project's own `@font-face` (left alone, even when it fails to load: HyperFrames'
+//!    compiler adds no bundled face for a family the project declares; a face with `local()`
+//!    sources is the machine's font, so the plan then depends on system fonts);
 //! 2. the user's font files (`--fonts-dir`), matched by the family name inside the files;
 //! 3. HyperFrames' bundled family for the name ([`table`]: `Arial` → Inter, `Futura` →
 //!    Montserrat, `Menlo` → JetBrains Mono …), whose faces are built into framefan
@@ -102,6 +104,12 @@ pub fn apply(
         None => Vec::new(),
     };
     let mut plan = FontPlan::default();
+    if let Some(src) = &usage.local_source {
+        warnings.push(format!(
+            "a project @font-face names the machine's own fonts (src {src}), so the plan depends on system fonts"
+        ));
+        plan.system_fonts = true;
+    }
     let mut rules = Vec::new();
     let mut frozen = HashSet::new();
     for family in &usage.requested {
