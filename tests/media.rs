@@ -340,6 +340,42 @@ fn video_colours_survive_the_bt709_to_jpeg_conversion() {
     }
 }
 
+/// Run ffmpeg with `args`; its stdout.
+fn ffmpeg(args: &[&str]) -> Vec<u8> {
+    let o = std::process::Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).output().unwrap();
+    assert!(o.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+/// A JPEG's planes as ffmpeg decodes them.
+fn jpeg_planes(path: &Path) -> Vec<u8> {
+    ffmpeg(&["-i", path.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+}
+
+#[test]
+fn partially_tagged_sources_convert_as_hyperframes_filters_do() {
+    // Sources tagged with the BT.709 matrix only (no primaries, no transfer): H.264, whose VUI
+    // also says TV range, and FFV1 in Matroska, whose range stays unspecified. Their first frame
+    // must decode to the same planes as HyperFrames' extraction filters give, run by ffmpeg with
+    // the C integer DCT framefan uses (HyperFrames' ffmpeg picks an SSE2 one on x86).
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = "testsrc2=size=320x240:rate=30:duration=0.1";
+    let chain = "setparams=color_primaries=bt709:color_trc=iec61966-2-1,scale=flags=neighbor+accurate_rnd,\
+                 format=gbrp,scale=out_color_matrix=bt601:out_range=pc:flags=neighbor,format=yuv420p";
+    for (name, codec) in [("h264.mp4", "libx264"), ("ffv1.mkv", "ffv1")] {
+        let src = dir.path().join(name);
+        let src_arg = src.to_str().unwrap();
+        ffmpeg(&["-f", "lavfi", "-i", pattern, "-pix_fmt", "yuv420p", "-c:v", codec, "-colorspace", "bt709", src_arg]);
+        let want = dir.path().join(format!("{name}.jpg"));
+        let dct = ["-q:v", "2", "-dct", "int", "-huffman", "optimal", "-frames:v", "1"];
+        ffmpeg(&[&["-i", src_arg, "-vf", chain][..], &dct[..], &[want.to_str().unwrap()][..]].concat());
+        let id = name.replace('.', "-");
+        extract_video(&clip(&id, MediaKind::Video, &src, "0"), Fps::new(30, 1).unwrap(), 1, dir.path()).unwrap();
+        let got = frame_files(dir.path(), &id);
+        assert!(jpeg_planes(&got[0]) == jpeg_planes(&want), "{name}: the frame differs from ffmpeg's filters");
+    }
+}
+
 #[test]
 fn undecodable_video_is_video_source_unrenderable() {
     let dir = tempfile::tempdir().unwrap();

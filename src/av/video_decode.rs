@@ -12,7 +12,11 @@
 //! lines up, except for VP9 and AV1, BT.601 below (a 960×664 source is BT.601 whatever its width);
 //! an unspecified range is TV range, except for the `yuvj*` formats, which are full range by
 //! definition. The conversion is HyperFrames' (`scale=flags=neighbor+accurate_rnd,format=gbrp`):
-//! chroma is upsampled by repeating samples, not interpolated.
+//! chroma is upsampled by repeating samples, not interpolated. A source tagged with its matrix
+//! only (no primaries or transfer, as VP9 streams and many H.264 files are) is converted with
+//! that matrix, as there: HyperFrames' `setparams` fills in primaries and transfer, which no
+//! conversion reads, and guesses a matrix only for an untagged one (bit-identical planes, checked
+//! against ffmpeg running its filters in `tests/media.rs`).
 
 use std::path::{Path, PathBuf};
 
