@@ -50,7 +50,8 @@ cleanup() {
   [ -z "$ids" ] || pm rm -f $ids >/dev/null 2>&1 || true
   # An interrupted debootstrap may leave /proc or /sys mounted in its root file system.
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf --one-file-system "$W"
+  # KEEP=1 keeps the temp folder (logs, the job folder) for a look after a failure.
+  if [ -n "${KEEP:-}" ]; then echo "check-container: kept $W" >&2; else rm -rf --one-file-system "$W"; fi
 }
 trap cleanup EXIT
 

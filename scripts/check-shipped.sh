@@ -70,7 +70,8 @@ if [ "$(id -u)" -ne 0 ] || ! unshare --mount --propagation private true 2>/dev/n
   exit 1
 fi
 W="$(mktemp -d /tmp/framefan-check-shipped.XXXXXX)"
-trap 'rm -rf --one-file-system "$W"' EXIT
+# KEEP=1 keeps the temp folder (renders, logs) for a look after a failure.
+trap '[ -n "${KEEP:-}" ] && echo "check-shipped: kept $W" >&2 || rm -rf --one-file-system "$W"' EXIT
 mkdir -p "$W/in" "$W/home" "$W/shipped" "$W/ref" "$W/gsap-cache/node_modules"
 
 # 1. The archive, checked and extracted outside the checkout.
@@ -119,6 +120,21 @@ echo "check-shipped: hidden from the renders: ${hide[*]} (inputs ready at $(( $(
 unshare --mount --propagation private bash "$0" --inside "$W" "$BIN" "${hide[@]}"
 echo "check-shipped: shipped renders done at $(( $(date +%s) - start )) s"
 
+# What differs between the shipped and the checkout's render of NAME: the plan, or which frames.
+compare_frames() {
+  local name="$1" a b
+  a="$(jq -r .planHash "$W/shipped/$name.json")" b="$(jq -r .planHash "$W/ref/$name.json")"
+  if [ "$a" != "$b" ]; then
+    echo "planHash $a vs $b"
+    return
+  fi
+  for d in shipped ref; do
+    ffmpeg -v error -i "$W/$d/$name.mp4" -map 0:v -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}' >"$W/$d/$name.framemd5"
+  done
+  echo "same planHash; decoded frames differ in runs starting at index $(diff "$W/shipped/$name.framemd5" "$W/ref/$name.framemd5" \
+    | sed -n 's/^\([0-9]*\)[0-9,]*c.*/\1/p' | awk '{printf "%s%d", s, $1 - 1; s=","}') (of $(wc -l <"$W/ref/$name.framemd5"))"
+}
+
 # 4. The same renders in the checkout with the debug build and the full package cache; compare.
 timeout 1800 cargo build --quiet --bin framefan
 failed=0
@@ -145,7 +161,7 @@ for p in "${PROJECTS[@]}"; do
       if [ "$shipped_sha" = "$ref_sha" ]; then
         result="ok: $(jq -r '"\(.totalFrames) frames, \(.chunkCount) chunks"' "$W/shipped/$name.json"), byte-identical (sha256 ${ref_sha:0:16}…)"
       else
-        result="differs from the checkout's render: planHash $(jq -r .planHash "$W/shipped/$name.json") vs $(jq -r .planHash "$W/ref/$name.json")"
+        result="differs from the checkout's render (sha256 ${shipped_sha:0:16}… vs ${ref_sha:0:16}…): $(compare_frames "$name")"
       fi
     fi
   fi
