@@ -156,12 +156,8 @@ impl Capturer {
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
             Err(e) => {
-                // Shut the browser down before the caller removes its profile directory (a
-                // probe's, possibly stuck in a script, needs no graceful close).
-                match cap.probe {
-                    true => cap.kill().await,
-                    false => cap.close().await,
-                }
+                // Shut the browser down before the caller removes its scratch directory.
+                cap.close().await;
                 Err(e)
             }
         }
@@ -462,14 +458,9 @@ impl Capturer {
         res.result.result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string)
     }
 
-    /// Close the browser.
+    /// End the browser: its whole process group is killed and reaped, its profile removed.
     pub async fn close(self) {
         self.session.close().await;
-    }
-
-    /// Kill the browser (no graceful close: for a probe whose profile is thrown away).
-    pub async fn kill(self) {
-        self.session.kill().await;
     }
 }
 

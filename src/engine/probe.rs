@@ -133,7 +133,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
     };
     let warnings = cap.warnings().to_vec();
     let unregistered = cap.unregistered().to_vec();
-    cap.kill().await;
+    cap.close().await;
     let duration = seconds.transpose()?.map(exact_duration).transpose()?;
     Ok(Probed { duration, warnings, unregistered })
 }
