@@ -81,6 +81,12 @@ pub struct PageSpec<'a> {
 /// milliseconds; a script that runs this long without yielding would stall every frame too.
 pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
 
+/// How long a browser's first captured frame may take to come with an image, from the first
+/// attempt. A new renderer answers beginFrame without one until its compositor surface exists
+/// (Chromium sends no event for that): well under a second on a quiet machine, several seconds
+/// under load, and a loaded machine must not fail a chunk.
+pub const FIRST_IMAGE_LIMIT: Duration = Duration::from_secs(30);
+
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
 /// ("script", "image", "not-ready"; a failed font face is reported apart, as `brokenFonts`). At plan time each kind is deterministic and final;
 /// in render-chunk the page passed that probe, so anything but a script error may be transient
@@ -411,19 +417,27 @@ impl Capturer {
     async fn begin_frame_shot(&mut self, frame: i64) -> Result<String> {
         // No damage means the page looks exactly as the previous frame; a first frame without an
         // image is the renderer still initialising its surface, which more frames settle (seen
-        // under load: several frames, well under a second).
-        for attempt in 0..60 {
+        // under load: 60 attempts, 2.5 s, were not always enough), so they get a deadline.
+        let deadline = tokio::time::Instant::now() + FIRST_IMAGE_LIMIT;
+        let mut attempt: u64 = 0;
+        loop {
             if let Some(data) = self.begin_frame(true).await? {
                 return Ok(data);
             }
             if let Some(prev) = &self.last {
                 return Ok(prev.clone());
             }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    Code::CaptureFailed,
+                    format!("frame {frame}: the browser returned no image within {FIRST_IMAGE_LIMIT:?}"),
+                ));
+            }
             // Nothing new was drawn: repaint an invisible pixel so the next frame has damage.
             let _nudged = self.session.page.execute(evaluate("window.__framefan.damage()")).await;
             tokio::time::sleep(Duration::from_millis(5 * attempt.min(10))).await;
+            attempt += 1;
         }
-        Err(Error::new(Code::CaptureFailed, format!("frame {frame}: the browser returned no image")))
     }
 
     async fn screenshot(&mut self) -> Result<String> {
