@@ -269,13 +269,17 @@ async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window:
     let result = async {
         for frame in frames {
             wait_turn(frame, &flow, window).await;
-            if flow.halt.cancelled() {
-                return Err(Error::new(Code::Cancelled, "render cancelled"));
-            }
-            if flow.halt.failed() {
-                return Ok(());
-            }
-            let data = cap.frame(frame).await?;
+            // A frame in flight may take long (a first image, a stalled step being watched):
+            // a halt does not wait for it, the browser is killed next anyway.
+            let data = tokio::select! {
+                data = cap.frame(frame), if !flow.halt.is_set() => data?,
+                () = halted(&flow.halt) => {
+                    return match flow.halt.cancelled() {
+                        true => Err(Error::new(Code::Cancelled, "render cancelled")),
+                        false => Ok(()),
+                    };
+                }
+            };
             if flow.tx.send(Captured { frame, data }).await.is_err() {
                 // The decoder stopped: its own error is the one to report.
                 return Ok(());
@@ -289,6 +293,14 @@ async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window:
     }
     cap.close().await;
     result
+}
+
+/// Return once the chunk is halted (looked at every 10 ms: the caller's flag comes with no
+/// notification).
+async fn halted(halt: &Halt) {
+    while !halt.is_set() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Wait until `frame` is within `window` frames of the encoder, or the chunk is halted.
