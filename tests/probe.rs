@@ -6,11 +6,12 @@
 //! still plans to the same planHash.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use framefan::render::{render_chunk, ChunkOptions};
 
-use crate::util::framefan_bin;
+use crate::util::{assert_session_empty, framefan_in_session};
 
 /// A minimal registered root timeline, so that only what a test breaks is broken.
 const TIMELINE: &str = "<script>window.__timelines = { main: { duration() { return 1; }, totalDuration() { return 1; }, \
@@ -18,10 +19,15 @@ const TIMELINE: &str = "<script>window.__timelines = { main: { duration() { retu
 
 /// A project whose `index.html` has a 320×240, 1 s root holding `body`, then `tail` (scripts).
 fn project(head: &str, body: &str, tail: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    project_lasting(1, head, body, tail, files)
+}
+
+/// [`project`] with a root of `seconds`.
+fn project_lasting(seconds: u32, head: &str, body: &str, tail: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let html = format!(
         "<!doctype html><html><head><meta charset=utf-8>{head}</head><body>\n\
-         <div data-composition-id=\"main\" data-width=\"320\" data-height=\"240\" data-duration=\"1\">{body}</div>\n\
+         <div data-composition-id=\"main\" data-width=\"320\" data-height=\"240\" data-duration=\"{seconds}\">{body}</div>\n\
          {tail}\n</body></html>\n"
     );
     std::fs::write(dir.path().join("index.html"), html).unwrap();
@@ -33,13 +39,25 @@ fn project(head: &str, body: &str, tail: &str, files: &[(&str, &str)]) -> tempfi
     dir
 }
 
+/// A 320×240, 2 s project whose page passes the probe (frame 0) and then, from t = 1 s on, never
+/// yields: its animation frame callback, run by the virtual clock on each seek, loops at
+/// `spin.js:4`.
+pub fn loops_from_one_second() -> tempfile::TempDir {
+    let spin =
+        "function tick() {\n  if (performance.now() >= 1000) {\n    let n = 0;\n    while (true) { n++; }\n  }\n  \
+                requestAnimationFrame(tick);\n}\nrequestAnimationFrame(tick);\n";
+    let tail = format!("{}<script src=\"spin.js\"></script>", TIMELINE.replace("return 1;", "return 2;"));
+    project_lasting(2, "", "<p>spin</p>", &tail, &[("spin.js", spin)])
+}
+
 fn plan_cli(project: &Path, plan_dir: &Path, extra: &[&str]) -> Output {
     plan_cli_pid(project, plan_dir, extra).0
 }
 
-/// `framefan plan --json` and the pid it ran as.
+/// `framefan plan --json` and the pid it ran as. Run in a session of its own, so that no process
+/// of its probe outlives it (checked on every run).
 fn plan_cli_pid(project: &Path, plan_dir: &Path, extra: &[&str]) -> (Output, u32) {
-    let child = Command::new(framefan_bin())
+    let child = framefan_in_session()
         .arg("plan")
         .arg(project)
         .arg(plan_dir)
@@ -50,7 +68,9 @@ fn plan_cli_pid(project: &Path, plan_dir: &Path, extra: &[&str]) -> (Output, u32
         .spawn()
         .unwrap();
     let pid = child.id();
-    (child.wait_with_output().unwrap(), pid)
+    let output = child.wait_with_output().unwrap();
+    assert_session_empty(pid, "framefan plan");
+    (output, pid)
 }
 
 /// `framefan plan` must exit 3 with `code`, leave nothing in the output folder, and say `names`.
@@ -102,16 +122,9 @@ fn an_endless_loop_is_stopped_and_named_and_its_browser_killed() {
         &format!("{TIMELINE}<script src=\"spin.js\"></script>"),
         &[("spin.js", "let n = 0;\nwhile (true) { n++; }\n")],
     );
-    let pid = assert_plan_fails(proj.path(), "PAGE_SCRIPT_TIMEOUT", "spin.js:2");
-    // The probe's browser went with the plan: none runs on that plan's probe profile.
-    let profile = format!(".framefan-probe.{pid}.");
-    let ps = Command::new("ps").args(["-eo", "stat=,args="]).output().unwrap();
-    let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
-        .lines()
-        .filter(|l| l.contains(&profile) && !l.trim_start().starts_with('Z'))
-        .map(str::to_string)
-        .collect();
-    assert!(live.is_empty(), "probe browsers still running: {live:?}");
+    // The probe's browser, and every process it started, went with the plan (assert_plan_fails
+    // runs it in a session of its own and finds none left).
+    assert_plan_fails(proj.path(), "PAGE_SCRIPT_TIMEOUT", "spin.js:2");
 }
 
 #[test]
@@ -138,6 +151,49 @@ fn plan_warnings(project: &Path) -> (Vec<String>, bool) {
     let encoder: serde_json::Value =
         serde_json::from_slice(&std::fs::read(plan_dir.join("meta/encoder.json")).unwrap()).unwrap();
     (warnings, encoder["systemFonts"].as_bool().unwrap())
+}
+
+/// A page that loops only at a later frame passes the probe, which seeks frame 0 alone;
+/// render-chunk finds the loop at that frame's seek and fails for good, naming the script:
+/// PAGE_SCRIPT_TIMEOUT, exit 3, found by its watch rather than by a DevTools timeout a minute
+/// later (a retryable BROWSER_CRASHED that the pool would have run twice more).
+#[test]
+fn a_script_that_loops_at_a_later_seek_fails_render_chunk_naming_it() {
+    let proj = loops_from_one_second();
+    let out = tempfile::tempdir().unwrap();
+    let plan_dir = out.path().join("plan");
+    let planned = plan_cli(proj.path(), &plan_dir, &["--chunk-size", "60"]);
+    assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
+    std::fs::create_dir(out.path().join("chunks")).unwrap();
+    let chunk = out.path().join("chunks/c0.mp4");
+    let started = Instant::now();
+    let child = framefan_in_session()
+        .arg("render-chunk")
+        .arg(&plan_dir)
+        .arg(&chunk)
+        .args(["--index", "0", "--browsers", "1", "--json"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sid = child.id();
+    let output = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (line["error"]["code"].as_str(), line["error"]["retryable"].as_bool()),
+        (Some("PAGE_SCRIPT_TIMEOUT"), Some(false))
+    );
+    let message = line["error"]["message"].as_str().unwrap();
+    assert!(message.contains("frame 30") && message.contains("spin.js:4"), "{message}");
+    // Launch, load and 30 frames, then a 1 s stall and 10 s of silence: well inside the minute a
+    // DevTools command may take, which is what the chunk waited for before.
+    assert!(took < Duration::from_secs(55), "render-chunk took {took:?}");
+    eprintln!("render-chunk found the loop and exited after {took:?}");
+    assert_session_empty(sid, "render-chunk");
+    let left: Vec<_> = std::fs::read_dir(out.path().join("chunks")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]

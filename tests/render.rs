@@ -386,7 +386,8 @@ fn worker_mid_chunk(
     write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 300, 300));
     std::fs::create_dir(dir.join("out")).unwrap();
     let out = dir.join("out/chunk.mp4");
-    let mut child = Command::new(crate::util::framefan_bin())
+    // In a session of its own: the session finds whatever it leaves behind.
+    let mut child = crate::util::framefan_in_session()
         .arg("render-chunk")
         .arg(&plan)
         .arg(&out)
@@ -430,10 +431,17 @@ fn sigterm_stops_a_chunk_removes_its_scratch_and_exits_143() {
     let (mut child, mut stderr, out) = worker_mid_chunk(dir.path());
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(term.success());
+    let sent = std::time::Instant::now();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    eprintln!("render-chunk exited {took:?} after SIGTERM");
     assert_eq!(status.code(), Some(143), "stderr after SIGTERM: {rest}");
+    // The target is 2 s; the bound allows a loaded CI machine twice that (as tests/run.rs).
+    assert!(took <= std::time::Duration::from_secs(4), "exit {took:?} after SIGTERM");
+    // Every browser process was reaped before render-chunk exited.
+    crate::util::assert_session_empty(child.id(), "a stopped render-chunk");
     assert!(rest.contains(r#""code":"CANCELLED""#), "{rest}");
     // Nothing at out, no sidecar, no scratch directory: the output folder is as it was.
     let out_dir = out.parent().unwrap();

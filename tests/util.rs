@@ -246,3 +246,38 @@ pub fn stream<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::V
 pub fn framefan_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_framefan"))
 }
+
+/// `framefan` started as the leader of a new session, through util-linux's `setsid` (which execs
+/// in place: a spawned child is no process-group leader, so the child's pid is the session's
+/// id). Whatever framefan starts stays in that session, whichever process group it is in (each
+/// browser has its own) and whoever adopts it once its parent is gone (PID 1 for an orphan), so
+/// the session finds every process framefan left behind, zombies included.
+pub fn framefan_in_session() -> Command {
+    let mut command = Command::new("setsid");
+    command.arg(framefan_bin());
+    command
+}
+
+/// The processes of session `sid`, alive or zombie, as `pid comm state ppid`.
+pub fn session_members(sid: u32) -> Vec<String> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        // A process that exits between the listing and the read is no member any more.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid pgrp session …`; comm may hold spaces and parentheses.
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(3).and_then(|s| s.parse::<u32>().ok()) == Some(sid) {
+            members.push(format!("{} {} {}", head.replace(" (", " "), fields[0], fields[1]));
+        }
+    }
+    members
+}
+
+/// Nothing framefan started outlives it: once `framefan` (the leader of session `sid`, already
+/// waited for) has exited, no process of its session exists, not even a zombie. Looked at once,
+/// at once: a poll would pass for zombies that PID 1 reaps later, which is what this catches.
+pub fn assert_session_empty(sid: u32, what: &str) {
+    let left = session_members(sid);
+    assert!(left.is_empty(), "{what}: processes outlived framefan (pid comm state ppid): {left:?}");
+}

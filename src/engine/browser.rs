@@ -4,17 +4,21 @@
 //! One browser process captures one sequence of frames: Chromium cannot capture two tabs of one
 //! browser at once, so parallelism is separate processes. Every launch gets a fresh profile
 //! directory (removed with the session) and flags that make rendering software-only, quiet on the
-//! network and stable in colour and font rasterisation.
+//! network and stable in colour and font rasterisation. framefan starts the process itself (in a
+//! process group of its own, [`super::process`]) and connects chromiumoxide to its DevTools
+//! endpoint; [`Session::close`] kills and reaps the whole group before the profile is removed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::browser::Browser;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
+use chromiumoxide::handler::HandlerConfig;
 use chromiumoxide::Page;
 use futures_util::StreamExt;
 
+use super::process::BrowserProcess;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 
@@ -68,7 +72,8 @@ impl BrowserBinary {
     }
 }
 
-/// A running browser with one page, its protocol handler task and its profile directory.
+/// A running browser with one page, its protocol handler task, its process group and its
+/// profile directory.
 pub struct Session {
     browser: Browser,
     handler: tokio::task::JoinHandle<()>,
@@ -76,6 +81,7 @@ pub struct Session {
     pub page: Page,
     /// How frames are captured.
     pub mode: CaptureMode,
+    process: BrowserProcess,
     profile: PathBuf,
 }
 
@@ -94,7 +100,7 @@ pub struct LaunchOptions {
     pub server_port: u16,
 }
 
-/// Flags, without the leading `--` (chromiumoxide adds it).
+/// framefan's flags, without the leading `--` ([`command_line`] adds it).
 fn flags(opts: &LaunchOptions) -> Vec<String> {
     let mut args: Vec<String> = [
         "disable-gpu",
@@ -145,96 +151,122 @@ fn crashed(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(Code::BrowserCrashed, format!("browser {what}: {e}"))
 }
 
-const SETPRIV: &str = "/usr/bin/setpriv";
+/// How long a browser may take to announce its DevTools endpoint.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The executable to start: a two-line launcher that runs the browser under
-/// `setpriv --pdeathsig KILL`, so that a worker killed outright (SIGKILL, OOM) takes its browser
-/// with it instead of leaving an orphan; the browser binary itself when setpriv is missing.
-fn reaped_launcher(binary: &Path, dir: &Path) -> Result<PathBuf> {
-    if !Path::new(SETPRIV).is_file() {
-        return Ok(binary.to_path_buf());
-    }
-    let path = dir.join("launch-browser");
-    let quoted = binary.to_string_lossy().replace('\'', "'\\''");
-    let text = format!("#!/bin/sh\nexec {SETPRIV} --pdeathsig KILL -- '{quoted}' \"$@\"\n");
-    std::fs::write(&path, text).map_err(|e| Error::io("writing", &path, e))?;
-    let mut perms = std::fs::metadata(&path).map_err(|e| Error::io("inspecting", &path, e))?.permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&path, perms).map_err(|e| Error::io("making executable", &path, e))?;
-    Ok(path)
+/// How long one DevTools command may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The switches chromiumoxide's own launcher passed (its defaults, and those of a headless,
+/// sandbox-less browser with a DevTools port) before framefan started the browser itself: kept
+/// as they were, since every render so far was made with them.
+const BASE_SWITCHES: [&str; 25] = [
+    "disable-background-networking",
+    "enable-features=NetworkService,NetworkServiceInProcess",
+    "disable-background-timer-throttling",
+    "disable-backgrounding-occluded-windows",
+    "disable-breakpad",
+    "disable-client-side-phishing-detection",
+    "disable-component-extensions-with-background-pages",
+    "disable-default-apps",
+    "disable-dev-shm-usage",
+    "disable-features=TranslateUI",
+    "disable-hang-monitor",
+    "disable-ipc-flooding-protection",
+    "disable-popup-blocking",
+    "disable-prompt-on-repost",
+    "disable-renderer-backgrounding",
+    "metrics-recording-only",
+    "enable-automation",
+    "password-store=basic",
+    "use-mock-keychain",
+    "enable-blink-features=IdleDetection",
+    "lang=en_US",
+    "remote-debugging-port=0",
+    "no-sandbox",
+    "disable-setuid-sandbox",
+    "headless",
+];
+
+/// The whole command line after the binary: the base switches, then framefan's flags, then the
+/// profile directory.
+fn command_line(opts: &LaunchOptions, profile: &Path) -> Vec<String> {
+    let base = BASE_SWITCHES.iter().map(|s| s.to_string());
+    let ours = base.chain(flags(opts)).chain([format!("user-data-dir={}", profile.display())]);
+    ours.map(|s| format!("--{s}")).collect()
 }
 
-/// `Browser::launch`, retried while exec reports ETXTBSY ("Text file busy"): the launcher was
-/// just written, and a child that another thread of this process forked in the meantime holds
-/// the write descriptor until its own exec closes it (a few milliseconds at most).
-async fn launch_retrying_busy(config: BrowserConfig) -> Result<(Browser, chromiumoxide::Handler)> {
-    let mut attempt = 0;
-    loop {
-        match Browser::launch(config.clone()).await {
-            Ok(launched) => return Ok(launched),
-            Err(e) if attempt < 20 && e.to_string().contains("os error 26") => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
-            }
-            Err(e) => return Err(crashed("failed to start", e)),
-        }
-    }
+/// The DevTools client's settings: no viewport emulation (the window is the composition's size).
+fn handler_config() -> HandlerConfig {
+    HandlerConfig { viewport: None, request_timeout: REQUEST_TIMEOUT, ..HandlerConfig::default() }
 }
 
 impl Session {
-    /// Launch the browser and open the capture page (`about:blank`, begin-frame controlled when
-    /// the binary supports it).
+    /// Launch the browser (in a process group of its own, [`BrowserProcess`]) and open the
+    /// capture page (`about:blank`, begin-frame controlled when the binary supports it).
     pub async fn launch(opts: &LaunchOptions) -> Result<Session> {
         let profile = opts.scratch.join(format!("profile-{}", std::process::id()));
         std::fs::create_dir_all(&profile).map_err(|e| Error::io("creating", &profile, e))?;
-        let executable = reaped_launcher(&opts.binary.path, &profile)?;
-        let config = BrowserConfig::builder()
-            .chrome_executable(&executable)
-            .no_sandbox()
-            .user_data_dir(&profile)
-            .viewport(None)
-            .launch_timeout(Duration::from_secs(20))
-            .request_timeout(Duration::from_secs(60))
-            .args(flags(opts))
-            .build()
-            .map_err(|e| Error::new(Code::BrowserNotFound, format!("browser configuration: {e}")))?;
-        let (browser, mut handler) = launch_retrying_busy(config).await?;
-        let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        let mut target = CreateTargetParams::new("about:blank");
-        if opts.binary.mode == CaptureMode::BeginFrame {
-            // The headless shell sizes a new target itself; regular Chromium takes the size from
-            // --window-size and refuses a position or size for a tab.
-            target.width = Some(i64::from(opts.width));
-            target.height = Some(i64::from(opts.height));
-            target.enable_begin_frame_control = Some(true);
+        let args = command_line(opts, &profile);
+        let (process, url) = match BrowserProcess::spawn(&opts.binary.path, &args, LAUNCH_TIMEOUT).await {
+            Ok(started) => started,
+            Err(e) => {
+                let _removed = std::fs::remove_dir_all(&profile);
+                return Err(e);
+            }
+        };
+        match attach(&url, opts).await {
+            Ok((browser, handler, page)) => {
+                Ok(Session { browser, handler, page, mode: opts.binary.mode, process, profile })
+            }
+            Err(e) => {
+                process.end().await;
+                let _removed = std::fs::remove_dir_all(&profile);
+                Err(e)
+            }
         }
-        let page = browser.new_page(target).await.map_err(|e| crashed("could not open a page", e))?;
-        if opts.binary.mode == CaptureMode::Screenshot {
-            // Regular Chromium's viewport is the window minus its (invisible) frame: pin it.
-            let metrics =
-                SetDeviceMetricsOverrideParams::new(i64::from(opts.width), i64::from(opts.height), 1.0, false);
-            page.execute(metrics).await.map_err(|e| crashed("sizing the viewport", e))?;
-        }
-        Ok(Session { browser, handler, page, mode: opts.binary.mode, profile })
     }
 
-    /// Kill the browser outright (SIGKILL; its renderers exit with it) and remove its profile:
-    /// for a browser whose profile and state are thrown away, a graceful close only costs time.
-    pub async fn kill(mut self) {
-        let _killed = self.browser.kill().await;
-        let _exited = tokio::time::timeout(Duration::from_secs(5), self.browser.wait()).await;
-        self.handler.abort();
-        let _removed = std::fs::remove_dir_all(&self.profile);
+    /// End the browser: kill its whole process group and wait for every member (no graceful
+    /// close: the profile and all state are thrown away, and a close only costs time), then
+    /// remove its profile, which no process writes to any more.
+    pub async fn close(self) {
+        let Session { browser, handler, page, process, profile, .. } = self;
+        process.end().await;
+        drop((page, browser));
+        handler.abort();
+        let _removed = std::fs::remove_dir_all(&profile);
     }
+}
 
-    /// Close the browser and remove its profile.
-    pub async fn close(mut self) {
-        // A browser that already died cannot be closed; killing it is the fallback.
-        if self.browser.close().await.is_err() {
-            let _killed = self.browser.kill().await;
-        }
-        let _exited = tokio::time::timeout(Duration::from_secs(5), self.browser.wait()).await;
-        self.handler.abort();
-        let _removed = std::fs::remove_dir_all(&self.profile);
+/// Connect to the browser at `url` and open the capture page.
+async fn attach(url: &str, opts: &LaunchOptions) -> Result<(Browser, tokio::task::JoinHandle<()>, Page)> {
+    let (browser, mut handler) =
+        Browser::connect_with_config(url, handler_config()).await.map_err(|e| crashed("could not be reached", e))?;
+    let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let mut target = CreateTargetParams::new("about:blank");
+    if opts.binary.mode == CaptureMode::BeginFrame {
+        // The headless shell sizes a new target itself; regular Chromium takes the size from
+        // --window-size and refuses a position or size for a tab.
+        target.width = Some(i64::from(opts.width));
+        target.height = Some(i64::from(opts.height));
+        target.enable_begin_frame_control = Some(true);
     }
+    let opened = browser.new_page(target).await.map_err(|e| crashed("could not open a page", e));
+    let page = match opened {
+        Ok(page) => page,
+        Err(e) => {
+            handler.abort();
+            return Err(e);
+        }
+    };
+    if opts.binary.mode == CaptureMode::Screenshot {
+        // Regular Chromium's viewport is the window minus its (invisible) frame: pin it.
+        let metrics = SetDeviceMetricsOverrideParams::new(i64::from(opts.width), i64::from(opts.height), 1.0, false);
+        if let Err(e) = page.execute(metrics).await {
+            handler.abort();
+            return Err(crashed("sizing the viewport", e));
+        }
+    }
+    Ok((browser, handler, page))
 }

@@ -4,6 +4,10 @@
 //! `HeadlessExperimental.beginFrame` with a screenshot in chromium-headless-shell, or
 //! `Page.captureScreenshot` in regular Chromium.
 //!
+//! A page is watched for a script that never yields ([`super::watch`]): while probing, from the
+//! start; in render-chunk, from a frame step (seek, beginFrame) that has not answered within
+//! [`STALL_CHECK`], so that a frame that answers in time costs no extra round trip.
+//!
 //! beginFrame's `frameTimeTicks` are read against the browser's own clock (`TimeTicks`, which on
 //! Linux is `CLOCK_MONOTONIC`): they must keep increasing past it, or Chromium answers with stale
 //! images. While the page loads, frames are paced to that clock ([`Capturer::paced_tick`]): a
@@ -72,7 +76,8 @@ pub struct PageSpec<'a> {
     pub timeline_grace: Duration,
     /// The plan-time probe: a page that fails to become ready fails for good (the
     /// non-retryable codes of [`failure_code`]), and one whose scripts keep the browser from
-    /// answering for [`BUSY_LIMIT`] is stopped at once.
+    /// answering for [`BUSY_LIMIT`] is stopped at once. Otherwise (render-chunk) the page is
+    /// watched from the first frame step that stalls ([`STALL_CHECK`], [`RENDER_BUSY_LIMIT`]).
     pub probe: bool,
 }
 
@@ -80,6 +85,22 @@ pub struct PageSpec<'a> {
 /// in a script) before it is taken for an endless loop. Loading a page's scripts takes
 /// milliseconds; a script that runs this long without yielding would stall every frame too.
 pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
+
+/// In render-chunk: how long a frame's seek or beginFrame may go unanswered before the page is
+/// watched ([`Watch`]). A step that answers sooner costs one timer and no round trip.
+pub const STALL_CHECK: Duration = Duration::from_secs(1);
+
+/// In render-chunk: how long a watched page may go without answering before the script that
+/// holds it is taken for an endless loop (`PAGE_SCRIPT_TIMEOUT`, final). Twice the probe's
+/// [`BUSY_LIMIT`]: render-chunk shares the machine with other browsers and the encoders, and a
+/// slow but finite frame must not fail the render.
+pub const RENDER_BUSY_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long a browser's first captured frame may take to come with an image, from the first
+/// attempt. A new renderer answers beginFrame without one until its compositor surface exists
+/// (Chromium sends no event for that): well under a second on a quiet machine, several seconds
+/// under load, and a loaded machine must not fail a chunk.
+pub const FIRST_IMAGE_LIMIT: Duration = Duration::from_secs(30);
 
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
 /// ("script", "image", "not-ready"; a failed font face is no failure: it is reported apart, as
@@ -109,7 +130,9 @@ pub struct Capturer {
     broken_fonts: Vec<String>,
     /// The plan-time probe ([`PageSpec::probe`]).
     probe: bool,
-    /// While probing: the heartbeat that finds a script that never yields.
+    /// The heartbeat that finds a script that never yields, set up before the page loads:
+    /// beating all along while probing; in render-chunk, only while a frame step has stalled
+    /// ([`STALL_CHECK`]).
     watch: Option<Watch>,
     /// While probing: the beginFrame the browser has not answered yet.
     frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
@@ -165,12 +188,8 @@ impl Capturer {
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
             Err(e) => {
-                // Shut the browser down before the caller removes its profile directory (a
-                // probe's, possibly stuck in a script, needs no graceful close).
-                match cap.probe {
-                    true => cap.kill().await,
-                    false => cap.close().await,
-                }
+                // Shut the browser down before the caller removes its scratch directory.
+                cap.close().await;
                 Err(e)
             }
         }
@@ -189,9 +208,10 @@ impl Capturer {
                 SetDefaultBackgroundColorOverrideParams { color: Some(Rgba { r: 0, g: 0, b: 0, a: Some(0.0) }) };
             page.execute(clear).await.map_err(|e| crashed("clearing the page background", e))?;
         }
-        if self.probe {
-            self.watch = Some(Watch::start(page.clone(), BUSY_LIMIT).await?);
-        }
+        // The debugger must be on before the page's scripts run: it cannot be enabled while a
+        // script holds the page (the command waits for the main thread, as an evaluation does).
+        let busy = if self.probe { BUSY_LIMIT } else { RENDER_BUSY_LIMIT };
+        self.watch = Some(Watch::start(page.clone(), busy).await?);
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
@@ -211,10 +231,7 @@ impl Capturer {
             // The probe captures nothing: a watched seek to frame 0 is all it still checks.
             return self.probe_seek().await;
         }
-        self.warm_up().await?;
-        // The debugger stays enabled but idle; the page is ready and the watch has done its part.
-        self.watch = None;
-        Ok(())
+        self.warm_up().await
     }
 
     /// What `window.__framefan.ready` answered: a failure is the error (its code by
@@ -306,7 +323,9 @@ impl Capturer {
                         let code = if self.probe { Code::PageNeverReady } else { Code::PageNotReady };
                         return Err(Error::new(code, format!("page index.html did not load within {limit:?}")));
                     }
-                    if let Some(watch) = self.watch.as_mut() {
+                    // render-chunk loads a page that passed the probe: its bounded ready wait
+                    // stands for the watch there.
+                    if let Some(watch) = self.watch.as_mut().filter(|_| self.probe) {
                         watch.check().await?;
                     }
                     self.pump_once().await?;
@@ -325,7 +344,7 @@ impl Capturer {
         let Some(tick) = self.paced_tick() else { return Ok(()) };
         let params = self.frame_params(tick, false);
         if !self.probe {
-            return self.send_frame(params).await.map(drop);
+            return self.send_frame(params).await;
         }
         let page = self.session.page.clone();
         self.frame_in_flight =
@@ -359,11 +378,35 @@ impl Capturer {
         Some(now)
     }
 
-    /// One frame one interval after the last (warm-up and captures).
+    /// One frame one interval after the last (warm-up and captures), watched.
     async fn begin_frame(&mut self, screenshot: bool) -> Result<Option<String>> {
         self.ticks += self.interval;
         let params = self.frame_params(self.ticks, screenshot);
-        self.send_frame(params).await
+        let page = self.session.page.clone();
+        let res = self.watched(page.execute(params)).await?.map_err(|e| crashed("beginFrame", e))?;
+        Ok(res.result.screenshot_data.map(String::from))
+    }
+
+    /// A frame step (seek, beginFrame) in render-chunk. One that answers within [`STALL_CHECK`]
+    /// costs one timer; past it the page is watched, so that a script that never yields is
+    /// `PAGE_SCRIPT_TIMEOUT` naming its `file:line` after [`RENDER_BUSY_LIMIT`], rather than a
+    /// DevTools timeout a minute later that the pool would retry twice more.
+    async fn watched<F: std::future::Future>(&mut self, step: F) -> Result<F::Output> {
+        tokio::pin!(step);
+        tokio::select! {
+            out = &mut step => return Ok(out),
+            () = tokio::time::sleep(STALL_CHECK) => {}
+        }
+        let Some(watch) = self.watch.as_mut() else { return Ok(step.await) };
+        let out = loop {
+            tokio::select! {
+                out = &mut step => break out,
+                () = tokio::time::sleep(Duration::from_millis(100)) => watch.check().await?,
+            }
+        };
+        // The page answered: a beat still in flight says nothing about the next step.
+        watch.rest();
+        Ok(out)
     }
 
     /// A beginFrame stamped `tick`, with a screenshot in the capture format when asked for.
@@ -381,9 +424,10 @@ impl Capturer {
         params.screenshot(shot).build()
     }
 
-    async fn send_frame(&self, params: BeginFrameParams) -> Result<Option<String>> {
-        let res = self.session.page.execute(params).await.map_err(|e| crashed("beginFrame", e))?;
-        Ok(res.result.screenshot_data.map(String::from))
+    /// A beginFrame while the page loads (unwatched: the probe caught scripts that never yield
+    /// while loading, and the bounded ready wait stands for the rest).
+    async fn send_frame(&self, params: BeginFrameParams) -> Result<()> {
+        self.session.page.execute(params).await.map(drop).map_err(|e| crashed("beginFrame", e))
     }
 
     /// Seek the page to absolute frame `frame` and capture it; returns the base64 image.
@@ -411,12 +455,10 @@ impl Capturer {
     }
 
     async fn seek(&mut self, frame: i64) -> Result<()> {
-        let res = self
-            .session
-            .page
-            .execute(evaluate(&format!("window.__framefan.seek({frame})")))
-            .await
-            .map_err(|e| crashed(&format!("seeking to frame {frame}"), e))?;
+        let page = self.session.page.clone();
+        let seek = page.execute(evaluate(&format!("window.__framefan.seek({frame})")));
+        let res = self.watched(seek).await.map_err(|e| e.prefixed(&format!("frame {frame}")))?;
+        let res = res.map_err(|e| crashed(&format!("seeking to frame {frame}"), e))?;
         if let Some(ex) = &res.result.exception_details {
             return Err(Error::new(Code::PageScriptError, format!("frame {frame}: {}", exception_text(ex))));
         }
@@ -426,19 +468,27 @@ impl Capturer {
     async fn begin_frame_shot(&mut self, frame: i64) -> Result<String> {
         // No damage means the page looks exactly as the previous frame; a first frame without an
         // image is the renderer still initialising its surface, which more frames settle (seen
-        // under load: several frames, well under a second).
-        for attempt in 0..60 {
+        // under load: 60 attempts, 2.5 s, were not always enough), so they get a deadline.
+        let deadline = tokio::time::Instant::now() + FIRST_IMAGE_LIMIT;
+        let mut attempt: u64 = 0;
+        loop {
             if let Some(data) = self.begin_frame(true).await? {
                 return Ok(data);
             }
             if let Some(prev) = &self.last {
                 return Ok(prev.clone());
             }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    Code::CaptureFailed,
+                    format!("frame {frame}: the browser returned no image within {FIRST_IMAGE_LIMIT:?}"),
+                ));
+            }
             // Nothing new was drawn: repaint an invisible pixel so the next frame has damage.
             let _nudged = self.session.page.execute(evaluate("window.__framefan.damage()")).await;
             tokio::time::sleep(Duration::from_millis(5 * attempt.min(10))).await;
+            attempt += 1;
         }
-        Err(Error::new(Code::CaptureFailed, format!("frame {frame}: the browser returned no image")))
     }
 
     async fn screenshot(&mut self) -> Result<String> {
@@ -473,14 +523,9 @@ impl Capturer {
         res.result.result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string)
     }
 
-    /// Close the browser.
+    /// End the browser: its whole process group is killed and reaped, its profile removed.
     pub async fn close(self) {
         self.session.close().await;
-    }
-
-    /// Kill the browser (no graceful close: for a probe whose profile is thrown away).
-    pub async fn kill(self) {
-        self.session.kill().await;
     }
 }
 

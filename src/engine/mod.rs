@@ -2,6 +2,7 @@
 //! probe) and `render-chunk` (capture) alike.
 //!
 //! - [`browser`]: finding chromium-headless-shell, its flags, a fresh profile, one page;
+//! - [`process`]: the browser's process group, killed and reaped whole when a session ends;
 //! - [`server`]: the loopback file server (the page, with the runtime injected, and video frames);
 //! - [`page`]: what is injected — framefan's engine layer (`page.js`: virtual time, seeded
 //!   randomness, render-mode globals, video frames, the ready/seek protocol) before any page
@@ -15,5 +16,6 @@ pub mod browser;
 pub mod capture;
 pub mod page;
 pub mod probe;
+pub mod process;
 pub mod server;
 pub mod watch;

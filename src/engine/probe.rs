@@ -144,7 +144,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
     let mut warnings = cap.warnings().to_vec();
     let unregistered = cap.unregistered().to_vec();
     let broken_fonts = cap.broken_fonts().to_vec();
-    cap.kill().await;
+    cap.close().await;
     if !broken_fonts.is_empty() {
         let message = broken_fonts_message(&broken_fonts);
         if spec.strict_fonts {

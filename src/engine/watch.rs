@@ -1,11 +1,15 @@
-//! Watching a probed page for a script that never yields (an endless loop, a busy wait).
+//! Watching a page for a script that never yields (an endless loop, a busy wait).
 //!
 //! A page whose main thread is stuck in a script answers no evaluation, so the renderer would
-//! only see its bounded wait run out. While `plan` probes a page, a heartbeat (one trivial
-//! evaluation in flight at a time) finds it within [`super::capture::BUSY_LIMIT`] instead, and
-//! the debugger says where it is stuck: `Debugger.pause` interrupts even a running script (it
-//! is one of the commands Chromium delivers by interrupt), and the paused event names the
-//! script and line. Breakpoints are deactivated, so a `debugger;` statement never holds the page.
+//! only see its bounded wait run out. A heartbeat (one trivial evaluation in flight at a time)
+//! finds it instead — while `plan` probes a page, all along, within
+//! [`super::capture::BUSY_LIMIT`]; in render-chunk, only once a frame's seek or beginFrame has
+//! gone unanswered for [`super::capture::STALL_CHECK`], within
+//! [`super::capture::RENDER_BUSY_LIMIT`] — and the debugger says where it is stuck:
+//! `Debugger.pause` interrupts even a running script (it is one of the commands Chromium
+//! delivers by interrupt), and the paused event names the script and line. `Debugger.enable` is
+//! not delivered that way, so the watch starts before the page loads, in both. Breakpoints are
+//! deactivated, so a `debugger;` statement never holds the page.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,7 +29,7 @@ const LOCATE_LIMIT: Duration = Duration::from_secs(2);
 
 type Scripts = Arc<Mutex<HashMap<String, String>>>;
 
-/// The heartbeat and the debugger's view of a probed page.
+/// The heartbeat and the debugger's view of a page.
 pub struct Watch {
     page: Page,
     busy: Duration,
@@ -46,6 +50,11 @@ impl Watch {
         let seen = Arc::clone(&scripts);
         let collector = tokio::spawn(async move {
             while let Some(script) = parsed.next().await {
+                // Evaluations (a seek per frame) have no URL, and an unknown script is named
+                // `index.html` anyway: only scripts with a URL are kept.
+                if script.url.is_empty() {
+                    continue;
+                }
                 if let Ok(mut map) = seen.lock() {
                     map.insert(script.script_id.inner().clone(), script.url.clone());
                 }
@@ -80,6 +89,14 @@ impl Watch {
             }
         }
         Ok(())
+    }
+
+    /// Forget the beat in flight (the page has answered the step it watched), so that the next
+    /// step's overdue check starts from its own beat.
+    pub fn rest(&mut self) {
+        if let Some((_, task)) = self.beat.take() {
+            task.abort();
+        }
     }
 
     /// `script.js:LINE` of the stuck script, from a pause the debugger answers.

@@ -35,6 +35,8 @@ pub(super) struct DecodeSpec {
     pub to_yuv: bool,
     /// The chunk's first frame: where the reordering starts.
     pub first: i64,
+    /// Set when the chunk will not be published: the frames still queued are dropped.
+    pub halt: super::pipeline::Halt,
 }
 
 /// Decode captures as they arrive, in frame order, until the capture side closes its channel.
@@ -48,6 +50,9 @@ pub(super) fn decode_loop(
     let mut pending: BTreeMap<i64, String> = BTreeMap::new();
     let mut want = spec.first;
     while let Some(c) = rx.blocking_recv() {
+        if spec.halt.is_set() {
+            return Ok(());
+        }
         pending.insert(c.frame, c.data);
         while let Some(data) = pending.remove(&want) {
             let buffer = recycled.try_recv().unwrap_or_default();
