@@ -82,11 +82,21 @@ echo "check-container: ${PODMAN[*]} (podman $(pm version --format '{{.Client.Ver
 
 # 1. The base image.
 make_base() {
-  local mirror rootfs="$W/rootfs"
-  mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
+  local mirror rootfs="$W/rootfs" deb822=/etc/apt/sources.list.d/debian.sources
+  # The host's mirror: deb822 sources (Debian 12's default), else a one-line sources.list.
+  if [ -f "$deb822" ]; then
+    mirror="$(awk '/^URIs:/ {print $2; exit}' "$deb822")"
+  else
+    mirror="$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' /etc/apt/sources.list)"
+  fi
+  [ -n "$mirror" ] || { echo "check-container: no Debian mirror in $deb822 or /etc/apt/sources.list" >&2; exit 1; }
   timeout 1200 debootstrap --variant=minbase bookworm "$rootfs" "$mirror"
-  rm -f "$rootfs/etc/apt/sources.list"
-  cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/debian.sources"
+  if [ -f "$deb822" ]; then
+    rm -f "$rootfs/etc/apt/sources.list"
+    cp "$deb822" "$rootfs/etc/apt/sources.list.d/debian.sources"
+  else
+    cp /etc/apt/sources.list "$rootfs/etc/apt/sources.list"
+  fi
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
   tar --numeric-owner -C "$rootfs" -c . | pm import --change 'CMD ["bash"]' \
     --message "debootstrap --variant=minbase bookworm $mirror (scripts/check-container.sh)" - "$BASE"
