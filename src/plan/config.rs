@@ -112,11 +112,12 @@ impl Quality {
         }
     }
 
-    /// x264 options on top of the preset, as HyperFrames sets them for the same tier.
+    /// x264 options on top of the preset, as HyperFrames sets them for the same tier (draft is
+    /// the ultrafast one).
     pub fn x264_params(self) -> &'static str {
-        match self.preset() {
-            "ultrafast" => X264_TUNED_ULTRAFAST,
-            _ => X264_TUNED,
+        match self {
+            Quality::Draft => X264_TUNED_ULTRAFAST,
+            Quality::Looks | Quality::Standard | Quality::High => X264_TUNED,
         }
     }
 
