@@ -1,14 +1,14 @@
 //! The output depends on the project and the options alone: `framefan render` with 1, 2 or 3
-//! workers, and `plan` + `render-chunk` × N + `assemble` by hand, give the same bytes (sha256),
-//! for mp4, mov and png-sequence. No chunking flag is given anywhere: the default chunking
-//! (contracts §3) must not look at the worker count.
+//! workers, any chunking of the same GOPs, and `plan` + `render-chunk` × N + `assemble` by hand
+//! give the same bytes (sha256), for mp4, mov and png-sequence. Every GOP is encoded on its own,
+//! so the chunking (which `framefan render` sizes from its worker count) never shows in the bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::framefan_bin;
 
-/// One second of a tiny CSS-animated page at 30 fps: 30 frames, three chunks of ten by default.
+/// One second of a tiny CSS-animated page at 30 fps: 30 frames (three GOPs with `--gop-size 10`).
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><style>
   #root { background: #203040; overflow: hidden; }
@@ -36,7 +36,15 @@ fn framefan(args: &[&std::ffi::OsStr]) -> String {
 /// `framefan render` with `workers` workers; the result line as JSON.
 fn render(project: &Path, out: &Path, format: &str, workers: u32) -> serde_json::Value {
     let w = workers.to_string();
-    render_with(project, out, format, &["--quality".as_ref(), "draft".as_ref(), "--workers".as_ref(), w.as_ref()])
+    let args: [&std::ffi::OsStr; 6] = [
+        "--quality".as_ref(),
+        "draft".as_ref(),
+        "--workers".as_ref(),
+        w.as_ref(),
+        "--gop-size".as_ref(),
+        "10".as_ref(),
+    ];
+    render_with(project, out, format, &args)
 }
 
 /// `framefan render PROJECT -o OUT --format FORMAT --json` plus `extra`; the result line as JSON.
@@ -66,7 +74,6 @@ fn same_bytes_for_any_worker_count(format: &str, ext: &str) {
         let out = dir.path().join(format!("w{workers}{ext}"));
         let result = render(&project, &out, format, workers);
         assert_eq!(result["totalFrames"], 30, "{result}");
-        assert_eq!(result["chunkCount"], 3, "the default chunking (contracts §3: 3 × 10): {result}");
         digests.push(sha256(&out));
     }
     assert_eq!(digests[0], digests[1], "{format}: 1 and 2 workers differ");
@@ -88,6 +95,53 @@ fn png_sequence_is_byte_identical_on_one_two_and_three_workers() {
     same_bytes_for_any_worker_count("png-sequence", "");
 }
 
+/// The same GOPs cut into 1, 2, 3 or 6 chunks give the same file, at the default quality (x264's
+/// lookahead, mbtree and rate control all at work) for mp4, and for mov and png-sequence.
+fn same_bytes_for_any_chunking(format: &str, ext: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    let two_seconds = PAGE.replace(r#"data-duration="1""#, r#"data-duration="2""#).replace("1s linear", "2s linear");
+    std::fs::write(project.join("index.html"), two_seconds).unwrap();
+    let mut digests = Vec::new();
+    for (size, chunks) in [("60", 1), ("30", 2), ("20", 3), ("10", 6)] {
+        let out = dir.path().join(format!("c{size}{ext}"));
+        let extra: [&std::ffi::OsStr; 6] = [
+            "--gop-size".as_ref(),
+            "10".as_ref(),
+            "--chunk-size".as_ref(),
+            size.as_ref(),
+            "--workers".as_ref(),
+            "2".as_ref(),
+        ];
+        let result = render_with(&project, &out, format, &extra);
+        assert_eq!(
+            (result["totalFrames"].as_u64(), result["chunkCount"].as_u64()),
+            (Some(60), Some(chunks)),
+            "{result}"
+        );
+        digests.push((size, sha256(&out)));
+    }
+    for (size, digest) in &digests[1..] {
+        assert_eq!(digest, &digests[0].1, "{format}: chunks of {size} frames differ from one chunk");
+    }
+}
+
+#[test]
+fn mp4_is_byte_identical_for_one_chunk_and_many() {
+    same_bytes_for_any_chunking("mp4", ".mp4");
+}
+
+#[test]
+fn mov_is_byte_identical_for_one_chunk_and_many() {
+    same_bytes_for_any_chunking("mov", ".mov");
+}
+
+#[test]
+fn png_sequence_is_byte_identical_for_one_chunk_and_many() {
+    same_bytes_for_any_chunking("png-sequence", "");
+}
+
 /// What a farm does: `plan`, every chunk by `render-chunk` on its own, `assemble`.
 #[test]
 fn plan_render_chunk_and_assemble_by_hand_give_the_bytes_of_render() {
@@ -104,6 +158,8 @@ fn plan_render_chunk_and_assemble_by_hand_give_the_bytes_of_render() {
         plan.as_os_str(),
         "--quality".as_ref(),
         draft,
+        "--gop-size".as_ref(),
+        "10".as_ref(),
         "--json".as_ref(),
     ]);
     let planned: serde_json::Value = serde_json::from_str(planned.trim()).unwrap();
@@ -158,10 +214,17 @@ fn a_frame_does_not_depend_on_the_chunking() {
     let mut digests = Vec::new();
     for size in ["60", "10"] {
         let out = dir.path().join(format!("chunks-{size}"));
-        let extra: [&std::ffi::OsStr; 4] =
-            ["--chunk-size".as_ref(), size.as_ref(), "--package-cache".as_ref(), cache.as_os_str()];
+        let extra: [&std::ffi::OsStr; 6] = [
+            "--gop-size".as_ref(),
+            "10".as_ref(),
+            "--chunk-size".as_ref(),
+            size.as_ref(),
+            "--package-cache".as_ref(),
+            cache.as_os_str(),
+        ];
         let result = render_with(&project, &out, "png-sequence", &extra);
         assert_eq!(result["totalFrames"], 60, "{result}");
+        assert_eq!(result["chunkCount"], if size == "60" { 1 } else { 6 }, "{result}");
         digests.push(sha256(&out));
     }
     assert_eq!(digests[0], digests[1], "1 chunk and 6 chunks give different frames");

@@ -247,6 +247,7 @@ fn the_same_plan_renders_byte_identical_chunks_on_a_worker_without_dejavu_sans()
         let dir = work.path().join(name);
         let mut args: Vec<OsString> = vec!["plan".into(), project.clone().into(), dir.clone().into()];
         args.extend(["--package-cache".into(), cache.clone().into(), "--chunk-size".into(), "10".into()]);
+        args.extend(["--gop-size".into(), "10".into()]);
         args.extend(extra.iter().map(OsString::from));
         let (code, _, err) = cli(&args, &[]);
         assert_eq!(code, 0, "{err}");

@@ -93,20 +93,21 @@ fn plan_writes_the_layout_that_manifest_reads() {
     let proj = simple_project();
     let out = tempfile::tempdir().unwrap();
     let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
-    assert_eq!((result.total_frames, result.chunk_count, result.width, result.height), (60, 6, 320, 240));
+    // 2 s at 30 fps is one two-second GOP, so one chunk.
+    assert_eq!((result.total_frames, result.chunk_count, result.width, result.height), (60, 1, 320, 240));
     assert_eq!((result.fps.num, result.fps.den, result.has_audio), (30, 1, false));
     let dir = out.path().join("plan");
     let loaded = Plan::load(&dir).unwrap();
     assert_eq!(loaded.plan_hash, result.plan_hash);
     assert_eq!(loaded.total_frames, 60);
-    assert_eq!(loaded.chunks.len(), 6);
+    assert_eq!(loaded.chunks.len(), 1);
     let composition: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/composition.json"))).unwrap();
     assert_eq!(composition["imageCount"], 1);
     assert_eq!(composition["durationSeconds"], 2.0);
     let encoder = read(&dir.join("meta/encoder.json"));
     assert!(!encoder.ends_with(b"\n") && !encoder.contains(&b' '), "encoder.json is not canonical");
     let parsed: framefan::plan::model::EncoderConfig = serde_json::from_slice(&encoder).unwrap();
-    assert_eq!((parsed.crf, parsed.gop_size, parsed.chunk_size, parsed.chunk_count), (Some(16), 10, 10, 6));
+    assert_eq!((parsed.crf, parsed.gop_size, parsed.chunk_size, parsed.chunk_count), (Some(16), 60, 60, 1));
     // The default is `hyperframes render`'s (`looks`): the standard tier at CRF 16, with its x264
     // tuning locked into the plan.
     assert_eq!((parsed.quality.as_str(), parsed.preset.as_str()), ("standard", "medium"));
@@ -132,8 +133,9 @@ fn dir_size(dir: &Path) -> u64 {
 #[test]
 fn chunking_contract_examples() {
     let split = |total, size, max, target| {
-        let c = ChunkingConfig { chunk_size: size, max_parallel_chunks: max, target_chunk_frames: target };
-        let c = chunking::split(total, &c).unwrap();
+        let c =
+            ChunkingConfig { chunk_size: size, gop_size: None, max_parallel_chunks: max, target_chunk_frames: target };
+        let c = chunking::split(total, &c, 1).unwrap();
         (c.size, c.chunks.len(), c.chunks.last().unwrap().end_frame)
     };
     assert_eq!(split(660, None, 16, None), (42, 16, 660));
@@ -158,12 +160,15 @@ fn chunking_sweep_is_contiguous_non_empty_and_capped() {
         let size = (next(3) == 0).then(|| 1 + next(3600) as u32);
         let target = (next(3) == 0).then(|| 1 + next(3600) as u32);
         let max = 1 + next(256) as u32;
-        let c = ChunkingConfig { chunk_size: size, max_parallel_chunks: max, target_chunk_frames: target };
-        let got = chunking::split(total, &c).unwrap();
+        let gop = [1, 1 + next(120) as u32, 60][next(3) as usize];
+        let c =
+            ChunkingConfig { chunk_size: size, gop_size: None, max_parallel_chunks: max, target_chunk_frames: target };
+        let got = chunking::split(total, &c, gop).unwrap();
         assert!(!got.chunks.is_empty() && got.chunks.len() <= max as usize);
         let mut at = 0;
         for (i, ch) in got.chunks.iter().enumerate() {
             assert_eq!((ch.index as usize, ch.start_frame), (i, at), "{total} {c:?}");
+            assert_eq!(ch.start_frame % i64::from(gop), 0, "{total} {c:?} gop {gop}");
             assert!(ch.end_frame > ch.start_frame);
             at = ch.end_frame;
         }
@@ -175,12 +180,21 @@ fn chunking_sweep_is_contiguous_non_empty_and_capped() {
 fn plan_chunks_660_frames_into_16() {
     let proj = project(&[("index.html", &page("data-width=\"64\" data-height=\"64\" data-duration=\"22\"", ""))]);
     let out = tempfile::tempdir().unwrap();
-    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    // One-frame GOPs: upstream's rule, 16 chunks of 42.
+    let config = PlanConfig { gop_size: Some(1), ..Default::default() };
+    let result = plan_into(proj.path(), out.path(), &config).unwrap();
     assert_eq!((result.total_frames, result.chunk_count), (660, 16));
     let chunks: Vec<framefan::plan::ChunkSpec> =
         serde_json::from_slice(&read(&out.path().join("plan/meta/chunks.json"))).unwrap();
     assert_eq!(chunks[15].start_frame, 630);
     assert_eq!(chunks[15].end_frame, 660);
+    // The default two-second GOPs: 42 rounds up to 60, so 11 chunks.
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    assert_eq!((result.total_frames, result.chunk_count), (660, 11));
+    let chunks: Vec<framefan::plan::ChunkSpec> =
+        serde_json::from_slice(&read(&out.path().join("plan/meta/chunks.json"))).unwrap();
+    assert_eq!((chunks[10].start_frame, chunks[10].end_frame), (600, 660));
 }
 
 // ---- reproducibility ---------------------------------------------------------------------
@@ -690,7 +704,8 @@ fn cli_prints_the_result_as_one_json_line() {
     let dir = out.path().join("plan");
     let output = Command::new(framefan_bin())
         .args(["plan".as_ref(), proj.path().as_os_str(), dir.as_os_str()])
-        .args(["--fps", "30000/1001", "--quality", "draft", "--chunk-size", "20", "--variables", "{\"a\":1}", "--json"])
+        .args(["--fps", "30000/1001", "--quality", "draft", "--chunk-size", "25", "--gop-size", "10"])
+        .args(["--variables", "{\"a\":1}", "--json"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -699,11 +714,15 @@ fn cli_prints_the_result_as_one_json_line() {
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(result["fps"], serde_json::json!({"num": 30000, "den": 1001}));
     assert_eq!(result["totalFrames"], 60);
-    assert_eq!(result["chunkCount"], 3);
+    // 25 frames are not whole 10-frame GOPs: chunks of 30, and a warning that says so.
+    assert_eq!(result["chunkCount"], 2);
+    let warnings = result["warnings"].to_string();
+    assert!(warnings.contains("chunkSize 25 is not a whole number of 10-frame GOPs"), "{warnings}");
     assert_eq!(result["planHash"].as_str().unwrap().len(), 64);
     assert_eq!(result["planDir"].as_str().map(PathBuf::from), Some(std::fs::canonicalize(&dir).unwrap()));
     let encoder: serde_json::Value = serde_json::from_slice(&read(&dir.join("meta/encoder.json"))).unwrap();
     assert_eq!((encoder["preset"].as_str(), encoder["crf"].as_u64()), (Some("ultrafast"), Some(28)));
+    assert_eq!((encoder["gopSize"].as_u64(), encoder["chunkSize"].as_u64()), (Some(10), Some(30)));
     assert_eq!(encoder["variables"], serde_json::json!({"a": 1}));
 }
 

@@ -258,7 +258,7 @@ fn a_timeline_that_never_registers_is_recorded_and_the_plan_renders_without_it()
     let proj = project("<style>body { margin: 0; background: #000; }</style>", body, "", &[]);
     let out = tempfile::tempdir().unwrap();
     let plan_dir = out.path().join("plan");
-    let output = plan_cli(proj.path(), &plan_dir, &["--chunk-size", "15"]);
+    let output = plan_cli(proj.path(), &plan_dir, &["--chunk-size", "15", "--gop-size", "15"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let warned = result["warnings"]

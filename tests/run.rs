@@ -27,13 +27,15 @@ fn package_cache() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/package-cache"))
 }
 
-/// Draft quality, `fps` frames a second, `chunk` frames per chunk, `workers` workers.
+/// Draft quality, `fps` frames a second, `chunk` frames per chunk (each chunk one GOP, as
+/// upstream cuts them), `workers` workers.
 fn options(fps: Option<i64>, chunk: Option<i64>, workers: usize) -> RenderOptions {
     let mut o = RenderOptions { workers: Some(workers), ..Default::default() };
     o.plan.quality = Quality::Draft;
     o.plan.fps = fps.and_then(|f| Fps::new(f, 1));
     o.plan.package_cache = Some(package_cache());
     o.plan.chunk_size = chunk;
+    o.plan.gop_size = chunk;
     o
 }
 
@@ -68,7 +70,8 @@ fn the_gsap_title_card_renders_frame_exact() {
     let out = dir.path().join("title.mp4");
     let result = render(&example("title-card"), &options(None, None, 2), &out).unwrap();
     assert_eq!((result.total_frames, result.width, result.height), (120, 1280, 720));
-    assert_eq!(result.chunk_count, 12, "the default chunking (contracts §3: 12 × 10): {result:?}");
+    // Two workers ask for six chunks, but 4 s hold only two 2-s GOPs: two chunks of 60.
+    assert_eq!(result.chunk_count, 2, "whole two-second GOPs: {result:?}");
     assert_eq!((result.retries, result.duplicates, result.work_dir.clone()), (0, 0, None));
     assert_output(&out, 120, "30/1", 4.0);
     only(dir.path(), &["title.mp4"]);

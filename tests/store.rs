@@ -232,7 +232,9 @@ fn failure(out: &Output) -> (i32, String) {
 
 fn plan_to_s3(moto: &Moto, cache: &Path, project: &Path, url: &str) -> serde_json::Value {
     let out =
-        ff(moto, cache, &["plan", project.to_str().unwrap(), url, "--chunk-size", "10", "--json"]).output().unwrap();
+        ff(moto, cache, &["plan", project.to_str().unwrap(), url, "--chunk-size", "10", "--gop-size", "10", "--json"])
+            .output()
+            .unwrap();
     assert_ok(&out, "plan")
 }
 
@@ -314,10 +316,10 @@ fn s3_plan_indexed_workers_and_assemble_match_a_local_render() {
     assert_eq!(assembled["framesEncoded"], 30);
     let remote = moto.get("job/output.mp4").expect("the output is uploaded");
 
-    // The same project and chunking rendered on this machine: the same bytes.
+    // The same project rendered on this machine (its own chunking): the same bytes.
     let local = dir.path().join("local.mp4");
     let out = ff(&moto, &cache, &["render", project.to_str().unwrap(), "-o", local.to_str().unwrap()])
-        .args(["--chunk-size", "10", "--json"])
+        .args(["--gop-size", "10", "--json"])
         .output()
         .unwrap();
     assert_ok(&out, "local render");

@@ -38,7 +38,8 @@ pub struct VideoEncoderConfig {
     pub height: u32,
     /// Frame rate of the composition.
     pub fps: Fps,
-    /// GOP length: the number of frames in the chunk, so the chunk is one closed GOP.
+    /// GOP length (`keyint`): the plan's `gopSize`. One encoder encodes one GOP; a chunk of
+    /// several GOPs reopens it at each boundary ([`VideoEncoder::reopen`]).
     pub gop: u32,
     /// Codec and its settings.
     pub codec: VideoCodec,
@@ -84,67 +85,24 @@ fn x264_params(gop: u32, threads: u32, extra: &str) -> String {
 impl VideoEncoder {
     /// Open the encoder described by `config`.
     pub fn open(config: VideoEncoderConfig) -> Result<Self, AvError> {
-        super::init();
-        let (id, name, target) = match config.codec {
-            VideoCodec::H264 { .. } => (ff::codec::Id::H264, "libx264", ff::format::Pixel::YUV420P),
-            VideoCodec::ProRes4444 { .. } => (ff::codec::Id::PRORES, "prores_ks", ff::format::Pixel::YUVA444P10LE),
-        };
-        let codec = ff::encoder::find_by_name(name).ok_or_else(|| AvError {
-            op: "avcodec_find_encoder_by_name",
-            subject: name.to_string(),
-            code: ff::ffi::AVERROR_ENCODER_NOT_FOUND,
-            message: format!("encoder {name} is not in the linked libavcodec"),
-        })?;
-        debug_assert_eq!(codec.id(), id);
-        let time_base = config.fps.video_time_base();
-        let mut ctx = ff::codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .video()
-            .ctx("avcodec_alloc_context3", &name)?;
-        ctx.set_width(config.width);
-        ctx.set_height(config.height);
-        ctx.set_format(target);
-        ctx.set_time_base(ff::Rational(time_base.num as i32, time_base.den as i32));
-        ctx.set_frame_rate(Some(ff::Rational(config.fps.num() as i32, config.fps.den() as i32)));
-        ctx.set_gop(config.gop);
-        ctx.set_max_b_frames(0);
-        ctx.set_colorspace(ff::color::Space::BT709);
-        ctx.set_color_range(ff::color::Range::MPEG);
-        ctx.set_color_primaries(ff::color::Primaries::BT709);
-        ctx.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
-        ctx.set_flags(ff::codec::Flags::CLOSED_GOP | ff::codec::Flags::GLOBAL_HEADER);
-        let mut opts = ff::Dictionary::new();
-        match &config.codec {
-            VideoCodec::H264 { preset, crf, bitrate, threads, params } => {
-                opts.set("preset", preset);
-                if let Some(crf) = crf {
-                    opts.set("crf", &crf.to_string());
-                }
-                if let Some(rate) = bitrate {
-                    ctx.set_bit_rate(*rate as usize);
-                }
-                opts.set("forced-idr", "1");
-                opts.set("x264-params", &x264_params(config.gop, *threads, params));
-                ctx.set_threading(ff::threading::Config {
-                    kind: ff::threading::Type::Frame,
-                    count: 1,
-                    ..Default::default()
-                });
-            }
-            VideoCodec::ProRes4444 { threads } => {
-                opts.set("profile", "4444");
-                opts.set("vendor", "apl0");
-                ctx.set_threading(ff::threading::Config {
-                    kind: ff::threading::Type::Slice,
-                    count: *threads as usize,
-                    ..Default::default()
-                });
-            }
-        }
-        // SAFETY: plain flag field of the context we own, set before avcodec_open2.
-        unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
-        let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
+        let (encoder, target, time_base) = open_context(&config)?;
         Ok(VideoEncoder { encoder, config, target, time_base, scaler: None, next_frame: 0, spare: None })
+    }
+
+    /// A fresh encoder with the same configuration, for the next GOP: no lookahead, rate-control
+    /// or reference state carries over, so a GOP's bytes depend only on its own frames. The
+    /// colour converter and the spare input frame are kept. Call [`VideoEncoder::finish`] first.
+    pub fn reopen(&mut self) -> Result<(), AvError> {
+        let (encoder, _, _) = open_context(&self.config)?;
+        self.encoder = encoder;
+        self.next_frame = 0;
+        Ok(())
+    }
+
+    /// Whether a new GOP needs a new encoder: x264 carries state from frame to frame; ProRes
+    /// frames are independent anyway.
+    pub fn has_state(&self) -> bool {
+        matches!(self.config.codec, VideoCodec::H264 { .. })
     }
 
     /// The encoder's time base (packets come stamped in it).
@@ -217,6 +175,71 @@ impl VideoEncoder {
         scaler.run(src, &mut dst).ctx("sws_scale", &"colour conversion")?;
         Ok(dst)
     }
+}
+
+/// An opened libav encoder for `config`, with the pixel format it takes and its time base.
+fn open_context(
+    config: &VideoEncoderConfig,
+) -> Result<(ff::encoder::video::Encoder, ff::format::Pixel, Rational), AvError> {
+    super::init();
+    let (id, name, target) = match config.codec {
+        VideoCodec::H264 { .. } => (ff::codec::Id::H264, "libx264", ff::format::Pixel::YUV420P),
+        VideoCodec::ProRes4444 { .. } => (ff::codec::Id::PRORES, "prores_ks", ff::format::Pixel::YUVA444P10LE),
+    };
+    let codec = ff::encoder::find_by_name(name).ok_or_else(|| AvError {
+        op: "avcodec_find_encoder_by_name",
+        subject: name.to_string(),
+        code: ff::ffi::AVERROR_ENCODER_NOT_FOUND,
+        message: format!("encoder {name} is not in the linked libavcodec"),
+    })?;
+    debug_assert_eq!(codec.id(), id);
+    let time_base = config.fps.video_time_base();
+    let mut ctx =
+        ff::codec::context::Context::new_with_codec(codec).encoder().video().ctx("avcodec_alloc_context3", &name)?;
+    ctx.set_width(config.width);
+    ctx.set_height(config.height);
+    ctx.set_format(target);
+    ctx.set_time_base(ff::Rational(time_base.num as i32, time_base.den as i32));
+    ctx.set_frame_rate(Some(ff::Rational(config.fps.num() as i32, config.fps.den() as i32)));
+    ctx.set_gop(config.gop);
+    ctx.set_max_b_frames(0);
+    ctx.set_colorspace(ff::color::Space::BT709);
+    ctx.set_color_range(ff::color::Range::MPEG);
+    ctx.set_color_primaries(ff::color::Primaries::BT709);
+    ctx.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
+    ctx.set_flags(ff::codec::Flags::CLOSED_GOP | ff::codec::Flags::GLOBAL_HEADER);
+    let mut opts = ff::Dictionary::new();
+    match &config.codec {
+        VideoCodec::H264 { preset, crf, bitrate, threads, params } => {
+            opts.set("preset", preset);
+            if let Some(crf) = crf {
+                opts.set("crf", &crf.to_string());
+            }
+            if let Some(rate) = bitrate {
+                ctx.set_bit_rate(*rate as usize);
+            }
+            opts.set("forced-idr", "1");
+            opts.set("x264-params", &x264_params(config.gop, *threads, params));
+            ctx.set_threading(ff::threading::Config {
+                kind: ff::threading::Type::Frame,
+                count: 1,
+                ..Default::default()
+            });
+        }
+        VideoCodec::ProRes4444 { threads } => {
+            opts.set("profile", "4444");
+            opts.set("vendor", "apl0");
+            ctx.set_threading(ff::threading::Config {
+                kind: ff::threading::Type::Slice,
+                count: *threads as usize,
+                ..Default::default()
+            });
+        }
+    }
+    // SAFETY: plain flag field of the context we own, set before avcodec_open2.
+    unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
+    let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
+    Ok((encoder, target, time_base))
 }
 
 /// RGBA → tightly packed BT.709 TV-range yuv420p, with exactly the conversion the encoder would

@@ -36,6 +36,24 @@ pub const DIMENSION_RANGE: std::ops::RangeInclusive<u32> = 16..=7680;
 pub const MAX_FPS: i64 = 1000;
 /// Bitrate bounds in bits per second (1 kb/s .. 1 Gb/s).
 pub const BITRATE_RANGE: std::ops::RangeInclusive<i64> = 1_000..=1_000_000_000;
+/// Seconds of a default GOP (see [`default_gop`]).
+pub const DEFAULT_GOP_SECONDS: i64 = 2;
+
+/// The GOP length a plan locks when none is given: two seconds of frames, counted at the frame
+/// rate rounded up (60 at 30 fps and at 29.97, 48 at 24, 120 at 60).
+///
+/// Why two seconds: every GOP is encoded on its own (no encoder state crosses it), so a GOP is
+/// the smallest unit a chunk can hold, and each one costs an IDR frame. At two seconds the IDRs
+/// cost a few percent of the file against x264's default `keyint=250` (measured in
+/// benches/README.md), a 10 s composition still splits into five pieces of work, and players
+/// and HLS/DASH packagers seek and segment on two-second keyframes.
+pub fn default_gop(fps: Fps) -> u32 {
+    let (num, den) = (fps.num(), fps.den().max(1));
+    let per_second = (num / den + i64::from(num % den != 0)).max(1);
+    let frames = per_second.saturating_mul(DEFAULT_GOP_SECONDS);
+    u32::try_from(frames.min(MAX_CHUNK_FRAMES)).unwrap_or(1)
+}
+
 /// Encoder thread bounds.
 pub const ENCODER_THREADS_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
 
@@ -197,8 +215,11 @@ pub struct PlanConfig {
     pub crf: Option<i64>,
     /// Target bitrate in bits per second; exclusive with `crf`.
     pub bitrate: Option<i64>,
-    /// Frames per chunk (1..=3600); `None` = derived (contracts §3).
+    /// Frames per chunk (1..=3600), rounded up to whole GOPs; `None` = derived (contracts §3).
     pub chunk_size: Option<i64>,
+    /// Frames per GOP (1..=3600), the unit the encoder sees; `None` = [`default_gop`] of the
+    /// composition's frame rate (two seconds).
+    pub gop_size: Option<i64>,
     /// Upper bound on the number of chunks (1..=256, default 16).
     pub max_parallel_chunks: i64,
     /// Desired frames per chunk when `chunk_size` is not given (1..=3600).
@@ -239,6 +260,7 @@ impl Default for PlanConfig {
             crf: None,
             bitrate: None,
             chunk_size: None,
+            gop_size: None,
             max_parallel_chunks: DEFAULT_MAX_PARALLEL_CHUNKS,
             target_chunk_frames: None,
             variables: serde_json::Value::Object(serde_json::Map::new()),
@@ -267,8 +289,10 @@ pub enum RateControl {
 /// Chunking inputs, each a positive integer within its contract range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkingConfig {
-    /// Fixed frames per chunk.
+    /// Fixed frames per chunk (rounded up to whole GOPs).
     pub chunk_size: Option<u32>,
+    /// Frames per GOP; `None` = [`default_gop`] of the frame rate (known once the root is read).
+    pub gop_size: Option<u32>,
     /// Upper bound on the chunk count.
     pub max_parallel_chunks: u32,
     /// Desired frames per chunk when no size is fixed.
@@ -339,6 +363,7 @@ impl PlanConfig {
         let rate = self.rate_control()?;
         let chunking = ChunkingConfig {
             chunk_size: self.chunk_size.map(|v| in_range("chunkSize", v, 1..=MAX_CHUNK_FRAMES)).transpose()?,
+            gop_size: self.gop_size.map(|v| in_range("gopSize", v, 1..=MAX_CHUNK_FRAMES)).transpose()?,
             max_parallel_chunks: in_range("maxParallelChunks", self.max_parallel_chunks, 1..=MAX_PARALLEL_CHUNKS)?,
             target_chunk_frames: self
                 .target_chunk_frames
@@ -464,7 +489,9 @@ impl ValidConfig {
     }
 
     /// The locked render configuration for `meta/encoder.json`, given the chunking's outcome.
-    pub fn encoder_config(&self, chunk_size: u32, chunk_count: u32) -> EncoderConfig {
+    pub fn encoder_config(&self, chunking: &crate::plan::chunking::Chunking) -> EncoderConfig {
+        let chunk_size = chunking.size;
+        let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
         let (encoder, pixel_format, capture_format) = match self.format {
             OutputFormat::Mp4 => ("libx264", "yuv420p", "jpeg"),
             OutputFormat::Mov => ("prores_ks", "yuva444p10le", "png"),
@@ -483,7 +510,7 @@ impl ValidConfig {
             x264_params: if x264 { self.quality.x264_params().to_string() } else { String::new() },
             crf,
             bitrate,
-            gop_size: chunk_size,
+            gop_size: chunking.gop,
             closed_gop: true,
             pixel_format: pixel_format.to_string(),
             chunk_size,
@@ -586,23 +613,48 @@ mod tests {
         assert!(parse_bitrate("fast").is_err());
     }
 
+    /// `count` chunks of `size` frames, each one GOP.
+    fn chunked(size: u32, count: u32) -> crate::plan::chunking::Chunking {
+        let config = ChunkingConfig {
+            chunk_size: Some(size),
+            gop_size: None,
+            max_parallel_chunks: count,
+            target_chunk_frames: None,
+        };
+        crate::plan::chunking::split(i64::from(size * count), &config, size).expect("a chunking")
+    }
+
+    #[test]
+    fn the_default_gop_is_two_seconds_of_frames() {
+        let fps = |n, d| Fps::new(n, d).expect("fps");
+        assert_eq!(default_gop(fps(30, 1)), 60);
+        assert_eq!(default_gop(fps(30000, 1001)), 60);
+        assert_eq!(default_gop(fps(24, 1)), 48);
+        assert_eq!(default_gop(fps(60, 1)), 120);
+        assert_eq!(default_gop(fps(1, 2)), 2);
+        let e = PlanConfig::default().validate().unwrap().encoder_config(&chunked(60, 3));
+        assert_eq!((e.gop_size, e.chunk_size, e.chunk_count), (60, 60, 3));
+        let given = PlanConfig { gop_size: Some(0), ..Default::default() }.validate().unwrap_err();
+        assert!(given.message().contains("gopSize 0"), "{}", given.message());
+    }
+
     #[test]
     fn tiers_lock_preset_crf_and_capture() {
         let v = PlanConfig { quality: Quality::Draft, ..Default::default() }.validate().unwrap();
-        let e = v.encoder_config(42, 16);
+        let e = v.encoder_config(&chunked(42, 16));
         assert_eq!((e.preset.as_str(), e.crf, e.jpeg_quality, e.gop_size), ("ultrafast", Some(28), 80, 42));
         assert_eq!(e.x264_params, "aq-mode=3");
         // The default is `hyperframes render`'s: the standard tier at CRF 16, with its tuning.
-        let e = PlanConfig::default().validate().unwrap().encoder_config(42, 16);
+        let e = PlanConfig::default().validate().unwrap().encoder_config(&chunked(42, 16));
         assert_eq!((e.quality.as_str(), e.preset.as_str(), e.crf), ("standard", "medium", Some(16)));
         assert_eq!(e.x264_params, "aq-mode=3:aq-strength=0.8:deblock=1,1");
         let high = Quality::parse("delivery").unwrap();
-        let e = PlanConfig { quality: high, ..Default::default() }.validate().unwrap().encoder_config(42, 16);
+        let e = PlanConfig { quality: high, ..Default::default() }.validate().unwrap().encoder_config(&chunked(42, 16));
         assert_eq!((e.quality.as_str(), e.preset.as_str(), e.crf), ("high", "slow", Some(15)));
         let e = PlanConfig { quality: high, bitrate: Some(8_000_000), ..Default::default() }.validate().unwrap();
         assert_eq!(e.rate, RateControl::Bitrate(8_000_000));
         let v = PlanConfig { format: OutputFormat::Mov, ..Default::default() }.validate().unwrap();
-        let e = v.encoder_config(10, 1);
+        let e = v.encoder_config(&chunked(10, 1));
         assert_eq!(
             (e.encoder.as_str(), e.pixel_format.as_str(), e.capture_format.as_str()),
             ("prores_ks", "yuva444p10le", "png")

@@ -137,9 +137,10 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     valid.runtime.freeze(dir)?;
     let (probed, media, total_frames, mut timings) =
         probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
-    let chunking = chunking::split(total_frames, &valid.chunking)?;
+    let gop = valid.chunking.gop_size.unwrap_or_else(|| config::default_gop(compiled.fps));
+    let chunking = chunking::split(total_frames, &valid.chunking, gop)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
-    let mut encoder = valid.encoder_config(chunking.size, chunk_count);
+    let mut encoder = valid.encoder_config(&chunking);
     // A face that failed to load draws its text with the machine's fonts.
     compiled.fonts.system_fonts |= !probed.broken_fonts.is_empty();
     encoder.system_fonts = compiled.fonts.system_fonts;
@@ -172,6 +173,12 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     warnings.extend(compiled.warnings.iter().cloned());
     warnings.extend(probed.warnings);
     warnings.extend(media.warnings);
+    if let Some(asked) = chunking.rounded_from {
+        warnings.push(format!(
+            "chunkSize {asked} is not a whole number of {}-frame GOPs; chunks hold {} frames",
+            chunking.gop, chunking.size
+        ));
+    }
     timings.total_ms = ms_since(started);
     Ok(PlanResult {
         plan_dir: target,

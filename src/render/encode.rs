@@ -1,8 +1,12 @@
-//! Writing one chunk artifact from frames: a closed-GOP H.264 MP4, a ProRes 4444 MOV, or a
+//! Writing one chunk artifact from frames: closed-GOP H.264 in MP4, ProRes 4444 in MOV, or a
 //! directory of RGBA PNG frames, built at a staging path and renamed into place when complete.
 //!
-//! The bytes depend only on the frames and the settings (x264's thread count included), never on
-//! the machine: retries of the same chunk are byte-identical.
+//! A chunk is a run of whole GOPs (it starts on a multiple of the plan's `gopSize`), and each
+//! GOP is encoded by an encoder of its own, opened at the GOP's first frame and flushed at its
+//! last: no lookahead, rate-control or reference state crosses a GOP boundary. Packets are
+//! stamped by their frame's place in the chunk. So a GOP's packets depend only on its frames and
+//! the settings (x264's thread count included), never on the chunking or the machine, and any
+//! chunking of a plan assembles to the same bytes; retries are byte-identical.
 
 use std::path::Path;
 
@@ -13,7 +17,7 @@ use crate::av::video::{FrameFormat, VideoEncoder, VideoEncoderConfig};
 use crate::error::{Code, Error, Result};
 use crate::plan::OutputFormat;
 use crate::publish::{StagedDir, StagedFile};
-use crate::time::Rational;
+use crate::time::{Fps, Rational};
 
 /// A finished chunk: frames written and the artifact's digest (as in its sidecar).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +30,7 @@ pub struct ChunkOutput {
 
 #[allow(clippy::large_enum_variant)] // one per chunk writer; boxing buys nothing
 enum Sink {
-    Video { encoder: VideoEncoder, muxer: Muxer, staged: StagedFile, packets: Vec<ff::Packet>, tb: Rational },
+    Video { encoder: VideoEncoder, muxer: Muxer, staged: StagedFile, packets: Vec<ff::Packet>, stamps: Stamps },
     Png { encoder: PngEncoder, staged: StagedDir },
 }
 
@@ -35,7 +39,16 @@ pub struct ChunkWriter {
     sink: Sink,
     first_frame: i64,
     frames: i64,
+    gop: i64,
     out: std::path::PathBuf,
+}
+
+/// Stamps packets in the muxer's time base by their frame's place in the chunk (no B-frames, so
+/// packets come in frame order), whatever encoder of the chunk produced them.
+struct Stamps {
+    fps: Fps,
+    tb: Rational,
+    next: i64,
 }
 
 fn media(out: &Path) -> impl Fn(crate::error::AvError) -> Error + '_ {
@@ -58,24 +71,29 @@ impl ChunkWriter {
                 };
                 muxer.add_stream(spec).map_err(media(out))?;
                 muxer.write_header(&[]).map_err(media(out))?;
-                let tb = muxer.time_base(0);
-                Sink::Video { encoder, muxer, staged, packets: Vec::new(), tb }
+                let stamps = Stamps { fps: config.fps, tb: muxer.time_base(0), next: 0 };
+                Sink::Video { encoder, muxer, staged, packets: Vec::new(), stamps }
             }
             None => Sink::Png {
                 encoder: PngEncoder::open(config.width, config.height).map_err(media(out))?,
                 staged: StagedDir::new(out)?,
             },
         };
-        Ok(ChunkWriter { sink, first_frame, frames: 0, out: out.to_path_buf() })
+        let gop = i64::from(config.gop.max(1));
+        Ok(ChunkWriter { sink, first_frame, frames: 0, gop, out: out.to_path_buf() })
     }
 
     /// Add the next frame, tightly packed in `format` (PNG chunks take RGBA only).
     pub fn push(&mut self, format: FrameFormat, pixels: &[u8]) -> Result<()> {
         let out = self.out.clone();
+        let gop_start = self.frames > 0 && (self.first_frame + self.frames) % self.gop == 0;
         match &mut self.sink {
-            Sink::Video { encoder, muxer, packets, tb, .. } => {
+            Sink::Video { encoder, muxer, packets, stamps, .. } => {
+                if gop_start && encoder.has_state() {
+                    next_gop(encoder, packets).map_err(media(&out))?;
+                }
                 encoder.push(format, pixels, packets).map_err(media(&out))?;
-                write_packets(muxer, packets, encoder.time_base(), *tb).map_err(media(&out))?;
+                write_packets(muxer, packets, stamps).map_err(media(&out))?;
             }
             Sink::Png { encoder, staged } => {
                 if format != FrameFormat::Rgba {
@@ -95,9 +113,9 @@ impl ChunkWriter {
     pub fn finish(self) -> Result<ChunkOutput> {
         let out = self.out;
         match self.sink {
-            Sink::Video { mut encoder, mut muxer, staged, mut packets, tb } => {
+            Sink::Video { mut encoder, mut muxer, staged, mut packets, mut stamps } => {
                 encoder.finish(&mut packets).map_err(media(&out))?;
-                write_packets(&mut muxer, &mut packets, encoder.time_base(), tb).map_err(media(&out))?;
+                write_packets(&mut muxer, &mut packets, &mut stamps).map_err(media(&out))?;
                 muxer.finish().map_err(media(&out))?;
                 let sha256 = crate::digest::file(staged.path())?;
                 staged.commit()?;
@@ -112,16 +130,29 @@ impl ChunkWriter {
     }
 }
 
+/// Flush the GOP that ends here into `packets` and start a fresh encoder for the next one.
+fn next_gop(
+    encoder: &mut VideoEncoder,
+    packets: &mut Vec<ff::Packet>,
+) -> std::result::Result<(), crate::error::AvError> {
+    encoder.finish(packets)?;
+    encoder.reopen()
+}
+
 fn write_packets(
     muxer: &mut Muxer,
     packets: &mut Vec<ff::Packet>,
-    from: Rational,
-    to: Rational,
+    stamps: &mut Stamps,
 ) -> std::result::Result<(), crate::error::AvError> {
     for mut packet in packets.drain(..) {
-        packet.rescale_ts(ff::Rational(from.num as i32, from.den as i32), ff::Rational(to.num as i32, to.den as i32));
+        let ts = stamps.fps.frame_to_ts(stamps.next, stamps.tb);
+        let end = stamps.fps.frame_to_ts(stamps.next + 1, stamps.tb);
+        packet.set_pts(Some(ts));
+        packet.set_dts(Some(ts));
+        packet.set_duration(end - ts);
         packet.set_stream(0);
         muxer.write(&packet)?;
+        stamps.next += 1;
     }
     Ok(())
 }

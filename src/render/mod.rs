@@ -235,7 +235,13 @@ mod grace_tests {
     fn a_timeline_plan_found_missing_is_not_waited_for_again() {
         let config = crate::plan::PlanConfig::default();
         let valid = config.validate().expect("a default config (the pinned runtime in the package cache)");
-        let mut encoder = valid.encoder_config(10, 1);
+        let config = crate::plan::config::ChunkingConfig {
+            chunk_size: Some(10),
+            gop_size: None,
+            max_parallel_chunks: 1,
+            target_chunk_frames: None,
+        };
+        let mut encoder = valid.encoder_config(&crate::plan::chunking::split(10, &config, 10).expect("chunks"));
         assert_eq!(timeline_grace(&encoder, None), Duration::from_secs(5));
         assert_eq!(timeline_grace(&encoder, Some(Duration::from_millis(300))), Duration::from_millis(300));
         encoder.unregistered_timelines = vec!["main".to_string()];

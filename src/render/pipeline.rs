@@ -175,7 +175,7 @@ fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
         }
     };
     let d = plan.plan.dimensions;
-    VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: plan.chunk.frames() as u32, codec }
+    VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: e.gop_size, codec }
 }
 
 type CaptureStats = (CaptureMode, u64, u64, Option<String>, Vec<String>);

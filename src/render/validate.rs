@@ -61,8 +61,28 @@ pub fn local_checks(plan_dir: &Path, index: i64) -> Result<ChunkPlan> {
         ));
     }
     let encoder: EncoderConfig = read_json(&plan_dir.join("meta/encoder.json"))?;
+    check_gop(&encoder, &chunk, plan_dir)?;
     let videos: VideosJson = read_json(&plan_dir.join("meta/videos.json"))?;
     Ok(ChunkPlan { plan, chunk, encoder, videos: videos.extracted })
+}
+
+/// The chunk is a run of whole GOPs: it starts on a multiple of `gopSize` (a plan from upstream,
+/// where the GOP is the chunk, always does).
+pub fn check_gop(encoder: &EncoderConfig, chunk: &ChunkSpec, plan_dir: &Path) -> Result<()> {
+    let gop = i64::from(encoder.gop_size);
+    if gop == 0 || chunk.start_frame % gop != 0 {
+        return Err(Error::new(
+            Code::PlanInvalid,
+            format!(
+                "chunk {} of plan {} starts at frame {}, not on a GOP boundary (gopSize {} in meta/encoder.json)",
+                chunk.index,
+                plan_dir.display(),
+                chunk.start_frame,
+                encoder.gop_size
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Step 6: the planHash recomputed from the directory equals `plan.json`'s.

@@ -31,9 +31,13 @@ pub struct PlanFlags {
     /// x264 target bitrate in bits per second (8M, 2500k, 8000000); exclusive with --crf.
     #[arg(long)]
     bitrate: Option<String>,
-    /// Frames per chunk (1..=3600).
+    /// Frames per chunk (1..=3600), rounded up to whole GOPs.
     #[arg(long, allow_hyphen_values = true)]
     chunk_size: Option<i64>,
+    /// Frames per GOP (1..=3600; default two seconds of frames). Each GOP is encoded on its own,
+    /// so the output is the same for any chunking; shorter GOPs cost bits.
+    #[arg(long, allow_hyphen_values = true)]
+    gop_size: Option<i64>,
     /// Most chunks (1..=256; default 16).
     #[arg(long, allow_hyphen_values = true)]
     max_parallel_chunks: Option<i64>,
@@ -87,6 +91,7 @@ impl PlanFlags {
             crf: self.crf,
             bitrate: self.bitrate.as_deref().map(parse_bitrate).transpose()?,
             chunk_size: self.chunk_size,
+            gop_size: self.gop_size,
             max_parallel_chunks: self.max_parallel_chunks.unwrap_or(DEFAULT_MAX_PARALLEL_CHUNKS),
             target_chunk_frames: self.target_chunk_frames,
             variables,
