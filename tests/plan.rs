@@ -513,7 +513,7 @@ fn sub_compositions_are_inlined_with_scoped_css_and_scripts_last() {
 fn a_sub_composition_that_includes_itself_is_invalid() {
     let proj = project(&[
         ("index.html", &page(ROOT, "<div data-composition-id=a data-composition-src=\"a.html\"></div>")),
-        ("a.html", "<template><div data-composition-id=a data-composition-src=\"a.html\"></div></template>"),
+        ("a.html", "<template><div data-composition-id=a><div data-composition-id=b data-composition-src=\"a.html\"></div></div></template>"),
     ]);
     let m = assert_fails_cleanly(proj.path(), &PlanConfig::default(), "COMPOSITION_INVALID");
     assert!(m.contains("includes itself"), "{m}");

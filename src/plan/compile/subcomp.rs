@@ -76,7 +76,12 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     let sub = kuchikiki::parse_html().one(text).document_node;
     check_depth(&sub, &rel)?;
     let content = content_of(&sub);
-    let inner_root = content.iter().flat_map(elements).find(|e| attr(e, "data-composition-id").is_some());
+    let host_id = attr(host, "data-composition-id");
+    let inner_root = content.iter().flat_map(elements).find(|e| match (&host_id, attr(e, "data-composition-id")) {
+        (Some(want), Some(got)) => *want == got,
+        (None, got) => got.is_some(),
+        (Some(_), None) => false,
+    });
     let inner_size = (
         inner_root.as_ref().and_then(|r| attr(r, "data-width")),
         inner_root.as_ref().and_then(|r| attr(r, "data-height")),
@@ -102,6 +107,9 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
             }
         }
     }
+    if let Some(root) = &inner_root {
+        flatten_inner_root(root, host_id.is_none());
+    }
     for node in content {
         host.append(node);
     }
@@ -112,6 +120,55 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     remove_attr(host, "data-composition-src");
     set_attr(host, INLINED_ATTR, &rel);
     Ok(())
+}
+
+/// Where a flattened root keeps the `data-duration` it was written with: the compile step still
+/// needs it to place clips that start after a host without a duration of its own
+/// (`data-start="host + 1"`); the runtime never reads it.
+pub const AUTHORED_DURATION_ATTR: &str = "data-framefan-authored-duration";
+
+/// What HyperFrames strips from a sub-composition's root once it is inside its host (its
+/// `FLATTENED_INNER_ROOT_STRIP_ATTRS`): the host carries the composition's identity and timing.
+const INNER_ROOT_STRIPPED: [&str; 10] = [
+    "data-composition-id",
+    "data-composition-file",
+    "data-start",
+    "data-duration",
+    "data-end",
+    "data-track-index",
+    "data-track",
+    "data-composition-src",
+    "data-hf-authored-duration",
+    "data-hf-authored-end",
+];
+
+/// Flatten the file's root element into its host as HyperFrames' render compiler does
+/// (`prepareFlattenedInnerRoot`): the root stays as a wrapper, without its composition identity
+/// and timing (so the runtime never takes it for a second clip of the same composition; an
+/// anonymous host keeps the id on the wrapper, where the composition's CSS and scripts look for
+/// it), marked `data-hf-inner-root`, and sized in pixels from its `data-width`/`data-height`
+/// (else 100%), so that content sized in percent or anchored with `bottom:` fills the scene
+/// instead of a wrapper of zero height. Its duration moves to [`AUTHORED_DURATION_ATTR`]. Its `id` is kept (and copied to `data-hf-authored-id`)
+/// so that the file's `#id` rules and lookups still find it.
+fn flatten_inner_root(root: &NodeRef, keep_id: bool) {
+    let size = |name: &str| attr(root, name).map(|v| format!("{}px", v.trim())).unwrap_or_else(|| "100%".into());
+    let (w, h) = (size("data-width"), size("data-height"));
+    if let Some(duration) = attr(root, "data-duration") {
+        set_attr(root, AUTHORED_DURATION_ATTR, &duration);
+    }
+    for name in INNER_ROOT_STRIPPED {
+        if !(keep_id && name == "data-composition-id") {
+            remove_attr(root, name);
+        }
+    }
+    if let Some(id) = attr(root, "id").filter(|id| !id.trim().is_empty()) {
+        set_attr(root, "data-hf-authored-id", id.trim());
+    }
+    set_attr(root, "data-hf-inner-root", "true");
+    let style = attr(root, "style").unwrap_or_default();
+    let style = style.trim().trim_end_matches(';');
+    let fill = format!("width:{w};height:{h}");
+    set_attr(root, "style", &if style.is_empty() { fill } else { format!("{style};{fill}") });
 }
 
 /// HyperFrames sizes a host in pixels so that content sized `100%` resolves: the host takes the

@@ -156,6 +156,14 @@ impl Resolver {
         if let Some(d) = decimal_attr(e, "data-duration")? {
             return Ok(d);
         }
+        // A mounted sub-composition: the duration its root was written with (flattened into the
+        // host, see `subcomp`), or that of a root that kept its identity (anonymous host).
+        let flattened = e.children().find(|c| attr(c, super::subcomp::AUTHORED_DURATION_ATTR).is_some());
+        if let Some(d) =
+            flattened.map(|n| decimal_attr(&n, super::subcomp::AUTHORED_DURATION_ATTR)).transpose()?.flatten()
+        {
+            return Ok(d);
+        }
         if let Some(id) = attr(e, "data-composition-id") {
             let inner = e.descendants().find(|d| attr(d, "data-composition-id").as_deref() == Some(id.as_str()));
             if let Some(d) = inner.map(|n| decimal_attr(&n, "data-duration")).transpose()?.flatten() {
