@@ -301,8 +301,8 @@ def report(argv):
         for key, name, fmt in (("wallS", "wall (s)", "{:.2f}"), ("cpuS", "CPU user+sys (s)", "{:.1f}"),
                                ("peakPssMiB", "peak memory, PSS sum (MiB)", "{:.0f}"),
                                ("peakRssSumMiB", "peak RSS sum (MiB)", "{:.0f}")):
-            a = [r[key] for r in ff]
-            b = [r[key] for r in hf]
+            a = [r[key] for r in ff if r["exitCode"] == 0] or [float("nan")]
+            b = [r[key] for r in hf if r["exitCode"] == 0] or [float("nan")]
             ratios = [x[key] / y[key] for x, y in pairs if y[key]]
             rtxt = mmm(ratios, "{:.2f}") if ratios else "—"
             if ratios:
@@ -319,7 +319,7 @@ def report(argv):
               f"its own CPU {100 * share:.1f} % of one core, outside the measured tree.")
         wall = [x["wallS"] / y["wallS"] for x, y in pairs]
         mem = [x["peakPssMiB"] / y["peakPssMiB"] for x, y in pairs if y["peakPssMiB"]]
-        if wall:
+        if wall and mem:
             w, m = statistics.median(wall), statistics.median(mem)
             print(f"\nTargets (issue 19): wall ≤ 0.5× HyperFrames: **{w:.2f}×, {'met' if w <= 0.5 else 'not met'}**; "
                   f"peak memory ≤ HyperFrames': **{m:.2f}×, {'met' if m <= 1.0 else 'not met'}**.")

@@ -104,7 +104,7 @@ EOF
 }
 
 {
-  echo "framefan: $FRAMEFAN_BIN ($("$FRAMEFAN_BIN" version 2>/dev/null | head -1))"
+  echo "framefan: $FRAMEFAN_BIN ($("$FRAMEFAN_BIN" version 2>/dev/null | head -1); checkout $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?'))"
   echo "HyperFrames: $(grep -m1 '"version"' "$HF_REF/node_modules/hyperframes/package.json" | tr -d ' ,')"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(uptime)"
   echo "pairs: $pairs (+ $warmup warm-up) per composition; memory sampled every $sample_ms ms; work: $out"
