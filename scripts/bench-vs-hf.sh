@@ -10,8 +10,8 @@
 #                                [--sample-ms N] [--smoke]
 #
 #   --pairs N      measured pairs per composition (default 3)
-#   --warmup N     unmeasured pairs first, per composition (default 1): the page cache, Node's
-#                  compile cache and HyperFrames' state in its HOME are warm, as for a user's
+#   --warmup N     unmeasured pairs first, per composition (default 1): the page cache and
+#                  HyperFrames' state in its HOME are warm, as for a user's
 #                  second render
 #   --project DIR  bench this project instead of benches/compositions/{velocity-lanes,relay}
 #                  (repeatable; any HyperFrames project whose CDN scripts the reference holds)
