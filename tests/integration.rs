@@ -12,6 +12,7 @@ mod parity;
 mod probe;
 mod protocol;
 mod render;
+mod reuse;
 mod sandbox;
 mod store;
 

@@ -534,7 +534,7 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
         let mut cap = Capturer::launch(&server, &page).await.unwrap();
         let shot = cap.frame(10).await.unwrap();
         cap.close().await;
-        base64::engine::general_purpose::STANDARD.decode(shot).unwrap()
+        base64::engine::general_purpose::STANDARD.decode(&*shot.data).unwrap()
     });
     let mut dec = ImageDecoder::open(ImageCodec::Jpeg).unwrap();
     let DecodedImage::Jfif420 { y, cb, cr, .. } = dec.decode(&jpeg).unwrap() else {

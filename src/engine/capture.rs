@@ -16,6 +16,7 @@
 //! 3 s). From the warm-up on, ticks advance exactly one frame interval per frame. The page never
 //! sees these ticks: its clock is the runtime's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chromiumoxide::cdp::browser_protocol::dom::Rgba;
@@ -47,6 +48,24 @@ pub enum ShotFormat {
     /// PNG (outputs with alpha).
     Png,
 }
+
+/// One captured frame, as the browser sent it.
+#[derive(Debug, Clone)]
+pub struct Shot {
+    /// The image, base64 as the protocol sends it; shared with the capturer's copy of its last
+    /// capture.
+    pub data: Arc<str>,
+    /// `Some(f)`: the image is byte for byte this browser's capture of frame `f`, its previous
+    /// one, so the decoder may hand on that frame's picture instead of decoding it again. Only
+    /// ever the same browser's previous capture: browsers interleave a chunk's frames, and
+    /// their histories are their own.
+    pub same_as: Option<i64>,
+}
+
+/// Test-only: set (to anything) and no capture is marked [`Shot::same_as`], so every frame is
+/// decoded and converted; tests compare such a render with one that reuses pictures.
+#[doc(hidden)]
+pub const NO_REUSE_ENV: &str = "FRAMEFAN_TEST_NO_REUSE";
 
 /// What a capture page needs: the browser, the composition's size, rate and inputs, and how to
 /// capture.
@@ -123,7 +142,10 @@ pub struct Capturer {
     transparent: bool,
     ticks: f64,
     interval: f64,
-    last: Option<String>,
+    /// This browser's last captured frame and its image.
+    last: Option<(i64, Arc<str>)>,
+    /// [`NO_REUSE_ENV`] was set.
+    no_reuse: bool,
     warnings: Vec<String>,
     ready_duration: Option<f64>,
     unregistered: Vec<String>,
@@ -177,6 +199,7 @@ impl Capturer {
             ticks: monotonic_ms(),
             interval,
             last: None,
+            no_reuse: std::env::var_os(NO_REUSE_ENV).is_some(),
             warnings: Vec::new(),
             ready_duration: None,
             unregistered: Vec::new(),
@@ -430,7 +453,7 @@ impl Capturer {
         self.session.page.execute(params).await.map(drop).map_err(|e| crashed("beginFrame", e))
     }
 
-    /// Seek the page to absolute frame `frame` and capture it; returns the base64 image.
+    /// Seek the page to absolute frame `frame` and capture it.
     ///
     /// A browser's first capture is preceded by a drawn, uncaptured `frame - 1`, so that the
     /// page's history matches a render from frame 0: a CSS animation whose element first shows
@@ -438,7 +461,13 @@ impl Capturer {
     /// render. Capturing straight after frame 0 painted such an animation at its start on a
     /// chunk's first frame now and then (seen: 18 dB against `hyperframes render`), and 1–2 LSB
     /// off otherwise.
-    pub async fn frame(&mut self, frame: i64) -> Result<String> {
+    ///
+    /// A capture equal byte for byte to this browser's previous one is marked
+    /// [`Shot::same_as`]. Chromium cannot say so itself: a beginFrame that asks for a screenshot
+    /// always reports `hasDamage` and sends an image, and the frame after one always reports
+    /// damage too (seen with chromium-headless-shell 156), so the image is what is compared.
+    /// Its encoder is deterministic, so a page that did not change gives the same bytes.
+    pub async fn frame(&mut self, frame: i64) -> Result<Shot> {
         if self.last.is_none() && frame > 1 {
             self.seek(frame - 1).await?;
             if self.session.mode == CaptureMode::BeginFrame {
@@ -450,8 +479,12 @@ impl Capturer {
             CaptureMode::BeginFrame => self.begin_frame_shot(frame).await?,
             CaptureMode::Screenshot => self.screenshot().await?,
         };
-        self.last = Some(data.clone());
-        Ok(data)
+        let shot = match self.last.take() {
+            Some((prev, last)) if !self.no_reuse && *last == *data => Shot { data: last, same_as: Some(prev) },
+            _ => Shot { data: data.into(), same_as: None },
+        };
+        self.last = Some((frame, Arc::clone(&shot.data)));
+        Ok(shot)
     }
 
     async fn seek(&mut self, frame: i64) -> Result<()> {
@@ -475,8 +508,8 @@ impl Capturer {
             if let Some(data) = self.begin_frame(true).await? {
                 return Ok(data);
             }
-            if let Some(prev) = &self.last {
-                return Ok(prev.clone());
+            if let Some((_, prev)) = &self.last {
+                return Ok(prev.to_string());
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::new(

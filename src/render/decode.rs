@@ -2,27 +2,40 @@
 //! the encoder takes — yuv420p for H.264 chunks (a JFIF 4:2:0 JPEG converted directly from the
 //! decoder's planes, anything else through RGBA), RGBA otherwise.
 //!
+//! A capture equal to its browser's previous one ([`Shot::same_as`]: a held frame) is not
+//! decoded again: the picture decoded for that earlier frame goes to the encoder once more,
+//! shared, so a held frame costs no base64, JPEG/PNG decode or colour conversion. The decoder keeps the last `browsers` pictures for that (browser `i` of a chunk
+//! captures every `browsers`-th frame); a reference it no longer holds (a browser's previous
+//! frame in an earlier chunk) is decoded from the bytes that come with it, which are the same.
+//!
 //! Output buffers come back from the encoder once it has copied them, so a chunk allocates a
 //! handful of frame buffers in all rather than one per frame.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
 
 use base64::Engine as _;
 
 use super::color::{Jfif420ToBt709, Planes};
 use crate::av::image::{DecodedImage, ImageCodec, ImageDecoder};
 use crate::av::video::{FrameFormat, Yuv420Converter};
+use crate::engine::capture::Shot;
 use crate::error::{Code, Error, Result};
 
-/// A captured frame: its absolute index and the screenshot, base64 as the protocol sends it.
+/// A captured frame: its absolute index and the browser's capture.
 pub(super) struct Captured {
     pub frame: i64,
-    pub data: String,
+    pub shot: Shot,
 }
 
+/// A decoded picture, shared between the encoder and the decoder's recent pictures (a frame
+/// that did not change is the same buffer again).
+pub(super) type Pixels = Arc<Vec<u8>>;
+
 /// A decoded frame on its way to the encoder.
-pub(super) struct Decoded(pub FrameFormat, pub Vec<u8>);
+#[derive(Clone)]
+pub(super) struct Decoded(pub FrameFormat, pub Pixels);
 
 /// What the decode stage works with.
 pub(super) struct DecodeSpec {
@@ -35,35 +48,95 @@ pub(super) struct DecodeSpec {
     pub to_yuv: bool,
     /// The chunk's first frame: where the reordering starts.
     pub first: i64,
+    /// Browsers capturing the chunk: how many recent pictures an unchanged capture may refer to.
+    pub browsers: usize,
     /// Set when the chunk will not be published: the frames still queued are dropped.
     pub halt: super::pipeline::Halt,
 }
 
 /// Decode captures as they arrive, in frame order, until the capture side closes its channel.
+/// Returns how many frames reused an earlier picture.
 pub(super) fn decode_loop(
     mut rx: tokio::sync::mpsc::Receiver<Captured>,
     tx: SyncSender<Decoded>,
-    recycled: Receiver<Vec<u8>>,
+    recycled: Receiver<Pixels>,
     spec: DecodeSpec,
-) -> Result<()> {
+) -> Result<u64> {
     let mut dec = FrameDecoder::open(&spec)?;
-    let mut pending: BTreeMap<i64, String> = BTreeMap::new();
+    let mut pending: BTreeMap<i64, Shot> = BTreeMap::new();
+    let mut recent = Recent::new(spec.browsers);
     let mut want = spec.first;
     while let Some(c) = rx.blocking_recv() {
         if spec.halt.is_set() {
-            return Ok(());
+            return Ok(recent.reused);
         }
-        pending.insert(c.frame, c.data);
-        while let Some(data) = pending.remove(&want) {
-            let buffer = recycled.try_recv().unwrap_or_default();
-            let frame = dec.decode(&data, want, buffer)?;
+        pending.insert(c.frame, c.shot);
+        while let Some(shot) = pending.remove(&want) {
+            recent.take_back(&recycled);
+            let frame = match recent.reuse(shot.same_as) {
+                Some(frame) => frame,
+                None => dec.decode(&shot.data, want, recent.spare())?,
+            };
+            recent.keep(want, frame.clone());
             if tx.send(frame).is_err() {
-                return Ok(());
+                return Ok(recent.reused);
             }
             want += 1;
         }
     }
-    Ok(())
+    Ok(recent.reused)
+}
+
+/// The last few decoded pictures, for captures that refer to them, and the buffers free for the
+/// next decode.
+struct Recent {
+    frames: VecDeque<(i64, Decoded)>,
+    window: usize,
+    spare: Vec<Vec<u8>>,
+    reused: u64,
+}
+
+impl Recent {
+    fn new(window: usize) -> Recent {
+        let window = window.max(1);
+        Recent { frames: VecDeque::with_capacity(window + 1), window, spare: Vec::new(), reused: 0 }
+    }
+
+    /// The picture of frame `of`, when the capture is unchanged since it and it is still held.
+    fn reuse(&mut self, of: Option<i64>) -> Option<Decoded> {
+        let of = of?;
+        let (_, frame) = self.frames.iter().find(|(f, _)| *f == of)?;
+        self.reused += 1;
+        Some(frame.clone())
+    }
+
+    /// Hold `frame`'s picture; the oldest one leaves (its buffer is spare once no one else
+    /// holds it).
+    fn keep(&mut self, frame: i64, decoded: Decoded) {
+        self.frames.push_back((frame, decoded));
+        if self.frames.len() > self.window {
+            if let Some((_, Decoded(_, pixels))) = self.frames.pop_front() {
+                self.free(pixels);
+            }
+        }
+    }
+
+    /// Buffers the encoder is done with (each one free once its last holder lets go).
+    fn take_back(&mut self, recycled: &Receiver<Pixels>) {
+        while let Ok(pixels) = recycled.try_recv() {
+            self.free(pixels);
+        }
+    }
+
+    fn free(&mut self, pixels: Pixels) {
+        if let Ok(buffer) = Arc::try_unwrap(pixels) {
+            self.spare.push(buffer);
+        }
+    }
+
+    fn spare(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
 }
 
 /// `pixels` (RGBA, `from` in size) at the top left of an opaque black `to`-sized image, as
@@ -109,7 +182,12 @@ impl FrameDecoder {
     }
 
     /// Decode capture `b64` of `frame`, into `buffer` where the conversion allows.
-    fn decode(&mut self, b64: &str, frame: i64, mut buffer: Vec<u8>) -> Result<Decoded> {
+    fn decode(&mut self, b64: &str, frame: i64, buffer: Vec<u8>) -> Result<Decoded> {
+        let (format, pixels) = self.decode_into(b64, frame, buffer)?;
+        Ok(Decoded(format, Arc::new(pixels)))
+    }
+
+    fn decode_into(&mut self, b64: &str, frame: i64, mut buffer: Vec<u8>) -> Result<(FrameFormat, Vec<u8>)> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .map_err(|e| Error::new(Code::CaptureFailed, format!("frame {frame}: screenshot is not base64: {e}")))?;
@@ -137,13 +215,13 @@ impl FrameDecoder {
                 jfif.convert(&planes, &mut buffer).ok_or_else(|| {
                     Error::new(Code::CaptureFailed, format!("frame {frame}: the decoded JPEG planes are too small"))
                 })?;
-                Ok(Decoded(FrameFormat::Yuv420p, buffer))
+                Ok((FrameFormat::Yuv420p, buffer))
             }
             (DecodedImage::Rgba { pixels, .. }, _, Some(c)) => {
                 let pixels = pad_black(pixels, self.page, self.size);
-                Ok(Decoded(FrameFormat::Yuv420p, c.convert(&pixels).map_err(|e| Error::av(Code::MediaFailed, e))?))
+                Ok((FrameFormat::Yuv420p, c.convert(&pixels).map_err(|e| Error::av(Code::MediaFailed, e))?))
             }
-            (DecodedImage::Rgba { pixels, .. }, _, None) => Ok(Decoded(FrameFormat::Rgba, pixels)),
+            (DecodedImage::Rgba { pixels, .. }, _, None) => Ok((FrameFormat::Rgba, pixels)),
             (DecodedImage::Jfif420 { .. }, _, _) => {
                 Err(Error::new(Code::CaptureFailed, format!("frame {frame}: a JPEG capture for an output with alpha")))
             }
@@ -153,7 +231,35 @@ impl FrameDecoder {
 
 #[cfg(test)]
 mod tests {
-    use super::pad_black;
+    use super::*;
+
+    fn picture(byte: u8) -> Decoded {
+        Decoded(FrameFormat::Yuv420p, Arc::new(vec![byte; 6]))
+    }
+
+    #[test]
+    fn only_the_last_browsers_pictures_are_reused_and_buffers_come_back_once_free() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut recent = Recent::new(2);
+        recent.keep(10, picture(1));
+        recent.keep(11, picture(2));
+        // Frame 12 is unchanged since its browser's frame 10 (two browsers).
+        let again = recent.reuse(Some(10)).unwrap();
+        assert_eq!(*again.1, vec![1; 6]);
+        assert!(recent.reuse(None).is_none());
+        recent.keep(12, again.clone());
+        // Frame 10 left the window: a reference to it is decoded from its bytes instead.
+        assert!(recent.reuse(Some(10)).is_none());
+        assert_eq!(recent.reused, 1);
+        // Frame 12's buffer is still held by the window (as frame 12) and by the encoder.
+        tx.send(again.1).unwrap();
+        recent.take_back(&rx);
+        assert!(recent.spare.is_empty());
+        recent.keep(13, picture(3));
+        recent.keep(14, picture(4));
+        // Frames 11 and 12 left; 12's buffer is free now, 11's was free at once.
+        assert_eq!(recent.spare.len(), 2);
+    }
 
     #[test]
     fn an_odd_page_is_padded_with_black_at_the_right_and_bottom() {

@@ -78,6 +78,9 @@ pub struct ChunkResult {
     pub capture_mode: CaptureMode,
     /// Stage timings.
     pub timings: Timings,
+    /// Frames captured byte for byte as their browser's previous one (held frames): decoded once.
+    #[serde(default)]
+    pub reused_frames: u64,
     /// What the page said while getting ready (e.g. a timeline that never registered, so the
     /// page rendered as it stands).
     #[serde(default)]
@@ -177,6 +180,7 @@ pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOpti
         output_path: out.to_path_buf(),
         capture_mode: result.capture_mode,
         timings,
+        reused_frames: result.reused_frames,
         warnings: result.warnings,
     })
 }

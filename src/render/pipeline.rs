@@ -13,7 +13,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::decode::{decode_loop, Captured, DecodeSpec, Decoded};
+use super::decode::{decode_loop, Captured, DecodeSpec, Decoded, Pixels};
 use super::encode::{ChunkOutput, ChunkWriter};
 use super::validate::ChunkPlan;
 use crate::av::image::ImageCodec;
@@ -102,6 +102,8 @@ pub struct PipelineOutput {
     pub capture_ms: u64,
     /// Time the encoder thread spent encoding, in ms.
     pub encode_ms: u64,
+    /// Frames captured byte for byte as their browser's previous one: that picture was reused.
+    pub reused_frames: u64,
     /// WebGL renderer string reported by the first browser.
     pub gl_renderer: Option<String>,
     /// What the page said while getting ready (e.g. a timeline that never registered).
@@ -122,7 +124,7 @@ pub fn run(
         .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Captured>(spec.browsers * 2 + 2);
     let (frame_tx, frame_rx) = sync_channel::<Decoded>(3);
-    let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
+    let (recycle_tx, recycle_rx) = channel::<Pixels>();
     let next = Arc::new(AtomicI64::new(plan.chunk.start_frame));
     let halt = Halt::new(spec.cancel.clone());
     let d = plan.plan.dimensions;
@@ -134,6 +136,7 @@ pub fn run(
         // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
         to_yuv: d.format == OutputFormat::Mp4,
         first: plan.chunk.start_frame,
+        browsers: spec.browsers,
         halt: halt.clone(),
     };
     let decoder = std::thread::spawn(move || decode_loop(raw_rx, frame_tx, recycle_rx, decode));
@@ -156,9 +159,18 @@ pub fn run(
     let decoded = decoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "frame decoder panicked")));
     let encoded = encoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "chunk encoder panicked")));
     let (mode, boot_ms, capture_ms, gl, warnings) = captured?;
-    decoded?;
+    let reused_frames = decoded?;
     let (output, encode_ms) = encoded?;
-    Ok(PipelineOutput { output, capture_mode: mode, boot_ms, capture_ms, encode_ms, gl_renderer: gl, warnings })
+    Ok(PipelineOutput {
+        output,
+        capture_mode: mode,
+        boot_ms,
+        capture_ms,
+        encode_ms,
+        reused_frames,
+        gl_renderer: gl,
+        warnings,
+    })
 }
 
 fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
@@ -277,8 +289,8 @@ async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window:
             wait_turn(frame, &flow, window).await;
             // A frame in flight may take long (a first image, a stalled step being watched):
             // a halt does not wait for it, the browser is killed next anyway.
-            let data = tokio::select! {
-                data = cap.frame(frame), if !flow.halt.is_set() => data?,
+            let shot = tokio::select! {
+                shot = cap.frame(frame), if !flow.halt.is_set() => shot?,
                 () = halted(&flow.halt) => {
                     return match flow.halt.cancelled() {
                         true => Err(Error::new(Code::Cancelled, "render cancelled")),
@@ -286,7 +298,7 @@ async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window:
                     };
                 }
             };
-            if flow.tx.send(Captured { frame, data }).await.is_err() {
+            if flow.tx.send(Captured { frame, shot }).await.is_err() {
                 // The decoder stopped: its own error is the one to report.
                 return Ok(());
             }
@@ -319,7 +331,7 @@ async fn wait_turn(frame: i64, flow: &Flow, window: i64) {
 /// The encoder thread's inputs (libav contexts are not `Send`, so the writer is made there).
 struct Sink {
     /// Where frame buffers go back to the decoder once encoded.
-    recycle: Sender<Vec<u8>>,
+    recycle: Sender<Pixels>,
     out: PathBuf,
     format: OutputFormat,
     config: VideoEncoderConfig,
