@@ -438,12 +438,16 @@ impl Capturer {
         if !screenshot {
             return params.build();
         }
+        // `optimizeForSpeed`, as HyperFrames asks too: Chromium then compresses PNG captures
+        // less (the pixels are the same, so are the chunks: a 720p mov took 40 % less CPU per
+        // frame, same sha256); JPEG chunks came out the same, at the same cost.
         let shot = match self.format {
             ShotFormat::Jpeg(q) => {
-                ScreenshotParams::builder().format(ScreenshotParamsFormat::Jpeg).quality(i64::from(q)).build()
+                ScreenshotParams::builder().format(ScreenshotParamsFormat::Jpeg).quality(i64::from(q))
             }
-            ShotFormat::Png => ScreenshotParams::builder().format(ScreenshotParamsFormat::Png).build(),
+            ShotFormat::Png => ScreenshotParams::builder().format(ScreenshotParamsFormat::Png),
         };
+        let shot = shot.optimize_for_speed(true).build();
         params.screenshot(shot).build()
     }
 
@@ -534,7 +538,7 @@ impl Capturer {
         let res = self
             .session
             .page
-            .execute(params.from_surface(true).build())
+            .execute(params.from_surface(true).optimize_for_speed(true).build())
             .await
             .map_err(|e| Error::new(Code::CaptureFailed, format!("captureScreenshot: {e}")))?;
         Ok(String::from(res.result.data))
