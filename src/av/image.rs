@@ -61,6 +61,8 @@ pub struct ImageDecoder {
     /// The last decoded picture (its planes are what a [`DecodedImage::Jfif420`] borrows).
     frame: ff::frame::Video,
     scaler: Option<(ff::format::Pixel, u32, u32, ff::software::scaling::Context)>,
+    /// The scaler's RGBA picture, kept from one image to the next.
+    scaled: Option<ff::frame::Video>,
 }
 
 impl ImageDecoder {
@@ -80,16 +82,23 @@ impl ImageDecoder {
         let mut ctx = ff::codec::context::Context::new_with_codec(found);
         ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 1, ..Default::default() });
         let decoder = ctx.decoder().video().ctx("avcodec_open2", &"frame decoder")?;
-        Ok(ImageDecoder { decoder, codec, frame: ff::frame::Video::empty(), scaler: None })
+        Ok(ImageDecoder { decoder, codec, frame: ff::frame::Video::empty(), scaler: None, scaled: None })
     }
 
     /// Decode one image: a JFIF 4:2:0 JPEG as its own planes (for a direct conversion), anything
     /// else as RGBA.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedImage<'_>, AvError> {
+        self.decode_into(bytes, &mut Vec::new())
+    }
+
+    /// [`Self::decode`], with RGBA written into `rgba`'s allocation (taken from it), so that a
+    /// caller that recycles its buffers costs no fresh pages per image.
+    pub fn decode_into(&mut self, bytes: &[u8], rgba: &mut Vec<u8>) -> Result<DecodedImage<'_>, AvError> {
         self.decode_frame(bytes)?;
         let (width, height) = (self.frame.width(), self.frame.height());
         if self.frame.format() != ff::format::Pixel::YUVJ420P {
-            let pixels = self.convert()?;
+            let mut pixels = std::mem::take(rgba);
+            self.convert(&mut pixels)?;
             return Ok(DecodedImage::Rgba { width, height, pixels });
         }
         let frame = &self.frame;
@@ -100,7 +109,8 @@ impl ImageDecoder {
     /// Decode one image into tightly packed RGBA; returns `(width, height, pixels)`.
     pub fn decode_rgba(&mut self, bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), AvError> {
         self.decode_frame(bytes)?;
-        let rgba = self.convert()?;
+        let mut rgba = Vec::new();
+        self.convert(&mut rgba)?;
         Ok((self.frame.width(), self.frame.height(), rgba))
     }
 
@@ -113,12 +123,16 @@ impl ImageDecoder {
         self.decoder.receive_frame(&mut self.frame).ctx("avcodec_receive_frame", &"captured frame")
     }
 
-    fn convert(&mut self) -> Result<Vec<u8>, AvError> {
+    /// The decoded picture as tightly packed RGBA, into `rgba` (its contents replaced).
+    fn convert(&mut self, rgba: &mut Vec<u8>) -> Result<(), AvError> {
         let frame = &self.frame;
         let (fmt, w, h) = (frame.format(), frame.width(), frame.height());
-        let mut out = ff::frame::Video::new(ff::format::Pixel::RGBA, w, h);
         if fmt == ff::format::Pixel::RGBA {
-            return Ok(pack(frame, w, h));
+            pack(frame, w, h, rgba);
+            return Ok(());
+        }
+        if !matches!(&self.scaled, Some(out) if out.width() == w && out.height() == h) {
+            self.scaled = Some(ff::frame::Video::new(ff::format::Pixel::RGBA, w, h));
         }
         if !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h) {
             self.scaler = Some((fmt, w, h, rgba_scaler(fmt, w, h, self.codec)?));
@@ -131,8 +145,17 @@ impl ImageDecoder {
                 message: "scaler missing".into(),
             });
         };
-        scaler.run(frame, &mut out).ctx("sws_scale", &"captured frame")?;
-        Ok(pack(&out, w, h))
+        let Some(out) = self.scaled.as_mut() else {
+            return Err(AvError {
+                op: "internal",
+                subject: "frame decoder".into(),
+                code: ff::ffi::AVERROR_BUG,
+                message: "RGBA picture missing".into(),
+            });
+        };
+        scaler.run(frame, out).ctx("sws_scale", &"captured frame")?;
+        pack(out, w, h, rgba);
+        Ok(())
     }
 }
 
@@ -159,14 +182,15 @@ fn rgba_scaler(
     Ok(ctx)
 }
 
-/// Copy a packed RGBA frame's rows into a tight buffer.
-fn pack(frame: &ff::frame::Video, w: u32, h: u32) -> Vec<u8> {
+/// Copy a packed RGBA frame's rows into `out`, tightly (its contents replaced, its allocation
+/// kept).
+fn pack(frame: &ff::frame::Video, w: u32, h: u32, out: &mut Vec<u8>) {
     let row = w as usize * 4;
     let stride = frame.stride(0);
     let data = frame.data(0);
-    let mut out = Vec::with_capacity(row * h as usize);
+    out.clear();
+    out.reserve(row * h as usize);
     for y in 0..h as usize {
         out.extend_from_slice(&data[y * stride..y * stride + row]);
     }
-    out
 }

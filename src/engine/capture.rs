@@ -52,9 +52,9 @@ pub enum ShotFormat {
 /// One captured frame, as the browser sent it.
 #[derive(Debug, Clone)]
 pub struct Shot {
-    /// The image, base64 as the protocol sends it; shared with the capturer's copy of its last
-    /// capture.
-    pub data: Arc<str>,
+    /// The image, base64 as the protocol sends it (the protocol's own string, not copied);
+    /// shared with the capturer's copy of its last capture.
+    pub data: Arc<String>,
     /// `Some(f)`: the image is byte for byte this browser's capture of frame `f`, its previous
     /// one, so the decoder may hand on that frame's picture instead of decoding it again. Only
     /// ever the same browser's previous capture: browsers interleave a chunk's frames, and
@@ -143,7 +143,7 @@ pub struct Capturer {
     ticks: f64,
     interval: f64,
     /// This browser's last captured frame and its image.
-    last: Option<(i64, Arc<str>)>,
+    last: Option<(i64, Arc<String>)>,
     /// [`NO_REUSE_ENV`] was set.
     no_reuse: bool,
     warnings: Vec<String>,
@@ -485,7 +485,7 @@ impl Capturer {
         };
         let shot = match self.last.take() {
             Some((prev, last)) if !self.no_reuse && *last == *data => Shot { data: last, same_as: Some(prev) },
-            _ => Shot { data: data.into(), same_as: None },
+            _ => Shot { data: Arc::new(data), same_as: None },
         };
         self.last = Some((frame, Arc::clone(&shot.data)));
         Ok(shot)

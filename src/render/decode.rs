@@ -156,6 +156,9 @@ fn pad_black(pixels: Vec<u8>, from: (u32, u32), to: (u32, u32)) -> Vec<u8> {
 /// The decode thread's decoder and converters.
 struct FrameDecoder {
     images: ImageDecoder,
+    /// The capture's bytes, one buffer for every frame (a fresh ~0.5 MB allocation per frame
+    /// costs page faults).
+    bytes: Vec<u8>,
     size: (u32, u32),
     page: (u32, u32),
     /// Set for H.264 outputs: JPEG captures are converted to yuv420p here...
@@ -178,7 +181,7 @@ impl FrameDecoder {
             }
             false => (None, None),
         };
-        Ok(FrameDecoder { images, size: (w, h), page: spec.page, jfif, rgba })
+        Ok(FrameDecoder { images, bytes: Vec::new(), size: (w, h), page: spec.page, jfif, rgba })
     }
 
     /// Decode capture `b64` of `frame`, into `buffer` where the conversion allows.
@@ -188,11 +191,12 @@ impl FrameDecoder {
     }
 
     fn decode_into(&mut self, b64: &str, frame: i64, mut buffer: Vec<u8>) -> Result<(FrameFormat, Vec<u8>)> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
+        self.bytes.clear();
+        base64::engine::general_purpose::STANDARD
+            .decode_vec(b64, &mut self.bytes)
             .map_err(|e| Error::new(Code::CaptureFailed, format!("frame {frame}: screenshot is not base64: {e}")))?;
         let failed = |e| Error::av(Code::CaptureFailed, e).prefixed(&format!("decoding captured frame {frame}"));
-        let image = self.images.decode(&bytes).map_err(failed)?;
+        let image = self.images.decode_into(&self.bytes, &mut buffer).map_err(failed)?;
         let (w, h) = match &image {
             DecodedImage::Jfif420 { width, height, .. } | DecodedImage::Rgba { width, height, .. } => (*width, *height),
         };
