@@ -136,6 +136,8 @@ pub struct Capturer {
     watch: Option<Watch>,
     /// While probing: the beginFrame the browser has not answered yet.
     frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
+    /// How long starting the browser took (the rest of [`Capturer::launch`] is the page load).
+    launch_ms: u64,
 }
 
 /// The browser's clock in milliseconds (Chromium's `TimeTicks::Now` is `CLOCK_MONOTONIC` on
@@ -166,7 +168,9 @@ impl Capturer {
             scratch: page.scratch.clone(),
             server_port: server.port(),
         };
+        let started = std::time::Instant::now();
         let session = Session::launch(&opts).await?;
+        let launch_ms = started.elapsed().as_millis() as u64;
         let layer = engine_script(&PageConfig::new(page.fps, page.variables, page.videos));
         let interval = 1000.0 * page.fps.den() as f64 / page.fps.num() as f64;
         let url = server.url("/index.html");
@@ -184,6 +188,7 @@ impl Capturer {
             probe: page.probe,
             watch: None,
             frame_in_flight: None,
+            launch_ms,
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
@@ -271,6 +276,16 @@ impl Capturer {
         Ok(())
     }
 
+    /// Make a page that captured another chunk ready for the next one, as if it had just
+    /// loaded: the last capture is forgotten (it is no stand-in for an undamaged first frame of
+    /// another chunk) and frame 0 is drawn again, so that the next [`Capturer::frame`] draws the
+    /// same last frames (0, its frame − 1, its frame) as a fresh browser does. Seeking is absolute
+    /// (`renderSeek`), so the page's state does not depend on the chunks drawn before.
+    pub async fn rewind(&mut self) -> Result<()> {
+        self.last = None;
+        self.warm_up().await
+    }
+
     /// The probe's last check: the first seek, watched as the load is (a script may loop in it).
     /// Nothing is drawn: the probe's browser is killed next, and a raster (30–60 ms for the
     /// examples) would only delay that.
@@ -291,6 +306,11 @@ impl Capturer {
     /// infers).
     pub fn ready_duration(&self) -> Option<f64> {
         self.ready_duration
+    }
+
+    /// How long starting the browser took, in ms (until its page was open, before the load).
+    pub fn launch_ms(&self) -> u64 {
+        self.launch_ms
     }
 
     /// What the page said while getting ready (e.g. a timeline that never registered).
