@@ -14,6 +14,7 @@ mod protocol;
 mod render;
 mod sandbox;
 mod store;
+mod warm;
 
 use std::path::Path;
 
