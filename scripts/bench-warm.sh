@@ -21,24 +21,33 @@ PAIRS="${PAIRS:-3}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${FRAMEFAN_PACKAGE_CACHE:-$REPO/target/package-cache}"
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
-summary() { # $1: label, stdin: one result JSON line per chunk
-  python3 -c '
+digest() { # a chunk file, or a frame directory's files
+  if [ -d "$1" ]; then (cd "$1" && sha256sum -- * | sha256sum | cut -d' ' -f1); else sha256sum "$1" | cut -d' ' -f1; fi
+}
+
+summary() { # $1: label, $2: one result JSON line per chunk
+  python3 - "$1" "$2" <<'PY'
 import json, statistics, sys
-label = sys.argv[1]
-rows = [json.loads(l) for l in sys.stdin if l.strip()]
+label, path = sys.argv[1], sys.argv[2]
+rows = [json.loads(l) for l in open(path) if l.strip()]
 def med(rows, key):
-    return statistics.median(r["start"][key] if key != "durationMs" else r["timings"]["durationMs"] for r in rows)
+    if key == "durationMs":
+        return statistics.median(r["timings"]["durationMs"] for r in rows)
+    return statistics.median(r["start"][key] for r in rows)
 def line(name, rows):
-    if not rows: return
-    print(f"{label:>5} {name:<22} n={len(rows):<3} launch {med(rows, \"launchMs\"):>6.0f} ms  load/rewind {med(rows, \"loadMs\"):>6.0f} ms  "
-          f"first frame {med(rows, \"firstFrameMs\"):>5.0f} ms  chunk {med(rows, \"durationMs\"):>6.0f} ms  "
-          f"(sum of chunks {sum(r[\"timings\"][\"durationMs\"] for r in rows) / 1000:.1f} s)")
+    if not rows:
+        return
+    total = sum(r["timings"]["durationMs"] for r in rows) / 1000
+    print(f"{label:>5} {name:<16} n={len(rows):<3} launch {med(rows, 'launchMs'):>5.0f} ms"
+          f"  load/reload {med(rows, 'loadMs'):>5.0f} ms  first frame {med(rows, 'firstFrameMs'):>4.0f} ms"
+          f"  chunk {med(rows, 'durationMs'):>6.0f} ms  (sum {total:.1f} s)")
 line("all chunks", rows)
-line("launching chunk", [r for r in rows if not r["start"]["warm"]] if label == "warm" else [])
-line("warm chunks", [r for r in rows if r["start"]["warm"]])
-' "$1"
+if label == "warm":
+    line("launching chunk", [r for r in rows if not r["start"]["warm"]])
+    line("warm chunks", [r for r in rows if r["start"]["warm"]])
+PY
 }
 
 for ex in "${EXAMPLES[@]}"; do
@@ -54,14 +63,23 @@ for ex in "${EXAMPLES[@]}"; do
   t1=$(date +%s.%N)
   "$AFTER" render-chunk "$plan" "$WORK/$name-warm/" --indexes "0-$((n - 1))" --browsers 1 --json >"$WORK/$name-warm.jsonl"
   t2=$(date +%s.%N)
-  summary cold <"$WORK/$name-cold.jsonl"
-  summary warm <"$WORK/$name-warm.jsonl"
+  summary cold "$WORK/$name-cold.jsonl"
+  summary warm "$WORK/$name-warm.jsonl"
   python3 -c 'import sys; c, w = float(sys.argv[2]) - float(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); print(f"  all {sys.argv[4]} chunks, one browser: cold {c:.1f} s, warm {w:.1f} s, ratio {w / c:.2f}")' "$t0" "$t1" "$t2" "$n"
-  if ! diff <(cd "$WORK/$name-cold" && sha256sum chunk-*[0-9].mp4) <(cd "$WORK/$name-warm" && sha256sum chunk-*[0-9].mp4) >/dev/null; then
-    echo "  warm and cold chunks differ" >&2
-    exit 1
-  fi
-  echo "  warm chunks byte-identical to cold ones"
+  differ=0
+  for f in "$WORK/$name-cold"/chunk-*[0-9]*; do
+    c="$(basename "$f")"
+    case "$c" in *.json) continue ;; esac
+    if [ "$(digest "$f")" != "$(digest "$WORK/$name-warm/$c")" ]; then
+      differ=1
+      i="$(echo "$c" | sed -E 's/^chunk-0*([0-9]+).*/\1/')"
+      "$AFTER" render-chunk "$plan" "$WORK/$name-again/" --index "$i" --browsers 1 >/dev/null
+      again="same as warm"; [ "$(digest "$WORK/$name-again/$c")" = "$(digest "$f")" ] && again="same as cold"
+      [ "$(digest "$WORK/$name-again/$c")" != "$(digest "$WORK/$name-warm/$c")" ] && [ "$again" = "same as warm" ] && again="a third result"
+      echo "  chunk $i: warm differs from cold; a second cold render is $again"
+    fi
+  done
+  [ "$differ" = 0 ] && echo "  warm chunks byte-identical to cold ones"
   [ -n "$BEFORE" ] || continue
   for p in $(seq 1 "$PAIRS"); do
     for which in before after; do

@@ -1,8 +1,9 @@
 //! Warm browsers: several chunks of one plan rendered by one session (the page loaded once)
 //! are byte-identical to the same chunks rendered cold, one process each, in any order.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -68,7 +69,7 @@ fn warm_equals_cold(plan: &Path, order: &[i64], browsers: usize) -> Vec<ChunkRes
         assert_eq!(result.start.warm, k > 0, "chunk {i}: only the session's first chunk launches browsers");
         if k > 0 {
             assert_eq!(result.start.launch_ms, 0);
-            assert_eq!(result.timings.session_boot_ms, result.start.load_ms, "a warm chunk's boot is its rewind");
+            assert_eq!(result.timings.session_boot_ms, result.start.load_ms, "a warm chunk's boot is its reload");
             assert_eq!(result.timings.plan_hash_ms, 0, "the planHash is checked once per session");
         }
         let cold_out = chunk_out(dir, "cold", i, format);
@@ -97,11 +98,14 @@ fn title_card_chunks_rendered_warm_out_of_order_match_cold_ones() {
 fn nested_scenes_chunks_rendered_warm_out_of_order_match_cold_ones() {
     // The outro's first frames hold a discrete keyframe (letter-spacing 40px → normal), once
     // seen stale in one chunk under load: its chunk goes first, then chunks 0 and 1 (a rewound
-    // page drawing frame 0 and 1 after frame 230).
+    // page drawing frame 0 and 1 after frame 230), then the cards' entrance.
     let dir = tempfile::tempdir().unwrap();
     let plan = plan_example(dir.path(), "nested-scenes", OutputFormat::Mp4, 8);
+    // The chunk holding frame 114 drawn right after the one holding frame 100 came out 1 LSB off
+    // when a warm page was only seeked back (Chromium's compositor keeps state across frames).
     let outro = chunk_with(&plan, 226);
-    warm_equals_cold(&plan, &[outro, 0, 1], 2);
+    let (before, after) = (chunk_with(&plan, 100), chunk_with(&plan, 114));
+    warm_equals_cold(&plan, &[outro, 0, 1, before, after], 2);
 }
 
 #[test]
@@ -150,14 +154,19 @@ fn a_cancelled_chunk_ends_the_browsers_and_the_next_chunk_relaunches_them() {
     assert!(leftovers.is_empty(), "scratch left behind: {leftovers:?}");
 }
 
+/// `render-chunk --json` with several chunks, as the leader of a session of its own: one result
+/// per chunk, and no process of it left once it exited.
 fn framefan_chunks(plan: &Path, out: &str, args: &[&str], env: &[(&str, &str)]) -> Vec<serde_json::Value> {
-    let mut cmd = Command::new(crate::util::framefan_bin());
+    let mut cmd = crate::util::framefan_in_session();
     cmd.arg("render-chunk").arg(plan).arg(out).args(args).arg("--json");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let run = cmd.output().unwrap();
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let sid = child.id();
+    let run = child.wait_with_output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    crate::util::assert_session_empty(sid, "render-chunk with several indexes");
     String::from_utf8(run.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
@@ -208,4 +217,40 @@ fn cli_renders_a_list_or_a_task_range_of_chunks_in_one_process() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(3));
     assert!(!dir.path().join("bad/chunk-000.mp4").exists(), "nothing rendered before the index check");
+}
+
+#[test]
+fn sigterm_between_warm_chunks_keeps_the_finished_ones_and_leaves_no_process_or_scratch() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 120, 10));
+    let out = dir.path().join("chunks");
+    let mut child = crate::util::framefan_in_session()
+        .arg("render-chunk")
+        .arg(&plan)
+        .arg(format!("{}/", out.display()))
+        .args(["--indexes", "0-11", "--browsers", "1", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sid = child.id();
+    // The first chunk's result line: the next chunk is under way with the warm browser.
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&first).unwrap()["index"], 0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let sent = std::time::Instant::now();
+    Command::new("kill").args(["-TERM", &sid.to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(143));
+    assert!(took <= std::time::Duration::from_secs(4), "exit {took:?} after SIGTERM");
+    crate::util::assert_session_empty(sid, "render-chunk stopped between warm chunks");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.starts_with(&["chunk-000.mp4".to_string(), "chunk-000.mp4.perf.json".to_string()]), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains(".work.") || n.starts_with('.')), "scratch or staging left: {names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("chunk-011")), "{names:?}");
 }

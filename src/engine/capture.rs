@@ -138,6 +138,8 @@ pub struct Capturer {
     frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
     /// How long starting the browser took (the rest of [`Capturer::launch`] is the page load).
     launch_ms: u64,
+    /// What [`Capturer::rewind`] loads again: the URL, the ready bound and the timeline grace.
+    reload: (String, Duration, Duration),
 }
 
 /// The browser's clock in milliseconds (Chromium's `TimeTicks::Now` is `CLOCK_MONOTONIC` on
@@ -189,6 +191,7 @@ impl Capturer {
             watch: None,
             frame_in_flight: None,
             launch_ms,
+            reload: (String::new(), Duration::ZERO, Duration::ZERO),
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
@@ -217,6 +220,14 @@ impl Capturer {
         // script holds the page (the command waits for the main thread, as an evaluation does).
         let busy = if self.probe { BUSY_LIMIT } else { RENDER_BUSY_LIMIT };
         self.watch = Some(Watch::start(page.clone(), busy).await?);
+        self.reload = (url.to_string(), ready_timeout, grace);
+        self.open(url, ready_timeout, grace).await
+    }
+
+    /// Navigate to `url` (the layer injected, the watch on) and wait until the page is ready;
+    /// then, in render-chunk, draw frame 0.
+    async fn open(&mut self, url: &str, ready_timeout: Duration, grace: Duration) -> Result<()> {
+        let page = self.session.page.clone();
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
@@ -277,13 +288,20 @@ impl Capturer {
     }
 
     /// Make a page that captured another chunk ready for the next one, as if it had just
-    /// loaded: the last capture is forgotten (it is no stand-in for an undamaged first frame of
-    /// another chunk) and frame 0 is drawn again, so that the next [`Capturer::frame`] draws the
-    /// same last frames (0, its frame − 1, its frame) as a fresh browser does. Seeking is absolute
-    /// (`renderSeek`), so the page's state does not depend on the chunks drawn before.
+    /// launched: the last capture is forgotten (it is no stand-in for an undamaged first frame of
+    /// another chunk) and the page is loaded again in the running browser, then frame 0 drawn,
+    /// so that the next [`Capturer::frame`] starts from the state a fresh browser's page has.
+    ///
+    /// Seeking alone is not enough: the page's DOM state is absolute (`renderSeek`), but
+    /// Chromium's compositor keeps state from frame to frame (seen: chunk 6 of nested-scenes drawn
+    /// right after chunk 5 came out 1 LSB off, PSNR 61 dB, against the same chunk drawn fresh,
+    /// and also after hiding the whole page for a frame, which drops its layers; drawn after
+    /// chunk 0 it was identical). What a reload saves is the browser launch.
     pub async fn rewind(&mut self) -> Result<()> {
         self.last = None;
-        self.warm_up().await
+        self.warnings.clear();
+        let (url, ready_timeout, grace) = self.reload.clone();
+        self.open(&url, ready_timeout, grace).await
     }
 
     /// The probe's last check: the first seek, watched as the load is (a script may loop in it).

@@ -7,7 +7,7 @@
 //! are computed on another thread → those verdicts, in the contract's order → capture, decode
 //! and encode as a pipeline ([`pipeline`]) → the chunk renamed into place → the sidecar
 //! `<out>.perf.json` → scratch removed. Any failure leaves nothing at `out`. In a session the
-//! boot and the verdicts happen once; a later chunk rewinds the loaded pages instead
+//! launch and the verdicts happen once; a later chunk reloads the page in the running browsers
 //! ([`session`]).
 
 pub mod color;
@@ -60,8 +60,8 @@ pub struct Timings {
     pub plan_hash_ms: u64,
     /// Getting the browsers ready for this chunk: launching them and loading the page for a
     /// chunk that started them (a session's first chunk, or the first after a failure); for a
-    /// chunk rendered by browsers that rendered another one before, only rewinding their pages
-    /// to frame 0 (tens of ms).
+    /// chunk rendered by browsers that rendered another one before, only loading the page again
+    /// in the running browsers (no launch).
     pub session_boot_ms: u64,
     /// Capturing the frames.
     pub capture_stage_ms: u64,
@@ -80,7 +80,7 @@ pub struct StartTimings {
     pub warm: bool,
     /// Starting the browser processes until their page was open (the slowest one); 0 when warm.
     pub launch_ms: u64,
-    /// Loading the page until it was ready (after the launch), or rewinding it when warm.
+    /// Loading the page until it was ready (after the launch); when warm, loading it again.
     pub load_ms: u64,
     /// From the start of capture until the chunk's first frame was captured.
     pub first_frame_ms: u64,

@@ -108,7 +108,7 @@ pub struct PipelineOutput {
 
 /// The browsers of a render and the file server their page comes from, each page loaded and
 /// ready. They capture one chunk after another ([`run`]); between two chunks each page is
-/// rewound ([`Browsers::rewind`]) rather than loaded again.
+/// loaded again in its running browser ([`Browsers::rewind`]) rather than a browser launched.
 pub struct Browsers {
     /// Keeps serving the page (and its fonts, images, video frames) while the browsers live.
     _server: FileServer,

@@ -1,18 +1,21 @@
-//! [`ChunkSession`]: several chunks of one plan rendered by one set of browsers, each page
-//! loaded once and rewound between chunks instead of a launch and a load per chunk.
+//! [`ChunkSession`]: several chunks of one plan rendered by one set of browsers, launched once
+//! instead of once per chunk.
 //!
 //! Validation keeps the contract's order for every chunk (contracts §5): artifacts and protocol
 //! when the session opens; then, per chunk, the index, and the libav version (checked once); the
 //! software GL, planHash and font verdicts once, when the first chunk's browsers are ready (a
 //! failed verdict stands for every later chunk). Every chunk gets its own artifact and sidecar,
-//! byte for byte what a one-chunk `render_chunk` writes: seeking is absolute (`renderSeek`), and
-//! a rewound page draws the same last frames before a chunk's first capture as a fresh one
-//! ([`crate::engine::capture::Capturer::rewind`]).
+//! byte for byte what a one-chunk `render_chunk` writes: before a later chunk each browser loads
+//! the page again and draws frame 0 ([`crate::engine::capture::Capturer::rewind`]). Seeking a
+//! loaded page back is not enough: its DOM state is absolute (`renderSeek`), but Chromium's
+//! compositor keeps state across frames, and a nested-scenes chunk drawn after the chunk before
+//! it came out 1 LSB off against the same chunk drawn fresh. So a warm chunk saves the launch
+//! (process, DevTools connection, new tab), not the page load.
 //!
 //! A chunk that fails or is cancelled ends the session's browsers, and the next chunk launches
 //! new ones: after a failure a frame step may still be in flight, the renderer may have crashed
-//! or a script may hold the page, and a chunk rendered by such a page could differ from a fresh
-//! one. Only a path that already failed pays the relaunch. The session's scratch directory
+//! or a script may hold the page, and a chunk rendered by such a browser could differ from a
+//! fresh one. Only a path that already failed pays the relaunch. The session's scratch directory
 //! (browser profiles, `<first out>.work.<pid>.<random>`) lives until the session ends; ending it
 //! (drop) kills and reaps every browser first.
 
