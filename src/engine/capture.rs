@@ -326,6 +326,13 @@ impl Capturer {
         self.ready_duration
     }
 
+    /// How far (ms) the next beginFrame's stamp is ahead of the browser's clock: a page that
+    /// captured faster than real time is ahead, and a navigation holds frames stamped ahead of
+    /// the clock until it gets there ([`Capturer::rewind`] would wait that long).
+    pub fn clock_lead_ms(&self) -> f64 {
+        self.ticks + self.interval - monotonic_ms()
+    }
+
     /// How long starting the browser took, in ms (until its page was open, before the load).
     pub fn launch_ms(&self) -> u64 {
         self.launch_ms

@@ -33,6 +33,11 @@ use crate::error::{Code, Error, Result};
 use crate::plan::model::{EncoderConfig, ExtractedVideo};
 use crate::plan::Plan;
 
+/// Browsers whose frame stamps ran further ahead of the clock than this (a page captured
+/// faster than real time) are launched anew rather than reloaded: a navigation holds frames
+/// stamped ahead of the clock until it gets there, and a launch and load take about a second.
+const MAX_CLOCK_LEAD_MS: f64 = 1000.0;
+
 /// What changes from one chunk of a session to the next.
 #[derive(Clone, Default)]
 pub struct ChunkControl {
@@ -198,6 +203,10 @@ impl ChunkSession {
         let t = Instant::now();
         let frames = plan.chunk.frames().max(1) as usize;
         let mut start = StartTimings::default();
+        if self.warm.as_ref().is_some_and(|b| b.clock_lead_ms() > MAX_CLOCK_LEAD_MS) {
+            // Its reload would wait longer than a launch takes.
+            self.end_browsers();
+        }
         match self.warm.as_mut() {
             Some(browsers) => {
                 self.rt.block_on(browsers.rewind(frames, spec.cancel.clone()))?;
