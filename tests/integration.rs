@@ -15,6 +15,7 @@ mod render;
 mod reuse;
 mod sandbox;
 mod store;
+mod warm;
 
 use std::path::Path;
 

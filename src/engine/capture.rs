@@ -158,6 +158,10 @@ pub struct Capturer {
     watch: Option<Watch>,
     /// While probing: the beginFrame the browser has not answered yet.
     frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
+    /// How long starting the browser took (the rest of [`Capturer::launch`] is the page load).
+    launch_ms: u64,
+    /// What [`Capturer::rewind`] loads again: the URL, the ready bound and the timeline grace.
+    reload: (String, Duration, Duration),
 }
 
 /// The browser's clock in milliseconds (Chromium's `TimeTicks::Now` is `CLOCK_MONOTONIC` on
@@ -188,7 +192,9 @@ impl Capturer {
             scratch: page.scratch.clone(),
             server_port: server.port(),
         };
+        let started = std::time::Instant::now();
         let session = Session::launch(&opts).await?;
+        let launch_ms = started.elapsed().as_millis() as u64;
         let layer = engine_script(&PageConfig::new(page.fps, page.variables, page.videos));
         let interval = 1000.0 * page.fps.den() as f64 / page.fps.num() as f64;
         let url = server.url("/index.html");
@@ -207,6 +213,8 @@ impl Capturer {
             probe: page.probe,
             watch: None,
             frame_in_flight: None,
+            launch_ms,
+            reload: (String::new(), Duration::ZERO, Duration::ZERO),
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
@@ -235,6 +243,14 @@ impl Capturer {
         // script holds the page (the command waits for the main thread, as an evaluation does).
         let busy = if self.probe { BUSY_LIMIT } else { RENDER_BUSY_LIMIT };
         self.watch = Some(Watch::start(page.clone(), busy).await?);
+        self.reload = (url.to_string(), ready_timeout, grace);
+        self.open(url, ready_timeout, grace).await
+    }
+
+    /// Navigate to `url` (the layer injected, the watch on) and wait until the page is ready;
+    /// then, in render-chunk, draw frame 0.
+    async fn open(&mut self, url: &str, ready_timeout: Duration, grace: Duration) -> Result<()> {
+        let page = self.session.page.clone();
         let navigate = page.execute(NavigateParams::new(url));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
@@ -294,6 +310,23 @@ impl Capturer {
         Ok(())
     }
 
+    /// Make a page that captured another chunk ready for the next one, as if it had just
+    /// launched: the last capture is forgotten (it is no stand-in for an undamaged first frame of
+    /// another chunk) and the page is loaded again in the running browser, then frame 0 drawn,
+    /// so that the next [`Capturer::frame`] starts from the state a fresh browser's page has.
+    ///
+    /// Seeking alone is not enough: the page's DOM state is absolute (`renderSeek`), but
+    /// Chromium's compositor keeps state from frame to frame (seen: chunk 6 of nested-scenes drawn
+    /// right after chunk 5 came out 1 LSB off, PSNR 61 dB, against the same chunk drawn fresh,
+    /// and also after hiding the whole page for a frame, which drops its layers; drawn after
+    /// chunk 0 it was identical). What a reload saves is the browser launch.
+    pub async fn rewind(&mut self) -> Result<()> {
+        self.last = None;
+        self.warnings.clear();
+        let (url, ready_timeout, grace) = self.reload.clone();
+        self.open(&url, ready_timeout, grace).await
+    }
+
     /// The probe's last check: the first seek, watched as the load is (a script may loop in it).
     /// Nothing is drawn: the probe's browser is killed next, and a raster (30–60 ms for the
     /// examples) would only delay that.
@@ -314,6 +347,18 @@ impl Capturer {
     /// infers).
     pub fn ready_duration(&self) -> Option<f64> {
         self.ready_duration
+    }
+
+    /// How far (ms) the next beginFrame's stamp is ahead of the browser's clock: a page that
+    /// captured faster than real time is ahead, and a navigation holds frames stamped ahead of
+    /// the clock until it gets there ([`Capturer::rewind`] would wait that long).
+    pub fn clock_lead_ms(&self) -> f64 {
+        self.ticks + self.interval - monotonic_ms()
+    }
+
+    /// How long starting the browser took, in ms (until its page was open, before the load).
+    pub fn launch_ms(&self) -> u64 {
+        self.launch_ms
     }
 
     /// What the page said while getting ready (e.g. a timeline that never registered).

@@ -1,29 +1,34 @@
 //! `render_chunk`: capture a chunk's frames in headless Chromium and encode them as one
-//! closed-GOP chunk (contracts §5).
+//! closed-GOP chunk (contracts §5); [`ChunkSession`]: several chunks of one plan with the same
+//! browsers.
 //!
 //! Order of work: the cheap checks (artifacts, protocol, index, libav version) → scratch
 //! directory `<out>.work.<pid>.<random>` → browsers boot while the planHash and font fingerprint
 //! are computed on another thread → those verdicts, in the contract's order → capture, decode
 //! and encode as a pipeline ([`pipeline`]) → the chunk renamed into place → the sidecar
-//! `<out>.perf.json` → scratch removed. Any failure leaves nothing at `out`.
+//! `<out>.perf.json` → scratch removed. Any failure leaves nothing at `out`. In a session the
+//! launch and the verdicts happen once; a later chunk reloads the page in the running browsers
+//! ([`session`]).
 
 pub mod color;
 mod decode;
 pub mod encode;
 pub mod pipeline;
+pub mod session;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use encode::{ChunkOutput, ChunkWriter};
 pub use pipeline::Progress;
+pub use session::{render_chunks, ChunkControl, ChunkSession};
 
-use crate::error::{Code, Error, Result};
+use crate::error::{Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::publish::unique_suffix;
 
@@ -50,9 +55,13 @@ pub struct ChunkOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timings {
-    /// Recomputing the planHash (concurrent with the browser boot).
+    /// Recomputing the planHash (concurrent with the browser boot). A session computes it once:
+    /// the chunk that waited for it carries the time, later chunks of the session 0.
     pub plan_hash_ms: u64,
-    /// Launching the browsers until the page was ready.
+    /// Getting the browsers ready for this chunk: launching them and loading the page for a
+    /// chunk that started them (a session's first chunk, or the first after a failure); for a
+    /// chunk rendered by browsers that rendered another one before, only loading the page again
+    /// in the running browsers (no launch).
     pub session_boot_ms: u64,
     /// Capturing the frames.
     pub capture_stage_ms: u64,
@@ -60,6 +69,21 @@ pub struct Timings {
     pub encode_stage_ms: u64,
     /// The whole call.
     pub duration_ms: u64,
+}
+
+/// Where a chunk's start-up time went, in milliseconds: in [`ChunkResult`] (the CLI's JSON
+/// result), not in the sidecar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartTimings {
+    /// Whether browsers that had rendered another chunk rendered this one (rewound, not launched).
+    pub warm: bool,
+    /// Starting the browser processes until their page was open (the slowest one); 0 when warm.
+    pub launch_ms: u64,
+    /// Loading the page until it was ready (after the launch); when warm, loading it again.
+    pub load_ms: u64,
+    /// From the start of capture until the chunk's first frame was captured.
+    pub first_frame_ms: u64,
 }
 
 /// What `render_chunk` returns (and the CLI prints as one JSON line).
@@ -81,6 +105,9 @@ pub struct ChunkResult {
     /// Frames captured byte for byte as their browser's previous one (held frames): decoded once.
     #[serde(default)]
     pub reused_frames: u64,
+    /// Where the chunk's start-up went (not in the sidecar).
+    #[serde(default)]
+    pub start: StartTimings,
     /// What the page said while getting ready (e.g. a timeline that never registered, so the
     /// page rendered as it stands).
     #[serde(default)]
@@ -118,71 +145,15 @@ pub struct Sidecar {
 }
 
 /// Render chunk `index` of the plan at `plan_dir` into `out` (a file for mp4/mov, a directory of
-/// PNG frames for png-sequence) and write its sidecar.
+/// PNG frames for png-sequence) and write its sidecar: a [`ChunkSession`] of one chunk, its
+/// browsers ended before this returns. To render several chunks of one plan, keep a session
+/// ([`ChunkSession`], [`render_chunks`]): its browsers load the page once.
 pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOptions) -> Result<ChunkResult> {
-    let started = Instant::now();
-    let plan = validate::local_checks(plan_dir, index)?;
-    let binary = crate::engine::browser::BrowserBinary::find(options.browser.as_deref())?;
-    let scratch = Scratch::create(out)?;
-    let hash_plan = plan.plan.clone();
-    let system_fonts = plan.encoder.system_fonts;
-    let hashing = std::thread::spawn(move || {
-        let t = Instant::now();
-        let hash = validate::check_hash(&hash_plan);
-        let fonts = validate::check_fonts(&hash_plan, system_fonts);
-        (hash, fonts, t.elapsed().as_millis() as u64)
-    });
-    let spec = pipeline::PipelineSpec {
-        out: out.to_path_buf(),
-        scratch: scratch.0.clone(),
-        binary,
-        browsers: options.browsers.unwrap_or_else(default_browsers),
-        ready_timeout: options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
-        timeline_grace: timeline_grace(&plan.encoder, options.timeline_grace),
-        progress: options.progress.clone(),
-        cancel: options.cancel.clone(),
-    };
-    let mut hash_ms = 0;
-    let result = pipeline::run(&plan, &spec, |gl| {
-        validate::check_software_gl(gl)?;
-        let (hash, fonts, ms) =
-            hashing.join().map_err(|_| Error::new(Code::PlanHashMismatch, "planHash thread panicked"))?;
-        hash_ms = ms;
-        hash?;
-        fonts
-    })?;
-    let timings = Timings {
-        plan_hash_ms: hash_ms,
-        session_boot_ms: result.boot_ms,
-        capture_stage_ms: result.capture_ms,
-        encode_stage_ms: result.encode_ms,
-        duration_ms: started.elapsed().as_millis() as u64,
-    };
-    let sidecar = Sidecar {
-        plan_hash: plan.plan.plan_hash.clone(),
-        chunk_index: plan.chunk.index,
-        start_frame: plan.chunk.start_frame,
-        end_frame: plan.chunk.end_frame,
-        frames_encoded: result.output.frames,
-        sha256: result.output.sha256.clone(),
-        output_kind: plan.plan.dimensions.format.as_str().to_string(),
-        timings,
-        workers: spec.browsers,
-        capture_mode: result.capture_mode,
-        producer_version: crate::PRODUCER_VERSION.to_string(),
-        ffmpeg_version: crate::ffmpeg_version(),
-    };
-    crate::sidecar::write(out, &sidecar)?;
-    Ok(ChunkResult {
-        index: plan.chunk.index,
-        frames: result.output.frames,
-        sha256: result.output.sha256,
-        output_path: out.to_path_buf(),
-        capture_mode: result.capture_mode,
-        timings,
-        reused_frames: result.reused_frames,
-        warnings: result.warnings,
-    })
+    let mut session = ChunkSession::open(plan_dir, options)?;
+    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
+    let result = session.render(index, out, &control);
+    session.close();
+    result
 }
 
 /// How long render-chunk waits for a composition timeline to register: none at all when `plan`

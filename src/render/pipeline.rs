@@ -1,16 +1,17 @@
 //! The capture → decode → encode pipeline of one chunk.
 //!
-//! Capture runs in `browsers` separate browser processes (tokio tasks), browser `i` taking frames
-//! `start + i, start + i + browsers, …`; a decode thread ([`super::decode`]) puts frames back in
-//! order and turns the captured JPEG/PNG into yuv420p or RGBA; an encode thread feeds the chunk
-//! writer and hands the frame buffers back. Bounded channels and a window on how far capture may
-//! run ahead of the encoder keep memory flat, and since each stage has its own thread, the CPU is
-//! never idle waiting on Chromium.
+//! Capture runs in `browsers` separate browser processes ([`Browsers`], booted once and kept by a
+//! session across chunks), browser `i` taking frames `start + i, start + i + browsers, …`; a
+//! decode thread ([`super::decode`]) puts frames back in order and turns the captured JPEG/PNG
+//! into yuv420p or RGBA; an encode thread feeds the chunk writer and hands the frame buffers
+//! back. Bounded channels and a window on how far capture may run ahead of the encoder keep
+//! memory flat, and since each stage has its own thread, the CPU is never idle waiting on
+//! Chromium.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::decode::{decode_loop, Captured, DecodeSpec, Decoded, Pixels};
@@ -24,8 +25,9 @@ use crate::engine::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::CaptureMode;
 use crate::plan::OutputFormat;
-use crate::runtime::Runtime;
+use crate::runtime::Runtime as PageRuntime;
 use crate::time::FrameRange;
+use tokio::runtime::Runtime;
 
 /// How far (in frames) capture may run ahead of the encoder, per browser.
 const AHEAD_PER_BROWSER: i64 = 4;
@@ -96,33 +98,112 @@ pub struct PipelineOutput {
     pub output: ChunkOutput,
     /// How frames were captured.
     pub capture_mode: CaptureMode,
-    /// Launch of the browsers until all were ready, in ms.
-    pub boot_ms: u64,
-    /// From ready until the last frame was captured, in ms.
+    /// From the start of capture until the last frame was captured, in ms.
     pub capture_ms: u64,
+    /// From the start of capture until the chunk's first frame was captured, in ms.
+    pub first_frame_ms: u64,
     /// Time the encoder thread spent encoding, in ms.
     pub encode_ms: u64,
     /// Frames captured byte for byte as their browser's previous one: that picture was reused.
     pub reused_frames: u64,
-    /// WebGL renderer string reported by the first browser.
-    pub gl_renderer: Option<String>,
-    /// What the page said while getting ready (e.g. a timeline that never registered).
-    pub warnings: Vec<String>,
 }
 
-/// Render `plan.chunk` into `spec.out`. `before_capture` runs once all browsers are ready (with
-/// the first browser's WebGL renderer) and may veto the render; it carries the slower checks.
-pub fn run(
-    plan: &ChunkPlan,
-    spec: &PipelineSpec,
-    before_capture: impl FnOnce(Option<&str>) -> Result<()> + Send,
-) -> Result<PipelineOutput> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
-    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Captured>(spec.browsers * 2 + 2);
+/// The browsers of a render and the file server their page comes from, each page loaded and
+/// ready. They capture one chunk after another ([`run`]); between two chunks each page is
+/// loaded again in its running browser ([`Browsers::rewind`]) rather than a browser launched.
+pub struct Browsers {
+    /// Keeps serving the page (and its fonts, images, video frames) while the browsers live.
+    _server: FileServer,
+    capturers: Vec<Capturer>,
+    /// The WebGL renderer the first browser reported.
+    pub gl_renderer: Option<String>,
+    /// The slowest browser's start (process and DevTools connection), in ms.
+    pub launch_ms: u64,
+}
+
+impl Browsers {
+    /// Start the file server and `n` browsers (profiles under `spec.scratch`, named with
+    /// `generation` so that a relaunch never meets an earlier profile), and load the page in
+    /// each. A browser that fails ends the others before the error returns.
+    pub async fn boot(plan: &ChunkPlan, spec: &PipelineSpec, n: usize, generation: u32) -> Result<Browsers> {
+        let runtime = match &plan.encoder.runtime {
+            Some(record) => Some(PageRuntime::from_plan(&plan.plan.dir, record)?),
+            None => None,
+        };
+        let server = FileServer::start(&plan.plan.dir, runtime.as_ref().map(|r| r.source.as_str())).await?;
+        let opens = (0..n.max(1)).map(|i| open_one(plan, spec, &server, i, generation));
+        let mut capturers = Vec::with_capacity(n);
+        let mut first_err = None;
+        for r in futures_util::future::join_all(opens).await {
+            match r {
+                Ok(c) => capturers.push(c),
+                Err(e) => first_err = first_err.or(Some(e)),
+            }
+        }
+        if let Some(e) = first_err {
+            close_all(capturers).await;
+            return Err(e);
+        }
+        let gl_renderer = match capturers.first_mut() {
+            Some(c) => c.webgl_renderer().await,
+            None => None,
+        };
+        let launch_ms = capturers.iter().map(Capturer::launch_ms).max().unwrap_or(0);
+        Ok(Browsers { _server: server, capturers, gl_renderer, launch_ms })
+    }
+
+    /// How many browsers there are.
+    pub fn len(&self) -> usize {
+        self.capturers.len()
+    }
+
+    /// Whether there are none (never, once booted).
+    pub fn is_empty(&self) -> bool {
+        self.capturers.is_empty()
+    }
+
+    /// How frames are captured.
+    pub fn mode(&self) -> CaptureMode {
+        self.capturers.first().map(Capturer::mode).unwrap_or(CaptureMode::BeginFrame)
+    }
+
+    /// What the page said while getting ready. Every browser loads the same page; the first
+    /// one's notes stand for all.
+    pub fn warnings(&self) -> Vec<String> {
+        self.capturers.first().map(|c| c.warnings().to_vec()).unwrap_or_default()
+    }
+
+    /// The largest [`Capturer::clock_lead_ms`] of the browsers.
+    pub fn clock_lead_ms(&self) -> f64 {
+        self.capturers.iter().map(Capturer::clock_lead_ms).fold(0.0, f64::max)
+    }
+
+    /// Make the first `n` pages ready for another chunk ([`Capturer::rewind`]), all at once;
+    /// `CANCELLED` as soon as `cancel` is set.
+    pub async fn rewind(&mut self, n: usize, cancel: Option<Arc<AtomicBool>>) -> Result<()> {
+        let halt = Halt::new(cancel);
+        let rewinds = self.capturers.iter_mut().take(n).map(Capturer::rewind);
+        tokio::select! {
+            results = futures_util::future::join_all(rewinds) => {
+                results.into_iter().collect::<Result<Vec<()>>>().map(drop)
+            }
+            () = halted(&halt) => Err(Error::new(Code::Cancelled, "render cancelled")),
+        }
+    }
+
+    /// End every browser: each process group killed and reaped, each profile removed.
+    pub async fn close(self) {
+        close_all(self.capturers).await;
+    }
+}
+
+/// Render `plan.chunk` into `spec.out` with `browsers`, all ready (freshly booted, or rewound).
+/// The first `min(browsers, frames)` of them capture, browser `i` taking frames `start + i`,
+/// `start + i + n`, …; they stay open for the next chunk. After a failure their state is
+/// unknown (a frame step may still be in flight), so the caller ends them.
+pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut Browsers) -> Result<PipelineOutput> {
+    let n = browsers.len().clamp(1, plan.chunk.frames().max(1) as usize);
+    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Captured>(n * 2 + 2);
     let (frame_tx, frame_rx) = sync_channel::<Decoded>(3);
     let (recycle_tx, recycle_rx) = channel::<Pixels>();
     let next = Arc::new(AtomicI64::new(plan.chunk.start_frame));
@@ -151,26 +232,20 @@ pub fn run(
         halt: halt.clone(),
     };
     let encoder = std::thread::spawn(move || encode_loop(sink, frame_rx));
-    let flow = Flow { tx: raw_tx, next, halt: halt.clone() };
-    let captured = rt.block_on(capture_all(plan, spec, flow, before_capture));
+    let flow = Flow { tx: raw_tx, next, halt: halt.clone(), first_at: Arc::default() };
+    let started = Instant::now();
+    let captured = rt.block_on(capture_all(plan, &mut browsers.capturers[..n], flow.clone()));
+    drop(flow.tx);
     if captured.is_err() {
         halt.fail();
     }
     let decoded = decoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "frame decoder panicked")));
     let encoded = encoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "chunk encoder panicked")));
-    let (mode, boot_ms, capture_ms, gl, warnings) = captured?;
+    let capture_ms = captured?;
     let reused_frames = decoded?;
     let (output, encode_ms) = encoded?;
-    Ok(PipelineOutput {
-        output,
-        capture_mode: mode,
-        boot_ms,
-        capture_ms,
-        encode_ms,
-        reused_frames,
-        gl_renderer: gl,
-        warnings,
-    })
+    let first_frame_ms = flow.first_at.get().map_or(0, |t| t.duration_since(started).as_millis() as u64);
+    Ok(PipelineOutput { output, capture_mode: browsers.mode(), capture_ms, first_frame_ms, encode_ms, reused_frames })
 }
 
 fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
@@ -190,8 +265,6 @@ fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
     VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: e.gop_size, codec }
 }
 
-type CaptureStats = (CaptureMode, u64, u64, Option<String>, Vec<String>);
-
 /// Where captured frames go, and what the capture tasks share.
 #[derive(Clone)]
 struct Flow {
@@ -200,59 +273,32 @@ struct Flow {
     /// The next frame the encoder takes (capture runs at most a window ahead of it).
     next: Arc<AtomicI64>,
     halt: Halt,
+    /// When the first frame was captured (the chunk's first-frame latency).
+    first_at: Arc<OnceLock<Instant>>,
 }
 
-async fn capture_all(
-    plan: &ChunkPlan,
-    spec: &PipelineSpec,
-    flow: Flow,
-    before_capture: impl FnOnce(Option<&str>) -> Result<()>,
-) -> Result<CaptureStats> {
-    let boot = Instant::now();
-    let runtime = match &plan.encoder.runtime {
-        Some(record) => Some(Runtime::from_plan(&plan.plan.dir, record)?),
-        None => None,
-    };
-    let server = FileServer::start(&plan.plan.dir, runtime.as_ref().map(|r| r.source.as_str())).await?;
-    let n = spec.browsers.clamp(1, plan.chunk.frames().max(1) as usize);
-    let opens = (0..n).map(|i| open_one(plan, spec, &server, i));
-    let mut capturers = Vec::with_capacity(n);
-    let mut first_err = None;
-    for r in futures_util::future::join_all(opens).await {
-        match r {
-            Ok(c) => capturers.push(c),
-            Err(e) => first_err = first_err.or(Some(e)),
-        }
-    }
-    if let Some(e) = first_err {
-        close_all(capturers).await;
-        return Err(e);
-    }
-    let gl = match capturers.first_mut() {
-        Some(c) => c.webgl_renderer().await,
-        None => None,
-    };
-    let boot_ms = boot.elapsed().as_millis() as u64;
-    if let Err(e) = before_capture(gl.as_deref()) {
-        close_all(capturers).await;
-        return Err(e);
-    }
-    let mode = capturers.first().map(Capturer::mode).unwrap_or(CaptureMode::BeginFrame);
-    // Every browser loads the same page; the first one's notes stand for all.
-    let warnings = capturers.first().map(|c| c.warnings().to_vec()).unwrap_or_default();
+/// Capture the chunk's frames with `capturers`; returns the capture time in ms.
+async fn capture_all(plan: &ChunkPlan, capturers: &mut [Capturer], flow: Flow) -> Result<u64> {
     let started = Instant::now();
+    let n = capturers.len();
     let window = AHEAD_PER_BROWSER * n as i64;
-    let tasks = capturers.into_iter().enumerate().map(|(i, c)| {
+    let tasks = capturers.iter_mut().enumerate().map(|(i, c)| {
         let frames: Vec<i64> = (plan.chunk.start_frame + i as i64..plan.chunk.end_frame).step_by(n).collect();
         capture_frames(c, frames, flow.clone(), window)
     });
     let results = futures_util::future::join_all(tasks).await;
     drop(flow);
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    Ok((mode, boot_ms, started.elapsed().as_millis() as u64, gl, warnings))
+    Ok(started.elapsed().as_millis() as u64)
 }
 
-async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i: usize) -> Result<Capturer> {
+async fn open_one(
+    plan: &ChunkPlan,
+    spec: &PipelineSpec,
+    server: &FileServer,
+    i: usize,
+    generation: u32,
+) -> Result<Capturer> {
     let d = plan.plan.dimensions;
     let format = if plan.encoder.capture_format == "png" {
         ShotFormat::Png
@@ -260,9 +306,13 @@ async fn open_one(plan: &ChunkPlan, spec: &PipelineSpec, server: &FileServer, i:
         ShotFormat::Jpeg(plan.encoder.jpeg_quality)
     };
     let (width, height) = plan.encoder.page_size.unwrap_or((d.width, d.height));
+    let profile = match generation {
+        0 => format!("browser-{i}"),
+        g => format!("browser-{i}.{g}"),
+    };
     let page = PageSpec {
         binary: spec.binary.clone(),
-        scratch: spec.scratch.join(format!("browser-{i}")),
+        scratch: spec.scratch.join(profile),
         fps: d.fps,
         width,
         height,
@@ -281,9 +331,9 @@ async fn close_all(capturers: Vec<Capturer>) {
     futures_util::future::join_all(capturers.into_iter().map(Capturer::close)).await;
 }
 
-/// Capture `frames` with one browser, then end it. A failure stops the other tasks too
+/// Capture `frames` with one browser (which stays open). A failure stops the other tasks too
 /// ([`Halt`]); a task stopped that way returns `Ok`, so that the failure is the error reported.
-async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window: i64) -> Result<()> {
+async fn capture_frames(cap: &mut Capturer, frames: Vec<i64>, flow: Flow, window: i64) -> Result<()> {
     let result = async {
         for frame in frames {
             wait_turn(frame, &flow, window).await;
@@ -298,6 +348,7 @@ async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window:
                     };
                 }
             };
+            flow.first_at.get_or_init(Instant::now);
             if flow.tx.send(Captured { frame, shot }).await.is_err() {
                 // The decoder stopped: its own error is the one to report.
                 return Ok(());
@@ -309,7 +360,6 @@ async fn capture_frames(mut cap: Capturer, frames: Vec<i64>, flow: Flow, window:
     if result.is_err() {
         flow.halt.fail();
     }
-    cap.close().await;
     result
 }
 

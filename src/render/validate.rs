@@ -36,34 +36,57 @@ struct VideosJson {
 
 /// Steps 1–4: artifacts, protocol, index, libav version.
 pub fn local_checks(plan_dir: &Path, index: i64) -> Result<ChunkPlan> {
+    let plan = load_plan(plan_dir)?;
+    let chunk = chunk_of(&plan, index)?;
+    check_libav(&plan)?;
+    let (encoder, videos) = render_config(plan_dir)?;
+    check_gop(&encoder, &chunk, plan_dir)?;
+    Ok(ChunkPlan { plan, chunk, encoder, videos })
+}
+
+/// Steps 1–2: the artifacts are present and the plan's protocol is understood.
+pub fn load_plan(plan_dir: &Path) -> Result<Plan> {
     for rel in REQUIRED {
         let path = plan_dir.join(rel);
         if !path.is_file() {
             return Err(Error::new(Code::MissingPlanArtifact, format!("plan artifact {} is missing", path.display())));
         }
     }
-    let plan = Plan::load(plan_dir)?;
-    let chunk = usize::try_from(index).ok().and_then(|i| plan.chunks.get(i)).copied().ok_or_else(|| {
+    Plan::load(plan_dir)
+}
+
+/// Step 3: chunk `index` of `plan`.
+pub fn chunk_of(plan: &Plan, index: i64) -> Result<ChunkSpec> {
+    usize::try_from(index).ok().and_then(|i| plan.chunks.get(i)).copied().ok_or_else(|| {
         Error::new(
             Code::ChunkIndexOutOfRange,
-            format!("chunk index {index} is outside 0..{} of plan {}", plan.chunks.len(), plan_dir.display()),
+            format!("chunk index {index} is outside 0..{} of plan {}", plan.chunks.len(), plan.dir.display()),
         )
-    })?;
+    })
+}
+
+/// Step 4: this worker links the libav the plan was made with.
+pub fn check_libav(plan: &Plan) -> Result<()> {
     let linked = crate::ffmpeg_version();
     if plan.ffmpeg_version.as_deref() != Some(linked.as_str()) {
         return Err(Error::new(
             Code::FfmpegVersionMismatch,
             format!(
                 "plan {} was made with \"{}\", this worker links \"{linked}\"",
-                plan_dir.display(),
+                plan.dir.display(),
                 plan.ffmpeg_version.as_deref().unwrap_or("(none)")
             ),
         ));
     }
+    Ok(())
+}
+
+/// The locked render configuration and the pre-extracted video frames (read once the cheap
+/// checks passed).
+pub fn render_config(plan_dir: &Path) -> Result<(EncoderConfig, Vec<ExtractedVideo>)> {
     let encoder: EncoderConfig = read_json(&plan_dir.join("meta/encoder.json"))?;
-    check_gop(&encoder, &chunk, plan_dir)?;
     let videos: VideosJson = read_json(&plan_dir.join("meta/videos.json"))?;
-    Ok(ChunkPlan { plan, chunk, encoder, videos: videos.extracted })
+    Ok((encoder, videos.extracted))
 }
 
 /// The chunk is a run of whole GOPs: it starts on a multiple of `gopSize` (a plan from upstream,

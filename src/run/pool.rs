@@ -2,7 +2,9 @@
 //!
 //! Contract: [`run_pool`] returns one finished chunk path per plan chunk, in index order, or
 //! the first error that stopped it. Each worker is a thread that takes the next chunk from a
-//! shared queue and calls [`render_chunk`] with one browser of its own. A retryable failure puts
+//! shared queue and renders it with one browser of its own, kept warm across the chunks it
+//! renders (a [`ChunkSession`]: the page loads once per worker, not once per chunk; a failed or
+//! cancelled chunk ends that browser and the worker's next chunk launches a new one). A retryable failure puts
 //! the chunk back on the queue after an exponential backoff, up to `max_attempts` runs; a
 //! non-retryable one (or the caller's cancel flag) stops the pool at once: every running chunk
 //! is cancelled through its own cancel flag and the workers are joined before returning. A chunk
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::progress::{FrameCounter, Reporter, Stage};
 use crate::error::{Code, Error, Result};
 use crate::plan::ChunkSpec;
-use crate::render::{render_chunk, ChunkOptions};
+use crate::render::{ChunkControl, ChunkOptions, ChunkSession};
 
 /// Which run of a chunk a worker is about to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,10 +239,13 @@ fn schedule_duplicates(shared: &Shared<'_>, state: &mut State) {
     shared.wake.notify_all();
 }
 
+/// A worker: its session (opened with its first chunk, kept across the next ones) renders
+/// every task it takes; the session ends, browsers reaped, when the pool stops.
 fn worker(shared: &Shared<'_>) {
+    let mut session: Option<ChunkSession> = None;
     while let Some((task, cancel)) = next_task(shared) {
         let started = Instant::now();
-        let result = run_task(shared, &task, &cancel);
+        let result = run_task(shared, &mut session, &task, &cancel);
         finish_task(shared, task, &cancel, started.elapsed(), result);
     }
 }
@@ -283,8 +288,13 @@ fn chunk_path(spec: &PoolSpec<'_>, index: usize, duplicate: bool) -> PathBuf {
     spec.chunk_dir.join(format!("chunk-{index:03}{copy}{}", spec.extension))
 }
 
-/// One run of one chunk: the fault hook, then `render_chunk` with one browser.
-fn run_task(shared: &Shared<'_>, task: &Task, cancel: &Arc<AtomicBool>) -> Result<PathBuf> {
+/// One run of one chunk: the fault hook, then the worker's session renders it.
+fn run_task(
+    shared: &Shared<'_>,
+    session: &mut Option<ChunkSession>,
+    task: &Task,
+    cancel: &Arc<AtomicBool>,
+) -> Result<PathBuf> {
     let spec = shared.spec;
     let index = u32::try_from(task.index).unwrap_or(u32::MAX);
     if let Some(hook) = &spec.fault {
@@ -302,14 +312,27 @@ fn run_task(shared: &Shared<'_>, task: &Task, cancel: &Arc<AtomicBool>) -> Resul
         let done = frames.update(slot, encoded);
         reporter.report(Stage::Render, done, done as f64 / total as f64, false);
     });
-    let options = ChunkOptions {
-        browser: spec.browser.clone(),
-        browsers: Some(1),
-        progress: Some(progress),
-        cancel: Some(Arc::clone(cancel)),
-        ..Default::default()
+    let session = match session {
+        Some(s) => s,
+        None => {
+            let options = ChunkOptions {
+                browser: spec.browser.clone(),
+                browsers: Some(browsers_per_worker(spec)),
+                ..Default::default()
+            };
+            session.insert(ChunkSession::open(spec.plan_dir, &options)?)
+        }
     };
-    render_chunk(spec.plan_dir, i64::from(index), &out, &options).map(|r| r.output_path)
+    let control = ChunkControl { progress: Some(progress), cancel: Some(Arc::clone(cancel)) };
+    session.render(i64::from(index), &out, &control).map(|r| r.output_path)
+}
+
+/// Browsers each worker's session runs: one, unless there are fewer chunks than workers (a short
+/// composition holds few GOPs); then the workers that have a chunk share the others' browsers, so
+/// that every worker's core still captures (a chunk's browsers take interleaved frames).
+fn browsers_per_worker(spec: &PoolSpec<'_>) -> usize {
+    let active = spec.workers.clamp(1, spec.chunks.len().max(1));
+    (spec.workers / active).max(1)
 }
 
 /// Record how a run ended: a first finish wins its chunk; a failure is retried, left to the

@@ -19,7 +19,7 @@ use super::{block_on, plan as remote_plan, Location, Remote};
 use crate::assemble::{AssembleOptions, AssembleResult};
 use crate::error::{Code, Error, Result};
 use crate::plan::{OutputFormat, Plan, PlanConfig, PlanResult};
-use crate::render::{ChunkOptions, ChunkResult};
+use crate::render::{ChunkControl, ChunkOptions, ChunkResult, ChunkSession};
 use crate::run::{RenderOptions, RenderResult};
 
 /// What moving artifacts cost a command, in its JSON result as `storage`.
@@ -139,6 +139,137 @@ pub fn render_chunk_at(
         }
     };
     Ok(WithStorage { result, storage: t })
+}
+
+/// Which chunks a [`ChunksAt`] renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkIndexes {
+    /// These, in this order.
+    List(Vec<i64>),
+    /// Array-job task `task` of tasks that take `per_task` chunks each: chunks
+    /// `task·per_task … task·per_task + per_task − 1`, those the plan has (the last task may get
+    /// fewer; a task past the plan's end fails with `CHUNK_INDEX_OUT_OF_RANGE`).
+    Task {
+        /// The task's index (from the array job's environment).
+        task: i64,
+        /// Chunks per task, at least 1.
+        per_task: i64,
+    },
+}
+
+impl ChunkIndexes {
+    /// The indexes for a plan of `chunks` chunks.
+    pub fn resolve(&self, chunks: usize) -> Vec<i64> {
+        match self {
+            ChunkIndexes::List(list) => list.clone(),
+            ChunkIndexes::Task { task, per_task } => {
+                let first = task.saturating_mul((*per_task).max(1));
+                let end = first.saturating_add((*per_task).max(1)).min(chunks as i64);
+                if first >= end {
+                    // Past the plan: checked (and refused) like any other index.
+                    vec![first]
+                } else {
+                    (first..end).collect()
+                }
+            }
+        }
+    }
+}
+
+/// `render_chunk_at` for several indexes of one plan in one process (an engine that hands a
+/// task a range of chunks): one [`ChunkSession`], so the browsers launch and load the page once.
+/// `out` must be a folder or prefix (ending in `/`): chunk i goes there as `chunk-NNN.<ext>`
+/// with its sidecar, exactly as a one-index run writes it. Every index is checked against the
+/// plan before the first chunk renders; [`ChunksAt::next`] then renders (and uploads) one chunk
+/// at a time, in the order given.
+pub struct ChunksAt {
+    session: ChunkSession,
+    indexes: std::vec::IntoIter<i64>,
+    out: String,
+    format: OutputFormat,
+    sink: Option<TransferSink>,
+    /// The plan's fetch, reported with the first chunk.
+    fetch: Option<StorageTimings>,
+    /// Where chunks for a remote `out` are made before their upload (one folder for the whole
+    /// run: the session's browser profiles live beside its first chunk).
+    local: Option<Scratch>,
+}
+
+impl ChunksAt {
+    /// Resolve the plan (downloading it once), open the session and check every index.
+    pub fn open(
+        plan: &str,
+        which: &ChunkIndexes,
+        out: &str,
+        options: &ChunkOptions,
+        sink: Option<TransferSink>,
+    ) -> Result<ChunksAt> {
+        let several = !matches!(which, ChunkIndexes::List(list) if list.len() == 1);
+        if several && !super::is_dir_arg(out) {
+            return Err(Error::new(
+                Code::InvalidConfig,
+                format!("several chunk indexes need an output folder or prefix ending in '/', not {out:?}"),
+            ));
+        }
+        let mut t = StorageTimings::default();
+        let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
+        let session = ChunkSession::open(&plan_dir, options)?;
+        let indexes = which.resolve(session.plan().chunks.len());
+        for &index in &indexes {
+            session.check_index(index)?;
+        }
+        let format = session.plan().dimensions.format;
+        let local = match Location::parse(out)? {
+            Location::Local(_) => None,
+            Location::Remote(_) => Some(Scratch::new("chunk")?),
+        };
+        Ok(ChunksAt {
+            session,
+            indexes: indexes.into_iter(),
+            out: out.to_string(),
+            format,
+            sink,
+            fetch: Some(t),
+            local,
+        })
+    }
+
+    /// The indexes still to render.
+    pub fn remaining(&self) -> &[i64] {
+        self.indexes.as_slice()
+    }
+
+    /// Render the next chunk (then upload it when `out` is remote); `None` once all are done.
+    pub fn next(&mut self, control: &ChunkControl) -> Option<Result<WithStorage<ChunkResult>>> {
+        let index = self.indexes.next()?;
+        Some(self.render(index, control))
+    }
+
+    fn render(&mut self, index: i64, control: &ChunkControl) -> Result<WithStorage<ChunkResult>> {
+        let mut t = self.fetch.take().unwrap_or_default();
+        let result = match chunk_target(&self.out, index, self.format)? {
+            Location::Local(path) => self.session.render(index, &path, control)?,
+            Location::Remote(dest) => {
+                let folder = match &self.local {
+                    Some(s) => s.path().to_path_buf(),
+                    None => self.local.insert(Scratch::new("chunk")?).path().to_path_buf(),
+                };
+                let local = folder.join(chunk_name(u32::try_from(index).unwrap_or(0), self.format));
+                let mut result = self.session.render(index, &local, control)?;
+                let started = Instant::now();
+                let sent = block_on(chunks::upload(&local, &dest, self.sink.as_ref()))?;
+                // The chunk is uploaded (or failed to be): its local copy is not needed again.
+                let _removed =
+                    if local.is_dir() { std::fs::remove_dir_all(&local) } else { std::fs::remove_file(&local) };
+                let _removed = std::fs::remove_file(crate::sidecar::path(&local));
+                t.upload_bytes = sent?;
+                t.upload_ms = ms(started);
+                result.output_path = PathBuf::from(dest.url());
+                result
+            }
+        };
+        Ok(WithStorage { result, storage: t })
+    }
 }
 
 /// Where assemble takes the chunks from.
@@ -311,4 +442,19 @@ pub fn verify_at(file: &str, plan: Option<&str>) -> Result<crate::VerifyReport> 
         }
     };
     crate::verify(&path, plan_dir.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChunkIndexes;
+
+    #[test]
+    fn a_task_takes_its_run_of_chunks_and_the_last_one_fewer() {
+        let task = |task, per_task| ChunkIndexes::Task { task, per_task }.resolve(10);
+        assert_eq!(task(0, 4), vec![0, 1, 2, 3]);
+        assert_eq!(task(2, 4), vec![8, 9]);
+        assert_eq!(task(3, 4), vec![12], "past the plan: refused as an index");
+        assert_eq!(task(5, 1), vec![5]);
+        assert_eq!(ChunkIndexes::List(vec![3, 1]).resolve(10), vec![3, 1]);
+    }
 }

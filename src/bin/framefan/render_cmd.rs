@@ -1,12 +1,15 @@
-//! `framefan render-chunk`: one chunk of a plan, the worker side of a distributed render.
+//! `framefan render-chunk`: one chunk of a plan, the worker side of a distributed render; or
+//! several chunks of one plan in one process (`--index` repeated, `--indexes 3-7`, or
+//! `--chunks-per-task K` with an array-job index), rendered by the same browsers, which load the
+//! page once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use framefan::render::ChunkOptions;
-use framefan::store::ops::render_chunk_at;
+use framefan::render::{ChunkControl, ChunkOptions, ChunkResult};
+use framefan::store::ops::{render_chunk_at, ChunkIndexes, ChunksAt, WithStorage};
 
 use crate::{exit, progress, signals};
 
@@ -20,12 +23,20 @@ pub struct RenderChunkArgs {
     /// The plan directory, or its URL (s3://, gs://, az://, file://).
     plan_dir: String,
     /// The chunk file (mp4/mov) or frame directory (png-sequence) to write, local or a URL; one
-    /// ending in `/` is a folder or prefix that receives `chunk-NNN.<ext>` and its sidecar.
+    /// ending in `/` is a folder or prefix that receives `chunk-NNN.<ext>` and its sidecar (needed
+    /// with several chunks).
     out: String,
-    /// The chunk index; else JOB_COMPLETION_INDEX, CLOUD_RUN_TASK_INDEX, AWS_BATCH_JOB_ARRAY_INDEX
-    /// or SLURM_ARRAY_TASK_ID, the first one set.
+    /// The chunk index, or several (repeat the option); else JOB_COMPLETION_INDEX,
+    /// CLOUD_RUN_TASK_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID, the first one set.
     #[arg(long)]
-    index: Option<i64>,
+    index: Vec<i64>,
+    /// Several chunk indexes, rendered in this order by the same browsers: `3-7`, `0,2,5-6`.
+    #[arg(long, conflicts_with_all = ["index", "chunks_per_task"])]
+    indexes: Option<String>,
+    /// Each array-job task renders K chunks: task t (the index from the environment) renders
+    /// chunks t·K … t·K+K−1, those the plan has.
+    #[arg(long, value_name = "K", conflicts_with = "index", value_parser = clap::value_parser!(i64).range(1..))]
+    chunks_per_task: Option<i64>,
     /// The browser binary (else FRAMEFAN_BROWSER, else chromium-headless-shell).
     #[arg(long)]
     browser: Option<PathBuf>,
@@ -46,11 +57,47 @@ fn index_from_env() -> Option<Result<i64, String>> {
     })
 }
 
+/// `3-7`, `0,2,5-6`: the indexes in the order written.
+fn parse_indexes(text: &str) -> Result<Vec<i64>, String> {
+    let bad = || format!("--indexes {text:?} is not a list like 3-7 or 0,2,5-6");
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b) = (a.trim().parse::<i64>().map_err(|_| bad())?, b.trim().parse::<i64>().map_err(|_| bad())?);
+        if b < a || b - a >= 100_000 {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    Ok(out)
+}
+
+/// Which chunks the arguments and the environment name.
+fn chunk_indexes(args: &RenderChunkArgs) -> Result<ChunkIndexes, String> {
+    if let Some(text) = &args.indexes {
+        return parse_indexes(text).map(ChunkIndexes::List);
+    }
+    if !args.index.is_empty() {
+        return Ok(ChunkIndexes::List(args.index.clone()));
+    }
+    let from_env = match index_from_env() {
+        Some(r) => r?,
+        None => return Err(format!("no chunk index: pass --index or set one of {}", INDEX_ENV.join(", "))),
+    };
+    Ok(match args.chunks_per_task {
+        Some(per_task) => ChunkIndexes::Task { task: from_env, per_task },
+        None => ChunkIndexes::List(vec![from_env]),
+    })
+}
+
 pub fn run(args: RenderChunkArgs) -> ExitCode {
-    let index = match args.index.map(Ok).or_else(index_from_env) {
-        Some(Ok(i)) => i,
-        Some(Err(msg)) => return usage(&msg),
-        None => return usage(&format!("no chunk index: pass --index or set one of {}", INDEX_ENV.join(", "))),
+    let which = match chunk_indexes(&args) {
+        Ok(w) => w,
+        Err(msg) => return usage(&msg),
+    };
+    let index = match &which {
+        ChunkIndexes::List(list) if list.len() == 1 => list[0],
+        _ => return run_several(args, &which),
     };
     let stop = signals::install("the chunk");
     let mut options = ChunkOptions {
@@ -67,26 +114,74 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
     let sink = args.progress.then(progress::transfer_ndjson_stderr);
     match render_chunk_at(&args.plan_dir, index, &args.out, &options, sink) {
         Ok(run) => {
-            let result = &run.result;
-            if args.json {
-                println!("{}", serde_json::to_string(&run).unwrap_or_default());
-            } else {
-                println!(
-                    "{}: chunk {}, {} frames, {} ms ({:?})",
-                    result.output_path.display(),
-                    result.index,
-                    result.frames,
-                    result.timings.duration_ms,
-                    result.capture_mode
-                );
-            }
+            print_result(&run, args.json);
             ExitCode::from(exit::OK)
         }
         Err(err) => stop.report(&err, args.json),
     }
 }
 
+/// Several chunks: one line per chunk as it finishes; the first failure stops the rest (the
+/// chunks finished before it stay, each with its sidecar) and is the exit status.
+fn run_several(args: RenderChunkArgs, which: &ChunkIndexes) -> ExitCode {
+    if !args.out.ends_with('/') {
+        return usage("several chunk indexes need OUT to be a folder or prefix ending in '/'");
+    }
+    let stop = signals::install("the chunks");
+    let options = ChunkOptions { browser: args.browser, browsers: args.browsers, ..Default::default() };
+    let sink = args.progress.then(progress::transfer_ndjson_stderr);
+    let mut chunks = match ChunksAt::open(&args.plan_dir, which, &args.out, &options, sink) {
+        Ok(c) => c,
+        Err(err) => return stop.report(&err, args.json),
+    };
+    loop {
+        let index = chunks.remaining().first().copied().unwrap_or(-1);
+        let mut control = ChunkControl { cancel: Some(stop.flag()), ..Default::default() };
+        if args.progress {
+            control.progress = Some(Arc::new(move |done: i64| {
+                eprintln!("{}", serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}));
+            }));
+        }
+        match chunks.next(&control) {
+            None => return ExitCode::from(exit::OK),
+            Some(Ok(run)) => print_result(&run, args.json),
+            Some(Err(err)) => return stop.report(&err, args.json),
+        }
+    }
+}
+
+fn print_result(run: &WithStorage<ChunkResult>, json: bool) {
+    let result = &run.result;
+    if json {
+        println!("{}", serde_json::to_string(run).unwrap_or_default());
+    } else {
+        println!(
+            "{}: chunk {}, {} frames, {} ms ({:?})",
+            result.output_path.display(),
+            result.index,
+            result.frames,
+            result.timings.duration_ms,
+            result.capture_mode
+        );
+    }
+}
+
 fn usage(msg: &str) -> ExitCode {
     eprintln!("framefan render-chunk: {msg}");
     ExitCode::from(exit::USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_indexes;
+
+    #[test]
+    fn index_lists_keep_their_order() {
+        assert_eq!(parse_indexes("3-7").unwrap(), vec![3, 4, 5, 6, 7]);
+        assert_eq!(parse_indexes("2, 0,5-6").unwrap(), vec![2, 0, 5, 6]);
+        assert_eq!(parse_indexes("4").unwrap(), vec![4]);
+        for bad in ["", "7-3", "a", "1-", "1,,2"] {
+            assert!(parse_indexes(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -1,0 +1,302 @@
+//! [`ChunkSession`]: several chunks of one plan rendered by one set of browsers, launched once
+//! instead of once per chunk.
+//!
+//! Validation keeps the contract's order for every chunk (contracts §5): artifacts and protocol
+//! when the session opens; then, per chunk, the index, and the libav version (checked once); the
+//! software GL, planHash and font verdicts once, when the first chunk's browsers are ready (a
+//! failed verdict stands for every later chunk). Every chunk gets its own artifact and sidecar,
+//! byte for byte what a one-chunk `render_chunk` writes: before a later chunk each browser loads
+//! the page again and draws frame 0 ([`crate::engine::capture::Capturer::rewind`]). Seeking a
+//! loaded page back is not enough: its DOM state is absolute (`renderSeek`), but Chromium's
+//! compositor keeps state across frames, and a nested-scenes chunk drawn after the chunk before
+//! it came out 1 LSB off against the same chunk drawn fresh. So a warm chunk saves the launch
+//! (process, DevTools connection, new tab), not the page load.
+//!
+//! A chunk that fails or is cancelled ends the session's browsers, and the next chunk launches
+//! new ones: after a failure a frame step may still be in flight, the renderer may have crashed
+//! or a script may hold the page, and a chunk rendered by such a browser could differ from a
+//! fresh one. Only a path that already failed pays the relaunch. The session's scratch directory
+//! (browser profiles, `<first out>.work.<pid>.<random>`) lives until the session ends; ending it
+//! (drop) kills and reaps every browser first.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::pipeline::{self, Browsers, PipelineSpec, Progress};
+use super::validate::{self, ChunkPlan};
+use super::{default_browsers, timeline_grace, ChunkOptions, ChunkResult, Scratch, Sidecar, StartTimings, Timings};
+use crate::engine::browser::BrowserBinary;
+use crate::error::{Code, Error, Result};
+use crate::plan::model::{EncoderConfig, ExtractedVideo};
+use crate::plan::Plan;
+
+/// Browsers whose frame stamps ran further ahead of the clock than this (a page captured
+/// faster than real time) are launched anew rather than reloaded: a navigation holds frames
+/// stamped ahead of the clock until it gets there, and a launch and load take about a second.
+const MAX_CLOCK_LEAD_MS: f64 = 1000.0;
+
+/// What changes from one chunk of a session to the next.
+#[derive(Clone, Default)]
+pub struct ChunkControl {
+    /// Called with the number of this chunk's frames encoded so far.
+    pub progress: Option<Progress>,
+    /// Set to stop this chunk early with `CANCELLED` (its browsers are ended).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// The verdicts of the slow checks (planHash, fonts), computed on a thread while the first
+/// browsers boot.
+enum Verdicts {
+    NotStarted,
+    Pending(JoinHandle<(Result<()>, Result<()>, u64)>),
+    Passed,
+    Failed(Code, String),
+}
+
+/// Renders chunks of one plan with browsers that stay open from one chunk to the next.
+pub struct ChunkSession {
+    rt: tokio::runtime::Runtime,
+    plan: Plan,
+    options: ChunkOptions,
+    /// The libav check passed and the render configuration was read.
+    config: Option<(EncoderConfig, Vec<ExtractedVideo>)>,
+    binary: Option<BrowserBinary>,
+    verdicts: Verdicts,
+    /// The browsers, ready for the next chunk (none before the first chunk and after a failure).
+    warm: Option<Browsers>,
+    /// Launches so far (each relaunch gets fresh profile names).
+    generation: u32,
+    scratch: Option<Scratch>,
+    /// When the session opened: the first chunk's `durationMs` counts from here, as a one-chunk
+    /// render counts its checks.
+    opened: Option<Instant>,
+}
+
+impl ChunkSession {
+    /// Open a session over the plan at `plan_dir`: its artifacts are present and its protocol
+    /// understood (steps 1–2). `options` gives the browser, their number and the page waits;
+    /// its `progress` and `cancel` are ignored here (each chunk gets its own [`ChunkControl`]).
+    /// No browser starts before the first chunk.
+    pub fn open(plan_dir: &Path, options: &ChunkOptions) -> Result<ChunkSession> {
+        let opened = Instant::now();
+        let plan = validate::load_plan(plan_dir)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(Code::Io, format!("starting the async runtime: {e}")))?;
+        Ok(ChunkSession {
+            rt,
+            plan,
+            options: ChunkOptions { progress: None, cancel: None, ..options.clone() },
+            config: None,
+            binary: None,
+            verdicts: Verdicts::NotStarted,
+            warm: None,
+            generation: 0,
+            scratch: None,
+            opened: Some(opened),
+        })
+    }
+
+    /// The plan the session renders.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Step 3 for `index` alone: a caller with several indexes checks them all before it
+    /// renders any.
+    pub fn check_index(&self, index: i64) -> Result<()> {
+        validate::chunk_of(&self.plan, index).map(drop)
+    }
+
+    /// Render chunk `index` into `out` (a file for mp4/mov, a directory of PNG frames for
+    /// png-sequence) and write its sidecar, as [`super::render_chunk`] does.
+    pub fn render(&mut self, index: i64, out: &Path, control: &ChunkControl) -> Result<ChunkResult> {
+        let started = self.opened.take().unwrap_or_else(Instant::now);
+        let chunk = validate::chunk_of(&self.plan, index)?;
+        let (encoder, videos) = self.configured()?;
+        validate::check_gop(&encoder, &chunk, &self.plan.dir)?;
+        let plan = ChunkPlan { plan: self.plan.clone(), chunk, encoder, videos };
+        if control.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::new(Code::Cancelled, format!("chunk {index} cancelled")));
+        }
+        let binary = match &self.binary {
+            Some(b) => b.clone(),
+            None => self.binary.insert(BrowserBinary::find(self.options.browser.as_deref())?).clone(),
+        };
+        let scratch = match &self.scratch {
+            Some(s) => s.0.clone(),
+            None => self.scratch.insert(Scratch::create(out)?).0.clone(),
+        };
+        // A killed predecessor's leftovers for this output go, as before a one-chunk render.
+        crate::publish::sweep_stale(out);
+        if let Verdicts::NotStarted = self.verdicts {
+            self.verdicts = Verdicts::Pending(spawn_checks(&plan));
+        }
+        let spec = PipelineSpec {
+            out: out.to_path_buf(),
+            scratch,
+            binary,
+            browsers: self.options.browsers.unwrap_or_else(default_browsers),
+            ready_timeout: self.options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
+            timeline_grace: timeline_grace(&plan.encoder, self.options.timeline_grace),
+            progress: control.progress.clone(),
+            cancel: control.cancel.clone(),
+        };
+        let result = self.capture(&plan, &spec);
+        if result.is_err() {
+            self.end_browsers();
+        }
+        let (run, start, hash_ms, warnings) = result?;
+        let timings = Timings {
+            plan_hash_ms: hash_ms,
+            session_boot_ms: start.launch_ms + start.load_ms,
+            capture_stage_ms: run.capture_ms,
+            encode_stage_ms: run.encode_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        let sidecar = Sidecar {
+            plan_hash: plan.plan.plan_hash.clone(),
+            chunk_index: plan.chunk.index,
+            start_frame: plan.chunk.start_frame,
+            end_frame: plan.chunk.end_frame,
+            frames_encoded: run.output.frames,
+            sha256: run.output.sha256.clone(),
+            output_kind: plan.plan.dimensions.format.as_str().to_string(),
+            timings,
+            workers: spec.browsers,
+            capture_mode: run.capture_mode,
+            producer_version: crate::PRODUCER_VERSION.to_string(),
+            ffmpeg_version: crate::ffmpeg_version(),
+        };
+        crate::sidecar::write(out, &sidecar)?;
+        Ok(ChunkResult {
+            index: plan.chunk.index,
+            frames: run.output.frames,
+            sha256: run.output.sha256,
+            output_path: out.to_path_buf(),
+            capture_mode: run.capture_mode,
+            timings,
+            start: StartTimings { first_frame_ms: run.first_frame_ms, ..start },
+            reused_frames: run.reused_frames,
+            warnings,
+        })
+    }
+
+    /// Step 4 once, and the render configuration read once.
+    fn configured(&mut self) -> Result<(EncoderConfig, Vec<ExtractedVideo>)> {
+        if self.config.is_none() {
+            validate::check_libav(&self.plan)?;
+            self.config = Some(validate::render_config(&self.plan.dir)?);
+        }
+        self.config.clone().ok_or_else(|| Error::new(Code::Io, "the render configuration was not read"))
+    }
+
+    /// Browsers ready for the chunk (booted, or rewound), the verdicts, then the pipeline.
+    fn capture(
+        &mut self,
+        plan: &ChunkPlan,
+        spec: &PipelineSpec,
+    ) -> Result<(pipeline::PipelineOutput, StartTimings, u64, Vec<String>)> {
+        let t = Instant::now();
+        let frames = plan.chunk.frames().max(1) as usize;
+        let mut start = StartTimings::default();
+        if self.warm.as_ref().is_some_and(|b| b.clock_lead_ms() > MAX_CLOCK_LEAD_MS) {
+            // Its reload would wait longer than a launch takes.
+            self.end_browsers();
+        }
+        match self.warm.as_mut() {
+            Some(browsers) => {
+                self.rt.block_on(browsers.rewind(frames, spec.cancel.clone()))?;
+                start.warm = true;
+                start.load_ms = t.elapsed().as_millis() as u64;
+            }
+            None => {
+                let n = spec.browsers.clamp(1, frames);
+                let browsers = self.rt.block_on(Browsers::boot(plan, spec, n, self.generation))?;
+                self.generation += 1;
+                start.launch_ms = browsers.launch_ms;
+                start.load_ms = (t.elapsed().as_millis() as u64).saturating_sub(browsers.launch_ms);
+                self.warm = Some(browsers);
+            }
+        }
+        let hash_ms = self.verdicts()?;
+        let Some(browsers) = self.warm.as_mut() else {
+            return Err(Error::new(Code::BrowserCrashed, "the browsers ended before the chunk"));
+        };
+        let warnings = browsers.warnings();
+        let run = pipeline::run(plan, spec, &self.rt, browsers)?;
+        Ok((run, start, hash_ms, warnings))
+    }
+
+    /// Steps 5–7 in order, once per session: software GL (the first browser's WebGL renderer),
+    /// then the planHash and font verdicts. Returns the planHash time for the chunk that waited
+    /// for it, 0 after.
+    fn verdicts(&mut self) -> Result<u64> {
+        match std::mem::replace(&mut self.verdicts, Verdicts::Passed) {
+            Verdicts::Passed => Ok(0),
+            Verdicts::Failed(code, message) => {
+                self.verdicts = Verdicts::Failed(code, message.clone());
+                Err(Error::new(code, message))
+            }
+            Verdicts::NotStarted => Err(Error::new(Code::PlanHashMismatch, "the planHash was not checked")),
+            Verdicts::Pending(hashing) => {
+                let gl = self.warm.as_ref().and_then(|b| b.gl_renderer.clone());
+                let verdict = validate::check_software_gl(gl.as_deref()).and_then(|()| {
+                    let (hash, fonts, ms) =
+                        hashing.join().map_err(|_| Error::new(Code::PlanHashMismatch, "planHash thread panicked"))?;
+                    hash.and(fonts).map(|()| ms)
+                });
+                if let Err(e) = &verdict {
+                    self.verdicts = Verdicts::Failed(e.kind(), e.message().to_string());
+                }
+                verdict
+            }
+        }
+    }
+
+    /// End the browsers (a failed or cancelled chunk); the next chunk launches new ones.
+    fn end_browsers(&mut self) {
+        if let Some(browsers) = self.warm.take() {
+            self.rt.block_on(browsers.close());
+        }
+    }
+
+    /// End the session: every browser killed and reaped, then the scratch directory removed.
+    pub fn close(self) {}
+}
+
+impl Drop for ChunkSession {
+    fn drop(&mut self) {
+        self.end_browsers();
+        self.scratch.take();
+    }
+}
+
+/// The planHash and font fingerprint, computed on a thread while the browsers boot.
+fn spawn_checks(plan: &ChunkPlan) -> JoinHandle<(Result<()>, Result<()>, u64)> {
+    let hash_plan = plan.plan.clone();
+    let system_fonts = plan.encoder.system_fonts;
+    std::thread::spawn(move || {
+        let t = Instant::now();
+        let hash = validate::check_hash(&hash_plan);
+        let fonts = validate::check_fonts(&hash_plan, system_fonts);
+        (hash, fonts, t.elapsed().as_millis() as u64)
+    })
+}
+
+/// Render chunks `jobs` (index, output) of the plan at `plan_dir` in the order given, with one
+/// session: every index is checked before the first chunk renders; the first failure stops
+/// the rest. `options.progress` is called per chunk with that chunk's frames.
+pub fn render_chunks(plan_dir: &Path, jobs: &[(i64, PathBuf)], options: &ChunkOptions) -> Result<Vec<ChunkResult>> {
+    let mut session = ChunkSession::open(plan_dir, options)?;
+    for (index, _) in jobs {
+        session.check_index(*index)?;
+    }
+    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
+    jobs.iter().map(|(index, out)| session.render(*index, out, &control)).collect()
+}
