@@ -70,7 +70,7 @@ fn the_gsap_title_card_renders_frame_exact() {
     let out = dir.path().join("title.mp4");
     let result = render(&example("title-card"), &options(None, None, 2), &out).unwrap();
     assert_eq!((result.total_frames, result.width, result.height), (120, 1280, 720));
-    // Two workers ask for six chunks, but 4 s hold only two 2-s GOPs: two chunks of 60.
+    // 120 frames would be 12 chunks of 10, rounded up to whole two-second GOPs: two chunks of 60.
     assert_eq!(result.chunk_count, 2, "whole two-second GOPs: {result:?}");
     assert_eq!((result.retries, result.duplicates, result.work_dir.clone()), (0, 0, None));
     assert_output(&out, 120, "30/1", 4.0);

@@ -5,12 +5,14 @@
 //! ([`pool`]), assembles the chunks (with the plan's soundtrack when it has one) into `out`
 //! atomically, and removes the work directory (kept with [`RenderOptions::keep_work`]).
 //!
-//! The output's bytes never depend on the chunking: every GOP is encoded on its own, so any run
-//! of whole GOPs is a chunk (contracts §3, §5). The chunking is therefore free to follow the
-//! work: unless the caller fixes it (`chunkSize`, `targetChunkFrames`), a render asks for
-//! [`CHUNKS_PER_WORKER`] chunks per worker (within `maxParallelChunks`), enough for a straggling
-//! chunk's second copy to matter and few enough that per-chunk costs stay negligible. The pool
-//! schedules those chunks over its workers. On any failure, including cancellation,
+//! The plan is chunked as `plan` chunks it with the same config (contracts §3: whole GOPs, from
+//! the frame count and the chunking fields alone), never from the worker count, and each chunk
+//! is captured by one browser. Every GOP is encoded on its own, so the encoder never makes the
+//! bytes depend on the chunking; but Chromium can draw a frame a little differently depending
+//! on the frames its browser drew before (seen on `examples/nested-scenes`, see README), so the
+//! chunking and the browsers per chunk stay fixed, and the same project and options give the
+//! same file whatever the workers. The pool schedules those chunks over however many workers it
+//! has. On any failure, including cancellation,
 //! nothing is written at `out` (a previous file there survives) and the work directory is
 //! removed unless kept. Progress and notices go to the caller's [`EventSink`]; the caller's
 //! cancel flag stops every stage.
@@ -120,7 +122,7 @@ pub fn render(project: &Path, options: &RenderOptions, out: &Path) -> Result<Ren
     let workers = worker_count(options.workers)?;
     check_output_dir(out)?;
     let reporter = Arc::new(Reporter::new(options.events.clone()));
-    let config = &chunking_for(&options.plan, workers);
+    let config = &options.plan;
     peek(project, config, &reporter)?;
     let work = WorkDir::create(out, options.keep_work)?;
     reporter.report(Stage::Plan, 0, 0.0, true);
@@ -161,20 +163,6 @@ pub fn render(project: &Path, options: &RenderOptions, out: &Path) -> Result<Ren
         work_dir,
         warnings,
     })
-}
-
-/// Chunks a render asks for per worker when the caller did not fix the chunking.
-pub const CHUNKS_PER_WORKER: i64 = 3;
-
-/// The plan config a render plans with: the caller's, with the chunk count following the worker
-/// count when neither a chunk size nor a target was given (the bytes are the same either way).
-fn chunking_for(config: &PlanConfig, workers: usize) -> PlanConfig {
-    let mut config = config.clone();
-    if config.chunk_size.is_none() && config.target_chunk_frames.is_none() {
-        let wanted = CHUNKS_PER_WORKER.saturating_mul(workers as i64);
-        config.max_parallel_chunks = config.max_parallel_chunks.min(wanted);
-    }
-    config
 }
 
 fn worker_count(requested: Option<usize>) -> Result<usize> {

@@ -315,24 +315,12 @@ fn run_task(
     let session = match session {
         Some(s) => s,
         None => {
-            let options = ChunkOptions {
-                browser: spec.browser.clone(),
-                browsers: Some(browsers_per_worker(spec)),
-                ..Default::default()
-            };
+            let options = ChunkOptions { browser: spec.browser.clone(), browsers: Some(1), ..Default::default() };
             session.insert(ChunkSession::open(spec.plan_dir, &options)?)
         }
     };
     let control = ChunkControl { progress: Some(progress), cancel: Some(Arc::clone(cancel)) };
     session.render(i64::from(index), &out, &control).map(|r| r.output_path)
-}
-
-/// Browsers each worker's session runs: one, unless there are fewer chunks than workers (a short
-/// composition holds few GOPs); then the workers that have a chunk share the others' browsers, so
-/// that every worker's core still captures (a chunk's browsers take interleaved frames).
-fn browsers_per_worker(spec: &PoolSpec<'_>) -> usize {
-    let active = spec.workers.clamp(1, spec.chunks.len().max(1));
-    (spec.workers / active).max(1)
 }
 
 /// Record how a run ended: a first finish wins its chunk; a failure is retried, left to the

@@ -2,8 +2,9 @@
 //! two cores capture about 1.5× what one does; the encoder and decoder threads fill the gaps),
 //! and no more than the available memory carries at [`MEMORY_PER_WORKER`] each.
 //!
-//! The worker count may change the chunking (a render asks for a few chunks per worker), never
-//! the output: every GOP is encoded on its own, so any chunking gives the same bytes.
+//! The worker count never changes the chunking (that is the plan's, contracts §3) nor the
+//! browsers per chunk (one), so it never changes the output; it only decides how many chunks
+//! render at once.
 
 /// Memory one worker needs: a headless browser at 1080p, its decoder and x264.
 pub const MEMORY_PER_WORKER: u64 = 768 << 20;
