@@ -28,6 +28,7 @@ fn plan_example(dir: &Path, name: &str, format: OutputFormat, chunk: i64) -> Pat
         format,
         quality: Quality::Draft,
         chunk_size: Some(chunk),
+        gop_size: Some(chunk),
         package_cache: Some(cache),
         ..PlanConfig::default()
     };
