@@ -230,17 +230,25 @@ fn sigterm_between_warm_chunks_keeps_the_finished_ones_and_leaves_no_process_or_
         .arg("render-chunk")
         .arg(&plan)
         .arg(format!("{}/", out.display()))
-        .args(["--indexes", "0-11", "--browsers", "1", "--json"])
+        .args(["--indexes", "0-11", "--browsers", "1", "--json", "--progress"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let sid = child.id();
-    // The first chunk's result line: the next chunk is under way with the warm browser.
+    // The first chunk's result line.
     let mut first = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&first).unwrap()["index"], 0);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The second chunk's first encoded frame: the warm browser is capturing chunk 1. The rest of
+    // stderr is drained on a thread, so that the progress lines never fill the pipe.
+    let mut events = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let under_way = events.by_ref().map_while(|l| l.ok()).any(|line| {
+        serde_json::from_str::<serde_json::Value>(&line)
+            .is_ok_and(|e| e["event"] == "chunk.progress" && e["index"] == 1)
+    });
+    assert!(under_way, "render-chunk ended before chunk 1 encoded a frame");
+    let drain = std::thread::spawn(move || events.for_each(drop));
     let sent = std::time::Instant::now();
     Command::new("kill").args(["-TERM", &sid.to_string()]).status().unwrap();
     let status = child.wait().unwrap();
@@ -248,6 +256,7 @@ fn sigterm_between_warm_chunks_keeps_the_finished_ones_and_leaves_no_process_or_
     assert_eq!(status.code(), Some(143));
     assert!(took <= std::time::Duration::from_secs(4), "exit {took:?} after SIGTERM");
     crate::util::assert_session_empty(sid, "render-chunk stopped between warm chunks");
+    drain.join().unwrap();
     let mut names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
