@@ -217,7 +217,7 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
         // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
         to_yuv: d.format == OutputFormat::Mp4,
         first: plan.chunk.start_frame,
-        browsers: spec.browsers,
+        browsers: n,
         halt: halt.clone(),
     };
     let decoder = std::thread::spawn(move || decode_loop(raw_rx, frame_tx, recycle_rx, decode));

@@ -114,7 +114,8 @@ fn upload_output(local: &Path, dest: &Remote, sink: Option<&TransferSink>, t: &m
     Ok(())
 }
 
-/// `render_chunk` with a plan and an output that may be URLs; `out` ending in `/` is a folder.
+/// `render_chunk` with a plan and an output that may be URLs; `out` ending in `/` is a folder:
+/// a [`ChunksAt`] of one index.
 pub fn render_chunk_at(
     plan: &str,
     index: i64,
@@ -122,23 +123,9 @@ pub fn render_chunk_at(
     options: &ChunkOptions,
     sink: Option<TransferSink>,
 ) -> Result<WithStorage<ChunkResult>> {
-    let mut t = StorageTimings::default();
-    let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
-    let format = Plan::load(&plan_dir)?.dimensions.format;
-    let result = match chunk_target(out, index, format)? {
-        Location::Local(path) => crate::render::render_chunk(&plan_dir, index, &path, options)?,
-        Location::Remote(dest) => {
-            let scratch = Scratch::new("chunk")?;
-            let local = scratch.path().join(chunk_name(u32::try_from(index).unwrap_or(0), format));
-            let mut result = crate::render::render_chunk(&plan_dir, index, &local, options)?;
-            let started = Instant::now();
-            t.upload_bytes = block_on(chunks::upload(&local, &dest, sink.as_ref()))??;
-            t.upload_ms = ms(started);
-            result.output_path = PathBuf::from(dest.url());
-            result
-        }
-    };
-    Ok(WithStorage { result, storage: t })
+    let mut chunks = ChunksAt::open(plan, &ChunkIndexes::List(vec![index]), out, options, sink)?;
+    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
+    chunks.next(&control).unwrap_or_else(|| Err(Error::new(Code::ChunkIndexOutOfRange, "no chunk index given")))
 }
 
 /// Which chunks a [`ChunksAt`] renders.
@@ -158,6 +145,12 @@ pub enum ChunkIndexes {
 }
 
 impl ChunkIndexes {
+    /// Whether this names more than one chunk (or may: a task's run), so that the output must be
+    /// a folder or prefix.
+    pub fn several(&self) -> bool {
+        !matches!(self, ChunkIndexes::List(list) if list.len() == 1)
+    }
+
     /// The indexes for a plan of `chunks` chunks.
     pub fn resolve(&self, chunks: usize) -> Vec<i64> {
         match self {
@@ -190,8 +183,9 @@ pub struct ChunksAt {
     sink: Option<TransferSink>,
     /// The plan's fetch, reported with the first chunk.
     fetch: Option<StorageTimings>,
-    /// Where chunks for a remote `out` are made before their upload (one folder for the whole
-    /// run: the session's browser profiles live beside its first chunk).
+    /// Where chunks for a remote `out` are made before their upload, made with the first one
+    /// (one folder for the whole run: the session's browser profiles live beside its first
+    /// chunk).
     local: Option<Scratch>,
 }
 
@@ -204,8 +198,7 @@ impl ChunksAt {
         options: &ChunkOptions,
         sink: Option<TransferSink>,
     ) -> Result<ChunksAt> {
-        let several = !matches!(which, ChunkIndexes::List(list) if list.len() == 1);
-        if several && !super::is_dir_arg(out) {
+        if which.several() && !super::is_dir_arg(out) {
             return Err(Error::new(
                 Code::InvalidConfig,
                 format!("several chunk indexes need an output folder or prefix ending in '/', not {out:?}"),
@@ -219,10 +212,6 @@ impl ChunksAt {
             session.check_index(index)?;
         }
         let format = session.plan().dimensions.format;
-        let local = match Location::parse(out)? {
-            Location::Local(_) => None,
-            Location::Remote(_) => Some(Scratch::new("chunk")?),
-        };
         Ok(ChunksAt {
             session,
             indexes: indexes.into_iter(),
@@ -230,7 +219,7 @@ impl ChunksAt {
             format,
             sink,
             fetch: Some(t),
-            local,
+            local: None,
         })
     }
 

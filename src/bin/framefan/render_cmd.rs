@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use framefan::render::{ChunkControl, ChunkOptions, ChunkResult};
-use framefan::store::ops::{render_chunk_at, ChunkIndexes, ChunksAt, WithStorage};
+use framefan::store::ops::{ChunkIndexes, ChunksAt, WithStorage};
 
 use crate::{exit, progress, signals};
 
@@ -95,45 +95,19 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
         Ok(w) => w,
         Err(msg) => return usage(&msg),
     };
-    let index = match &which {
-        ChunkIndexes::List(list) if list.len() == 1 => list[0],
-        _ => return run_several(args, &which),
-    };
-    let stop = signals::install("the chunk");
-    let mut options = ChunkOptions {
-        browser: args.browser,
-        browsers: args.browsers,
-        cancel: Some(stop.flag()),
-        ..Default::default()
-    };
-    if args.progress {
-        options.progress = Some(Arc::new(move |done: i64| {
-            eprintln!("{}", serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}));
-        }));
-    }
-    let sink = args.progress.then(progress::transfer_ndjson_stderr);
-    match render_chunk_at(&args.plan_dir, index, &args.out, &options, sink) {
-        Ok(run) => {
-            print_result(&run, args.json);
-            ExitCode::from(exit::OK)
-        }
-        Err(err) => stop.report(&err, args.json),
-    }
-}
-
-/// Several chunks: one line per chunk as it finishes; the first failure stops the rest (the
-/// chunks finished before it stay, each with its sidecar) and is the exit status.
-fn run_several(args: RenderChunkArgs, which: &ChunkIndexes) -> ExitCode {
-    if !args.out.ends_with('/') {
+    let several = which.several();
+    if several && !args.out.ends_with('/') {
         return usage("several chunk indexes need OUT to be a folder or prefix ending in '/'");
     }
-    let stop = signals::install("the chunks");
+    let stop = signals::install(if several { "the chunks" } else { "the chunk" });
     let options = ChunkOptions { browser: args.browser, browsers: args.browsers, ..Default::default() };
     let sink = args.progress.then(progress::transfer_ndjson_stderr);
-    let mut chunks = match ChunksAt::open(&args.plan_dir, which, &args.out, &options, sink) {
+    let mut chunks = match ChunksAt::open(&args.plan_dir, &which, &args.out, &options, sink) {
         Ok(c) => c,
         Err(err) => return stop.report(&err, args.json),
     };
+    // One line per chunk as it finishes; the first failure stops the rest (the chunks finished
+    // before it stay, each with its sidecar) and is the exit status.
     loop {
         let index = chunks.remaining().first().copied().unwrap_or(-1);
         let mut control = ChunkControl { cancel: Some(stop.flag()), ..Default::default() };
