@@ -76,6 +76,8 @@ impl BrowserBinary {
 /// profile directory.
 pub struct Session {
     browser: Browser,
+    /// How the capture page is opened (again, by [`Session::renew_page`]).
+    opts: LaunchOptions,
     handler: tokio::task::JoinHandle<()>,
     /// The page frames are captured from.
     pub page: Page,
@@ -143,6 +145,24 @@ fn flags(opts: &LaunchOptions) -> Vec<String> {
         args.push("deterministic-mode".to_string());
         args.push("enable-begin-frame-control".to_string());
         args.push("run-all-compositor-stages-before-draw".to_string());
+        // HyperFrames' other beginFrame switches. Without `disable-threaded-animation` a CSS
+        // animation of transform or opacity runs on the compositor, timed by the beginFrame
+        // stamps, and the main-thread properties of the same animation could be drawn at another
+        // stage: nested-scenes' outro (scale, opacity and letter-spacing in one keyframes rule)
+        // drawn by a browser that started at frame 47 had the letter-spacing of an earlier time
+        // on frames 48–50 (25–33 dB against the same frames drawn from frame 0); with it, the two
+        // are identical, and the frames drawn from 0 are unchanged.
+        args.extend(
+            [
+                "disable-new-content-rendering-timeout",
+                "disable-threaded-animation",
+                "disable-threaded-scrolling",
+                "disable-checker-imaging",
+                "disable-image-animation-resync",
+                "enable-surface-synchronization",
+            ]
+            .map(str::to_string),
+        );
     }
     args
 }
@@ -217,7 +237,7 @@ impl Session {
         };
         match attach(&url, opts).await {
             Ok((browser, handler, page)) => {
-                Ok(Session { browser, handler, page, mode: opts.binary.mode, process, profile })
+                Ok(Session { browser, opts: opts.clone(), handler, page, mode: opts.binary.mode, process, profile })
             }
             Err(e) => {
                 process.end().await;
@@ -225,6 +245,15 @@ impl Session {
                 Err(e)
             }
         }
+    }
+
+    /// Replace the capture page by a new one (a new tab, so a new renderer process: a page
+    /// loaded again in the same tab keeps its renderer's caches, and a frame drawn after them
+    /// could differ from the same frame drawn by a fresh browser), then close the old one.
+    pub async fn renew_page(&mut self) -> Result<()> {
+        let page = open_page(&self.browser, &self.opts).await?;
+        let old = std::mem::replace(&mut self.page, page);
+        old.close().await.map_err(|e| crashed("could not close the previous page", e))
     }
 
     /// End the browser: kill its whole process group and wait for every member (no graceful
@@ -244,6 +273,17 @@ async fn attach(url: &str, opts: &LaunchOptions) -> Result<(Browser, tokio::task
     let (browser, mut handler) =
         Browser::connect_with_config(url, handler_config()).await.map_err(|e| crashed("could not be reached", e))?;
     let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    match open_page(&browser, opts).await {
+        Ok(page) => Ok((browser, handler, page)),
+        Err(e) => {
+            handler.abort();
+            Err(e)
+        }
+    }
+}
+
+/// Open the capture page (`about:blank`, begin-frame controlled when the binary supports it).
+async fn open_page(browser: &Browser, opts: &LaunchOptions) -> Result<Page> {
     let mut target = CreateTargetParams::new("about:blank");
     if opts.binary.mode == CaptureMode::BeginFrame {
         // The headless shell sizes a new target itself; regular Chromium takes the size from
@@ -252,21 +292,11 @@ async fn attach(url: &str, opts: &LaunchOptions) -> Result<(Browser, tokio::task
         target.height = Some(i64::from(opts.height));
         target.enable_begin_frame_control = Some(true);
     }
-    let opened = browser.new_page(target).await.map_err(|e| crashed("could not open a page", e));
-    let page = match opened {
-        Ok(page) => page,
-        Err(e) => {
-            handler.abort();
-            return Err(e);
-        }
-    };
+    let page = browser.new_page(target).await.map_err(|e| crashed("could not open a page", e))?;
     if opts.binary.mode == CaptureMode::Screenshot {
         // Regular Chromium's viewport is the window minus its (invisible) frame: pin it.
         let metrics = SetDeviceMetricsOverrideParams::new(i64::from(opts.width), i64::from(opts.height), 1.0, false);
-        if let Err(e) = page.execute(metrics).await {
-            handler.abort();
-            return Err(crashed("sizing the viewport", e));
-        }
+        page.execute(metrics).await.map_err(|e| crashed("sizing the viewport", e))?;
     }
-    Ok((browser, handler, page))
+    Ok(page)
 }

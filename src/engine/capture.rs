@@ -124,8 +124,8 @@ pub const FIRST_IMAGE_LIMIT: Duration = Duration::from_secs(30);
 /// How long a first captured frame may go without an image before the page is loaded again (once)
 /// and the frame drawn anew, within [`FIRST_IMAGE_LIMIT`]. Seen once in CI, on a browser launched
 /// after a cancelled chunk: no image for the whole limit, where a loaded machine otherwise gets
-/// one within seconds. A reload gives the page a fresh compositor frame sink; its frames are those
-/// of a fresh page (warm chunks rely on the same).
+/// one within seconds. The page is opened again in a new tab, with a renderer of its own, as
+/// between warm chunks ([`Capturer::rewind`]): its frames are those of a fresh page.
 pub const FIRST_IMAGE_RELOAD: Duration = Duration::from_secs(10);
 
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
@@ -169,6 +169,8 @@ pub struct Capturer {
     launch_ms: u64,
     /// What [`Capturer::rewind`] loads again: the URL, the ready bound and the timeline grace.
     reload: (String, Duration, Duration),
+    /// The engine layer injected before the page's scripts (again into a renewed page).
+    layer: String,
 }
 
 /// The browser's clock in milliseconds (Chromium's `TimeTicks::Now` is `CLOCK_MONOTONIC` on
@@ -222,6 +224,7 @@ impl Capturer {
             frame_in_flight: None,
             launch_ms,
             reload: (String::new(), Duration::ZERO, Duration::ZERO),
+            layer: layer.clone(),
         };
         match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
             Ok(()) => Ok(cap),
@@ -319,19 +322,23 @@ impl Capturer {
 
     /// Make a page that captured another chunk ready for the next one, as if it had just
     /// launched: the last capture is forgotten (it is no stand-in for an undamaged first frame of
-    /// another chunk) and the page is loaded again in the running browser, then frame 0 drawn,
-    /// so that the next [`Capturer::frame`] starts from the state a fresh browser's page has.
+    /// another chunk) and the page is loaded in a new tab of the running browser (the old one
+    /// closed), then frame 0 drawn, so that the next [`Capturer::frame`] starts from the state a
+    /// fresh browser's page has. The new tab's frames are stamped from the clock again.
     ///
     /// Seeking alone is not enough: the page's DOM state is absolute (`renderSeek`), but
     /// Chromium's compositor keeps state from frame to frame (seen: chunk 6 of nested-scenes drawn
-    /// right after chunk 5 came out 1 LSB off, PSNR 61 dB, against the same chunk drawn fresh,
-    /// and also after hiding the whole page for a frame, which drops its layers; drawn after
-    /// chunk 0 it was identical). What a reload saves is the browser launch.
+    /// right after chunk 5 came out 1 LSB off, PSNR 61 dB, against the same chunk drawn fresh).
+    /// Loading the page again in the same tab is not enough either: it keeps the renderer
+    /// process (seen: nested-scenes' outro title drawn with an earlier letter-spacing after the
+    /// chunk that drew its start, 24–26 dB). What a new tab saves is the browser launch.
     pub async fn rewind(&mut self) -> Result<()> {
         self.last = None;
         self.warnings.clear();
         let (url, ready_timeout, grace) = self.reload.clone();
-        self.open(&url, ready_timeout, grace).await
+        self.session.renew_page().await?;
+        self.ticks = monotonic_ms();
+        self.load(&url, self.layer.clone(), ready_timeout, grace).await
     }
 
     /// The probe's last check: the first seek, watched as the load is (a script may loop in it).
@@ -356,10 +363,9 @@ impl Capturer {
         self.ready_duration
     }
 
-    /// How far (ms) the next beginFrame's stamp is ahead of the browser's clock: a page that
-    /// captured faster than real time is ahead, and a navigation holds frames stamped ahead of
-    /// the clock until it gets there ([`Capturer::rewind`] would wait that long).
-    pub fn clock_lead_ms(&self) -> f64 {
+    /// How far (ms) the next beginFrame's stamp is ahead of the browser's clock (a page that
+    /// captured faster than real time is ahead), for error reports.
+    fn clock_lead_ms(&self) -> f64 {
         self.ticks + self.interval - monotonic_ms()
     }
 

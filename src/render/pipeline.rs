@@ -173,11 +173,6 @@ impl Browsers {
         self.capturers.first().map(|c| c.warnings().to_vec()).unwrap_or_default()
     }
 
-    /// The largest [`Capturer::clock_lead_ms`] of the browsers.
-    pub fn clock_lead_ms(&self) -> f64 {
-        self.capturers.iter().map(Capturer::clock_lead_ms).fold(0.0, f64::max)
-    }
-
     /// Make the first `n` pages ready for another chunk ([`Capturer::rewind`]), all at once;
     /// `CANCELLED` as soon as `cancel` is set.
     pub async fn rewind(&mut self, n: usize, cancel: Option<Arc<AtomicBool>>) -> Result<()> {
