@@ -165,3 +165,21 @@ fn an_encoder_json_of_another_format_is_plan_invalid() {
         assert!(message.contains(said) && message.contains(&format!("format {format}")), "{to}: {err}");
     }
 }
+
+#[test]
+fn verify_names_a_codec_that_is_not_the_plan_formats() {
+    use framefan::assemble::{assemble, AssembleOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = crate::util::PlanSpec::mp4((30, 1), vec![5, 5]);
+    let chunks = crate::util::make_render(dir.path(), &spec);
+    let out = dir.path().join("out.mp4");
+    assemble(dir.path(), &chunks, None, &out, &AssembleOptions::default()).unwrap();
+    let report = framefan::verify::verify(&out, Some(dir.path())).unwrap();
+    assert!(report.consistent && report.codec == "h264", "{:?}", report.problems);
+
+    let mov = dir.path().join("mov-plan");
+    crate::util::write_plan(&mov, &crate::util::PlanSpec { format: OutputFormat::Mov, ..spec });
+    let report = framefan::verify::verify(&out, Some(&mov)).unwrap();
+    assert!(!report.consistent);
+    assert_eq!(report.problems, ["h264 video, the plan's format mov is prores"]);
+}

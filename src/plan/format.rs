@@ -281,6 +281,17 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// The name libav gives the codec this encoder writes (what a probe of its output reports).
+    pub const fn codec_name(self) -> &'static str {
+        match self {
+            Encoder::Libx264 => "h264",
+            Encoder::ProresKs => "prores",
+            Encoder::Png => "png",
+        }
+    }
+}
+
 impl PixelFormat {
     /// Whether chroma is subsampled in both directions, so that both sides must be even (an odd
     /// page is padded to even, as HyperFrames' encoder pads it).
