@@ -33,8 +33,6 @@ macro_rules! spelled {
         impl $name {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// What a value is called where it is written.
-            pub const FIELD: &'static str = $field;
 
             /// The spelling on disk and on the command line.
             pub const fn as_str(self) -> &'static str {
