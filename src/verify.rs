@@ -183,6 +183,10 @@ fn compare(plan: &Plan, video: &StreamInfo, problems: &mut Vec<String>) -> PlanC
     if video.size != (d.width, d.height) {
         problems.push(format!("{}x{}, the plan has {}x{}", video.size.0, video.size.1, d.width, d.height));
     }
+    let codec = d.format.spec().encoder.codec_name();
+    if video.codec != codec {
+        problems.push(format!("{} video, the plan's format {} is {codec}", video.codec, d.format));
+    }
     PlanComparison {
         plan_hash: plan.plan_hash.clone(),
         total_frames: plan.total_frames,

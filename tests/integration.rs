@@ -6,6 +6,7 @@ mod util;
 mod deploy;
 mod determinism;
 mod engine;
+mod formats;
 mod fuzz_regressions;
 mod page_plan;
 mod parity;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use framefan::engine::browser::BrowserBinary;
 use framefan::engine::capture::{PageSpec, ShotFormat};
+use framefan::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, PixelFormat};
 use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::{Dimensions, HashSchema};
 use framefan::plan::model::{CaptureMode, EncoderConfig};
@@ -55,13 +56,13 @@ impl PagePlan {
 
 pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
     let (encoder, pixel, capture) = match p.format {
-        OutputFormat::Mp4 => ("libx264", "yuv420p", "jpeg"),
-        OutputFormat::Mov => ("prores_ks", "yuva444p10le", "png"),
-        OutputFormat::PngSequence => ("png", "rgba", "png"),
+        OutputFormat::Mp4 => (Encoder::Libx264, PixelFormat::Yuv420p, CaptureFormat::Jpeg),
+        OutputFormat::Mov => (Encoder::ProresKs, PixelFormat::Yuva444p10le, CaptureFormat::Png),
+        OutputFormat::PngSequence => (Encoder::Png, PixelFormat::Rgba, CaptureFormat::Png),
     };
     let size = p.chunks.iter().map(|c| c.1 - c.0).max().unwrap_or(1) as u32;
     EncoderConfig {
-        encoder: encoder.into(),
+        encoder,
         quality: "draft".into(),
         preset: p.preset.into(),
         x264_params: String::new(),
@@ -69,16 +70,16 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         bitrate: None,
         gop_size: size,
         closed_gop: true,
-        pixel_format: pixel.into(),
+        pixel_format: pixel,
         chunk_size: size,
         chunk_count: p.chunks.len() as u32,
         capture_mode: CaptureMode::BeginFrame,
-        capture_format: capture.into(),
+        capture_format: capture,
         jpeg_quality: 95,
         device_scale_factor: 1,
         encoder_threads: 2,
-        color_space: "bt709".into(),
-        color_range: "tv".into(),
+        color_space: ColorSpace::Bt709,
+        color_range: ColorRange::Tv,
         variables: p.variables.clone(),
         system_fonts: true,
         runtime: p.runtime.then(|| pinned_runtime().record),

@@ -26,7 +26,8 @@ use serde::Serialize;
 use crate::audio::{self, EncodeSettings, EncodeSummary};
 use crate::av::demux::Demuxer;
 use crate::error::{Code, Error, Result};
-use crate::plan::{OutputFormat, Plan};
+use crate::plan::format::AudioCodec;
+use crate::plan::Plan;
 use crate::publish::{Flusher, StagedFile};
 
 use feed::{Arrivals, ChunkFeed, LocalChunks};
@@ -115,9 +116,13 @@ pub fn assemble_from(
     let mut warnings = Vec::new();
     let audio = audio_contract(&plan, audio, &mut warnings)?;
     let settings = options.audio.unwrap_or_default();
-    let (frames_encoded, summary) = match plan.dimensions.format {
-        OutputFormat::PngSequence => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
-        _ => container(&plan, feed, expected, audio, out, settings, options)?,
+    let spec = plan.dimensions.format.spec();
+    let (frames_encoded, summary) = match spec.container.muxer() {
+        None => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
+        Some(muxer) => {
+            let target = Target { muxer, audio: spec.audio, out };
+            container(&plan, feed, expected, audio, target, settings, options)?
+        }
     };
     Ok(AssembleResult {
         output_path: out.to_path_buf(),
@@ -173,15 +178,23 @@ fn cancelled(options: &AssembleOptions) -> Result<()> {
     }
 }
 
+/// A container output: its libavformat muxer, its audio codec and where it goes.
+struct Target<'a> {
+    muxer: &'static str,
+    audio: AudioCodec,
+    out: &'a Path,
+}
+
 fn container(
     plan: &Plan,
     feed: &mut dyn ChunkFeed,
     expected: Vec<Option<String>>,
     audio: Option<&Path>,
-    out: &Path,
+    target: Target<'_>,
     settings: EncodeSettings,
     options: &AssembleOptions,
 ) -> Result<(i64, AudioSummary)> {
+    let out = target.out;
     // All local: every chunk is probed before the copy; otherwise each as it arrives (see feed).
     let probe_on_arrival = !feed.all_local();
     if !probe_on_arrival {
@@ -193,9 +206,11 @@ fn container(
     let local_expected = expected.iter().enumerate().map(|(i, e)| e.clone().filter(|_| feed.origin(i).is_none()));
     let verifier = check::Verifier::spawn(feed.paths(), local_expected.collect());
     let fps = plan.dimensions.fps;
-    let mut encoded = match audio {
-        Some(path) => Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?),
-        None => None,
+    let mut encoded = match (audio, target.audio) {
+        (Some(path), AudioCodec::Aac) => {
+            Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?)
+        }
+        (None, _) => None,
     };
     let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.cancel.clone());
     let parameters = first_parameters(&mut chunks)?;
@@ -205,9 +220,8 @@ fn container(
             sink(p);
         }
     };
-    let muxer_name = plan.dimensions.format.muxer().unwrap_or("mp4");
     let flusher = Flusher::start(staged.path(), std::time::Duration::from_millis(200));
-    let written = mux::write(staged.path(), muxer_name, input, encoded.as_mut(), &progress, &|| cancelled(options));
+    let written = mux::write(staged.path(), target.muxer, input, encoded.as_mut(), &progress, &|| cancelled(options));
     drop(flusher);
     let frames = match written {
         Ok(frames) => frames,

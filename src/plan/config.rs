@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Code, Error, Result};
 use crate::plan::fetch::FetchOptions;
 use crate::plan::fonts::FontOptions;
+use crate::plan::format::{self, ColorRange, ColorSpace};
 use crate::plan::model::{CaptureMode, EncoderConfig};
 use crate::plan::OutputFormat;
 use crate::time::{Fps, Rational};
@@ -149,14 +150,9 @@ impl Quality {
     }
 }
 
-/// Parse an output format name: `mp4`, `mov` or `png-sequence`.
+/// Parse an output format name: one of [`OutputFormat::ALL`] (`mp4`, `mov`, `png-sequence`).
 pub fn parse_format(text: &str) -> Result<OutputFormat> {
-    match text {
-        "mp4" => Ok(OutputFormat::Mp4),
-        "mov" => Ok(OutputFormat::Mov),
-        "png-sequence" => Ok(OutputFormat::PngSequence),
-        other => Err(invalid(format!("format {other:?} is not one of mp4, mov, png-sequence"))),
-    }
+    OutputFormat::parse(text).ok_or_else(|| invalid(format::unknown("format", text, &OutputFormat::choices())))
 }
 
 /// Parse a frame rate written as `N`, `N/D` or a decimal such as `29.97`; `field` names where
@@ -444,7 +440,7 @@ impl PlanConfig {
 
     fn ignored_options(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if self.format != OutputFormat::Mp4 && (self.crf.is_some() || self.bitrate.is_some()) {
+        if !self.format.spec().encoder.is_x264() && (self.crf.is_some() || self.bitrate.is_some()) {
             warnings.push(format!("crf/bitrate apply to mp4 only; ignored for {}", self.format.as_str()));
         }
         warnings
@@ -482,9 +478,9 @@ impl ValidConfig {
     /// round odd sides up to even, as HyperFrames' encoder does (`pad`: the page at the top left,
     /// black beyond it).
     pub fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
-        match self.format {
-            OutputFormat::Mp4 => (width.next_multiple_of(2), height.next_multiple_of(2)),
-            _ => (width, height),
+        match self.format.spec().pixel_format.needs_even_sides() {
+            true => (width.next_multiple_of(2), height.next_multiple_of(2)),
+            false => (width, height),
         }
     }
 
@@ -492,19 +488,15 @@ impl ValidConfig {
     pub fn encoder_config(&self, chunking: &crate::plan::chunking::Chunking) -> EncoderConfig {
         let chunk_size = chunking.size;
         let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
-        let (encoder, pixel_format, capture_format) = match self.format {
-            OutputFormat::Mp4 => ("libx264", "yuv420p", "jpeg"),
-            OutputFormat::Mov => ("prores_ks", "yuva444p10le", "png"),
-            OutputFormat::PngSequence => ("png", "rgba", "png"),
-        };
-        let x264 = self.format == OutputFormat::Mp4;
+        let spec = self.format.spec();
+        let x264 = spec.encoder.is_x264();
         let (crf, bitrate) = match (x264, self.rate) {
             (true, RateControl::Crf(c)) => (Some(c), None),
             (true, RateControl::Bitrate(b)) => (None, Some(b)),
             (false, _) => (None, None),
         };
         EncoderConfig {
-            encoder: encoder.to_string(),
+            encoder: spec.encoder,
             quality: self.quality.tier().to_string(),
             preset: if x264 { self.quality.preset().to_string() } else { String::new() },
             x264_params: if x264 { self.quality.x264_params().to_string() } else { String::new() },
@@ -512,16 +504,16 @@ impl ValidConfig {
             bitrate,
             gop_size: chunking.gop,
             closed_gop: true,
-            pixel_format: pixel_format.to_string(),
+            pixel_format: spec.pixel_format,
             chunk_size,
             chunk_count,
             capture_mode: CaptureMode::BeginFrame,
-            capture_format: capture_format.to_string(),
+            capture_format: spec.capture,
             jpeg_quality: self.quality.jpeg_quality(),
             device_scale_factor: 1,
             encoder_threads: self.encoder_threads,
-            color_space: "bt709".to_string(),
-            color_range: "tv".to_string(),
+            color_space: ColorSpace::Bt709,
+            color_range: ColorRange::Tv,
             variables: serde_json::Value::Object(self.variables.clone()),
             system_fonts: true,
             runtime: Some(self.runtime.record.clone()),

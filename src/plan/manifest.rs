@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Code, Error, Result};
+pub use crate::plan::format::OutputFormat;
 use crate::time::{Fps, FrameRange};
 
 /// The only schema version and artifact layout we read.
@@ -38,40 +39,6 @@ impl HashSchema {
 
     fn parse(s: &str) -> Option<Self> {
         [HashSchema::Framefan, HashSchema::Hyperframes].into_iter().find(|h| h.as_str() == s)
-    }
-}
-
-/// The deliverable a plan produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OutputFormat {
-    /// H.264 in MP4.
-    #[serde(rename = "mp4")]
-    Mp4,
-    /// ProRes 4444 in QuickTime.
-    #[serde(rename = "mov")]
-    Mov,
-    /// A directory of RGBA PNG frames.
-    #[serde(rename = "png-sequence")]
-    PngSequence,
-}
-
-impl OutputFormat {
-    /// The name used in `plan.json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutputFormat::Mp4 => "mp4",
-            OutputFormat::Mov => "mov",
-            OutputFormat::PngSequence => "png-sequence",
-        }
-    }
-
-    /// The libavformat muxer name, for container formats.
-    pub fn muxer(self) -> Option<&'static str> {
-        match self {
-            OutputFormat::Mp4 => Some("mp4"),
-            OutputFormat::Mov => Some("mov"),
-            OutputFormat::PngSequence => None,
-        }
     }
 }
 
@@ -272,17 +239,11 @@ fn check_dimensions(file: &Path, d: &DimensionsJson) -> Result<Dimensions> {
     if !(16..=7680).contains(&d.width) || !(16..=7680).contains(&d.height) {
         return Err(invalid(file, format_args!("dimensions {}x{} outside 16..7680", d.width, d.height)));
     }
-    let format = match d.format.as_str() {
-        "mp4" => OutputFormat::Mp4,
-        "mov" => OutputFormat::Mov,
-        "png-sequence" => OutputFormat::PngSequence,
-        other => {
-            return Err(Error::new(
-                Code::FormatNotSupportedInDistributed,
-                format!("{}: dimensions.format {other:?} is not mp4, mov or png-sequence", file.display()),
-            ))
-        }
-    };
+    let format = OutputFormat::parse(&d.format).ok_or_else(|| {
+        // Upstream's distributed renderer writes formats framefan does not render yet (webm).
+        let why = crate::plan::format::unknown("dimensions.format", &d.format, &OutputFormat::choices());
+        Error::new(Code::FormatNotSupportedInDistributed, format!("{}: {why}", file.display()))
+    })?;
     Ok(Dimensions { fps, width: d.width, height: d.height, format })
 }
 

@@ -14,6 +14,7 @@ pub mod compile;
 pub mod config;
 pub mod fetch;
 pub mod fonts;
+pub mod format;
 pub mod freeze;
 pub mod hash;
 pub mod manifest;
@@ -147,7 +148,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     encoder.unregistered_timelines = probed.unregistered;
     if (width, height) != (compiled.width, compiled.height) {
         encoder.page_size = Some((compiled.width, compiled.height));
-        encoder.capture_format = "png".to_string();
+        encoder.capture_format = format::CaptureFormat::Png;
     }
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, LockedFormat, PixelFormat};
+#[cfg(doc)]
+use crate::plan::OutputFormat;
 use crate::time::Rational;
 
 /// What kind of element a media clip came from.
@@ -62,8 +65,8 @@ pub enum CaptureMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EncoderConfig {
-    /// `libx264` (mp4), `prores_ks` (mov) or `png` (png-sequence).
-    pub encoder: String,
+    /// The chunk encoder: the format's (see [`OutputFormat::spec`]).
+    pub encoder: Encoder,
     /// `draft`, `standard` or `high`.
     pub quality: String,
     /// x264 preset; empty for other encoders.
@@ -81,16 +84,16 @@ pub struct EncoderConfig {
     pub gop_size: u32,
     /// Always true.
     pub closed_gop: bool,
-    /// `yuv420p`, `yuva444p10le` or `rgba`.
-    pub pixel_format: String,
+    /// The pixel format the encoder takes: the format's.
+    pub pixel_format: PixelFormat,
     /// Frames per chunk (the last may be shorter).
     pub chunk_size: u32,
     /// Number of chunks.
     pub chunk_count: u32,
     /// How frames are captured.
     pub capture_mode: CaptureMode,
-    /// `jpeg` (opaque formats) or `png` (formats with alpha).
-    pub capture_format: String,
+    /// The format's capture format, or `png` for a padded page.
+    pub capture_format: CaptureFormat,
     /// JPEG quality of captured frames (1..=100); unused for PNG.
     pub jpeg_quality: u32,
     /// Device scale factor of the page (1).
@@ -98,10 +101,10 @@ pub struct EncoderConfig {
     /// Encoder thread count (x264 threads / ProRes slices), fixed so bytes do not depend on the
     /// worker's cores.
     pub encoder_threads: u32,
-    /// `bt709`.
-    pub color_space: String,
-    /// `tv`.
-    pub color_range: String,
+    /// The colour matrix tagged on the video.
+    pub color_space: ColorSpace,
+    /// The colour range tagged on the video.
+    pub color_range: ColorRange,
     /// Composition variables (`window.__hfVariables`), a JSON object.
     pub variables: serde_json::Value,
     /// Whether glyphs may come from the worker's system fonts (`--system-fonts`, an unresolved
@@ -123,6 +126,13 @@ pub struct EncoderConfig {
     /// again. Absent when every timeline registered, so such plans keep their bytes and hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unregistered_timelines: Vec<String>,
+}
+
+impl EncoderConfig {
+    /// The format facts this configuration locks, to check against the plan's format.
+    pub fn locked_format(&self) -> LockedFormat {
+        LockedFormat { encoder: self.encoder, pixel_format: self.pixel_format, capture: self.capture_format }
+    }
 }
 
 fn system_fonts_default() -> bool {

@@ -15,6 +15,7 @@ use crate::av::mux::{Muxer, StreamSpec};
 use crate::av::png::PngEncoder;
 use crate::av::video::{FrameFormat, VideoEncoder, VideoEncoderConfig};
 use crate::error::{Code, Error, Result};
+use crate::plan::format::{Container, Encoder};
 use crate::plan::OutputFormat;
 use crate::publish::{StagedDir, StagedFile};
 use crate::time::{Fps, Rational};
@@ -55,15 +56,49 @@ fn media(out: &Path) -> impl Fn(crate::error::AvError) -> Error + '_ {
     move |e| Error::av(Code::MediaFailed, e).prefixed(&format!("encoding chunk {}", out.display()))
 }
 
+/// What a chunk's frames are encoded into.
+#[derive(Debug, Clone)]
+pub enum ChunkEncoding {
+    /// Video packets from a libav encoder, in `Container` (a muxed file).
+    Video(Container, VideoEncoderConfig),
+    /// One RGBA PNG file per frame, in a directory.
+    Png {
+        /// Frame width in pixels.
+        width: u32,
+        /// Frame height in pixels.
+        height: u32,
+    },
+}
+
+impl ChunkEncoding {
+    /// The encoding of chunks of `format` with `config`, for callers that build the video
+    /// settings themselves (tests, benches): `config`'s codec is used as given; a PNG sequence
+    /// takes only its size.
+    pub fn of(format: OutputFormat, config: VideoEncoderConfig) -> Self {
+        match format.spec().encoder {
+            Encoder::Png => ChunkEncoding::Png { width: config.width, height: config.height },
+            Encoder::Libx264 | Encoder::ProresKs => ChunkEncoding::Video(format.spec().container, config),
+        }
+    }
+}
+
 impl ChunkWriter {
     /// Start a chunk at `out` in `format`; `first_frame` is the chunk's first absolute frame
     /// (PNG frames are named from it). For PNG sequences only the size in `config` is used.
     pub fn create(out: &Path, format: OutputFormat, config: VideoEncoderConfig, first_frame: i64) -> Result<Self> {
-        let sink = match format.muxer() {
-            Some(container) => {
+        Self::open(out, ChunkEncoding::of(format, config), first_frame)
+    }
+
+    /// Start a chunk at `out` encoded as `encoding`, beginning at absolute frame `first_frame`.
+    pub fn open(out: &Path, encoding: ChunkEncoding, first_frame: i64) -> Result<Self> {
+        let (sink, gop) = match encoding {
+            ChunkEncoding::Video(container, config) => {
+                let Some(name) = container.muxer() else {
+                    return Err(Error::new(Code::InvalidConfig, "a frame directory holds no video stream"));
+                };
                 let encoder = VideoEncoder::open(config.clone()).map_err(media(out))?;
                 let staged = StagedFile::new(out)?;
-                let mut muxer = Muxer::create(staged.path(), container).map_err(media(out))?;
+                let mut muxer = Muxer::create(staged.path(), name).map_err(media(out))?;
                 let spec = StreamSpec {
                     parameters: encoder.parameters(),
                     time_base: encoder.time_base(),
@@ -72,14 +107,14 @@ impl ChunkWriter {
                 muxer.add_stream(spec).map_err(media(out))?;
                 muxer.write_header(&[]).map_err(media(out))?;
                 let stamps = Stamps { fps: config.fps, tb: muxer.time_base(0), next: 0 };
-                Sink::Video { encoder, muxer, staged, packets: Vec::new(), stamps }
+                (Sink::Video { encoder, muxer, staged, packets: Vec::new(), stamps }, config.gop)
             }
-            None => Sink::Png {
-                encoder: PngEncoder::open(config.width, config.height).map_err(media(out))?,
-                staged: StagedDir::new(out)?,
-            },
+            ChunkEncoding::Png { width, height } => {
+                let encoder = PngEncoder::open(width, height).map_err(media(out))?;
+                (Sink::Png { encoder, staged: StagedDir::new(out)? }, 1)
+            }
         };
-        let gop = i64::from(config.gop.max(1));
+        let gop = i64::from(gop.max(1));
         Ok(ChunkWriter { sink, first_frame, frames: 0, gop, out: out.to_path_buf() })
     }
 

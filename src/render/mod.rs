@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use encode::{ChunkOutput, ChunkWriter};
+pub use encode::{ChunkEncoding, ChunkOutput, ChunkWriter};
 pub use pipeline::Progress;
 pub use session::{render_chunks, ChunkControl, ChunkSession};
 

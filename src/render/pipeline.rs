@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::decode::{decode_loop, Captured, DecodeSpec, Decoded, Pixels};
-use super::encode::{ChunkOutput, ChunkWriter};
+use super::encode::{ChunkEncoding, ChunkOutput, ChunkWriter};
 use super::validate::ChunkPlan;
 use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
@@ -23,8 +23,8 @@ use crate::engine::browser::BrowserBinary;
 use crate::engine::capture::{Capturer, PageSpec, ShotFormat};
 use crate::engine::server::FileServer;
 use crate::error::{Code, Error, Result};
+use crate::plan::format::{CaptureFormat, Encoder, PixelFormat};
 use crate::plan::model::CaptureMode;
-use crate::plan::OutputFormat;
 use crate::runtime::Runtime as PageRuntime;
 use crate::time::FrameRange;
 use tokio::runtime::Runtime;
@@ -205,12 +205,19 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
     let halt = Halt::new(spec.cancel.clone());
     let d = plan.plan.dimensions;
     let decode = DecodeSpec {
-        codec: if plan.encoder.capture_format == "png" { ImageCodec::Png } else { ImageCodec::Jpeg },
+        codec: match plan.encoder.capture_format {
+            CaptureFormat::Png => ImageCodec::Png,
+            CaptureFormat::Jpeg => ImageCodec::Jpeg,
+        },
         width: d.width,
         height: d.height,
         page: plan.encoder.page_size.unwrap_or((d.width, d.height)),
-        // H.264 chunks are converted to yuv420p here, beside x264 rather than in front of it.
-        to_yuv: d.format == OutputFormat::Mp4,
+        // yuv420p encoders get their frames converted here, beside the encoder rather than in
+        // front of it.
+        to_yuv: match plan.encoder.pixel_format {
+            PixelFormat::Yuv420p => true,
+            PixelFormat::Yuva444p10le | PixelFormat::Rgba => false,
+        },
         first: plan.chunk.start_frame,
         browsers: n,
         halt: halt.clone(),
@@ -219,8 +226,7 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
     let sink = Sink {
         recycle: recycle_tx,
         out: spec.out.clone(),
-        format: plan.plan.dimensions.format,
-        config: encoder_config(plan),
+        encoding: chunk_encoding(plan),
         range: plan.chunk.range(),
         next: Arc::clone(&next),
         progress: spec.progress.clone(),
@@ -243,21 +249,25 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
     Ok(PipelineOutput { output, capture_mode: browsers.mode(), capture_ms, first_frame_ms, encode_ms, reused_frames })
 }
 
-fn encoder_config(plan: &ChunkPlan) -> VideoEncoderConfig {
+/// The chunk encoder `meta/encoder.json` locks (checked against the plan's format when read).
+fn chunk_encoding(plan: &ChunkPlan) -> ChunkEncoding {
     let e = &plan.encoder;
-    let codec = if e.encoder == "prores_ks" {
-        VideoCodec::ProRes4444 { threads: e.encoder_threads }
-    } else {
-        VideoCodec::H264 {
+    let d = plan.plan.dimensions;
+    let video = |codec| {
+        let config = VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: e.gop_size, codec };
+        ChunkEncoding::Video(d.format.spec().container, config)
+    };
+    match e.encoder {
+        Encoder::Libx264 => video(VideoCodec::H264 {
             preset: e.preset.clone(),
             crf: e.crf,
             bitrate: e.bitrate,
             threads: e.encoder_threads,
             params: e.x264_params.clone(),
-        }
-    };
-    let d = plan.plan.dimensions;
-    VideoEncoderConfig { width: d.width, height: d.height, fps: d.fps, gop: e.gop_size, codec }
+        }),
+        Encoder::ProresKs => video(VideoCodec::ProRes4444 { threads: e.encoder_threads }),
+        Encoder::Png => ChunkEncoding::Png { width: d.width, height: d.height },
+    }
 }
 
 /// Where captured frames go, and what the capture tasks share.
@@ -295,10 +305,9 @@ async fn open_one(
     generation: u32,
 ) -> Result<Capturer> {
     let d = plan.plan.dimensions;
-    let format = if plan.encoder.capture_format == "png" {
-        ShotFormat::Png
-    } else {
-        ShotFormat::Jpeg(plan.encoder.jpeg_quality)
+    let format = match plan.encoder.capture_format {
+        CaptureFormat::Png => ShotFormat::Png,
+        CaptureFormat::Jpeg => ShotFormat::Jpeg(plan.encoder.jpeg_quality),
     };
     let (width, height) = plan.encoder.page_size.unwrap_or((d.width, d.height));
     let profile = match generation {
@@ -311,7 +320,7 @@ async fn open_one(
         fps: d.fps,
         width,
         height,
-        transparent: d.format != OutputFormat::Mp4,
+        transparent: d.format.spec().alpha,
         variables: &plan.encoder.variables,
         videos: &plan.videos,
         format,
@@ -378,8 +387,7 @@ struct Sink {
     /// Where frame buffers go back to the decoder once encoded.
     recycle: Sender<Pixels>,
     out: PathBuf,
-    format: OutputFormat,
-    config: VideoEncoderConfig,
+    encoding: ChunkEncoding,
     range: FrameRange,
     next: Arc<AtomicI64>,
     progress: Option<Progress>,
@@ -389,7 +397,7 @@ struct Sink {
 /// Encode frames as they come; publish the chunk only when every frame of the range arrived (a
 /// short stream means capture failed or was cancelled, and its error is the one reported).
 fn encode_loop(sink: Sink, rx: Receiver<Decoded>) -> Result<(ChunkOutput, u64)> {
-    let mut writer = ChunkWriter::create(&sink.out, sink.format, sink.config, sink.range.start)?;
+    let mut writer = ChunkWriter::open(&sink.out, sink.encoding, sink.range.start)?;
     let mut busy = Duration::ZERO;
     let mut done = 0i64;
     while let Ok(Decoded(format, pixels)) = rx.recv() {

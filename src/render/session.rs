@@ -190,7 +190,7 @@ impl ChunkSession {
     fn configured(&mut self) -> Result<(EncoderConfig, Vec<ExtractedVideo>)> {
         if self.config.is_none() {
             validate::check_libav(&self.plan)?;
-            self.config = Some(validate::render_config(&self.plan.dir)?);
+            self.config = Some(validate::render_config(&self.plan)?);
         }
         self.config.clone().ok_or_else(|| Error::new(Code::Io, "the render configuration was not read"))
     }

@@ -39,7 +39,7 @@ pub fn local_checks(plan_dir: &Path, index: i64) -> Result<ChunkPlan> {
     let plan = load_plan(plan_dir)?;
     let chunk = chunk_of(&plan, index)?;
     check_libav(&plan)?;
-    let (encoder, videos) = render_config(plan_dir)?;
+    let (encoder, videos) = render_config(&plan)?;
     check_gop(&encoder, &chunk, plan_dir)?;
     Ok(ChunkPlan { plan, chunk, encoder, videos })
 }
@@ -82,10 +82,19 @@ pub fn check_libav(plan: &Plan) -> Result<()> {
 }
 
 /// The locked render configuration and the pre-extracted video frames (read once the cheap
-/// checks passed).
-pub fn render_config(plan_dir: &Path) -> Result<(EncoderConfig, Vec<ExtractedVideo>)> {
-    let encoder: EncoderConfig = read_json(&plan_dir.join("meta/encoder.json"))?;
-    let videos: VideosJson = read_json(&plan_dir.join("meta/videos.json"))?;
+/// checks passed). An encoder, pixel format or capture format in `meta/encoder.json` that is
+/// unknown, or not the plan's format's, is `PLAN_INVALID`.
+pub fn render_config(plan: &Plan) -> Result<(EncoderConfig, Vec<ExtractedVideo>)> {
+    let file = plan.dir.join("meta/encoder.json");
+    let encoder: EncoderConfig = read_json(&file)?;
+    let format = plan.dimensions.format;
+    if let Some(why) = format.spec().mismatch(encoder.locked_format()) {
+        return Err(Error::new(
+            Code::PlanInvalid,
+            format!("{}: for the plan's format {format}: {why}", file.display()),
+        ));
+    }
+    let videos: VideosJson = read_json(&plan.dir.join("meta/videos.json"))?;
     Ok((encoder, videos.extracted))
 }
 

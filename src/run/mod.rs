@@ -231,11 +231,7 @@ fn render_chunks(
         plan_dir: &planned.plan_dir,
         chunks: &plan.chunks,
         chunk_dir: &chunk_dir,
-        extension: match plan.dimensions.format {
-            OutputFormat::Mp4 => ".mp4",
-            OutputFormat::Mov => ".mov",
-            OutputFormat::PngSequence => "",
-        },
+        extension: plan.dimensions.format.spec().container.extension(),
         workers,
         browser: options.browser.clone(),
         policy: options.retry,

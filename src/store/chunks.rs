@@ -19,11 +19,7 @@ pub const DOWNLOADS_IN_FLIGHT: usize = 4;
 
 /// The name of chunk `index` of a plan with `format`: `chunk-007.mp4`, or `chunk-007` for PNG frames.
 pub fn chunk_name(index: u32, format: OutputFormat) -> String {
-    match format {
-        OutputFormat::Mp4 => format!("chunk-{index:03}.mp4"),
-        OutputFormat::Mov => format!("chunk-{index:03}.mov"),
-        OutputFormat::PngSequence => format!("chunk-{index:03}"),
-    }
+    format!("chunk-{index:03}{}", format.spec().container.extension())
 }
 
 /// The sidecar's name beside the chunk `name`.

@@ -36,6 +36,7 @@ use super::{Location, Remote};
 use crate::assemble::check::sidecar_path;
 use crate::assemble::feed::ChunkFeed;
 use crate::error::{Code, Error, Result};
+use crate::plan::format::Container;
 use crate::plan::OutputFormat;
 
 /// Chunk presence checks and sidecar fetches in flight at once (small requests).
@@ -146,7 +147,7 @@ impl ChunkDownloads {
     }
 
     fn start(&mut self, runtime: Handle) -> Worker {
-        let dir = self.format == OutputFormat::PngSequence;
+        let dir = self.format.spec().container == Container::FrameDir;
         let jobs: Vec<Job> = (0..self.sources.len())
             .filter_map(|index| {
                 let src = self.remote(index)?.clone();
@@ -190,7 +191,7 @@ impl ChunkFeed for ChunkDownloads {
 
     fn prepare(&mut self) -> Result<()> {
         let started = Instant::now();
-        let dir = self.format == OutputFormat::PngSequence;
+        let dir = self.format.spec().container == Container::FrameDir;
         let checks = self.sources.iter().zip(&self.paths).enumerate().map(|(i, (source, path))| async move {
             match source {
                 Location::Local(p) if std::fs::symlink_metadata(p).is_ok() => Ok(()),

@@ -344,12 +344,8 @@ pub fn assemble_at(
     Ok(WithStorage { result: assembled?, storage: t })
 }
 
-fn output_name(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Mp4 => "output.mp4",
-        OutputFormat::Mov => "output.mov",
-        OutputFormat::PngSequence => "output",
-    }
+fn output_name(format: OutputFormat) -> String {
+    format!("output{}", format.spec().container.extension())
 }
 
 /// A project argument resolved to a local directory (a remote prefix is downloaded into `scratch`).

@@ -1,0 +1,403 @@
+//! Every output format and what differs between them, in one place.
+//!
+//! [`OutputFormat::spec`] is the table: for each deliverable, its container, video encoder,
+//! pixel format, how the page is captured, whether it keeps alpha and its audio codec. Everything
+//! else reads these facts or matches on the small enums below exhaustively, so adding a format
+//! is a new [`OutputFormat`] variant and its row here, new variants of the enums it needs, and
+//! the encoder wrapper in `av/`; the compiler then points at every `match` that must learn it.
+//!
+//! The enums that appear in `meta/encoder.json` and `plan.json` are spelled there exactly as
+//! [`as_str`](Encoder::as_str) says (the spellings the files have always had, so plans keep their
+//! bytes and planHash). Reading an unknown spelling is an error naming the field and the value
+//! (`PLAN_INVALID` once wrapped by the plan reader), never a default.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An enum written as one of a fixed set of strings: `ALL`, `as_str`, `parse`, `Display`, and
+/// serde through the same spellings. `$field` names the value in errors.
+macro_rules! spelled {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident as $field:literal {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The spelling on disk and on the command line.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value spelled `text`, if there is one (exact, case-sensitive).
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            /// Every spelling, comma-separated, for messages.
+            pub fn choices() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl Spelled for $name {
+            const FIELD: &'static str = $field;
+            fn parse(text: &str) -> Option<Self> {
+                $name::parse(text)
+            }
+            fn choices() -> String {
+                $name::choices()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(SpelledVisitor(std::marker::PhantomData))
+            }
+        }
+    };
+}
+
+/// What [`SpelledVisitor`] needs of a `spelled!` enum.
+trait Spelled: Sized {
+    const FIELD: &'static str;
+    fn parse(text: &str) -> Option<Self>;
+    fn choices() -> String;
+}
+
+/// Reads a `spelled!` enum from a string; any other JSON type, or another string, is an error
+/// naming the field.
+struct SpelledVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: Spelled> serde::de::Visitor<'_> for SpelledVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} as one of {}", T::FIELD, T::choices())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        T::parse(text).ok_or_else(|| E::custom(unknown(T::FIELD, text, &T::choices())))
+    }
+}
+
+/// The message for a value that is not one of `choices`; the value is untrusted, so it is
+/// quoted and cut short.
+pub fn unknown(field: &str, value: &str, choices: &str) -> String {
+    let shown: String = value.chars().take(40).collect();
+    let more = if shown.len() < value.len() { "…" } else { "" };
+    format!("{field} {:?}{more} is not one of {choices}", shown)
+}
+
+spelled! {
+    /// The deliverable a plan produces (`dimensions.format` in `plan.json`, `--format`).
+    pub enum OutputFormat as "format" {
+        /// H.264 in MP4.
+        Mp4 = "mp4",
+        /// ProRes 4444 in QuickTime.
+        Mov = "mov",
+        /// A directory of RGBA PNG frames.
+        PngSequence = "png-sequence",
+    }
+}
+
+spelled! {
+    /// The video encoder of a chunk (`encoder` in `meta/encoder.json`: libav's encoder name).
+    pub enum Encoder as "encoder" {
+        /// libx264: 8-bit H.264, closed GOPs, state carried from frame to frame.
+        Libx264 = "libx264",
+        /// FFmpeg's ProRes encoder, 4444 profile with alpha; every frame independent.
+        ProresKs = "prores_ks",
+        /// FFmpeg's PNG encoder, one file per frame.
+        Png = "png",
+    }
+}
+
+spelled! {
+    /// The pixel format the encoder takes (`pixelFormat` in `meta/encoder.json`: libav's name).
+    pub enum PixelFormat as "pixelFormat" {
+        /// 8-bit 4:2:0, BT.709 TV range.
+        Yuv420p = "yuv420p",
+        /// 10-bit 4:4:4 with alpha.
+        Yuva444p10le = "yuva444p10le",
+        /// 8-bit RGBA, full range sRGB.
+        Rgba = "rgba",
+    }
+}
+
+spelled! {
+    /// How the browser's frames are captured (`captureFormat` in `meta/encoder.json`).
+    pub enum CaptureFormat as "captureFormat" {
+        /// Lossy JPEG at the plan's `jpegQuality`: opaque formats only.
+        Jpeg = "jpeg",
+        /// Lossless RGBA PNG: formats with alpha, and padded (odd-sized) pages of any format.
+        Png = "png",
+    }
+}
+
+spelled! {
+    /// The colour matrix tagged on encoded video (`colorSpace` in `meta/encoder.json`).
+    pub enum ColorSpace as "colorSpace" {
+        /// ITU-R BT.709.
+        Bt709 = "bt709",
+    }
+}
+
+spelled! {
+    /// The colour range tagged on encoded video (`colorRange` in `meta/encoder.json`).
+    pub enum ColorRange as "colorRange" {
+        /// Limited ("TV", MPEG) range.
+        Tv = "tv",
+    }
+}
+
+/// What a chunk and the assembled output are stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Container {
+    /// ISO base media (MP4).
+    Mp4,
+    /// QuickTime.
+    Mov,
+    /// A directory of one image file per frame.
+    FrameDir,
+}
+
+impl Container {
+    /// The libavformat muxer name; `None` for a frame directory.
+    pub const fn muxer(self) -> Option<&'static str> {
+        match self {
+            Container::Mp4 => Some("mp4"),
+            Container::Mov => Some("mov"),
+            Container::FrameDir => None,
+        }
+    }
+
+    /// The file name extension of a chunk or output, with its dot (`""` for a directory).
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Container::Mp4 => ".mp4",
+            Container::Mov => ".mov",
+            Container::FrameDir => "",
+        }
+    }
+}
+
+/// The soundtrack's codec in the output (and in the plan's `audio.m4a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AudioCodec {
+    /// AAC-LC, 192 kb/s, 48 kHz stereo.
+    Aac,
+}
+
+/// The facts of one output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatSpec {
+    /// What chunks and the output are stored in.
+    pub container: Container,
+    /// The chunk encoder.
+    pub encoder: Encoder,
+    /// The pixel format the encoder takes.
+    pub pixel_format: PixelFormat,
+    /// How frames are captured when the page is the output's size (a padded page is always
+    /// captured as PNG, so that the padding is exact).
+    pub capture: CaptureFormat,
+    /// Whether the output keeps the page's alpha: the page is then rendered on a transparent
+    /// background.
+    pub alpha: bool,
+    /// The soundtrack's codec.
+    pub audio: AudioCodec,
+}
+
+impl OutputFormat {
+    /// This format's facts: the one table to extend with a new format.
+    pub const fn spec(self) -> FormatSpec {
+        match self {
+            OutputFormat::Mp4 => FormatSpec {
+                container: Container::Mp4,
+                encoder: Encoder::Libx264,
+                pixel_format: PixelFormat::Yuv420p,
+                capture: CaptureFormat::Jpeg,
+                alpha: false,
+                audio: AudioCodec::Aac,
+            },
+            OutputFormat::Mov => FormatSpec {
+                container: Container::Mov,
+                encoder: Encoder::ProresKs,
+                pixel_format: PixelFormat::Yuva444p10le,
+                capture: CaptureFormat::Png,
+                alpha: true,
+                audio: AudioCodec::Aac,
+            },
+            OutputFormat::PngSequence => FormatSpec {
+                container: Container::FrameDir,
+                encoder: Encoder::Png,
+                pixel_format: PixelFormat::Rgba,
+                capture: CaptureFormat::Png,
+                alpha: true,
+                audio: AudioCodec::Aac,
+            },
+        }
+    }
+
+    /// The libavformat muxer name, for container formats.
+    pub const fn muxer(self) -> Option<&'static str> {
+        self.spec().container.muxer()
+    }
+}
+
+impl Encoder {
+    /// Whether rate control (`crf`, `bitrate`), an x264 preset and x264 options apply.
+    pub const fn is_x264(self) -> bool {
+        match self {
+            Encoder::Libx264 => true,
+            Encoder::ProresKs | Encoder::Png => false,
+        }
+    }
+}
+
+impl Encoder {
+    /// The name libav gives the codec this encoder writes (what a probe of its output reports).
+    pub const fn codec_name(self) -> &'static str {
+        match self {
+            Encoder::Libx264 => "h264",
+            Encoder::ProresKs => "prores",
+            Encoder::Png => "png",
+        }
+    }
+}
+
+impl PixelFormat {
+    /// Whether chroma is subsampled in both directions, so that both sides must be even (an odd
+    /// page is padded to even, as HyperFrames' encoder pads it).
+    pub const fn needs_even_sides(self) -> bool {
+        match self {
+            PixelFormat::Yuv420p => true,
+            PixelFormat::Yuva444p10le | PixelFormat::Rgba => false,
+        }
+    }
+}
+
+impl CaptureFormat {
+    /// Whether captures keep alpha and every pixel exactly.
+    pub const fn is_lossless(self) -> bool {
+        match self {
+            CaptureFormat::Png => true,
+            CaptureFormat::Jpeg => false,
+        }
+    }
+}
+
+/// What `meta/encoder.json` says about the format, checked against the format's spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockedFormat {
+    /// `encoder`.
+    pub encoder: Encoder,
+    /// `pixelFormat`.
+    pub pixel_format: PixelFormat,
+    /// `captureFormat`.
+    pub capture: CaptureFormat,
+}
+
+impl FormatSpec {
+    /// Why `locked` cannot render this format, if it cannot: another encoder or pixel format,
+    /// or lossy captures for a format with alpha. Lossless captures always fit (padded pages).
+    pub fn mismatch(&self, locked: LockedFormat) -> Option<String> {
+        if locked.encoder != self.encoder {
+            return Some(format!("encoder {} does not make this format (it takes {})", locked.encoder, self.encoder));
+        }
+        if locked.pixel_format != self.pixel_format {
+            return Some(format!(
+                "pixelFormat {} is not this format's (it takes {})",
+                locked.pixel_format, self.pixel_format
+            ));
+        }
+        if locked.capture != self.capture && !locked.capture.is_lossless() {
+            return Some(format!("captureFormat {} would lose this format's alpha", locked.capture));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip_through_json() {
+        for f in OutputFormat::ALL {
+            let json = serde_json::to_string(f).unwrap();
+            assert_eq!(json, format!("\"{}\"", f.as_str()));
+            assert_eq!(serde_json::from_str::<OutputFormat>(&json).unwrap(), *f);
+        }
+        for e in Encoder::ALL {
+            assert_eq!(serde_json::from_value::<Encoder>(serde_json::json!(e.as_str())).unwrap(), *e);
+        }
+    }
+
+    #[test]
+    fn an_unknown_spelling_names_its_field_and_value() {
+        let e = serde_json::from_str::<Encoder>("\"libvpx-vp9\"").unwrap_err().to_string();
+        assert!(e.contains("encoder \"libvpx-vp9\" is not one of libx264, prores_ks, png"), "{e}");
+        let e = serde_json::from_str::<PixelFormat>("\"YUV420P\"").unwrap_err().to_string();
+        assert!(e.contains("pixelFormat \"YUV420P\" is not one of"), "{e}");
+        let long = "x".repeat(500);
+        let e = serde_json::from_value::<CaptureFormat>(serde_json::json!(long)).unwrap_err().to_string();
+        assert!(e.len() < 200 && e.contains("…"), "{e}");
+        let e = serde_json::from_str::<ColorSpace>("1").unwrap_err().to_string();
+        assert!(e.contains("expected colorSpace as one of bt709"), "{e}");
+    }
+
+    #[test]
+    fn formats_with_alpha_capture_losslessly_and_opaque_ones_pad_to_even() {
+        for f in OutputFormat::ALL {
+            let s = f.spec();
+            assert!(!s.alpha || s.capture.is_lossless(), "{f}");
+            assert_eq!(s.container.muxer().is_none(), s.container == Container::FrameDir, "{f}");
+            assert_eq!(
+                s.mismatch(LockedFormat { encoder: s.encoder, pixel_format: s.pixel_format, capture: s.capture }),
+                None
+            );
+        }
+        assert!(OutputFormat::Mp4.spec().pixel_format.needs_even_sides());
+        assert!(!OutputFormat::Mov.spec().pixel_format.needs_even_sides());
+    }
+
+    #[test]
+    fn a_locked_config_of_another_format_is_named() {
+        let mov = OutputFormat::Mov.spec();
+        let mp4 = OutputFormat::Mp4.spec();
+        let locked =
+            |s: FormatSpec| LockedFormat { encoder: s.encoder, pixel_format: s.pixel_format, capture: s.capture };
+        assert!(mp4.mismatch(locked(mov)).unwrap().contains("encoder prores_ks"));
+        let jpeg = LockedFormat { capture: CaptureFormat::Jpeg, ..locked(mov) };
+        assert!(mov.mismatch(jpeg).unwrap().contains("captureFormat jpeg"));
+        let png = LockedFormat { capture: CaptureFormat::Png, ..locked(mp4) };
+        assert_eq!(mp4.mismatch(png), None, "a padded mp4 page is captured as PNG");
+        let pix = LockedFormat { pixel_format: PixelFormat::Rgba, ..locked(mp4) };
+        assert!(mp4.mismatch(pix).unwrap().contains("pixelFormat rgba"));
+    }
+}
