@@ -830,12 +830,49 @@ fn sub_compositions_are_treated_as_hyperframes_treats_them() {
         ),
         "{html}"
     );
-    // Each sub-composition's inline script in its own function; the shared library loaded once.
-    assert!(html.contains("(function () {\nconst tl = 1; window.one = tl;\n})();"), "{html}");
-    assert!(html.contains("(function () {\nconst tl = 2;\n})();"), "{html}");
+    // As in HyperFrames' render compiler: the files' inline scripts run, in mount order, from one
+    // script at the very end of <body> (so `document.currentScript.parentElement` is <body>),
+    // each in a function of its own whose document, gsap and window are scoped to its
+    // composition: the id the file declares, the host's id as the mount's. The shared library
+    // (a script src) is loaded once, before them.
+    let shared = html.find("<script data-framefan-composition-scripts").expect("the shared script");
+    assert!(html[shared..].trim_end().ends_with("</script></body></html>"), "{html}");
+    let run =
+        |code: &str| html[shared..].find(&format!("function (document, gsap, window, __hyperframes) {{\n{code}\n}}"));
+    let (one, two) = (run("const tl = 1; window.one = tl;").unwrap(), run("const tl = 2;").unwrap());
+    assert!(one < two, "{html}");
+    let scene = r#"({"comp":"scene","timeline":"scene","scope":null,"authoredRoot":null}, function (document"#;
+    let other = r#"({"comp":"other","timeline":"o","scope":"[data-composition-id=\"o\"]","authoredRoot":null}, function (document"#;
+    assert!(html[shared..].contains(scene) && html[shared..].contains(other), "{html}");
     assert_eq!(html.matches("src=\"lib.js\"").count(), 1, "{html}");
+    assert!(html.find("src=\"lib.js\"").unwrap() < shared, "{html}");
     // A <video> without id gets HyperFrames' positional id (after the four images before it).
     let video = c.media.iter().find(|m| m.kind == MediaKind::Video).unwrap();
     assert_eq!(video.id, "hf-media-4");
     assert!(html.contains("<video src=\"assets/v.mp4\" muted=\"\" id=\"hf-media-4\">"), "{html}");
+}
+
+#[test]
+fn sub_composition_scripts_run_breadth_first_after_the_page() {
+    let file = |id: &str, inner: &str| {
+        format!("<template><div data-composition-id=\"{id}\">{inner}<script>window.seen.push(\"{id}\");</script></div></template>")
+    };
+    let a = file("a", "<div data-composition-id=\"n\" data-composition-src=\"n.html\"></div>");
+    let b = file("b", "<script type=\"module\">window.module = 1;</script>");
+    let body = "<script>window.seen = [];</script>\
+                <div data-composition-id=\"a\" data-composition-src=\"a.html\"></div>\
+                <div data-composition-id=\"b\" data-composition-src=\"b.html\"></div>";
+    let proj =
+        project(&[("index.html", &page(ROOT, body)), ("a.html", &a), ("b.html", &b), ("n.html", &file("n", ""))]);
+    let root = std::fs::canonicalize(proj.path()).unwrap();
+    let html = compile::compile(&root, &PlanConfig::default().validate().unwrap()).unwrap().html;
+    let shared = html.find("<script data-framefan-composition-scripts").expect("the shared script");
+    // The page's own script stays where it was written, before the mounted files' scripts.
+    assert!(html.find("window.seen = [];").unwrap() < shared, "{html}");
+    // HyperFrames mounts the page's hosts first, then the hosts inside them.
+    let at = |id: &str| html[shared..].find(&format!("window.seen.push(\"{id}\");")).unwrap();
+    assert!(at("a") < at("b") && at("b") < at("n"), "{html}");
+    // A module script is not run by the shared script: it stays in its host.
+    let module = html.find("window.module = 1;").unwrap();
+    assert!(module < shared && html[..module].rfind("data-composition-id=\"b\"").is_some(), "{html}");
 }

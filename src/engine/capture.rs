@@ -121,6 +121,13 @@ pub const RENDER_BUSY_LIMIT: Duration = Duration::from_secs(10);
 /// under load, and a loaded machine must not fail a chunk.
 pub const FIRST_IMAGE_LIMIT: Duration = Duration::from_secs(30);
 
+/// How long a first captured frame may go without an image before the page is loaded again (once)
+/// and the frame drawn anew, within [`FIRST_IMAGE_LIMIT`]. Seen once in CI, on a browser launched
+/// after a cancelled chunk: no image for the whole limit, where a loaded machine otherwise gets
+/// one within seconds. A reload gives the page a fresh compositor frame sink; its frames are those
+/// of a fresh page (warm chunks rely on the same).
+pub const FIRST_IMAGE_RELOAD: Duration = Duration::from_secs(10);
+
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
 /// ("script", "image", "not-ready"; a failed font face is no failure: it is reported apart, as
 /// `brokenFonts`, see [`Capturer::broken_fonts`]). At plan time each kind is deterministic and
@@ -448,11 +455,16 @@ impl Capturer {
 
     /// One frame one interval after the last (warm-up and captures), watched.
     async fn begin_frame(&mut self, screenshot: bool) -> Result<Option<String>> {
+        Ok(self.begin_frame_answer(screenshot).await?.1)
+    }
+
+    /// [`Capturer::begin_frame`] with whether the browser reported damage.
+    async fn begin_frame_answer(&mut self, screenshot: bool) -> Result<(bool, Option<String>)> {
         self.ticks += self.interval;
         let params = self.frame_params(self.ticks, screenshot);
         let page = self.session.page.clone();
         let res = self.watched(page.execute(params)).await?.map_err(|e| crashed("beginFrame", e))?;
-        Ok(res.result.screenshot_data.map(String::from))
+        Ok((res.result.has_damage, res.result.screenshot_data.map(String::from)))
     }
 
     /// A frame step (seek, beginFrame) in render-chunk. One that answers within [`STALL_CHECK`]
@@ -517,12 +529,7 @@ impl Capturer {
     /// damage too (seen with chromium-headless-shell 156), so the image is what is compared.
     /// Its encoder is deterministic, so a page that did not change gives the same bytes.
     pub async fn frame(&mut self, frame: i64) -> Result<Shot> {
-        if self.last.is_none() && frame > 1 {
-            self.seek(frame - 1).await?;
-            if self.session.mode == CaptureMode::BeginFrame {
-                self.begin_frame(false).await?;
-            }
-        }
+        self.pre_roll(frame).await?;
         self.seek(frame).await?;
         let data = match self.session.mode {
             CaptureMode::BeginFrame => self.begin_frame_shot(frame).await?,
@@ -534,6 +541,18 @@ impl Capturer {
         };
         self.last = Some((frame, Arc::clone(&shot.data)));
         Ok(shot)
+    }
+
+    /// Before a browser's first captured frame (other than 0 and 1): the frame before it drawn
+    /// uncaptured, so that its history ends as it would in a browser that drew from the start.
+    async fn pre_roll(&mut self, frame: i64) -> Result<()> {
+        if self.last.is_none() && frame > 1 {
+            self.seek(frame - 1).await?;
+            if self.session.mode == CaptureMode::BeginFrame {
+                self.begin_frame(false).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn seek(&mut self, frame: i64) -> Result<()> {
@@ -551,20 +570,41 @@ impl Capturer {
         // No damage means the page looks exactly as the previous frame; a first frame without an
         // image is the renderer still initialising its surface, which more frames settle (seen
         // under load: 60 attempts, 2.5 s, were not always enough), so they get a deadline.
-        let deadline = tokio::time::Instant::now() + FIRST_IMAGE_LIMIT;
+        let started = tokio::time::Instant::now();
+        let deadline = started + FIRST_IMAGE_LIMIT;
+        let mut reloaded = false;
         let mut attempt: u64 = 0;
+        let mut damaged: u64 = 0;
         loop {
-            if let Some(data) = self.begin_frame(true).await? {
+            let (damage, image) = self.begin_frame_answer(true).await?;
+            if let Some(data) = image {
                 return Ok(data);
             }
             if let Some((_, prev)) = &self.last {
                 return Ok(prev.to_string());
             }
+            damaged += u64::from(damage);
             if tokio::time::Instant::now() >= deadline {
+                // What the browser answered, for the report: damage without an image is a
+                // surface that could not be read back; no damage is nothing drawn.
+                let lead = self.clock_lead_ms().round();
                 return Err(Error::new(
                     Code::CaptureFailed,
-                    format!("frame {frame}: the browser returned no image within {FIRST_IMAGE_LIMIT:?}"),
+                    format!(
+                        "frame {frame}: the browser returned no image within {FIRST_IMAGE_LIMIT:?} \
+                         ({} frames, {damaged} with damage, the page reloaded {}; stamps {lead} ms \
+                         ahead of its clock)",
+                        attempt + 1,
+                        if reloaded { "once" } else { "never" }
+                    ),
                 ));
+            }
+            if !reloaded && started.elapsed() >= FIRST_IMAGE_RELOAD {
+                reloaded = true;
+                self.rewind().await.map_err(|e| e.prefixed(&format!("frame {frame}: reloading for a first image")))?;
+                self.pre_roll(frame).await?;
+                self.seek(frame).await?;
+                continue;
             }
             // Nothing new was drawn: repaint an invisible pixel so the next frame has damage.
             let _nudged = self.session.page.execute(evaluate("window.__framefan.damage()")).await;

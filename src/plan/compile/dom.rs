@@ -59,14 +59,21 @@ pub fn prepend_head_style(doc: &NodeRef, marker: &str, css: &str) {
 
 /// Put a `<{element} {name}="{value}">text</{element}>` first in the page's `<head>`.
 pub fn prepend_to_head(doc: &NodeRef, element: &str, (name, value): (&str, &str), text: &str) {
-    use kuchikiki::traits::TendrilSink;
     let Some(head) = doc.inclusive_descendants().find(|n| tag(n) == "head") else { return };
+    if let Some(node) = new_element(element, (name, value), text) {
+        head.prepend(node);
+    }
+}
+
+/// A detached `<{element} {name}="{value}">text</{element}>` (an HTML element name).
+pub fn new_element(element: &str, (name, value): (&str, &str), text: &str) -> Option<NodeRef> {
+    use kuchikiki::traits::TendrilSink;
     let scratch = kuchikiki::parse_html().one(format!("<{element}></{element}>")).document_node;
-    let Some(node) = scratch.inclusive_descendants().find(|n| tag(n) == element) else { return };
+    let node = scratch.inclusive_descendants().find(|n| tag(n) == element)?;
     node.detach();
     set_attr(&node, name, value);
     set_text(&node, text);
-    head.prepend(node);
+    Some(node)
 }
 
 /// Whether `node` sits inside a `<template>` (inert content the page does not render as is).

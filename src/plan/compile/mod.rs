@@ -16,6 +16,7 @@ pub mod css;
 pub mod dom;
 pub mod media;
 pub mod resources;
+pub mod scoped;
 pub mod scripts;
 pub mod subcomp;
 pub mod timing;

@@ -3,12 +3,15 @@
 //! A host `<div data-composition-id="X" data-composition-src="compositions/x.html">` receives the
 //! file's content: the content of its first `<template>`, or, for a full document without one,
 //! its `<head>` styles and scripts followed by its `<body>` children. Every `<style>` of the
-//! content is scoped to `[data-composition-id="X"]`; every `<script>` is moved after the content,
-//! so it runs once the content it animates is mounted, and each inline classic script is wrapped
-//! in a function of its own, so that two sub-compositions declaring the same `const tl` do not
-//! collide (HyperFrames scopes them the same way). The host loses `data-composition-src` (the
-//! runtime must not mount it twice) and records it as `data-framefan-inlined-src`, which also
-//! detects a composition that includes itself.
+//! content is scoped to `[data-composition-id="X"]`. Its classic scripts leave the content, as in
+//! HyperFrames' render compiler: a `<script src>` goes to the end of `<body>` (loaded once), and
+//! the inline ones run, after every file's `<script src>`, from one `<script>` at the very end of
+//! `<body>`, each file's code in a function of its own with `document`, `gsap` and `window`
+//! scoped to its composition ([`scoped`](super::scoped)). Files are mounted, and their scripts
+//! run, breadth first: the page's hosts in document order, then the hosts those files contain.
+//! Module scripts and data blocks stay in the host, after the content. The host loses
+//! `data-composition-src` (the runtime must not mount it twice) and records it as
+//! `data-framefan-inlined-src`, which also detects a composition that includes itself.
 //!
 //! As in HyperFrames: a host without `data-composition-id` is accepted, its styles scoped to the
 //! composition id of the file's own root element (or not scoped when it has none); and relative
@@ -17,40 +20,78 @@
 //! the sub-composition exists (else it is taken as project-root relative, as authored). A host
 //! is sized in pixels from its (or the file root's) `data-width`/`data-height`.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
 use kuchikiki::traits::TendrilSink;
 use kuchikiki::NodeRef;
 
 use super::css;
-use super::dom::{attr, check_depth, describe, elements, precheck_depth, remove_attr, set_attr, set_text, tag};
+use super::dom::{
+    attr, check_depth, describe, elements, new_element, precheck_depth, remove_attr, set_attr, set_text, tag,
+};
+use super::scoped::{self, Scope};
 use super::urls;
 use crate::error::{Code, Error, Result};
 
 /// The attribute a host keeps once its source is inlined.
 pub const INLINED_ATTR: &str = "data-framefan-inlined-src";
 
+/// Marks the script at the end of `<body>` that runs the mounted files' inline scripts.
+pub const SCRIPTS_ATTR: &str = "data-framefan-composition-scripts";
+
 /// The most sub-compositions one page may mount (a guard against runaway inclusion).
 const MAX_INLINED: usize = 1000;
 
-/// Inline every `data-composition-src` under `doc`, repeatedly, until none is left. Returns how
-/// many were inlined.
+/// The classic scripts taken out of the mounted files, in the order they run.
+#[derive(Default)]
+struct Hoisted {
+    /// `<script src>` elements, detached.
+    external: Vec<NodeRef>,
+    /// Inline scripts, wrapped by [`scoped::wrap`].
+    inline: Vec<String>,
+}
+
+/// Inline every `data-composition-src` under `doc`, breadth first, until none is left, and put
+/// the files' classic scripts at the end of `<body>`. Returns how many were inlined.
 pub fn inline_all(doc: &NodeRef, project: &Path) -> Result<usize> {
+    let mut queue: VecDeque<NodeRef> = hosts_in(doc).into();
     let mut count = 0;
-    while let Some(host) = doc.inclusive_descendants().find(|n| attr(n, "data-composition-src").is_some()) {
+    let mut hoisted = Hoisted::default();
+    while let Some(host) = queue.pop_front() {
+        if attr(&host, "data-composition-src").is_none() {
+            continue;
+        }
         if count == MAX_INLINED {
             return Err(Error::new(
                 Code::CompositionInvalid,
                 format!("the page mounts more than {MAX_INLINED} sub-compositions"),
             ));
         }
-        inline(&host, project)?;
+        inline(&host, project, &mut hoisted)?;
         count += 1;
+        queue.extend(hosts_in(&host));
+    }
+    if let Some(body) = doc.inclusive_descendants().find(|n| tag(n) == "body") {
+        for script in hoisted.external {
+            body.append(script);
+        }
+        if let Some(script) = (!hoisted.inline.is_empty())
+            .then(|| new_element("script", (SCRIPTS_ATTR, "true"), &scoped::join(&hoisted.inline)))
+            .flatten()
+        {
+            body.append(script);
+        }
     }
     Ok(count)
 }
 
-fn inline(host: &NodeRef, project: &Path) -> Result<()> {
+/// The hosts under `node` still to mount, in document order.
+fn hosts_in(node: &NodeRef) -> Vec<NodeRef> {
+    node.descendants().filter(|n| attr(n, "data-composition-src").is_some()).collect()
+}
+
+fn inline(host: &NodeRef, project: &Path, hoisted: &mut Hoisted) -> Result<()> {
     let src = attr(host, "data-composition-src").unwrap_or_default();
     let context = format!("{} data-composition-src", describe(host));
     let rel = urls::local_file(&src, &context)?;
@@ -90,6 +131,7 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
         .or_else(|| content.iter().flat_map(elements).find_map(|e| attr(&e, "data-composition-id")));
     let scope = id.map(|id| format!("[data-composition-id=\"{}\"]", super::css::escape_string(&id)));
     let dir = rel.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+    let script_scope = script_scope(host_id.as_deref(), &content, inner_root.as_ref());
     let mut scripts = Vec::new();
     for node in &content {
         for e in elements(node) {
@@ -99,9 +141,17 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
                     let css = css::rewrite_urls(&e.text_contents(), &mut |u| rebase(&dir, u, project));
                     set_text(&e, &scope.as_deref().map_or(css.clone(), |s| css::scope(&css, s)));
                 }
+                "script" if !is_classic(&e) => scripts.push(e),
+                "script" if attr(&e, "src").is_some() => {
+                    e.detach();
+                    hoisted.external.push(e);
+                }
                 "script" => {
-                    own_scope(&e);
-                    scripts.push(e);
+                    e.detach();
+                    let code = e.text_contents();
+                    if !code.trim().is_empty() {
+                        hoisted.inline.push(scoped::wrap(&code, script_scope.as_ref()));
+                    }
                 }
                 _ => {}
             }
@@ -110,7 +160,8 @@ fn inline(host: &NodeRef, project: &Path) -> Result<()> {
     if let Some(root) = &inner_root {
         flatten_inner_root(root, host_id.is_none());
     }
-    for node in content {
+    // A hoisted script that was a top-level node of the content has no parent any more.
+    for node in content.into_iter().filter(|n| n.parent().is_some()) {
         host.append(node);
     }
     for script in scripts {
@@ -195,18 +246,34 @@ fn size_host(host: &NodeRef, inner: (Option<String>, Option<String>)) {
     }
 }
 
-/// Wrap an inline classic script in a function of its own (a module or a data block is left as
-/// it is), so its top-level declarations stay inside its sub-composition.
-fn own_scope(script: &NodeRef) {
+/// Whether `script` is classic JavaScript (not a module, nor a data block).
+fn is_classic(script: &NodeRef) -> bool {
     let kind = attr(script, "type").unwrap_or_default().trim().to_ascii_lowercase();
-    let classic = kind.is_empty() || kind.contains("javascript") || kind.contains("ecmascript");
-    if attr(script, "src").is_some() || !classic {
-        return;
-    }
-    let code = script.text_contents();
-    if !code.trim().is_empty() {
-        set_text(script, &format!("(function () {{\n{code}\n}})();"));
-    }
+    kind.is_empty() || kind.contains("javascript") || kind.contains("ecmascript")
+}
+
+/// What a file's inline scripts are scoped to, decided as HyperFrames decides it: the id the
+/// file declares (the matched root's, else the first root's), else the host's; `None` when
+/// neither names one (its scripts then run unscoped).
+fn script_scope(host_id: Option<&str>, content: &[NodeRef], inner_root: Option<&NodeRef>) -> Option<Scope> {
+    let host_id = host_id.map(str::trim).filter(|id| !id.is_empty());
+    let first_root = || content.iter().flat_map(elements).find(|e| attr(e, "data-composition-id").is_some());
+    let declared = inner_root
+        .cloned()
+        .or_else(first_root)
+        .and_then(|r| attr(&r, "data-composition-id"))
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty());
+    let comp = declared.clone().or(host_id.map(str::to_string))?;
+    Some(Scope {
+        timeline: host_id.map(str::to_string).unwrap_or_else(|| comp.clone()),
+        scope: host_id.map(|id| format!("[data-composition-id=\"{}\"]", css::escape_string(id))),
+        authored_root: inner_root
+            .and_then(|r| attr(r, "id"))
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty()),
+        comp,
+    })
 }
 
 /// Rebase the `src` and `href` attributes of `e` from the sub-composition's folder `dir`.
