@@ -10,6 +10,10 @@
 //! It also embeds the npm files framefan carries inside it (HyperFrames' page runtime and bundled
 //! font faces), fetched by name and checked against `vendor/npm/pins.tsv`: see
 //! `build/npm_assets.rs`.
+//!
+//! On docs.rs (`DOCS_RS` set) it does none of this: docs.rs builds without network and without
+//! our system libraries, and documentation links nothing. The npm files are then empty and the
+//! x264 version reads `unknown`.
 
 #[path = "build/npm_assets.rs"]
 mod npm_assets;
@@ -41,7 +45,16 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=FFMPEG_DIR");
     println!("cargo:rerun-if-env-changed=FRAMEFAN_X264_VERSION");
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    if std::env::var_os("DOCS_RS").is_some() {
+        if let Err(err) = npm_assets::placeholders(&out_dir) {
+            eprintln!("framefan's npm file list (vendor/npm/pins.tsv): {err}");
+            exit(1);
+        }
+        println!("cargo:rustc-env=FRAMEFAN_X264_VERSION=unknown");
+        return;
+    }
     if let Err(err) = npm_assets::embed(&out_dir) {
         eprintln!("framefan embeds pinned npm files (vendor/npm/README.md): {err}");
         exit(1);

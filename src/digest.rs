@@ -53,7 +53,7 @@ pub fn dir(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// The digest of a chunk artifact: [`dir`] for a directory, [`file`] otherwise.
+/// The digest of a chunk artifact: [`dir()`] for a directory, [`file()`] otherwise.
 pub fn artifact(path: &Path) -> Result<String> {
     if path.is_dir() {
         dir(path)

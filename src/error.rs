@@ -91,6 +91,9 @@ pub enum Code {
     StorageUnavailable,
     /// An object store refused the credentials or the access.
     StorageAccessDenied,
+    /// A URL names an object store whose provider (the `s3`, `gcs` or `azure` feature) this
+    /// build of framefan left out.
+    StorageProviderNotBuilt,
     /// The pinned HyperFrames runtime is in no package cache (and none was given).
     RuntimeNotFound,
     /// A HyperFrames runtime file does not match the sha256 pinned for it (or recorded in the plan).
@@ -145,6 +148,7 @@ impl Code {
             Code::CaptureFailed => "CAPTURE_FAILED",
             Code::StorageUnavailable => "STORAGE_UNAVAILABLE",
             Code::StorageAccessDenied => "STORAGE_ACCESS_DENIED",
+            Code::StorageProviderNotBuilt => "STORAGE_PROVIDER_NOT_BUILT",
             Code::RuntimeNotFound => "RUNTIME_NOT_FOUND",
             Code::RuntimeMismatch => "RUNTIME_MISMATCH",
             Code::PageScriptTimeout => "PAGE_SCRIPT_TIMEOUT",

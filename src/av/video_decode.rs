@@ -7,7 +7,7 @@
 //! keyframe at or before a time; frames before the wanted one still come out and the caller
 //! skips them.
 //!
-//! Colour: [`Picture::to_rgb`] and [`RgbConverter`] honour the picture's matrix and range. An
+//! Colour: [`Picture::to_rgb`] and `RgbConverter` honour the picture's matrix and range. An
 //! unspecified matrix is taken as Chrome guesses it (and so HyperFrames shows it): BT.709 from 720
 //! lines up, except for VP9 and AV1, BT.601 below (a 960×664 source is BT.601 whatever its width);
 //! an unspecified range is TV range, except for the `yuvj*` formats, which are full range by

@@ -10,7 +10,7 @@
 //!
 //! beginFrame's `frameTimeTicks` are read against the browser's own clock (`TimeTicks`, which on
 //! Linux is `CLOCK_MONOTONIC`): they must keep increasing past it, or Chromium answers with stale
-//! images. While the page loads, frames are paced to that clock ([`Capturer::paced_tick`]): a
+//! images. While the page loads, frames are paced to that clock (`Capturer::paced_tick`): a
 //! frame stamped ahead of it that reaches the browser while a navigation commits is held until
 //! the clock gets there (seen: +0.9 s on a third of launches with stamps 1 s ahead, +2.9 s with
 //! 3 s). From the warm-up on, ticks advance exactly one frame interval per frame. The page never

@@ -4,7 +4,7 @@
 //! config → compile the page (no browser) → bound a `data-duration` → scan the project →
 //! (everything checked that needs no browser, nothing created yet) → build the plan in a
 //! [`StagedDir`] beside `plan_dir` (so a failed plan leaves no plan directory and scratch never
-//! lands in it) → freeze → probe the frozen page in one browser launch ([`probe_step`]: does it
+//! lands in it) → freeze → probe the frozen page in one browser launch (`probe_step`: does it
 //! become ready, which timelines never register, its duration when it declares none) → bound
 //! the duration → chunk → media → `meta/*.json` → size cap → `plan.json` with the planHash →
 //! rename into place.

@@ -2,7 +2,7 @@
 //!
 //! Capture runs in `browsers` separate browser processes ([`Browsers`], booted once and kept by a
 //! session across chunks), browser `i` taking frames `start + i, start + i + browsers, …`; a
-//! decode thread ([`super::decode`]) puts frames back in order and turns the captured JPEG/PNG
+//! decode thread (`super::decode`) puts frames back in order and turns the captured JPEG/PNG
 //! into yuv420p or RGBA; an encode thread feeds the chunk writer and hands the frame buffers
 //! back. Bounded channels and a window on how far capture may run ahead of the encoder keep
 //! memory flat, and since each stage has its own thread, the CPU is never idle waiting on

@@ -1,6 +1,6 @@
 //! The local worker pool: every chunk of a plan rendered by a few separate browser processes.
 //!
-//! Contract: [`run_pool`] returns one finished chunk path per plan chunk, in index order, or
+//! Contract: `run_pool` returns one finished chunk path per plan chunk, in index order, or
 //! the first error that stopped it. Each worker is a thread that takes the next chunk from a
 //! shared queue and renders it with one browser of its own, kept warm across the chunks it
 //! renders (a [`ChunkSession`]: the page loads once per worker, not once per chunk; a failed or

@@ -26,10 +26,9 @@ pub mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, ObjectStore, RetryConfig};
+use object_store::ObjectStore;
 
 use crate::error::{Code, Error, Result};
 
@@ -137,7 +136,7 @@ impl Location {
         }
         let key = ObjectPath::parse(key.trim_end_matches('/'))
             .map_err(|e| bad_url(arg, &format!("invalid object key: {e}")))?;
-        let store = build_store(scheme, bucket, options).map_err(|e| bad_url(arg, &e.to_string()))?;
+        let store = build_store(arg, scheme, bucket, options)?;
         Ok(Location::Remote(Remote { store, base: format!("{scheme}://{bucket}"), key }))
     }
 
@@ -173,7 +172,10 @@ fn bad_url(arg: &str, why: &str) -> Error {
 /// Per-request retries inside `object_store` (connection resets, 5xx, throttling): capped
 /// exponential backoff, bounded in count and time. Whole transfers are retried once more on top
 /// (see [`transfer`]).
-fn retry_config() -> RetryConfig {
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn retry_config() -> object_store::RetryConfig {
+    use object_store::{BackoffConfig, RetryConfig};
+    use std::time::Duration;
     RetryConfig {
         backoff: BackoffConfig {
             init_backoff: Duration::from_millis(100),
@@ -186,6 +188,7 @@ fn retry_config() -> RetryConfig {
 }
 
 /// Apply `options` to a builder through its own config-key type; unknown keys are an error.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 macro_rules! configure {
     ($builder:expr, $key:ty, $options:expr) => {{
         let mut builder = $builder;
@@ -197,27 +200,62 @@ macro_rules! configure {
     }};
 }
 
-fn build_store(scheme: &str, bucket: &str, options: &[(String, String)]) -> object_store::Result<Arc<dyn ObjectStore>> {
-    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-    use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-    Ok(match scheme {
-        // from_env reads AWS_ENDPOINT_URL / AWS_ENDPOINT, AWS_ALLOW_HTTP, AWS_REGION and the keys;
-        // path-style requests keep S3-compatible servers (MinIO, moto, Ceph) addressable.
-        "s3" => {
-            let b = AmazonS3Builder::from_env().with_virtual_hosted_style_request(false);
-            let b = configure!(b, AmazonS3ConfigKey, options);
-            Arc::new(b.with_bucket_name(bucket).with_retry(retry_config()).build()?)
-        }
-        "gs" => {
-            let b = configure!(GoogleCloudStorageBuilder::from_env(), GoogleConfigKey, options);
-            Arc::new(b.with_bucket_name(bucket).with_retry(retry_config()).build()?)
-        }
+/// The store for `bucket` under `scheme`, configured from the environment and `options`; a
+/// scheme whose provider this build left out is `STORAGE_PROVIDER_NOT_BUILT`.
+fn build_store(arg: &str, scheme: &str, bucket: &str, options: &[(String, String)]) -> Result<Arc<dyn ObjectStore>> {
+    let settings = |e: object_store::Error| bad_url(arg, &e.to_string());
+    match scheme {
+        #[cfg(feature = "s3")]
+        "s3" => s3_store(bucket, options).map_err(settings),
+        #[cfg(feature = "gcs")]
+        "gs" => gcs_store(bucket, options).map_err(settings),
+        #[cfg(feature = "azure")]
+        "az" => azure_store(bucket, options).map_err(settings),
         _ => {
-            let b = configure!(MicrosoftAzureBuilder::from_env(), AzureConfigKey, options);
-            Arc::new(b.with_container_name(bucket).with_retry(retry_config()).build()?)
+            let _ = (bucket, options, settings);
+            let feature = match scheme {
+                "s3" => "s3",
+                "gs" => "gcs",
+                _ => "azure",
+            };
+            let why = format!("this framefan was built without {scheme}:// support (cargo feature `{feature}`)");
+            Err(Error::new(Code::StorageProviderNotBuilt, format!("{arg}: {why}")))
         }
-    })
+    }
+}
+
+/// reqwest's rustls is built without a crypto provider (so that aws-lc-rs stays out of the
+/// build): the stores' HTTPS clients use the process default, ring, installed here once.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// from_env reads AWS_ENDPOINT_URL / AWS_ENDPOINT, AWS_ALLOW_HTTP, AWS_REGION and the keys;
+/// path-style requests keep S3-compatible servers (MinIO, moto, Ceph) addressable.
+#[cfg(feature = "s3")]
+fn s3_store(bucket: &str, options: &[(String, String)]) -> object_store::Result<Arc<dyn ObjectStore>> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    install_tls_provider();
+    let b = AmazonS3Builder::from_env().with_virtual_hosted_style_request(false);
+    let b = configure!(b, AmazonS3ConfigKey, options);
+    Ok(Arc::new(b.with_bucket_name(bucket).with_retry(retry_config()).build()?))
+}
+
+#[cfg(feature = "gcs")]
+fn gcs_store(bucket: &str, options: &[(String, String)]) -> object_store::Result<Arc<dyn ObjectStore>> {
+    use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+    install_tls_provider();
+    let b = configure!(GoogleCloudStorageBuilder::from_env(), GoogleConfigKey, options);
+    Ok(Arc::new(b.with_bucket_name(bucket).with_retry(retry_config()).build()?))
+}
+
+#[cfg(feature = "azure")]
+fn azure_store(bucket: &str, options: &[(String, String)]) -> object_store::Result<Arc<dyn ObjectStore>> {
+    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+    install_tls_provider();
+    let b = configure!(MicrosoftAzureBuilder::from_env(), AzureConfigKey, options);
+    Ok(Arc::new(b.with_container_name(bucket).with_retry(retry_config()).build()?))
 }
 
 /// Map an `object_store` failure of `op` on `url`: a missing object becomes `missing` (the
@@ -268,5 +306,30 @@ mod tests {
         }
         assert!(is_url("gs://b/k") && is_url("az://c/k") && !is_url("file:///x") && !is_url("/x"));
         assert!(is_dir_arg("s3://b/chunks/") && !is_dir_arg("s3://b/chunk-000.mp4"));
+    }
+
+    /// Each scheme builds its store when its feature is on, and otherwise fails with the stable
+    /// code and the feature to enable (scripts/check-package.sh runs this with only `s3` on).
+    #[test]
+    fn a_compiled_out_provider_is_named() {
+        let opts = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let cases = [
+            ("s3://bucket/key", cfg!(feature = "s3"), "`s3`", opts(&[("aws_region", "us-east-1")])),
+            ("gs://bucket/key", cfg!(feature = "gcs"), "`gcs`", opts(&[("google_service_account_key", "{}")])),
+            ("az://container/key", cfg!(feature = "azure"), "`azure`", opts(&[("azure_storage_account_name", "a")])),
+        ];
+        for (url, built, feature, options) in cases {
+            match Location::parse_with(url, &options) {
+                Err(e) if e.kind() == Code::StorageProviderNotBuilt => {
+                    assert!(!built, "{url}: built, yet {e}");
+                    assert_eq!(e.code(), "STORAGE_PROVIDER_NOT_BUILT");
+                    assert!(!e.is_retryable());
+                    assert!(e.message().starts_with(url) && e.message().contains(feature), "{e}");
+                }
+                other => assert!(built, "{url}: compiled out, yet {other:?}"),
+            }
+        }
     }
 }

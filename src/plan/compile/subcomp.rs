@@ -7,7 +7,7 @@
 //! HyperFrames' render compiler: a `<script src>` goes to the end of `<body>` (loaded once), and
 //! the inline ones run, after every file's `<script src>`, from one `<script>` at the very end of
 //! `<body>`, each file's code in a function of its own with `document`, `gsap` and `window`
-//! scoped to its composition ([`scoped`](super::scoped)). Files are mounted, and their scripts
+//! scoped to its composition ([`scoped`]). Files are mounted, and their scripts
 //! run, breadth first: the page's hosts in document order, then the hosts those files contain.
 //! Module scripts and data blocks stay in the host, after the content. The host loses
 //! `data-composition-src` (the runtime must not mount it twice) and records it as
