@@ -37,14 +37,9 @@ fn plan_example(dir: &Path, name: &str, format: OutputFormat, chunk: i64) -> Pat
 }
 
 fn chunk_out(dir: &Path, tag: &str, index: i64, format: OutputFormat) -> PathBuf {
-    let ext = match format {
-        OutputFormat::Mp4 => ".mp4",
-        OutputFormat::Mov => ".mov",
-        OutputFormat::PngSequence => "",
-    };
     let folder = dir.join(tag);
     std::fs::create_dir_all(&folder).unwrap();
-    folder.join(format!("chunk-{index:03}{ext}"))
+    folder.join(framefan::store::chunks::chunk_name(index as u32, format))
 }
 
 /// The sidecar without its timings, which are the only field a warm chunk may change.

@@ -167,10 +167,20 @@ pub struct Capturer {
     frame_in_flight: Option<tokio::task::JoinHandle<Result<()>>>,
     /// How long starting the browser took (the rest of [`Capturer::launch`] is the page load).
     launch_ms: u64,
-    /// What [`Capturer::rewind`] loads again: the URL, the ready bound and the timeline grace.
-    reload: (String, Duration, Duration),
-    /// The engine layer injected before the page's scripts (again into a renewed page).
+    /// What [`Capturer::load`] opens, at launch and again in each new tab ([`Capturer::rewind`]).
+    target: LoadTarget,
+}
+
+/// The page a capturer loads and how long it waits for it.
+struct LoadTarget {
+    /// `/index.html` on the plan's file server.
+    url: String,
+    /// The engine layer injected before the page's scripts.
     layer: String,
+    /// The bound on the page becoming ready.
+    ready_timeout: Duration,
+    /// How long a timeline that never registers is waited for.
+    grace: Duration,
 }
 
 /// The browser's clock in milliseconds (Chromium's `TimeTicks::Now` is `CLOCK_MONOTONIC` on
@@ -223,10 +233,9 @@ impl Capturer {
             watch: None,
             frame_in_flight: None,
             launch_ms,
-            reload: (String::new(), Duration::ZERO, Duration::ZERO),
-            layer: layer.clone(),
+            target: LoadTarget { url, layer, ready_timeout: page.ready_timeout, grace: page.timeline_grace },
         };
-        match cap.load(&url, layer, page.ready_timeout, page.timeline_grace).await {
+        match cap.load().await {
             Ok(()) => Ok(cap),
             Err(e) => {
                 // Shut the browser down before the caller removes its scratch directory.
@@ -236,11 +245,11 @@ impl Capturer {
         }
     }
 
-    /// Inject the engine `layer`, open `url` and wait (at most `ready_timeout`) until the page is
-    /// ready.
-    async fn load(&mut self, url: &str, layer: String, ready_timeout: Duration, grace: Duration) -> Result<()> {
+    /// Inject the engine layer into the session's page, open the target's URL and wait (at most
+    /// its `ready_timeout`) until the page is ready.
+    async fn load(&mut self) -> Result<()> {
         let page = self.session.page.clone();
-        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(layer))
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(self.target.layer.clone()))
             .await
             .map_err(|e| crashed("injecting the engine layer", e))?;
         if self.transparent {
@@ -253,15 +262,9 @@ impl Capturer {
         // script holds the page (the command waits for the main thread, as an evaluation does).
         let busy = if self.probe { BUSY_LIMIT } else { RENDER_BUSY_LIMIT };
         self.watch = Some(Watch::start(page.clone(), busy).await?);
-        self.reload = (url.to_string(), ready_timeout, grace);
-        self.open(url, ready_timeout, grace).await
-    }
-
-    /// Navigate to `url` (the layer injected, the watch on) and wait until the page is ready;
-    /// then, in render-chunk, draw frame 0.
-    async fn open(&mut self, url: &str, ready_timeout: Duration, grace: Duration) -> Result<()> {
-        let page = self.session.page.clone();
-        let navigate = page.execute(NavigateParams::new(url));
+        let LoadTarget { ref url, ready_timeout, grace, .. } = self.target;
+        let url = url.clone();
+        let navigate = page.execute(NavigateParams::new(url.as_str()));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
         let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
         let ready = page.execute(evaluate(&expr));
@@ -335,10 +338,9 @@ impl Capturer {
     pub async fn rewind(&mut self) -> Result<()> {
         self.last = None;
         self.warnings.clear();
-        let (url, ready_timeout, grace) = self.reload.clone();
         self.session.renew_page().await?;
         self.ticks = monotonic_ms();
-        self.load(&url, self.layer.clone(), ready_timeout, grace).await
+        self.load().await
     }
 
     /// The probe's last check: the first seek, watched as the load is (a script may loop in it).

@@ -277,9 +277,7 @@ impl Encoder {
             Encoder::ProresKs | Encoder::Png => false,
         }
     }
-}
 
-impl Encoder {
     /// The name libav gives the codec this encoder writes (what a probe of its output reports).
     pub const fn codec_name(self) -> &'static str {
         match self {
