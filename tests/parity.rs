@@ -158,7 +158,15 @@ fn run_hyperframes(c: &Case, project: &Path, format: &str, work: &Path) -> (Path
         script.push_str(&format!(" --variables '{v}'"));
     }
     let t = Instant::now();
-    let o = Command::new("bash").arg("-c").arg(&script).env("HOME", work).output().unwrap();
+    // The CLI cancels its render when any process above it exits (its ancestor watch); this
+    // harness owns the process and waits for it, whatever runs the test suite.
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("HOME", work)
+        .env("HYPERFRAMES_RENDER_DETACHED", "1")
+        .output()
+        .unwrap();
     assert!(
         o.status.success(),
         "{}: hyperframes render failed: {}{}",
