@@ -4,8 +4,8 @@
 //!
 //! With `--features static`, libav comes from the minimal static build of `vendor/ffmpeg`
 //! (`FFMPEG_DIR` names its prefix; ffmpeg-sys-next links its `.a` files) and this script adds the
-//! libraries those archives need, read from their `.pc` files: x264 and zlib as static archives,
-//! the C runtime's (libm, libatomic) as the system provides them.
+//! libraries those archives need, read from their `.pc` files: x264, libvpx, libopus and zlib as
+//! static archives, the C runtime's (libm, libpthread) as the system provides them.
 //!
 //! It also embeds the npm files framefan carries inside it (HyperFrames' page runtime and bundled
 //! font faces), fetched by name and checked against `vendor/npm/pins.tsv`: see
@@ -22,16 +22,17 @@ use std::path::{Path, PathBuf};
 use std::process::exit;
 
 const APT_HINT: &str = "install them with: apt-get install -y --no-install-recommends \
-libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev \
+libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev \
 pkg-config clang libclang-dev";
 
 const STATIC_HINT: &str = "build it with `bash vendor/ffmpeg/build.sh` and set \
 FFMPEG_DIR=$PWD/target/vendor-ffmpeg (scripts/build-static.sh does both)";
 
 /// The libraries we link and the lowest version of each (FFmpeg 5.1).
-const LIBAV: [(&str, &str); 5] = [
+const LIBAV: [(&str, &str); 6] = [
     ("libavcodec", "59.37"),
     ("libavformat", "59.27"),
+    ("libavfilter", "8.44"),
     ("libavutil", "57.28"),
     ("libswscale", "6.7"),
     ("libswresample", "4.7"),
@@ -39,7 +40,7 @@ const LIBAV: [(&str, &str); 5] = [
 
 /// Libraries the static libav needs that are linked from their `.a` (the rest of its `.pc`
 /// files' libraries is the C runtime, which stays shared).
-const STATIC_DEPS: [&str; 3] = ["x264", "z", "atomic"];
+const STATIC_DEPS: [&str; 5] = ["x264", "vpx", "opus", "z", "atomic"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
@@ -97,7 +98,7 @@ fn link_static(ffmpeg_dir: Option<&Path>) {
     println!("cargo:rerun-if-changed={}", dir.join(".stamp").display());
     let mut shared = Vec::new();
     let mut statics = Vec::new();
-    for lib in ["libavformat", "libavcodec", "libswscale", "libswresample", "libavutil"] {
+    for lib in ["libavfilter", "libavformat", "libavcodec", "libswscale", "libswresample", "libavutil"] {
         let pc = dir.join("lib/pkgconfig").join(format!("{lib}.pc"));
         let text = std::fs::read_to_string(&pc).unwrap_or_else(|err| {
             eprintln!("cannot read {}: {err}; {STATIC_HINT}", pc.display());

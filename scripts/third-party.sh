@@ -23,6 +23,8 @@ libav="$(jq -r .libav.version "$version_json")"
 x264="$(jq -r .x264 "$version_json")"
 x264_deb="$(dpkg-query -W -f='${Version}' libx264-dev)"
 zlib_deb="$(dpkg-query -W -f='${Version}' zlib1g-dev)"
+vpx_deb="$(dpkg-query -W -f='${Version}' libvpx-dev)"
+opus_deb="$(dpkg-query -W -f='${Version}' libopus-dev)"
 
 # The crates compiled into the binary: normal dependencies only (no build or dev dependencies).
 crates="$(cargo tree --locked -e normal --features static --prefix none --format '{p}|{l}' \
@@ -51,7 +53,8 @@ from its repository, remains Apache-2.0.
 Corresponding source: framefan's repository at the commit of this release; FFmpeg as the Debian
 source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 \`vendor/ffmpeg/build.sh\` with the configuration below; x264 as the Debian source package
-\`x264=$x264_deb\`; zlib as \`zlib=$zlib_deb\`.
+\`x264=$x264_deb\`; libvpx as \`libvpx=$vpx_deb\`; libopus as \`opus=$opus_deb\`; zlib as
+\`zlib=$zlib_deb\`.
 
 ## FFmpeg $libav (libavcodec, libavformat, libavutil, libswscale, libswresample)
 
@@ -69,6 +72,20 @@ source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 - Licence: **GPL-2.0-or-later** (\`licenses/GPL-2.0.txt\`). Copyright 2003-2022 x264 project,
   <https://www.videolan.org/developers/x264.html>.
 - Linked from Debian's \`libx264-dev\` $x264_deb (\`libx264.a\`).
+
+## libvpx (VP9 encoder and decoder: WebM)
+
+- Licence: BSD-3-Clause, with Google's additional IP rights grant (PATENTS). Copyright (c)
+  2010-2018, The WebM Project authors, <https://www.webmproject.org/>. The full notice is in
+  \`licenses/libvpx/copyright\`.
+- Linked from Debian's \`libvpx-dev\` $vpx_deb (\`libvpx.a\`).
+
+## libopus (Opus encoder: WebM soundtracks)
+
+- Licence: BSD-3-Clause. Copyright 2001-2018 Xiph.Org, Skype Limited, Octasic, Jean-Marc Valin,
+  Timothy B. Terriberry, CSIRO, Gregory Maxwell, Mark Borgerding, Erik de Castro Lopo,
+  <https://opus-codec.org/>. The full notice is in \`licenses/libopus/copyright\`.
+- Linked from Debian's \`libopus-dev\` $opus_deb (\`libopus.a\`).
 
 ## zlib
 

@@ -11,8 +11,8 @@
 # Cached: PREFIX/.stamp holds a hash of every input (configure line, source sums, compiler, x264,
 # nasm); when it matches and the libraries are there, the script does nothing.
 #
-# Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev (its .a),
-# zlib1g-dev, a C compiler, make, pkg-config.
+# Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev, libvpx-dev,
+# libopus-dev (their .a), zlib1g-dev, a C compiler, make, pkg-config.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 PREFIX="$(realpath -m "${1:-$REPO/target/vendor-ffmpeg}")"
@@ -30,25 +30,31 @@ declare -A SHA256=(
   [ffmpeg_5.1.9-0+deb12u1.debian.tar.xz]=71b20472ecd2764bc98e3229d34c0f7c8dcfe4a6cbacc23fd5604c23bac04632
 )
 
-# Exactly what framefan uses (src/av): encoders for mp4/mov/png-sequence and the capture path,
-# decoders for captures, soundtracks and users' source media, and their containers.
-ENCODERS="libx264,prores_ks,png,mjpeg,aac"
-DECODERS="h264,hevc,vp8,vp9,prores,mpeg4,mjpeg,png,mp3,mp3float,aac,opus,vorbis,flac,pcm_*"
-MUXERS="mp4,mov"
-DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac"
+# Exactly what framefan uses (src/av): encoders for mp4/mov/png-sequence/webm and the capture path,
+# decoders for captures, soundtracks and users' source media, and their containers. libvpx's VP9
+# decoder is there for alpha (the native one, which libav picks first, ignores a WebM's alpha
+# plane); it never replaces the native decoder for a source.
+ENCODERS="libx264,prores_ks,png,mjpeg,aac,libvpx_vp9,libopus,gif"
+DECODERS="h264,hevc,vp8,vp9,libvpx_vp9,prores,mpeg4,mjpeg,png,gif,mp3,mp3float,aac,opus,vorbis,flac,pcm_*"
+MUXERS="mp4,mov,webm,gif"
+DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac,gif"
+# GIF's whole-video palette, as HyperFrames makes it (palettegen, paletteuse); scale and format
+# are what libavfilter inserts between pixel formats.
+FILTERS="palettegen,paletteuse,scale,format"
 PARSERS="h264,hevc,aac,mpegaudio,vp8,vp9,opus,vorbis,flac,mjpeg,png,mpeg4video"
-BSFS="aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb"
+# vp9_superframe: the WebM muxer adds it to every VP9 stream (it fails without it).
+BSFS="aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb,vp9_superframe"
 # A fixed --prefix: libav embeds its configure line (avcodec_configuration(), shown by `framefan
 # version`), which should not depend on where the checkout is; `make install prefix=` puts the
 # files into PREFIX. Nothing reads the prefix at run time (no programs, no data files).
 CONFIGURE=(
   --prefix=/usr/local --extra-version="$EXTRA_VERSION"
   --disable-everything --disable-autodetect --disable-programs --disable-doc --disable-network
-  --disable-avdevice --disable-avfilter --disable-postproc
+  --disable-avdevice --disable-postproc
   --enable-static --disable-shared --enable-pic
-  --enable-gpl --enable-libx264 --enable-zlib
+  --enable-gpl --enable-libx264 --enable-libvpx --enable-libopus --enable-zlib
   --enable-encoder="$ENCODERS" --enable-decoder="$DECODERS"
-  --enable-muxer="$MUXERS" --enable-demuxer="$DEMUXERS"
+  --enable-muxer="$MUXERS" --enable-demuxer="$DEMUXERS" --enable-filter="$FILTERS"
   --enable-parser="$PARSERS" --enable-bsf="$BSFS" --enable-protocol=file,pipe
 )
 
@@ -58,7 +64,7 @@ inputs_hash() {
     for f in "${!SHA256[@]}"; do echo "$f ${SHA256[$f]}"; done | sort
     cc --version | head -n1
     nasm -v
-    pkg-config --modversion x264
+    pkg-config --modversion x264 vpx opus
   } | sha256sum | cut -d' ' -f1
 }
 
