@@ -60,6 +60,16 @@ const TITLE_CARD_PNG: &str = concat!(
     r#","systemFonts":false,"variables":{}}"#
 );
 
+/// title-card as gif: png-sequence's chunks, and the loop count (a key only GIF plans have).
+const TITLE_CARD_GIF: &str = concat!(
+    r#"{"bitrate":null,"captureFormat":"png","captureMode":"beginFrame","chunkCount":2,"chunkSize":60,"#,
+    r#""closedGop":true,"colorRange":"tv","colorSpace":"bt709","crf":null,"deviceScaleFactor":1,"#,
+    r#""encoder":"png","encoderThreads":2,"gifLoop":0,"gopSize":60,"jpegQuality":90,"pixelFormat":"rgba","#,
+    r#""preset":"","quality":"standard","#,
+    runtime!(),
+    r#","systemFonts":false,"variables":{}}"#
+);
+
 /// title-card at 321×241, as mp4: padded to even, so captured as PNG.
 const ODD_MP4: &str = concat!(
     r#"{"bitrate":null,"captureFormat":"png","captureMode":"beginFrame","chunkCount":1,"chunkSize":60,"#,
@@ -96,6 +106,7 @@ fn the_examples_plan_to_the_encoder_json_bytes_they_always_had() {
     assert_eq!(encoder_json(&title_card(), format(OutputFormat::Mp4)), TITLE_CARD_MP4);
     assert_eq!(encoder_json(&title_card(), format(OutputFormat::Mov)), TITLE_CARD_MOV);
     assert_eq!(encoder_json(&title_card(), format(OutputFormat::PngSequence)), TITLE_CARD_PNG);
+    assert_eq!(encoder_json(&title_card(), format(OutputFormat::Gif)), TITLE_CARD_GIF);
     let bitrate = PlanConfig { bitrate: Some(2_500_000), ..Default::default() };
     assert_eq!(encoder_json(&title_card(), bitrate), TITLE_CARD_MP4_BITRATE);
 

@@ -58,7 +58,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
     let (encoder, pixel, capture) = match p.format {
         OutputFormat::Mp4 => (Encoder::Libx264, PixelFormat::Yuv420p, CaptureFormat::Jpeg),
         OutputFormat::Mov => (Encoder::ProresKs, PixelFormat::Yuva444p10le, CaptureFormat::Png),
-        OutputFormat::PngSequence => (Encoder::Png, PixelFormat::Rgba, CaptureFormat::Png),
+        OutputFormat::PngSequence | OutputFormat::Gif => (Encoder::Png, PixelFormat::Rgba, CaptureFormat::Png),
     };
     let size = p.chunks.iter().map(|c| c.1 - c.0).max().unwrap_or(1) as u32;
     EncoderConfig {
@@ -85,6 +85,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         runtime: p.runtime.then(|| pinned_runtime().record),
         page_size: None,
         unregistered_timelines: Vec::new(),
+        gif_loop: (p.format == OutputFormat::Gif).then_some(0),
     }
 }
 

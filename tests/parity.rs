@@ -4,7 +4,7 @@
 //! `target/hf-reference`, or `$FRAMEFAN_HF_REFERENCE`), in each listed format, and compared
 //! frame by frame: PSNR over RGBA, both sides decoded to raw frames by ffmpeg, computed here.
 //!
-//! `parity.json`: `{"formats": ["png"|"mp4"], "fps": 30, "minMeanPsnr": 45, "minFramePsnr": 35,
+//! `parity.json`: `{"formats": ["png"|"mp4"|"gif"], "fps": 30, "minMeanPsnr": 45, "minFramePsnr": 35,
 //! "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "variables": {...}, "audio": true,
 //! "audioMinSnr": 20, "generate": {"tone.wav": ["-f", "lavfi", "-i", "sine", …]}}` (the mp4
 //! bounds default to 40/32). `generate` makes media files in the project copy before each run,
@@ -115,10 +115,10 @@ fn copy_project(from: &Path, to: &Path) {
 }
 
 fn output_name(format: &str) -> (&'static str, &'static str) {
-    if format == "mp4" {
-        ("out.mp4", "mp4")
-    } else {
-        ("frames", "png-sequence")
+    match format {
+        "mp4" => ("out.mp4", "mp4"),
+        "gif" => ("out.gif", "gif"),
+        _ => ("frames", "png-sequence"),
     }
 }
 
@@ -287,11 +287,15 @@ fn parity_with_the_hyperframes_cli() {
             let (worst_at, worst) =
                 scores.iter().enumerate().fold((0, f64::MAX), |m, (i, s)| if *s < m.1 { (i, *s) } else { m });
             let (min_mean, min_frame) = if format == "mp4" { c.bounds_mp4 } else { c.bounds_png };
+            // A GIF is made from the frames by the same libav passes on both sides, so equal
+            // frames give an equal file; said, not required (the frames are what is bounded).
+            let same_file = format == "gif" && std::fs::read(&ff).unwrap() == std::fs::read(&hf).unwrap();
             println!(
-                "parity {:<28} {format:<4} {w}x{h} {:>3} frames  mean {mean:6.2} dB  min {worst:6.2} dB (frame {})  framefan {ff_s:5.2} s  hyperframes {hf_s:5.2} s",
+                "parity {:<28} {format:<4} {w}x{h} {:>3} frames  mean {mean:6.2} dB  min {worst:6.2} dB (frame {})  framefan {ff_s:5.2} s  hyperframes {hf_s:5.2} s{}",
                 c.name,
                 scores.len(),
-                worst_at + 1
+                worst_at + 1,
+                if same_file { "  identical file" } else { "" }
             );
             if mean < min_mean || worst < min_frame {
                 failures.push(format!(

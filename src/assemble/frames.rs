@@ -27,23 +27,7 @@ pub fn merge(
     settings: EncodeSettings,
     options: &AssembleOptions,
 ) -> Result<(i64, AudioSummary)> {
-    for i in 0..feed.paths().len() {
-        feed.ready(i, &|| super::cancelled(options))?;
-    }
-    let chunks = feed.paths();
-    let mut lists = Vec::with_capacity(chunks.len());
-    for (i, path) in chunks.iter().enumerate() {
-        let frames = check_chunk(plan, i, path)?;
-        if let Some(want) = &expected[i] {
-            super::check::verify_digest(i, path, want)?;
-        }
-        lists.push(frames);
-    }
-    let total: usize = lists.iter().map(Vec::len).sum();
-    if total as i64 != plan.total_frames {
-        let msg = format!("chunks hold {total} frames, plan {} has {}", plan.dir.display(), plan.total_frames);
-        return Err(Error::new(Code::FrameCountMismatch, msg));
-    }
+    let lists = local_frames(plan, feed, expected, options)?;
     let staged = StagedDir::new(out)?;
     let mut n = 0i64;
     for frame in lists.iter().flatten() {
@@ -62,6 +46,34 @@ pub fn merge(
     };
     staged.commit()?;
     Ok((n, summary))
+}
+
+/// Every chunk made local and checked (frame count and size, digest), then its PNG frames in
+/// order: one list per chunk, holding the plan's frames in all.
+pub fn local_frames(
+    plan: &Plan,
+    feed: &mut dyn ChunkFeed,
+    expected: &[Option<String>],
+    options: &AssembleOptions,
+) -> Result<Vec<Vec<PathBuf>>> {
+    for i in 0..feed.paths().len() {
+        feed.ready(i, &|| super::cancelled(options))?;
+    }
+    let chunks = feed.paths();
+    let mut lists = Vec::with_capacity(chunks.len());
+    for (i, path) in chunks.iter().enumerate() {
+        let frames = check_chunk(plan, i, path)?;
+        if let Some(want) = &expected[i] {
+            super::check::verify_digest(i, path, want)?;
+        }
+        lists.push(frames);
+    }
+    let total: usize = lists.iter().map(Vec::len).sum();
+    if total as i64 != plan.total_frames {
+        let msg = format!("chunks hold {total} frames, plan {} has {}", plan.dir.display(), plan.total_frames);
+        return Err(Error::new(Code::FrameCountMismatch, msg));
+    }
+    Ok(lists)
 }
 
 fn write_soundtrack(plan: &Plan, source: &Path, target: &Path, settings: EncodeSettings) -> Result<AudioSummary> {

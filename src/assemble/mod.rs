@@ -14,6 +14,7 @@ pub mod check;
 pub mod concat;
 pub mod feed;
 pub mod frames;
+pub mod gif;
 pub mod mux;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ use serde::Serialize;
 use crate::audio::{self, EncodeSettings, EncodeSummary};
 use crate::av::demux::Demuxer;
 use crate::error::{Code, Error, Result};
-use crate::plan::format::AudioCodec;
+use crate::plan::format::{AudioCodec, Container};
 use crate::plan::Plan;
 use crate::publish::{Flusher, StagedFile};
 
@@ -114,12 +115,17 @@ pub fn assemble_from(
     let plan = Plan::load(plan_dir)?;
     let expected = check::chunk_list(&plan, feed)?;
     let mut warnings = Vec::new();
-    let audio = audio_contract(&plan, audio, &mut warnings)?;
-    let settings = options.audio.unwrap_or_default();
     let spec = plan.dimensions.format.spec();
-    let (frames_encoded, summary) = match spec.container.muxer() {
-        None => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
-        Some(muxer) => {
+    let audio = match spec.audio {
+        Some(_) => audio_contract(&plan, audio, &mut warnings)?,
+        None => silent_format(&plan, audio, &mut warnings),
+    };
+    let settings = options.audio.unwrap_or_default();
+    let (frames_encoded, summary) = match spec.output {
+        Container::FrameDir => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
+        Container::Gif => gif::write(&plan, feed, &expected, out, options)?,
+        Container::Mp4 | Container::Mov => {
+            let muxer = spec.output.muxer().unwrap_or("mp4");
             let target = Target { muxer, audio: spec.audio, out };
             container(&plan, feed, expected, audio, target, settings, options)?
         }
@@ -157,6 +163,17 @@ fn audio_contract<'a>(plan: &Plan, audio: Option<&'a Path>, warnings: &mut Vec<S
     }
 }
 
+/// A format without sound (GIF) drops the plan's soundtrack, saying so, as HyperFrames does.
+fn silent_format<'a>(plan: &Plan, audio: Option<&'a Path>, warnings: &mut Vec<String>) -> Option<&'a Path> {
+    if plan.has_audio || audio.is_some() {
+        warnings.push(format!(
+            "AUDIO_IGNORED: format {} has no sound; the plan's soundtrack is left out",
+            plan.dimensions.format
+        ));
+    }
+    None
+}
+
 fn no_audio() -> AudioSummary {
     AudioSummary { present: false, samples: 0, sample_rate: 48_000, source_samples: 0, segments: 0 }
 }
@@ -181,7 +198,7 @@ fn cancelled(options: &AssembleOptions) -> Result<()> {
 /// A container output: its libavformat muxer, its audio codec and where it goes.
 struct Target<'a> {
     muxer: &'static str,
-    audio: AudioCodec,
+    audio: Option<AudioCodec>,
     out: &'a Path,
 }
 
@@ -207,10 +224,10 @@ fn container(
     let verifier = check::Verifier::spawn(feed.paths(), local_expected.collect());
     let fps = plan.dimensions.fps;
     let mut encoded = match (audio, target.audio) {
-        (Some(path), AudioCodec::Aac) => {
+        (Some(path), Some(AudioCodec::Aac)) => {
             Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?)
         }
-        (None, _) => None,
+        (None, _) | (_, None) => None,
     };
     let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.cancel.clone());
     let parameters = first_parameters(&mut chunks)?;

@@ -8,6 +8,7 @@
 
 pub mod audio;
 pub mod demux;
+pub mod gif;
 pub mod image;
 pub mod jpeg;
 pub mod mux;

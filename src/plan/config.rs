@@ -150,7 +150,7 @@ impl Quality {
     }
 }
 
-/// Parse an output format name: one of [`OutputFormat::ALL`] (`mp4`, `mov`, `png-sequence`).
+/// Parse an output format name: one of [`OutputFormat::ALL`] (`mp4`, `mov`, `png-sequence`, `gif`).
 pub fn parse_format(text: &str) -> Result<OutputFormat> {
     OutputFormat::parse(text).ok_or_else(|| invalid(format::unknown("format", text, &OutputFormat::choices())))
 }
@@ -233,6 +233,9 @@ pub struct PlanConfig {
     pub gpu: bool,
     /// Encoder threads, locked into the plan (1..=64, default 2).
     pub encoder_threads: i64,
+    /// A GIF's loop count (`--gif-loop`, 0..=65535, 0 = for ever, the default); only for
+    /// `format` gif.
+    pub gif_loop: Option<i64>,
     /// How text is given its fonts (`--system-fonts`, `--fonts-dir`).
     pub fonts: FontOptions,
     /// Whether a project `@font-face` that fails to load when the page is probed fails the plan
@@ -265,6 +268,7 @@ impl Default for PlanConfig {
             hdr: false,
             gpu: false,
             encoder_threads: DEFAULT_ENCODER_THREADS,
+            gif_loop: None,
             fonts: FontOptions::default(),
             strict_fonts: false,
             fetch: FetchOptions::default(),
@@ -316,6 +320,8 @@ pub struct ValidConfig {
     pub size_limit: u64,
     /// Encoder threads.
     pub encoder_threads: u32,
+    /// A GIF's loop count (`Some` exactly for GIF plans).
+    pub gif_loop: Option<u16>,
     /// How text is given its fonts.
     pub fonts: FontOptions,
     /// Whether a font face that fails to load fails the plan.
@@ -389,11 +395,27 @@ impl PlanConfig {
             package_caches,
             size_limit: self.plan_dir_size_limit_bytes,
             encoder_threads: in_range("encoderThreads", self.encoder_threads, ENCODER_THREADS_RANGE)?,
+            gif_loop: self.gif_loop()?,
             fonts: self.fonts_options()?,
             strict_fonts: self.strict_fonts,
             fetch: self.fetch.clone(),
             warnings: self.ignored_options(),
         })
+    }
+
+    /// The loop count a GIF plan locks: `--gif-loop` or 0 (for ever), as HyperFrames defaults
+    /// it; refused for other formats, where it would do nothing.
+    fn gif_loop(&self) -> Result<Option<u16>> {
+        match (self.format, self.gif_loop) {
+            (OutputFormat::Gif, n) => {
+                let n = in_range("gifLoop", n.unwrap_or(0), 0..=i64::from(u16::MAX))?;
+                Ok(Some(u16::try_from(n).unwrap_or(u16::MAX)))
+            }
+            (_, None) => Ok(None),
+            (format, Some(n)) => {
+                Err(invalid(format!("gifLoop {n} applies to format gif only, not {}", format.as_str())))
+            }
+        }
     }
 
     fn rate_control(&self) -> Result<RateControl> {
@@ -519,6 +541,7 @@ impl ValidConfig {
             runtime: Some(self.runtime.record.clone()),
             page_size: None,
             unregistered_timelines: Vec::new(),
+            gif_loop: self.gif_loop,
         }
     }
 

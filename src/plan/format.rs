@@ -122,6 +122,8 @@ spelled! {
         Mov = "mov",
         /// A directory of RGBA PNG frames.
         PngSequence = "png-sequence",
+        /// An animated GIF with one palette for the whole video (chunks are RGBA PNG frames).
+        Gif = "gif",
     }
 }
 
@@ -184,6 +186,8 @@ pub enum Container {
     Mov,
     /// A directory of one image file per frame.
     FrameDir,
+    /// An animated GIF.
+    Gif,
 }
 
 impl Container {
@@ -192,6 +196,7 @@ impl Container {
         match self {
             Container::Mp4 => Some("mp4"),
             Container::Mov => Some("mov"),
+            Container::Gif => Some("gif"),
             Container::FrameDir => None,
         }
     }
@@ -201,6 +206,7 @@ impl Container {
         match self {
             Container::Mp4 => ".mp4",
             Container::Mov => ".mov",
+            Container::Gif => ".gif",
             Container::FrameDir => "",
         }
     }
@@ -216,8 +222,11 @@ pub enum AudioCodec {
 /// The facts of one output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormatSpec {
-    /// What chunks and the output are stored in.
+    /// What chunks are stored in.
     pub container: Container,
+    /// What the assembled output is stored in: the chunks' container, except where assemble
+    /// makes the output from all frames at once (GIF's whole-video palette).
+    pub output: Container,
     /// The chunk encoder.
     pub encoder: Encoder,
     /// The pixel format the encoder takes.
@@ -228,8 +237,9 @@ pub struct FormatSpec {
     /// Whether the output keeps the page's alpha: the page is then rendered on a transparent
     /// background.
     pub alpha: bool,
-    /// The soundtrack's codec.
-    pub audio: AudioCodec,
+    /// The soundtrack's codec; `None` for a format without sound (a plan's soundtrack is then
+    /// left out, with a warning).
+    pub audio: Option<AudioCodec>,
 }
 
 impl OutputFormat {
@@ -238,34 +248,56 @@ impl OutputFormat {
         match self {
             OutputFormat::Mp4 => FormatSpec {
                 container: Container::Mp4,
+                output: Container::Mp4,
                 encoder: Encoder::Libx264,
                 pixel_format: PixelFormat::Yuv420p,
                 capture: CaptureFormat::Jpeg,
                 alpha: false,
-                audio: AudioCodec::Aac,
+                audio: Some(AudioCodec::Aac),
             },
             OutputFormat::Mov => FormatSpec {
                 container: Container::Mov,
+                output: Container::Mov,
                 encoder: Encoder::ProresKs,
                 pixel_format: PixelFormat::Yuva444p10le,
                 capture: CaptureFormat::Png,
                 alpha: true,
-                audio: AudioCodec::Aac,
+                audio: Some(AudioCodec::Aac),
             },
             OutputFormat::PngSequence => FormatSpec {
                 container: Container::FrameDir,
+                output: Container::FrameDir,
                 encoder: Encoder::Png,
                 pixel_format: PixelFormat::Rgba,
                 capture: CaptureFormat::Png,
                 alpha: true,
-                audio: AudioCodec::Aac,
+                audio: Some(AudioCodec::Aac),
+            },
+            // HyperFrames renders GIFs from RGBA captures (alpha kept as GIF's one transparent
+            // index) and drops the soundtrack with a warning.
+            OutputFormat::Gif => FormatSpec {
+                container: Container::FrameDir,
+                output: Container::Gif,
+                encoder: Encoder::Png,
+                pixel_format: PixelFormat::Rgba,
+                capture: CaptureFormat::Png,
+                alpha: true,
+                audio: None,
             },
         }
     }
 
-    /// The libavformat muxer name, for container formats.
+    /// The name libav gives the output's video codec (the chunks' encoder's, except for a GIF).
+    pub const fn codec_name(self) -> &'static str {
+        match self.spec().output {
+            Container::Gif => "gif",
+            Container::Mp4 | Container::Mov | Container::FrameDir => self.spec().encoder.codec_name(),
+        }
+    }
+
+    /// The libavformat muxer name of the output, for container formats.
     pub const fn muxer(self) -> Option<&'static str> {
-        self.spec().container.muxer()
+        self.spec().output.muxer()
     }
 }
 

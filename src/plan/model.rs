@@ -126,6 +126,10 @@ pub struct EncoderConfig {
     /// again. Absent when every timeline registered, so such plans keep their bytes and hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unregistered_timelines: Vec<String>,
+    /// How many times a GIF plays (its Netscape loop count; 0: for ever). Only GIF plans have it,
+    /// so other plans keep their bytes and hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gif_loop: Option<u16>,
 }
 
 impl EncoderConfig {

@@ -345,7 +345,7 @@ pub fn assemble_at(
 }
 
 fn output_name(format: OutputFormat) -> String {
-    format!("output{}", format.spec().container.extension())
+    format!("output{}", format.spec().output.extension())
 }
 
 /// A project argument resolved to a local directory (a remote prefix is downloaded into `scratch`).

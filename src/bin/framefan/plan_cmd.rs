@@ -18,9 +18,12 @@ pub struct PlanFlags {
     /// Frame rate override: N, N/D or a decimal (default: the root's data-fps, else 30).
     #[arg(long)]
     fps: Option<String>,
-    /// Deliverable format: mp4, mov or png-sequence.
+    /// Deliverable format: mp4, mov, png-sequence or gif.
     #[arg(long, default_value = "mp4")]
     format: String,
+    /// How many times a GIF plays (0..=65535; 0, the default, loops for ever). GIF only.
+    #[arg(long, allow_hyphen_values = true)]
+    gif_loop: Option<i64>,
     /// Quality: draft, looks (the standard tier at CRF 16, as `hyperframes render`), standard,
     /// high or delivery (= high).
     #[arg(long, default_value = "looks")]
@@ -105,6 +108,7 @@ impl PlanFlags {
                 ..FetchOptions::default()
             },
             runtime: self.runtime.clone(),
+            gif_loop: self.gif_loop,
             ..PlanConfig::default()
         })
     }

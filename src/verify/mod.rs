@@ -8,6 +8,12 @@
 //! comes first; the audio (if any) lasts as long as the video within one AAC frame; and the plan
 //! (if given) matches. Every failed check is a sentence in `problems`. Errors are only for files
 //! that cannot be read at all.
+//!
+//! A GIF is read by walking its blocks ([`gif`]): it has no frame rate and no index, so it is
+//! consistent when it is complete, loops, and (given a plan) holds the plan's frames and size
+//! with every delay exactly as the plan's frame times round to centiseconds.
+
+pub mod gif;
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -103,6 +109,9 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
         ));
     }
     let plan = plan_dir.map(Plan::load).transpose()?;
+    if gif::is_gif(&head(file)?) {
+        return verify_gif(file, plan.as_ref());
+    }
     let info = probe(file).map_err(|e| Error::av(Code::CorruptChunk, e).prefixed("reading the output"))?;
     let mut problems = Vec::new();
     let video = info.video.clone().unwrap_or_else(|| {
@@ -183,7 +192,7 @@ fn compare(plan: &Plan, video: &StreamInfo, problems: &mut Vec<String>) -> PlanC
     if video.size != (d.width, d.height) {
         problems.push(format!("{}x{}, the plan has {}x{}", video.size.0, video.size.1, d.width, d.height));
     }
-    let codec = d.format.spec().encoder.codec_name();
+    let codec = d.format.codec_name();
     if video.codec != codec {
         problems.push(format!("{} video, the plan's format {} is {codec}", video.codec, d.format));
     }
@@ -223,4 +232,65 @@ fn index_first(file: &Path) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// The first bytes of `file` (fewer when it is shorter).
+fn head(file: &Path) -> Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(8);
+    let f = std::fs::File::open(file).map_err(|e| Error::io("opening", file, e))?;
+    f.take(8).read_to_end(&mut head).map_err(|e| Error::io("reading", file, e))?;
+    Ok(head)
+}
+
+/// [`verify`] of a GIF (see the module doc).
+fn verify_gif(file: &Path, plan: Option<&Plan>) -> Result<VerifyReport> {
+    let info = gif::read(file)?;
+    let mut problems = Vec::new();
+    let frames = info.delays.len() as i64;
+    if !info.complete {
+        problems.push("the GIF has no trailer (cut short)".to_string());
+    }
+    if info.loops.is_none() {
+        problems.push("the GIF has no Netscape loop extension, so players show it once".to_string());
+    }
+    if frames == 0 {
+        problems.push("the GIF has no frames".to_string());
+    }
+    let centiseconds: i64 = info.delays.iter().map(|&d| i64::from(d)).sum();
+    let (rate, duration_exact, comparison) = match plan {
+        Some(plan) => {
+            let expected = gif::expected_delays(plan.total_frames, plan.dimensions.fps);
+            let exact = info.delays == expected;
+            if !exact && frames == plan.total_frames {
+                problems.push(format!("the GIF's delays are not the plan's {} fps frame times", plan.dimensions.fps));
+            }
+            let video = StreamInfo {
+                codec: "gif".into(),
+                packets: frames,
+                r_frame_rate: plan.dimensions.fps.rate(),
+                size: (info.width, info.height),
+                ..empty_stream()
+            };
+            (ratio(plan.dimensions.fps.rate()), exact, Some(compare(plan, &video, &mut problems)))
+        }
+        None => ("0/1".to_string(), false, None),
+    };
+    Ok(VerifyReport {
+        path: file.to_path_buf(),
+        container: "gif".into(),
+        codec: "gif".into(),
+        frames,
+        width: info.width,
+        height: info.height,
+        r_frame_rate: rate.clone(),
+        avg_frame_rate: rate,
+        duration_seconds: centiseconds as f64 / 100.0,
+        duration_exact,
+        audio_duration_seconds: None,
+        audio_offset_ms: None,
+        index_first: true,
+        plan: comparison,
+        consistent: problems.is_empty(),
+        problems,
+    })
 }
