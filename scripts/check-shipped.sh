@@ -14,7 +14,8 @@
 #    checkout, any other checkout whose target/package-cache the binary names by path, the cargo
 #    target directories, $HOME and /root (npm's ~/.npm, ~/.cache, ~/.config); the renders run
 #    from an empty working directory under `env -i` (PATH and HOME only, HOME an empty folder):
-#    `framefan render PROJECT -o OUT [--package-cache GSAP_ONLY] --progress none --json`, then
+#    `framefan render PROJECT -o OUT --format F [--package-cache GSAP_ONLY] --progress none --json`
+#    (title-card as mp4 and as gif), then
 #    `framefan verify OUT --json`.
 # 4. Each render exited 0 and verifies consistent; neither its stderr nor its `warnings` mention
 #    a font; and its output is byte-identical (sha256) to the same render made in the checkout by
@@ -27,17 +28,19 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 
-# name, project (from the checkout), package cache: "gsap" (GSAP only) or "none", and what is
+# name, project (from the checkout), package cache: "gsap" (GSAP only) or "none", what is
 # compared with the checkout's: "bytes" (a full debug render, sha256 equal) or "plan" (the
-# checkout's plan: planHash equal, so the same runtime, faces, page and encoder settings).
+# checkout's plan: planHash equal, so the same runtime, faces, page and encoder settings), and the
+# output format (its extension): every format the binary renders is rendered as shipped.
 # nested-scenes is compared by plan: its outro's discrete letter-spacing keyframe was seen drawn
 # at another time in one chunk of one render out of four on a loaded machine (a renderer
 # nondeterminism, open), and its 300 1080p frames would take 3 minutes in the debug build.
 PROJECTS=(
-  "title-card examples/title-card gsap bytes"
-  "nested-scenes examples/nested-scenes none plan"
-  "media examples/media none bytes"
-  "fonts-card tests/shipped/fonts-card gsap bytes"
+  "title-card examples/title-card gsap bytes mp4"
+  "nested-scenes examples/nested-scenes none plan mp4"
+  "media examples/media none bytes mp4"
+  "fonts-card tests/shipped/fonts-card gsap bytes mp4"
+  "title-card-gif examples/title-card gsap bytes gif"
 )
 RENDER_TIMEOUT=600
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -54,8 +57,8 @@ if [ "${1:-}" = "--inside" ]; then
   cd "$W/home"
   bare=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$W/home")
   for p in "${PROJECTS[@]}"; do
-    read -r name _ cache _ <<<"$p"
-    args=(render "$W/in/$name" -o "$W/shipped/$name.mp4" --progress none --json)
+    read -r name _ cache _ format <<<"$p"
+    args=(render "$W/in/$name" -o "$W/shipped/$name.$format" --format "$format" --progress none --json)
     [ "$cache" = gsap ] && args+=(--package-cache "$W/gsap-cache")
     t0=$(ms)
     rc=0
@@ -63,7 +66,7 @@ if [ "${1:-}" = "--inside" ]; then
       >"$W/shipped/$name.json" 2>"$W/shipped/$name.err" || rc=$?
     echo "$rc $(( $(ms) - t0 ))" >"$W/shipped/$name.rc"
     if [ "$rc" -eq 0 ]; then
-      "${bare[@]}" "$BIN" verify "$W/shipped/$name.mp4" --json >"$W/shipped/$name.verify.json" 2>&1 || true
+      "${bare[@]}" "$BIN" verify "$W/shipped/$name.$format" --json >"$W/shipped/$name.verify.json" 2>&1 || true
     fi
   done
   exit 0
@@ -128,14 +131,14 @@ echo "check-shipped: shipped renders done at $(( $(date +%s) - start )) s"
 
 # What differs between the shipped and the checkout's render of NAME: the plan, or which frames.
 compare_frames() {
-  local name="$1" a b
+  local name="$1" format="$2" a b
   a="$(jq -r .planHash "$W/shipped/$name.json")" b="$(jq -r .planHash "$W/ref/$name.json")"
   if [ "$a" != "$b" ]; then
     echo "planHash $a vs $b"
     return
   fi
   for d in shipped ref; do
-    ffmpeg -v error -i "$W/$d/$name.mp4" -map 0:v -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}' >"$W/$d/$name.framemd5"
+    ffmpeg -v error -i "$W/$d/$name.$format" -map 0:v -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}' >"$W/$d/$name.framemd5"
   done
   echo "same planHash; decoded frames differ in runs starting at index $(diff "$W/shipped/$name.framemd5" "$W/ref/$name.framemd5" \
     | sed -n 's/^\([0-9]*\)[0-9,]*c.*/\1/p' | awk '{printf "%s%d", s, $1 - 1; s=","}') (of $(wc -l <"$W/ref/$name.framemd5"))"
@@ -146,7 +149,7 @@ timeout 1800 cargo build --quiet --bin framefan
 failed=0
 printf '%-14s %10s %10s  %s\n' project shipped_ms checkout_ms result
 for p in "${PROJECTS[@]}"; do
-  read -r name src _ compare <<<"$p"
+  read -r name src _ compare format <<<"$p"
   read -r rc wall <"$W/shipped/$name.rc"
   result=ok ref_wall=-
   if [ "$rc" -ne 0 ]; then
@@ -169,17 +172,17 @@ for p in "${PROJECTS[@]}"; do
     fi
   else
     t0=$(ms)
-    timeout "$RENDER_TIMEOUT" target/debug/framefan render "$src" -o "$W/ref/$name.mp4" \
+    timeout "$RENDER_TIMEOUT" target/debug/framefan render "$src" -o "$W/ref/$name.$format" --format "$format" \
       --package-cache "${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}" --progress none --json \
       >"$W/ref/$name.json" 2>"$W/ref/$name.err" || { result="checkout render failed: $(tail -n 3 "$W/ref/$name.err")"; }
     ref_wall=$(( $(ms) - t0 ))
     if [ "$result" = ok ]; then
-      shipped_sha=$(sha256sum <"$W/shipped/$name.mp4" | cut -d' ' -f1)
-      ref_sha=$(sha256sum <"$W/ref/$name.mp4" | cut -d' ' -f1)
+      shipped_sha=$(sha256sum <"$W/shipped/$name.$format" | cut -d' ' -f1)
+      ref_sha=$(sha256sum <"$W/ref/$name.$format" | cut -d' ' -f1)
       if [ "$shipped_sha" = "$ref_sha" ]; then
         result="ok: $(jq -r '"\(.totalFrames) frames, \(.chunkCount) chunks"' "$W/shipped/$name.json"), byte-identical (sha256 ${ref_sha:0:16}…)"
       else
-        result="differs from the checkout's render (sha256 ${shipped_sha:0:16}… vs ${ref_sha:0:16}…): $(compare_frames "$name")"
+        result="differs from the checkout's render (sha256 ${shipped_sha:0:16}… vs ${ref_sha:0:16}…): $(compare_frames "$name" "$format")"
       fi
     fi
   fi
