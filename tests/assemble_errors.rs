@@ -34,6 +34,7 @@ impl Case {
             OutputFormat::Mp4 => "final.mp4",
             OutputFormat::Mov => "final.mov",
             OutputFormat::PngSequence => "frames",
+            OutputFormat::Webm => "final.webm",
         };
         let out = dir.path().join("out").join(name);
         Case { dir, spec, chunks, audio: None, out }

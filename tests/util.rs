@@ -118,10 +118,16 @@ pub fn h264(preset: &str) -> VideoCodec {
     VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 1, params: String::new() }
 }
 
+/// Fast VP9 with alpha for generated WebM chunks.
+pub fn vp9() -> VideoCodec {
+    VideoCodec::Vp9 { deadline: "realtime".into(), cpu_used: 8, crf: Some(30), bitrate: None, threads: 1 }
+}
+
 /// Render one chunk of `spec` (frames `start..start+frames`) to `out` with a sidecar.
 pub fn make_chunk(out: &Path, spec: &PlanSpec, start: i64, frames: i64) {
     let codec = match spec.format {
         OutputFormat::Mov => VideoCodec::ProRes4444 { threads: 1 },
+        OutputFormat::Webm => vp9(),
         _ => h264("ultrafast"),
     };
     let config =
@@ -146,11 +152,7 @@ pub fn write_sidecar(chunk: &Path, plan_hash: &str, sha256: &str) {
 /// Lay out a plan and render all its chunks; returns the chunk paths.
 pub fn make_render(dir: &Path, spec: &PlanSpec) -> Vec<PathBuf> {
     write_plan(dir, spec);
-    let ext = match spec.format {
-        OutputFormat::Mp4 => ".mp4",
-        OutputFormat::Mov => ".mov",
-        OutputFormat::PngSequence => "",
-    };
+    let ext = spec.format.spec().container.extension();
     let mut paths = Vec::new();
     let mut start = 0;
     for (i, n) in spec.chunk_frames.iter().enumerate() {

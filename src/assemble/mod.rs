@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::audio::{self, EncodeSettings, EncodeSummary};
 use crate::av::demux::Demuxer;
 use crate::error::{Code, Error, Result};
-use crate::plan::format::AudioCodec;
+use crate::plan::format::{AudioCodec, Container};
 use crate::plan::Plan;
 use crate::publish::{Flusher, StagedFile};
 
@@ -119,8 +119,8 @@ pub fn assemble_from(
     let spec = plan.dimensions.format.spec();
     let (frames_encoded, summary) = match spec.container.muxer() {
         None => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
-        Some(muxer) => {
-            let target = Target { muxer, audio: spec.audio, out };
+        Some(_) => {
+            let target = Target { container: spec.container, alpha: spec.alpha, audio: spec.audio, out };
             container(&plan, feed, expected, audio, target, settings, options)?
         }
     };
@@ -178,9 +178,11 @@ fn cancelled(options: &AssembleOptions) -> Result<()> {
     }
 }
 
-/// A container output: its libavformat muxer, its audio codec and where it goes.
+/// A container output: its container, whether its video has alpha, its audio codec and where
+/// it goes.
 struct Target<'a> {
-    muxer: &'static str,
+    container: Container,
+    alpha: bool,
     audio: AudioCodec,
     out: &'a Path,
 }
@@ -206,22 +208,23 @@ fn container(
     let local_expected = expected.iter().enumerate().map(|(i, e)| e.clone().filter(|_| feed.origin(i).is_none()));
     let verifier = check::Verifier::spawn(feed.paths(), local_expected.collect());
     let fps = plan.dimensions.fps;
-    let mut encoded = match (audio, target.audio) {
-        (Some(path), AudioCodec::Aac) => {
-            Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?)
-        }
-        (None, _) => None,
+    let mut encoded = match audio {
+        Some(path) => Some(audio::start_as(target.audio, path, audio::samples_for(fps, plan.total_frames), settings)?),
+        None => None,
     };
     let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.cancel.clone());
     let parameters = first_parameters(&mut chunks)?;
-    let input = mux::VideoInput { chunks, parameters, fps, total_frames: plan.total_frames };
+    let alpha = target.alpha && target.container == Container::Webm;
+    let gop = if alpha || target.container == Container::Webm { locked_gop(plan) } else { 1 };
+    let input = mux::VideoInput { chunks, parameters, fps, total_frames: plan.total_frames, gop, alpha };
     let progress = |p: Progress| {
         if let Some(sink) = &options.progress {
             sink(p);
         }
     };
     let flusher = Flusher::start(staged.path(), std::time::Duration::from_millis(200));
-    let written = mux::write(staged.path(), target.muxer, input, encoded.as_mut(), &progress, &|| cancelled(options));
+    let written =
+        mux::write(staged.path(), target.container, input, encoded.as_mut(), &progress, &|| cancelled(options));
     drop(flusher);
     let frames = match written {
         Ok(frames) => frames,
@@ -238,6 +241,20 @@ fn container(
     }
     staged.commit()?;
     Ok((frames, summary))
+}
+
+/// The plan's GOP length from `meta/encoder.json` (`gopSize`, in framefan's and HyperFrames'
+/// plans alike), which bounds the output's keyframes; one frame (every frame a keyframe: the
+/// largest index) when it cannot be read, since it only sizes a reservation.
+fn locked_gop(plan: &Plan) -> u32 {
+    let path = plan.dir.join("meta").join("encoder.json");
+    std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| v.get("gopSize").and_then(serde_json::Value::as_u64))
+        .and_then(|g| u32::try_from(g).ok())
+        .filter(|g| *g > 0)
+        .unwrap_or(1)
 }
 
 /// The output track's codec parameters: chunk 0's (waiting for it to arrive).

@@ -11,6 +11,7 @@ pub mod demux;
 pub mod image;
 pub mod jpeg;
 pub mod mux;
+pub mod opus;
 pub mod png;
 pub mod probe;
 pub mod video;

@@ -122,6 +122,8 @@ spelled! {
         Mov = "mov",
         /// A directory of RGBA PNG frames.
         PngSequence = "png-sequence",
+        /// VP9 with alpha and Opus in WebM.
+        Webm = "webm",
     }
 }
 
@@ -134,6 +136,9 @@ spelled! {
         ProresKs = "prores_ks",
         /// FFmpeg's PNG encoder, one file per frame.
         Png = "png",
+        /// libvpx's VP9 encoder: closed GOPs without alt-ref frames, alpha as a second stream
+        /// carried in each block's BlockAdditional; state carried from frame to frame.
+        LibvpxVp9 = "libvpx-vp9",
     }
 }
 
@@ -146,6 +151,8 @@ spelled! {
         Yuva444p10le = "yuva444p10le",
         /// 8-bit RGBA, full range sRGB.
         Rgba = "rgba",
+        /// 8-bit 4:2:0 with a full-resolution alpha plane, BT.709 TV range.
+        Yuva420p = "yuva420p",
     }
 }
 
@@ -184,6 +191,8 @@ pub enum Container {
     Mov,
     /// A directory of one image file per frame.
     FrameDir,
+    /// WebM (Matroska's web subset).
+    Webm,
 }
 
 impl Container {
@@ -192,6 +201,7 @@ impl Container {
         match self {
             Container::Mp4 => Some("mp4"),
             Container::Mov => Some("mov"),
+            Container::Webm => Some("webm"),
             Container::FrameDir => None,
         }
     }
@@ -201,6 +211,7 @@ impl Container {
         match self {
             Container::Mp4 => ".mp4",
             Container::Mov => ".mov",
+            Container::Webm => ".webm",
             Container::FrameDir => "",
         }
     }
@@ -211,6 +222,8 @@ impl Container {
 pub enum AudioCodec {
     /// AAC-LC, 192 kb/s, 48 kHz stereo.
     Aac,
+    /// Opus (libopus), 128 kb/s, 48 kHz stereo, as HyperFrames muxes WebM.
+    Opus,
 }
 
 /// The facts of one output format.
@@ -260,6 +273,17 @@ impl OutputFormat {
                 alpha: true,
                 audio: AudioCodec::Aac,
             },
+            // Always with alpha, as HyperFrames decides it (`outputNeedsAlpha("webm")`): the
+            // page is captured on a transparent background and an opaque page simply has an
+            // alpha plane of 255.
+            OutputFormat::Webm => FormatSpec {
+                container: Container::Webm,
+                encoder: Encoder::LibvpxVp9,
+                pixel_format: PixelFormat::Yuva420p,
+                capture: CaptureFormat::Png,
+                alpha: true,
+                audio: AudioCodec::Opus,
+            },
         }
     }
 
@@ -270,10 +294,18 @@ impl OutputFormat {
 }
 
 impl Encoder {
-    /// Whether rate control (`crf`, `bitrate`), an x264 preset and x264 options apply.
+    /// Whether an x264 preset and x264 options apply.
     pub const fn is_x264(self) -> bool {
         match self {
             Encoder::Libx264 => true,
+            Encoder::ProresKs | Encoder::Png | Encoder::LibvpxVp9 => false,
+        }
+    }
+
+    /// Whether rate control (`crf`, `bitrate`) applies.
+    pub const fn has_rate_control(self) -> bool {
+        match self {
+            Encoder::Libx264 | Encoder::LibvpxVp9 => true,
             Encoder::ProresKs | Encoder::Png => false,
         }
     }
@@ -284,6 +316,7 @@ impl Encoder {
             Encoder::Libx264 => "h264",
             Encoder::ProresKs => "prores",
             Encoder::Png => "png",
+            Encoder::LibvpxVp9 => "vp9",
         }
     }
 }
@@ -293,7 +326,7 @@ impl PixelFormat {
     /// page is padded to even, as HyperFrames' encoder pads it).
     pub const fn needs_even_sides(self) -> bool {
         match self {
-            PixelFormat::Yuv420p => true,
+            PixelFormat::Yuv420p | PixelFormat::Yuva420p => true,
             PixelFormat::Yuva444p10le | PixelFormat::Rgba => false,
         }
     }
@@ -358,8 +391,8 @@ mod tests {
 
     #[test]
     fn an_unknown_spelling_names_its_field_and_value() {
-        let e = serde_json::from_str::<Encoder>("\"libvpx-vp9\"").unwrap_err().to_string();
-        assert!(e.contains("encoder \"libvpx-vp9\" is not one of libx264, prores_ks, png"), "{e}");
+        let e = serde_json::from_str::<Encoder>("\"libvpx-vp8\"").unwrap_err().to_string();
+        assert!(e.contains("encoder \"libvpx-vp8\" is not one of libx264, prores_ks, png, libvpx-vp9"), "{e}");
         let e = serde_json::from_str::<PixelFormat>("\"YUV420P\"").unwrap_err().to_string();
         assert!(e.contains("pixelFormat \"YUV420P\" is not one of"), "{e}");
         let long = "x".repeat(500);
