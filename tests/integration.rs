@@ -17,6 +17,7 @@ mod reuse;
 mod sandbox;
 mod store;
 mod warm;
+mod webm;
 
 use std::path::Path;
 

@@ -159,7 +159,13 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
         (Some(a), false) => Some(seconds(a.duration, a.time_base)),
         (None, _) => None,
     };
-    let audio_offset_ms = audio_seconds.map(|a| (a - video_seconds) * 1000.0);
+    // WebM stamps in milliseconds: the audio (counted in samples) is compared with the time the
+    // frames stand for, which the last frame's millisecond only rounds.
+    let video_time = match (webm && duration_exact, fps.num > 0) {
+        (true, true) => video.packets as f64 * fps.den as f64 / fps.num as f64,
+        _ => video_seconds,
+    };
+    let audio_offset_ms = audio_seconds.map(|a| (a - video_time) * 1000.0);
     if let Some(offset) = audio_offset_ms.filter(|o| o.abs() > AUDIO_TOLERANCE_SECONDS * 1000.0) {
         problems.push(format!("the audio lasts {offset:+.3} ms longer than the video (more than one AAC frame)"));
     }
