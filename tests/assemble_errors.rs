@@ -208,6 +208,19 @@ fn prores_chunk_in_an_mp4_plan() {
     assert_fails(&case, "INCOMPATIBLE_CHUNK");
 }
 
+#[test]
+fn h264_chunks_in_a_webm_plan() {
+    let mut case = Case::new(PlanSpec { format: OutputFormat::Webm, ..PlanSpec::mp4((30, 1), vec![5, 5]) });
+    let mp4 = PlanSpec::mp4((30, 1), vec![5, 5]);
+    for (i, start) in [(0, 0), (1, 5)] {
+        case.chunks[i] = case.path(&format!("chunk-00{i}.mp4"));
+        util::make_chunk(&case.chunks[i], &mp4, start, 5);
+    }
+    assert_fails(&case, "INCOMPATIBLE_CHUNK");
+    let err = case.run().unwrap_err();
+    assert!(err.message().contains("chunk 0") && err.message().contains("holds h264 video"), "{err}");
+}
+
 /// Write an H.264 chunk of `frames` frames whose first packet is not a keyframe: encode
 /// `frames + 1` frames with the usual GOP of `frames` (keyframes at 0 and `frames`, same codec
 /// setup as the other chunks), drop the first packet and restamp the rest from 0.

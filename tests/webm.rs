@@ -159,3 +159,29 @@ fn opus_is_padded_or_trimmed_to_exactly_the_frames() {
         assert!(offset.abs() < 1e-6, "{offset} ms: {report:?}");
     }
 }
+
+#[test]
+fn verify_wants_alpha_from_a_webm_plan_and_cues_before_the_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(vec![6]);
+    render(dir.path(), &spec, 6);
+    // The same frames by the ffmpeg CLI without alpha, its Cues at the end as it writes them.
+    let opaque = dir.path().join("opaque.webm");
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=0.2"])
+        .args(["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"])
+        .arg(&opaque)
+        .output()
+        .expect("the ffmpeg CLI (tests only)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = framefan::verify::verify(&opaque, Some(dir.path())).unwrap();
+    assert_eq!(report.alpha, Some(false));
+    assert!(!report.index_first);
+    assert_eq!(
+        report.problems,
+        [
+            "the Cues (index) do not precede the first Cluster",
+            "the plan's format webm keeps alpha, the video carries none"
+        ]
+    );
+}

@@ -60,21 +60,8 @@ pub fn write(
     if let Some(a) = &audio {
         muxer.add_stream(audio_stream(a.parameters())).map_err(fail)?;
     }
-    let header = Header { container, total_frames: total, gop: video.gop, alpha: video.alpha };
-    match container {
-        Container::Webm => {
-            if video.alpha {
-                muxer.set_stream_metadata(index, "alpha_mode", "1").map_err(fail)?;
-            }
-            muxer.write_header(&[("reserve_index_space", header.cues_reservation().to_string())]).map_err(fail)?;
-        }
-        Container::Mp4 | Container::Mov | Container::FrameDir => {
-            let audio_samples = audio.as_ref().map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
-            let reserve = moov_reservation(total as u64, audio_samples, extradata);
-            let movie = if audio.is_some() { lcm(vts.den, AUDIO_TB.den) } else { vts.den };
-            write_header(&mut muxer, reserve, movie).map_err(fail)?;
-        }
-    }
+    let facts = HeaderFacts { total_frames: total, gop: video.gop, alpha: video.alpha, extradata, video_tb: vts };
+    write_container_header(&mut muxer, container, index, &facts, audio.as_deref()).map_err(fail)?;
     let vtb = muxer.time_base(0);
     let atb = muxer.time_base(1);
     let mut source = VideoSource::new(video.chunks, fps, vtb);
@@ -137,24 +124,50 @@ pub struct VideoInput<'a> {
     pub alpha: bool,
 }
 
-/// What sizes the output's index.
-struct Header {
-    container: Container,
+/// What the header's index reservation and tags are sized from.
+struct HeaderFacts {
     total_frames: i64,
     gop: u32,
     alpha: bool,
+    extradata: usize,
+    video_tb: Rational,
 }
 
-impl Header {
-    /// Bytes to reserve for a WebM's Cues: one cue point per keyframe (every GOP start), each at
-    /// most 36 bytes (CuePoint, CueTime, CueTrackPositions with track, cluster position and
-    /// relative position, each with an 8-byte value and its ID and size), plus the Cues
-    /// element's own header and a margin.
-    fn cues_reservation(&self) -> u64 {
-        const PER_CUE: u64 = 48;
-        const FIXED: u64 = 1024;
-        debug_assert!(self.container == Container::Webm || !self.alpha);
-        let keyframes = (self.total_frames.max(0) as u64).div_ceil(u64::from(self.gop.max(1)));
-        keyframes * PER_CUE + FIXED
+/// Write the header: WebM with its Cues reserved at the front (and `alpha_mode` on the video
+/// stream `index` when it has alpha); MP4/MOV with the moov reserved and the exact movie
+/// timescale.
+fn write_container_header(
+    muxer: &mut Muxer,
+    container: Container,
+    index: usize,
+    facts: &HeaderFacts,
+    audio: Option<&Soundtrack>,
+) -> std::result::Result<(), crate::error::AvError> {
+    match container {
+        Container::Webm => {
+            if facts.alpha {
+                muxer.set_stream_metadata(index, "alpha_mode", "1")?;
+            }
+            let cues = cues_reservation(facts.total_frames, facts.gop);
+            muxer.write_header(&[("reserve_index_space", cues.to_string())])
+        }
+        Container::Mp4 | Container::Mov | Container::FrameDir => {
+            let audio_samples = audio.map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
+            let reserve = moov_reservation(facts.total_frames as u64, audio_samples, facts.extradata);
+            let tb = facts.video_tb.den;
+            let movie = if audio.is_some() { lcm(tb, AUDIO_TB.den) } else { tb };
+            write_header(muxer, reserve, movie)
+        }
     }
+}
+
+/// Bytes to reserve for a WebM's Cues: one cue point per keyframe (every GOP start), each at
+/// most 36 bytes (CuePoint, CueTime, CueTrackPositions with track, cluster position and relative
+/// position, each with an 8-byte value and its ID and size; 48 counted), plus the Cues
+/// element's own header and a margin.
+fn cues_reservation(total_frames: i64, gop: u32) -> u64 {
+    const PER_CUE: u64 = 48;
+    const FIXED: u64 = 1024;
+    let keyframes = (total_frames.max(0) as u64).div_ceil(u64::from(gop.max(1)));
+    keyframes * PER_CUE + FIXED
 }
