@@ -322,12 +322,13 @@ impl Encoder {
 }
 
 impl PixelFormat {
-    /// Whether chroma is subsampled in both directions, so that both sides must be even (an odd
-    /// page is padded to even, as HyperFrames' encoder pads it).
+    /// Whether both sides must be even: x264's 4:2:0 (an odd page is padded to even, as
+    /// HyperFrames' encoder pads it). VP9 codes odd sizes (its chroma planes round up), so a
+    /// yuva420p WebM keeps the page's size, as `hyperframes render --format webm` does.
     pub const fn needs_even_sides(self) -> bool {
         match self {
-            PixelFormat::Yuv420p | PixelFormat::Yuva420p => true,
-            PixelFormat::Yuva444p10le | PixelFormat::Rgba => false,
+            PixelFormat::Yuv420p => true,
+            PixelFormat::Yuva444p10le | PixelFormat::Rgba | PixelFormat::Yuva420p => false,
         }
     }
 }
@@ -415,6 +416,7 @@ mod tests {
         }
         assert!(OutputFormat::Mp4.spec().pixel_format.needs_even_sides());
         assert!(!OutputFormat::Mov.spec().pixel_format.needs_even_sides());
+        assert!(!OutputFormat::Webm.spec().pixel_format.needs_even_sides(), "VP9 codes odd sizes");
     }
 
     #[test]
