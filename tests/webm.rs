@@ -185,3 +185,19 @@ fn verify_wants_alpha_from_a_webm_plan_and_cues_before_the_clusters() {
         ]
     );
 }
+
+/// At 30000/1001 no frame but the first falls on a whole millisecond: each is stamped at its own
+/// rounded millisecond from its index, so the rate reads back exactly and the last frame ends
+/// where `Fps::frame_to_ts` puts it.
+#[test]
+fn ntsc_frames_are_stamped_from_their_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = PlanSpec { fps: (30_000, 1001), ..spec(vec![10, 10, 3]) };
+    let chunks = render(dir.path(), &spec, 10);
+    let out = dir.path().join("out.webm");
+    assemble(dir.path(), &chunks, None, &out, &AssembleOptions::default()).unwrap();
+    let report = framefan::verify::verify(&out, Some(dir.path())).unwrap();
+    assert!(report.consistent, "{:?}", report.problems);
+    assert_eq!((report.r_frame_rate.as_str(), report.avg_frame_rate.as_str()), ("30000/1001", "30000/1001"));
+    assert_eq!(report.duration_seconds, 0.767, "23 frames end at 767.43 ms, stamped 767");
+}
