@@ -131,27 +131,11 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
         ));
     }
     let webm = is_matroska(&info.format);
-    let duration = if webm { video.span } else { video.duration };
-    let duration_exact = match webm {
-        true => Fps::new(fps.num, fps.den).is_some_and(|f| duration == f.frame_to_ts(video.packets, video.time_base)),
-        false => exactly_frames(duration, video.time_base, video.packets, fps),
-    };
-    if !duration_exact {
-        problems.push(format!(
-            "the video lasts {} ticks of {}, not exactly {} frames at {}",
-            duration,
-            ratio(video.time_base),
-            video.packets,
-            ratio(fps)
-        ));
-    }
+    let (duration, duration_exact) = video_duration(&video, webm, &mut problems);
     let index_first = match webm {
         true => webm_index(file, &mut problems)?,
-        false => index_first(file)?,
+        false => mp4_index(file, &mut problems)?,
     };
-    if !index_first && !webm {
-        problems.push("the index (moov) does not precede the media data (mdat)".to_string());
-    }
     let alpha = webm.then(|| webm_alpha(&video, &mut problems));
     let video_seconds = seconds(duration, video.time_base);
     let audio_seconds = match (&info.audio, webm) {
@@ -210,6 +194,37 @@ fn empty_stream() -> StreamInfo {
         alpha_mode: false,
         alpha_packets: 0,
     }
+}
+
+/// The video's duration in time-base ticks (WebM: its packets' span, since Matroska states no
+/// stream duration) and whether it is exactly its frames (WebM: where `Fps::frame_to_ts` puts
+/// the end in milliseconds); a problem when it is not.
+fn video_duration(video: &StreamInfo, webm: bool, problems: &mut Vec<String>) -> (i64, bool) {
+    let fps = video.r_frame_rate;
+    let duration = if webm { video.span } else { video.duration };
+    let exact = match webm {
+        true => Fps::new(fps.num, fps.den).is_some_and(|f| duration == f.frame_to_ts(video.packets, video.time_base)),
+        false => exactly_frames(duration, video.time_base, video.packets, fps),
+    };
+    if !exact {
+        problems.push(format!(
+            "the video lasts {} ticks of {}, not exactly {} frames at {}",
+            duration,
+            ratio(video.time_base),
+            video.packets,
+            ratio(fps)
+        ));
+    }
+    (duration, exact)
+}
+
+/// An MP4/MOV's index: the moov before the mdat, else a problem.
+fn mp4_index(file: &Path, problems: &mut Vec<String>) -> Result<bool> {
+    let first = index_first(file)?;
+    if !first {
+        problems.push("the index (moov) does not precede the media data (mdat)".to_string());
+    }
+    Ok(first)
 }
 
 /// Whether libav's demuxer name is Matroska's (which reads WebM).
