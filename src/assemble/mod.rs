@@ -1,7 +1,7 @@
 //! `assemble`: concatenate a plan's chunks into the final deliverable, atomically.
 //!
 //! Steps (contracts §6): read and check the plan; check the chunk list and sidecars; apply the
-//! audio contract; probe every chunk; then, for MP4/MOV, copy the chunks' packets restamped onto
+//! audio contract; probe every chunk; then, for MP4/MOV/WebM, copy the chunks' packets restamped onto
 //! one exact timeline while the soundtrack is fitted and encoded in the background, into a
 //! staging file with the index first, which is fsynced and renamed onto `out`; for PNG
 //! sequences, merge the frame directories with one 1-based numbering. On any error the staging
