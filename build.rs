@@ -4,7 +4,8 @@
 //!
 //! With `--features static`, libav comes from the minimal static build of `vendor/ffmpeg`
 //! (`FFMPEG_DIR` names its prefix; ffmpeg-sys-next links its `.a` files) and this script adds the
-//! libraries those archives need, read from their `.pc` files: x264 and zlib as static archives,
+//! libraries those archives need, read from their `.pc` files: x264, libvpx, libopus and zlib as
+//! static archives,
 //! the C runtime's (libm, libatomic) as the system provides them.
 //!
 //! It also embeds the npm files framefan carries inside it (HyperFrames' page runtime and bundled
@@ -39,7 +40,7 @@ const LIBAV: [(&str, &str); 5] = [
 
 /// Libraries the static libav needs that are linked from their `.a` (the rest of its `.pc`
 /// files' libraries is the C runtime, which stays shared).
-const STATIC_DEPS: [&str; 3] = ["x264", "z", "atomic"];
+const STATIC_DEPS: [&str; 5] = ["x264", "vpx", "opus", "z", "atomic"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");

@@ -23,6 +23,12 @@ libav="$(jq -r .libav.version "$version_json")"
 x264="$(jq -r .x264 "$version_json")"
 x264_deb="$(dpkg-query -W -f='${Version}' libx264-dev)"
 zlib_deb="$(dpkg-query -W -f='${Version}' zlib1g-dev)"
+vpx_deb="$(dpkg-query -W -f='${Version}' libvpx-dev)"
+opus_deb="$(dpkg-query -W -f='${Version}' libopus-dev)"
+# Their BSD licences ask for the copyright notices and licence texts: Debian's copyright files
+# hold both, per file group.
+cp /usr/share/doc/libvpx-dev/copyright "$licenses/libvpx-copyright.txt"
+cp /usr/share/doc/libopus-dev/copyright "$licenses/libopus-copyright.txt"
 
 # The crates compiled into the binary: normal dependencies only (no build or dev dependencies).
 crates="$(cargo tree --locked -e normal --features static --prefix none --format '{p}|{l}' \
@@ -51,7 +57,8 @@ from its repository, remains Apache-2.0.
 Corresponding source: framefan's repository at the commit of this release; FFmpeg as the Debian
 source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 \`vendor/ffmpeg/build.sh\` with the configuration below; x264 as the Debian source package
-\`x264=$x264_deb\`; zlib as \`zlib=$zlib_deb\`.
+\`x264=$x264_deb\`; libvpx as \`libvpx=$vpx_deb\`; libopus as \`opus=$opus_deb\`; zlib as
+\`zlib=$zlib_deb\`.
 
 ## FFmpeg $libav (libavcodec, libavformat, libavutil, libswscale, libswresample)
 
@@ -69,6 +76,22 @@ source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 - Licence: **GPL-2.0-or-later** (\`licenses/GPL-2.0.txt\`). Copyright 2003-2022 x264 project,
   <https://www.videolan.org/developers/x264.html>.
 - Linked from Debian's \`libx264-dev\` $x264_deb (\`libx264.a\`).
+
+## libvpx $(pkg-config --modversion vpx) (VP9 encoder of webm)
+
+- Licence: BSD-3-Clause (parts ISC, public domain); copyright (c) 2010-2018 The WebM Project
+  authors, Google Inc., the LibYuv Project Authors, the x264 project (x86inc), and others as
+  listed, with each licence text, in \`licenses/libvpx-copyright.txt\` (Debian's copyright file).
+  <https://www.webmproject.org/>.
+- Linked from Debian's \`libvpx-dev\` $vpx_deb (\`libvpx.a\`).
+
+## libopus $(pkg-config --modversion opus) (Opus encoder of webm's audio)
+
+- Licence: BSD-3-Clause (parts BSD-2-Clause); copyright 2001-2018 Xiph.Org, Skype Limited,
+  Octasic, Jean-Marc Valin, Timothy B. Terriberry, CSIRO, Gregory Maxwell, Mark Borgerding,
+  Erik de Castro Lopo, and others as listed, with each licence text, in
+  \`licenses/libopus-copyright.txt\` (Debian's copyright file). <https://opus-codec.org/>.
+- Linked from Debian's \`libopus-dev\` $opus_deb (\`libopus.a\`).
 
 ## zlib
 

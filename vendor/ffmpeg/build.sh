@@ -11,8 +11,8 @@
 # Cached: PREFIX/.stamp holds a hash of every input (configure line, source sums, compiler, x264,
 # nasm); when it matches and the libraries are there, the script does nothing.
 #
-# Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev (its .a),
-# zlib1g-dev, a C compiler, make, pkg-config.
+# Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev,
+# libvpx-dev and libopus-dev (their .a), zlib1g-dev, a C compiler, make, pkg-config.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 PREFIX="$(realpath -m "${1:-$REPO/target/vendor-ffmpeg}")"
@@ -30,11 +30,11 @@ declare -A SHA256=(
   [ffmpeg_5.1.9-0+deb12u1.debian.tar.xz]=71b20472ecd2764bc98e3229d34c0f7c8dcfe4a6cbacc23fd5604c23bac04632
 )
 
-# Exactly what framefan uses (src/av): encoders for mp4/mov/png-sequence and the capture path,
-# decoders for captures, soundtracks and users' source media, and their containers.
-ENCODERS="libx264,prores_ks,png,mjpeg,aac"
+# Exactly what framefan uses (src/av): encoders for mp4/mov/png-sequence/webm and the capture
+# path, decoders for captures, soundtracks and users' source media, and their containers.
+ENCODERS="libx264,prores_ks,png,mjpeg,aac,libvpx_vp9,libopus"
 DECODERS="h264,hevc,vp8,vp9,prores,mpeg4,mjpeg,png,mp3,mp3float,aac,opus,vorbis,flac,pcm_*"
-MUXERS="mp4,mov"
+MUXERS="mp4,mov,webm"
 DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac"
 PARSERS="h264,hevc,aac,mpegaudio,vp8,vp9,opus,vorbis,flac,mjpeg,png,mpeg4video"
 BSFS="aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb"
@@ -46,7 +46,7 @@ CONFIGURE=(
   --disable-everything --disable-autodetect --disable-programs --disable-doc --disable-network
   --disable-avdevice --disable-avfilter --disable-postproc
   --enable-static --disable-shared --enable-pic
-  --enable-gpl --enable-libx264 --enable-zlib
+  --enable-gpl --enable-libx264 --enable-libvpx --enable-libopus --enable-zlib
   --enable-encoder="$ENCODERS" --enable-decoder="$DECODERS"
   --enable-muxer="$MUXERS" --enable-demuxer="$DEMUXERS"
   --enable-parser="$PARSERS" --enable-bsf="$BSFS" --enable-protocol=file,pipe
@@ -58,7 +58,7 @@ inputs_hash() {
     for f in "${!SHA256[@]}"; do echo "$f ${SHA256[$f]}"; done | sort
     cc --version | head -n1
     nasm -v
-    pkg-config --modversion x264
+    pkg-config --modversion x264 vpx opus
   } | sha256sum | cut -d' ' -f1
 }
 
