@@ -14,7 +14,7 @@
 //!
 //! The Matroska muxer does the same for WebM with `reserve_index_space`: the Cues (one cue point
 //! per video keyframe, that is per GOP) are written into space reserved after the header, sized
-//! from the keyframe count (see [`cues_reservation`]); the unused rest becomes a Void element.
+//! from the keyframe count (see `cues_reservation`); the unused rest becomes a Void element.
 //! WebM's time base is the millisecond; every frame is stamped from its index (`time.rs`).
 
 use std::path::Path;
