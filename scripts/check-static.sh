@@ -4,13 +4,15 @@
 # 1. builds it: scripts/build-static.sh (vendor/ffmpeg/build.sh, then `cargo build --release
 #    --features static` into target/static, apart from the normal build);
 # 2. `ldd` names only the C runtime: libc, libm, libgcc_s, ld-linux (and the vDSO);
-# 3. renders examples/title-card with it, with LD_LIBRARY_PATH empty and, when this runs as root,
-#    in a mount namespace where every shared libav/libsw*/libx264/libpostproc file is replaced by
-#    /dev/null (a machine without them; the shared build is shown to fail to start there; libvpx
-#    and libopus stay, because Debian's Chromium loads them itself), and checks that framefan's
-#    /proc/<pid>/maps, sampled through the whole render, maps none of those nor libvpx/libopus;
-# 4. `framefan verify` on the output, and its decoded frames (ffmpeg -f framemd5) and its bytes
-#    against the shared build's render of the same example (same libav, same x264 → same file).
+# 3. renders examples/title-card with it as mp4 and as webm (libvpx, libopus), with LD_LIBRARY_PATH
+#    empty and, when this runs as root, in a mount namespace where every shared
+#    libav/libsw*/libx264/libpostproc file is replaced by /dev/null (a machine without them; the
+#    shared build is shown to fail to start there; libvpx and libopus stay, because Debian's
+#    Chromium loads them itself), and checks that framefan's /proc/<pid>/maps, sampled through
+#    the whole render, maps none of those nor libvpx/libopus;
+# 4. `framefan verify` on each output, and its decoded frames (ffmpeg -f framemd5) and its bytes
+#    against the shared build's render of the same example (same libav, x264, libvpx, libopus →
+#    same file).
 #
 # Bounded: the vendor build is ~3 min CPU on 2 cores and the release build ~5 min; each step is
 # under `timeout`. Set FRAMEFAN_STATIC_BIN to check an already built binary (skips step 1).
@@ -23,6 +25,8 @@ ALLOWED_LDD='^(linux-vdso\.so\.1|libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|/lib64/
 # Inner step (run by this script under `unshare`): hide the shared media libraries, then render.
 if [ "${1:-}" = "--hidden-render" ]; then
   shift
+  # libvpx and libopus stay visible: Chromium loads the system's libopus itself. That framefan
+  # maps neither is what the /proc/<pid>/maps check below shows.
   for lib in /usr/lib/x86_64-linux-gnu/lib{av,sw,postproc,x264}*.so.*; do
     [ -e "$lib" ] && [ ! -L "$lib" ] && mount --bind /dev/null "$lib"
   done
@@ -33,20 +37,23 @@ if [ "${1:-}" = "--hidden-render" ]; then
   exec bash "$0" --render "$1" "$3"
 fi
 
-# Inner step: render OUT with BIN, sampling the process's mappings until it exits.
+# Inner step: render OUT (.mp4) and OUT's .webm twin with BIN, sampling the process's mappings
+# into OUT.maps until each render exits.
 if [ "${1:-}" = "--render" ]; then
   bin="$2" out="$3"
-  # Started directly (not under `timeout`) so that $! is framefan's own pid; bounded below.
-  LD_LIBRARY_PATH='' "$bin" render examples/title-card -o "$out" \
-    --package-cache target/package-cache --progress none --json >"$out.json" &
-  pid=$! deadline=$(( $(date +%s) + 300 ))
-  while kill -0 "$pid" 2>/dev/null; do
-    cat "/proc/$pid/maps" >>"$out.maps" 2>/dev/null || true
-    [ "$(date +%s)" -lt "$deadline" ] || { kill "$pid"; echo "check-static: render timed out" >&2; }
-    sleep 0.2
+  for target in "$out" "${out%.mp4}.webm"; do
+    # Started directly (not under `timeout`) so that $! is framefan's own pid; bounded below.
+    LD_LIBRARY_PATH='' "$bin" render examples/title-card -o "$target" --format "${target##*.}" \
+      --package-cache target/package-cache --progress none --json >"$target.json" &
+    pid=$! deadline=$(( $(date +%s) + 300 ))
+    while kill -0 "$pid" 2>/dev/null; do
+      cat "/proc/$pid/maps" >>"$out.maps" 2>/dev/null || true
+      [ "$(date +%s)" -lt "$deadline" ] || { kill "$pid"; echo "check-static: render timed out" >&2; }
+      sleep 0.2
+    done
+    wait "$pid"
   done
-  wait "$pid"
-  exit $?
+  exit 0
 fi
 
 start=$(date +%s)
@@ -86,23 +93,25 @@ if grep -E "$MEDIA_LIBS" "$tmp/static.mp4.maps" | sort -u | grep .; then
 fi
 echo "check-static: mapped by the render: $(grep -o '/[^ ]*\.so[^ ]*' "$tmp/static.mp4.maps" | sort -u | xargs -n1 basename | tr '\n' ' ')"
 
-# 4. The output verifies, and equals the shared build's render of the same example.
-"$bin" verify "$tmp/static.mp4"
-timeout 300 "$shared" render examples/title-card -o "$tmp/shared.mp4" \
-  --package-cache target/package-cache --progress none --json >/dev/null
-for f in static shared; do
-  ffmpeg -v error -i "$tmp/$f.mp4" -map 0:v -f framemd5 "$tmp/$f.framemd5"
+# 4. Each output verifies, and equals the shared build's render of the same example.
+for ext in mp4 webm; do
+  "$bin" verify "$tmp/static.$ext"
+  timeout 300 "$shared" render examples/title-card -o "$tmp/shared.$ext" --format "$ext" \
+    --package-cache target/package-cache --progress none --json >/dev/null
+  for f in static shared; do
+    ffmpeg -v error -i "$tmp/$f.$ext" -map 0:v -f framemd5 "$tmp/$f.$ext.framemd5"
+  done
+  if ! cmp -s "$tmp/static.$ext.framemd5" "$tmp/shared.$ext.framemd5"; then
+    diff "$tmp/static.$ext.framemd5" "$tmp/shared.$ext.framemd5" | head -n 20 >&2
+    echo "check-static: the static and the shared build decode to different $ext frames" >&2
+    exit 1
+  fi
+  frames=$(grep -cv '^#' "$tmp/static.$ext.framemd5")
+  if cmp -s "$tmp/static.$ext" "$tmp/shared.$ext"; then
+    echo "check-static: static and shared $ext renders are byte-identical ($frames frames, sha256 $(sha256sum <"$tmp/static.$ext" | cut -c1-16)…)"
+  else
+    echo "check-static: static and shared $ext renders decode to the same $frames frames but differ in bytes" >&2
+    exit 1
+  fi
 done
-if ! cmp -s "$tmp/static.framemd5" "$tmp/shared.framemd5"; then
-  diff "$tmp/static.framemd5" "$tmp/shared.framemd5" | head -n 20 >&2
-  echo "check-static: the static and the shared build decode to different frames" >&2
-  exit 1
-fi
-frames=$(grep -cv '^#' "$tmp/static.framemd5")
-if cmp -s "$tmp/static.mp4" "$tmp/shared.mp4"; then
-  echo "check-static: static and shared renders are byte-identical ($frames frames, sha256 $(sha256sum <"$tmp/static.mp4" | cut -c1-16)…)"
-else
-  echo "check-static: static and shared renders decode to the same $frames frames but differ in bytes" >&2
-  exit 1
-fi
 echo "check-static: passed in $(( $(date +%s) - start )) s"

@@ -34,11 +34,6 @@ jq -e '.libav.linkage == "static"' "$stage/licenses/framefan-version.json" >/dev
 cp README.md LICENSE "$stage/"
 cp /usr/share/common-licenses/GPL-2 "$stage/licenses/GPL-2.0.txt"
 cp /usr/share/common-licenses/LGPL-2.1 "$stage/licenses/LGPL-2.1.txt"
-# libvpx and libopus (BSD-3-Clause): their notices as Debian's -dev packages carry them.
-for lib in libvpx libopus; do
-  mkdir -p "$stage/licenses/$lib"
-  cp "/usr/share/doc/$lib-dev/copyright" "$stage/licenses/$lib/copyright"
-done
 bash scripts/third-party.sh "$stage/licenses/framefan-version.json" "$stage/licenses" "$stage/framefan" >"$stage/THIRD-PARTY.md"
 
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"

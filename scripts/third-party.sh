@@ -25,6 +25,10 @@ x264_deb="$(dpkg-query -W -f='${Version}' libx264-dev)"
 zlib_deb="$(dpkg-query -W -f='${Version}' zlib1g-dev)"
 vpx_deb="$(dpkg-query -W -f='${Version}' libvpx-dev)"
 opus_deb="$(dpkg-query -W -f='${Version}' libopus-dev)"
+# Their BSD licences ask for the copyright notices and licence texts: Debian's copyright files
+# hold both, per file group.
+cp /usr/share/doc/libvpx-dev/copyright "$licenses/libvpx-copyright.txt"
+cp /usr/share/doc/libopus-dev/copyright "$licenses/libopus-copyright.txt"
 
 # The crates compiled into the binary: normal dependencies only (no build or dev dependencies).
 crates="$(cargo tree --locked -e normal --features static --prefix none --format '{p}|{l}' \
@@ -73,18 +77,20 @@ source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
   <https://www.videolan.org/developers/x264.html>.
 - Linked from Debian's \`libx264-dev\` $x264_deb (\`libx264.a\`).
 
-## libvpx (VP9 encoder and decoder: WebM)
+## libvpx $(pkg-config --modversion vpx) (VP9 encoder of webm)
 
-- Licence: BSD-3-Clause, with Google's additional IP rights grant (PATENTS). Copyright (c)
-  2010-2018, The WebM Project authors, <https://www.webmproject.org/>. The full notice is in
-  \`licenses/libvpx/copyright\`.
+- Licence: BSD-3-Clause (parts ISC, public domain); copyright (c) 2010-2018 The WebM Project
+  authors, Google Inc., the LibYuv Project Authors, the x264 project (x86inc), and others as
+  listed, with each licence text, in \`licenses/libvpx-copyright.txt\` (Debian's copyright file).
+  <https://www.webmproject.org/>.
 - Linked from Debian's \`libvpx-dev\` $vpx_deb (\`libvpx.a\`).
 
-## libopus (Opus encoder: WebM soundtracks)
+## libopus $(pkg-config --modversion opus) (Opus encoder of webm's audio)
 
-- Licence: BSD-3-Clause. Copyright 2001-2018 Xiph.Org, Skype Limited, Octasic, Jean-Marc Valin,
-  Timothy B. Terriberry, CSIRO, Gregory Maxwell, Mark Borgerding, Erik de Castro Lopo,
-  <https://opus-codec.org/>. The full notice is in \`licenses/libopus/copyright\`.
+- Licence: BSD-3-Clause (parts BSD-2-Clause); copyright 2001-2018 Xiph.Org, Skype Limited,
+  Octasic, Jean-Marc Valin, Timothy B. Terriberry, CSIRO, Gregory Maxwell, Mark Borgerding,
+  Erik de Castro Lopo, and others as listed, with each licence text, in
+  \`licenses/libopus-copyright.txt\` (Debian's copyright file). <https://opus-codec.org/>.
 - Linked from Debian's \`libopus-dev\` $opus_deb (\`libopus.a\`).
 
 ## zlib

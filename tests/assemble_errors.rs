@@ -35,6 +35,7 @@ impl Case {
             OutputFormat::Mov => "final.mov",
             OutputFormat::PngSequence => "frames",
             OutputFormat::Gif => "final.gif",
+            OutputFormat::Webm => "final.webm",
         };
         let out = dir.path().join("out").join(name);
         Case { dir, spec, chunks, audio: None, out }
@@ -206,6 +207,19 @@ fn prores_chunk_in_an_mp4_plan() {
     case.chunks[1] = case.path("chunk-001.mov");
     util::make_chunk(&case.chunks[1], &mov, 5, 5);
     assert_fails(&case, "INCOMPATIBLE_CHUNK");
+}
+
+#[test]
+fn h264_chunks_in_a_webm_plan() {
+    let mut case = Case::new(PlanSpec { format: OutputFormat::Webm, ..PlanSpec::mp4((30, 1), vec![5, 5]) });
+    let mp4 = PlanSpec::mp4((30, 1), vec![5, 5]);
+    for (i, start) in [(0, 0), (1, 5)] {
+        case.chunks[i] = case.path(&format!("chunk-00{i}.mp4"));
+        util::make_chunk(&case.chunks[i], &mp4, start, 5);
+    }
+    assert_fails(&case, "INCOMPATIBLE_CHUNK");
+    let err = case.run().unwrap_err();
+    assert!(err.message().contains("chunk 0") && err.message().contains("holds h264 video"), "{err}");
 }
 
 /// Write an H.264 chunk of `frames` frames whose first packet is not a keyframe: encode

@@ -1,6 +1,6 @@
 //! The output depends on the project and the options alone: `framefan render` with 1, 2 or 3
 //! workers, any chunking of the same GOPs, and `plan` + `render-chunk` × N + `assemble` by hand
-//! give the same bytes (sha256), for mp4, mov, png-sequence and gif. Every GOP is encoded on its own,
+//! give the same bytes (sha256), for mp4, mov, png-sequence, webm and gif. Every GOP is encoded on its own,
 //! so the chunking (which `framefan render` sizes from its worker count) never shows in the bytes.
 
 use std::path::{Path, PathBuf};
@@ -96,6 +96,11 @@ fn png_sequence_is_byte_identical_on_one_two_and_three_workers() {
 }
 
 #[test]
+fn webm_is_byte_identical_on_one_two_and_three_workers() {
+    same_bytes_for_any_worker_count("webm", ".webm");
+}
+
+#[test]
 fn gif_is_byte_identical_on_one_two_and_three_workers() {
     same_bytes_for_any_worker_count("gif", ".gif");
 }
@@ -145,6 +150,13 @@ fn mov_is_byte_identical_for_one_chunk_and_many() {
 #[test]
 fn png_sequence_is_byte_identical_for_one_chunk_and_many() {
     same_bytes_for_any_chunking("png-sequence", "");
+}
+
+/// libvpx carries state from frame to frame as x264 does (and runs two threads with row-based
+/// multithreading here): a fresh encoder per GOP keeps the chunking out of the bytes.
+#[test]
+fn webm_is_byte_identical_for_one_chunk_and_many() {
+    same_bytes_for_any_chunking("webm", ".webm");
 }
 
 #[test]

@@ -70,6 +70,27 @@ const TITLE_CARD_GIF: &str = concat!(
     r#","systemFonts":false,"variables":{}}"#
 );
 
+/// title-card as webm: libvpx's deadline in `preset`, its `cpu-used` locked (a key only WebM
+/// plans have, so the others keep their bytes).
+const TITLE_CARD_WEBM: &str = concat!(
+    r#"{"bitrate":null,"captureFormat":"png","captureMode":"beginFrame","chunkCount":2,"chunkSize":60,"#,
+    r#""closedGop":true,"colorRange":"tv","colorSpace":"bt709","crf":16,"deviceScaleFactor":1,"#,
+    r#""encoder":"libvpx-vp9","encoderThreads":2,"gopSize":60,"jpegQuality":90,"pixelFormat":"yuva420p","#,
+    r#""preset":"good","quality":"standard","#,
+    runtime!(),
+    r#","systemFonts":false,"variables":{},"vp9CpuUsed":4}"#
+);
+
+/// title-card as webm, draft at 2 Mb/s: the `realtime` deadline, as HyperFrames maps draft.
+const TITLE_CARD_WEBM_DRAFT: &str = concat!(
+    r#"{"bitrate":2000000,"captureFormat":"png","captureMode":"beginFrame","chunkCount":2,"chunkSize":60,"#,
+    r#""closedGop":true,"colorRange":"tv","colorSpace":"bt709","crf":null,"deviceScaleFactor":1,"#,
+    r#""encoder":"libvpx-vp9","encoderThreads":2,"gopSize":60,"jpegQuality":80,"pixelFormat":"yuva420p","#,
+    r#""preset":"realtime","quality":"draft","#,
+    runtime!(),
+    r#","systemFonts":false,"variables":{},"vp9CpuUsed":4}"#
+);
+
 /// title-card at 321×241, as mp4: padded to even, so captured as PNG.
 const ODD_MP4: &str = concat!(
     r#"{"bitrate":null,"captureFormat":"png","captureMode":"beginFrame","chunkCount":1,"chunkSize":60,"#,
@@ -109,6 +130,14 @@ fn the_examples_plan_to_the_encoder_json_bytes_they_always_had() {
     assert_eq!(encoder_json(&title_card(), format(OutputFormat::Gif)), TITLE_CARD_GIF);
     let bitrate = PlanConfig { bitrate: Some(2_500_000), ..Default::default() };
     assert_eq!(encoder_json(&title_card(), bitrate), TITLE_CARD_MP4_BITRATE);
+    assert_eq!(encoder_json(&title_card(), format(OutputFormat::Webm)), TITLE_CARD_WEBM);
+    let draft = PlanConfig {
+        format: OutputFormat::Webm,
+        quality: framefan::plan::config::Quality::Draft,
+        bitrate: Some(2_000_000),
+        ..Default::default()
+    };
+    assert_eq!(encoder_json(&title_card(), draft), TITLE_CARD_WEBM_DRAFT);
 
     let odd = tempfile::tempdir().unwrap();
     let html = std::fs::read_to_string(title_card().join("index.html")).unwrap();
@@ -168,6 +197,8 @@ fn an_encoder_json_of_another_format_is_plan_invalid() {
         // JPEG captures would lose the alpha ProRes 4444 keeps.
         (OutputFormat::Mov, r#""captureFormat":"png""#, r#""captureFormat":"jpeg""#, "captureFormat jpeg"),
         (OutputFormat::PngSequence, r#""encoder":"png""#, r#""encoder":"libx264""#, "encoder libx264"),
+        (OutputFormat::Webm, r#""encoder":"libvpx-vp9""#, r#""encoder":"libx264""#, "encoder libx264"),
+        (OutputFormat::Webm, r#""pixelFormat":"yuva420p""#, r#""pixelFormat":"yuv420p""#, "pixelFormat yuv420p"),
     ];
     for (format, from, to, said) in cases {
         let err = render_edited(dir.path(), format, from, to);

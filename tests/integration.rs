@@ -18,6 +18,7 @@ mod reuse;
 mod sandbox;
 mod store;
 mod warm;
+mod webm;
 
 use std::path::Path;
 

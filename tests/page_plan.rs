@@ -59,6 +59,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         OutputFormat::Mp4 => (Encoder::Libx264, PixelFormat::Yuv420p, CaptureFormat::Jpeg),
         OutputFormat::Mov => (Encoder::ProresKs, PixelFormat::Yuva444p10le, CaptureFormat::Png),
         OutputFormat::PngSequence | OutputFormat::Gif => (Encoder::Png, PixelFormat::Rgba, CaptureFormat::Png),
+        OutputFormat::Webm => (Encoder::LibvpxVp9, PixelFormat::Yuva420p, CaptureFormat::Png),
     };
     let size = p.chunks.iter().map(|c| c.1 - c.0).max().unwrap_or(1) as u32;
     EncoderConfig {
@@ -67,6 +68,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         preset: p.preset.into(),
         x264_params: String::new(),
         crf: Some(18),
+        vp9_cpu_used: None,
         bitrate: None,
         gop_size: size,
         closed_gop: true,

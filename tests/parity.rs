@@ -4,10 +4,12 @@
 //! `target/hf-reference`, or `$FRAMEFAN_HF_REFERENCE`), in each listed format, and compared
 //! frame by frame: PSNR over RGBA, both sides decoded to raw frames by ffmpeg, computed here.
 //!
-//! `parity.json`: `{"formats": ["png"|"mp4"|"gif"], "fps": 30, "minMeanPsnr": 45, "minFramePsnr": 35,
-//! "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "variables": {...}, "audio": true,
-//! "audioMinSnr": 20, "generate": {"tone.wav": ["-f", "lavfi", "-i", "sine", …]}}` (the mp4
-//! bounds default to 40/32). `generate` makes media files in the project copy before each run,
+//! `parity.json`: `{"formats": ["png"|"mp4"|"webm"|"gif"], "fps": 30, "minMeanPsnr": 45,
+//! "minFramePsnr": 35, "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "webmMinMeanPsnr": 40,
+//! "webmMinFramePsnr": 32, "variables": {...}, "audio": true, "audioMinSnr": 20, "generate":
+//! {"tone.wav": ["-f", "lavfi", "-i", "sine", …]}}` (the mp4 and webm bounds default to 40/32;
+//! gif takes the png bounds). WebM is decoded by libvpx on both sides, so its alpha plane is in
+//! the comparison. `generate` makes media files in the project copy before each run,
 //! each by `ffmpeg -v error <args> <file>`, so no binary fixture is committed. With `"audio":
 //! true` each mp4's soundtrack is compared too: both decoded by ffmpeg to 48 kHz stereo float,
 //! each channel's RMS level must agree within [`AUDIO_MAX_LEVEL_DB`] and the SNR of framefan's
@@ -41,6 +43,7 @@ struct Case {
     fps: u32,
     bounds_png: (f64, f64),
     bounds_mp4: (f64, f64),
+    bounds_webm: (f64, f64),
     variables: Option<serde_json::Value>,
     /// Whether each mp4's soundtrack is compared (with its SNR bound in dB).
     audio: Option<f64>,
@@ -77,6 +80,7 @@ fn case(dir: &Path) -> Case {
         fps: num("fps", 30.0) as u32,
         bounds_png: (num("minMeanPsnr", 45.0), num("minFramePsnr", 35.0)),
         bounds_mp4: (num("mp4MinMeanPsnr", 40.0), num("mp4MinFramePsnr", 32.0)),
+        bounds_webm: (num("webmMinMeanPsnr", 40.0), num("webmMinFramePsnr", 32.0)),
         variables: j.get("variables").cloned(),
         audio: j.get("audio").and_then(|a| a.as_bool()).filter(|a| *a).map(|_| num("audioMinSnr", 20.0)),
         generate: j
@@ -117,6 +121,7 @@ fn copy_project(from: &Path, to: &Path) {
 fn output_name(format: &str) -> (&'static str, &'static str) {
     match format {
         "mp4" => ("out.mp4", "mp4"),
+        "webm" => ("out.webm", "webm"),
         "gif" => ("out.gif", "gif"),
         _ => ("frames", "png-sequence"),
     }
@@ -177,11 +182,15 @@ fn run_hyperframes(c: &Case, project: &Path, format: &str, work: &Path) -> (Path
     (out, t.elapsed().as_secs_f64())
 }
 
-/// Every frame of `out` (a png directory or an mp4) as raw RGBA, decoded by ffmpeg.
+/// Every frame of `out` (a png directory, an mp4 or a webm) as raw RGBA, decoded by ffmpeg
+/// (a webm by libvpx, which reads its alpha).
 fn frames(out: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
     let input = if out.is_dir() { out.join("frame_%06d.png") } else { out.to_path_buf() };
+    let decoder: &[&str] = if out.extension().is_some_and(|e| e == "webm") { &["-c:v", "libvpx-vp9"] } else { &[] };
     let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
+        .args(["-v", "error"])
+        .args(decoder)
+        .arg("-i")
         .arg(&input)
         .args(["-f", "rawvideo", "-pix_fmt", "rgba", "-"])
         .output()
@@ -286,7 +295,11 @@ fn parity_with_the_hyperframes_cli() {
             let mean = scores.iter().sum::<f64>() / scores.len() as f64;
             let (worst_at, worst) =
                 scores.iter().enumerate().fold((0, f64::MAX), |m, (i, s)| if *s < m.1 { (i, *s) } else { m });
-            let (min_mean, min_frame) = if format == "mp4" { c.bounds_mp4 } else { c.bounds_png };
+            let (min_mean, min_frame) = match format.as_str() {
+                "mp4" => c.bounds_mp4,
+                "webm" => c.bounds_webm,
+                _ => c.bounds_png,
+            };
             // A GIF is made from the frames by the same libav passes on both sides, so equal
             // frames give an equal file; said, not required (the frames are what is bounded).
             let same_file = format == "gif" && std::fs::read(&ff).unwrap() == std::fs::read(&hf).unwrap();
@@ -304,7 +317,7 @@ fn parity_with_the_hyperframes_cli() {
                     worst_at + 1
                 ));
             }
-            if let (Some(min_snr), "mp4") = (c.audio, format.as_str()) {
+            if let (Some(min_snr), "mp4" | "webm") = (c.audio, format.as_str()) {
                 failures.extend(compare_audio(&c.name, &ff, &hf, min_snr));
             }
         }

@@ -118,10 +118,16 @@ pub fn h264(preset: &str) -> VideoCodec {
     VideoCodec::H264 { preset: preset.into(), crf: Some(28), bitrate: None, threads: 1, params: String::new() }
 }
 
+/// Fast VP9 with alpha for generated WebM chunks.
+pub fn vp9() -> VideoCodec {
+    VideoCodec::Vp9 { deadline: "realtime".into(), cpu_used: 8, crf: Some(30), bitrate: None, threads: 1 }
+}
+
 /// Render one chunk of `spec` (frames `start..start+frames`) to `out` with a sidecar.
 pub fn make_chunk(out: &Path, spec: &PlanSpec, start: i64, frames: i64) {
     let codec = match spec.format {
         OutputFormat::Mov => VideoCodec::ProRes4444 { threads: 1 },
+        OutputFormat::Webm => vp9(),
         _ => h264("ultrafast"),
     };
     let config =

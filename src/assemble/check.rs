@@ -17,6 +17,7 @@ use super::feed::{self, ChunkFeed};
 use crate::av::demux::{Demuxer, VideoParams};
 use crate::av::ff;
 use crate::error::{Code, Error, Result};
+use crate::plan::format::Container;
 use crate::plan::{ChunkSpec, Plan};
 
 pub use crate::sidecar::{path as sidecar_path, read as read_sidecar, Checked as Sidecar};
@@ -104,6 +105,12 @@ fn check_params(
             "frame size {}x{} differs from the plan's {}x{}",
             params.width, params.height, d.width, d.height
         )));
+    }
+    // WebM holds VP9 only (its muxer refuses H.264 and ProRes); say which chunk brought what.
+    let format = d.format;
+    if format.spec().container == Container::Webm && params.codec != format.spec().encoder.codec_name() {
+        let want = format.spec().encoder.codec_name();
+        return Err(incompatible(format!("holds {} video; chunks of a {format} plan are {want}", params.codec)));
     }
     if params.video_delay != 0 {
         return Err(incompatible("has B-frames (reordered frames); chunks must be encoded without".into()));

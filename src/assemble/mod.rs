@@ -1,7 +1,7 @@
 //! `assemble`: concatenate a plan's chunks into the final deliverable, atomically.
 //!
 //! Steps (contracts §6): read and check the plan; check the chunk list and sidecars; apply the
-//! audio contract; probe every chunk; then, for MP4/MOV, copy the chunks' packets restamped onto
+//! audio contract; probe every chunk; then, for MP4/MOV/WebM, copy the chunks' packets restamped onto
 //! one exact timeline while the soundtrack is fitted and encoded in the background, into a
 //! staging file with the index first, which is fsynced and renamed onto `out`; for PNG
 //! sequences, merge the frame directories with one 1-based numbering. On any error the staging
@@ -124,9 +124,8 @@ pub fn assemble_from(
     let (frames_encoded, summary) = match spec.output {
         Container::FrameDir => frames::merge(&plan, feed, &expected, audio, out, settings, options)?,
         Container::Gif => gif::write(&plan, feed, &expected, out, options)?,
-        Container::Mp4 | Container::Mov => {
-            let muxer = spec.output.muxer().unwrap_or("mp4");
-            let target = Target { muxer, audio: spec.audio, out };
+        Container::Mp4 | Container::Mov | Container::Webm => {
+            let target = Target { container: spec.output, alpha: spec.alpha, audio: spec.audio, out };
             container(&plan, feed, expected, audio, target, settings, options)?
         }
     };
@@ -195,9 +194,11 @@ fn cancelled(options: &AssembleOptions) -> Result<()> {
     }
 }
 
-/// A container output: its libavformat muxer, its audio codec and where it goes.
+/// A container output: its container, whether its video has alpha, its audio codec and where
+/// it goes.
 struct Target<'a> {
-    muxer: &'static str,
+    container: Container,
+    alpha: bool,
     audio: Option<AudioCodec>,
     out: &'a Path,
 }
@@ -223,22 +224,24 @@ fn container(
     let local_expected = expected.iter().enumerate().map(|(i, e)| e.clone().filter(|_| feed.origin(i).is_none()));
     let verifier = check::Verifier::spawn(feed.paths(), local_expected.collect());
     let fps = plan.dimensions.fps;
+    let samples = audio::samples_for(fps, plan.total_frames);
     let mut encoded = match (audio, target.audio) {
-        (Some(path), Some(AudioCodec::Aac)) => {
-            Some(audio::start(path, audio::samples_for(fps, plan.total_frames), settings)?)
-        }
+        (Some(path), Some(codec)) => Some(audio::start_as(codec, path, samples, settings)?),
         (None, _) | (_, None) => None,
     };
     let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.cancel.clone());
     let parameters = first_parameters(&mut chunks)?;
-    let input = mux::VideoInput { chunks, parameters, fps, total_frames: plan.total_frames };
+    let alpha = target.alpha && target.container == Container::Webm;
+    let gop = if alpha || target.container == Container::Webm { locked_gop(plan) } else { 1 };
+    let input = mux::VideoInput { chunks, parameters, fps, total_frames: plan.total_frames, gop, alpha };
     let progress = |p: Progress| {
         if let Some(sink) = &options.progress {
             sink(p);
         }
     };
     let flusher = Flusher::start(staged.path(), std::time::Duration::from_millis(200));
-    let written = mux::write(staged.path(), target.muxer, input, encoded.as_mut(), &progress, &|| cancelled(options));
+    let written =
+        mux::write(staged.path(), target.container, input, encoded.as_mut(), &progress, &|| cancelled(options));
     drop(flusher);
     let frames = match written {
         Ok(frames) => frames,
@@ -255,6 +258,20 @@ fn container(
     }
     staged.commit()?;
     Ok((frames, summary))
+}
+
+/// The plan's GOP length from `meta/encoder.json` (`gopSize`, in framefan's and HyperFrames'
+/// plans alike), which bounds the output's keyframes; one frame (every frame a keyframe: the
+/// largest index) when it cannot be read, since it only sizes a reservation.
+fn locked_gop(plan: &Plan) -> u32 {
+    let path = plan.dir.join("meta").join("encoder.json");
+    std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| v.get("gopSize").and_then(serde_json::Value::as_u64))
+        .and_then(|g| u32::try_from(g).ok())
+        .filter(|g| *g > 0)
+        .unwrap_or(1)
 }
 
 /// The output track's codec parameters: chunk 0's (waiting for it to arrive).

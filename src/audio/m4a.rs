@@ -23,12 +23,12 @@ pub fn media_error(e: crate::error::AvError, out: &Path) -> Error {
     Error::av(Code::MediaFailed, e).prefixed(&format!("writing {}", out.display()))
 }
 
-/// The audio half of the output: encoded packets in 1/48000 and how many samples they carry.
-pub fn audio_stream(audio: &EncodedAudio) -> StreamSpec {
-    StreamSpec { parameters: audio.parameters(), time_base: AUDIO_TB, frame_rate: None }
+/// The audio half of the output: an encoder's packets in 1/48000, with its `parameters`.
+pub fn audio_stream(parameters: ff::codec::Parameters) -> StreamSpec {
+    StreamSpec { parameters, time_base: AUDIO_TB, frame_rate: None }
 }
 
-/// The AAC encoder's time base.
+/// The audio encoders' time base (AAC and Opus).
 pub const AUDIO_TB: Rational = Rational { num: 1, den: 48_000 };
 
 /// Write the header: the moov reserved up front, and the movie timescale (the unit of edit
@@ -58,7 +58,7 @@ pub fn ff_tb(r: Rational) -> ff::Rational {
 pub fn write_m4a(staging: &Path, audio: &mut EncodedAudio) -> Result<()> {
     let fail = |e| media_error(e, staging);
     let mut muxer = Muxer::create(staging, "mp4").map_err(fail)?;
-    muxer.add_stream(audio_stream(audio)).map_err(fail)?;
+    muxer.add_stream(audio_stream(audio.parameters())).map_err(fail)?;
     let reserve = moov_reservation(0, audio.total_samples().div_ceil(1024) + 2, 64);
     write_header(&mut muxer, reserve, AUDIO_TB.den).map_err(fail)?;
     let tb = muxer.time_base(0);

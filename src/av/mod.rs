@@ -12,6 +12,7 @@ pub mod gif;
 pub mod image;
 pub mod jpeg;
 pub mod mux;
+pub mod opus;
 pub mod png;
 pub mod probe;
 pub mod video;

@@ -1,4 +1,4 @@
-//! Writing packets into an MP4 / MOV file with libavformat.
+//! Writing packets into an MP4 / MOV / WebM file with libavformat.
 //!
 //! A [`Muxer`] owns the output context; [`Muxer::finish`] writes the trailer and closes the file,
 //! reporting errors from both (a `Drop` without `finish` closes the file but the caller is then
@@ -51,6 +51,21 @@ impl Muxer {
             stream.set_avg_frame_rate(ff_rational(rate));
         }
         Ok(stream.index())
+    }
+
+    /// Tag stream `index` with `key` = `value` (before the header; e.g. WebM's `alpha_mode`).
+    pub fn set_stream_metadata(&mut self, index: usize, key: &str, value: &str) -> Result<(), AvError> {
+        let shown = self.path.display();
+        let mut stream = self.output.stream_mut(index).ok_or_else(|| AvError {
+            op: "av_dict_set",
+            subject: shown.to_string(),
+            code: ff::ffi::AVERROR_STREAM_NOT_FOUND,
+            message: format!("no stream {index} to tag {key}"),
+        })?;
+        let mut dict = ff::Dictionary::new();
+        dict.set(key, value);
+        stream.set_metadata(dict);
+        Ok(())
     }
 
     /// Write the header with muxer options (e.g. `moov_size`, `movflags`). Unknown options are

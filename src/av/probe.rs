@@ -26,6 +26,14 @@ pub struct StreamInfo {
     pub size: (u32, u32),
     /// Samples per second, audio only.
     pub sample_rate: u32,
+    /// From the earliest packet's start to the latest packet's end, in time-base ticks (what a
+    /// container without a stated stream duration, such as WebM, spans); 0 without packets.
+    pub span: i64,
+    /// Whether the stream is tagged `alpha_mode=1` (WebM's AlphaMode: VP8/VP9 alpha in each
+    /// block's BlockAdditional).
+    pub alpha_mode: bool,
+    /// Packets carrying Matroska BlockAdditional side data (the alpha plane of VP8/VP9).
+    pub alpha_packets: i64,
 }
 
 /// A media file's first video and first audio stream.
@@ -61,7 +69,40 @@ fn stream_info(stream: &ff::format::stream::Stream<'_>) -> StreamInfo {
         avg_frame_rate: rational(stream.avg_frame_rate()),
         size: (width.max(0) as u32, height.max(0) as u32),
         sample_rate: sample_rate.max(0) as u32,
+        span: 0,
+        alpha_mode: stream.metadata().iter().any(|(k, v)| k.eq_ignore_ascii_case("alpha_mode") && v == "1"),
+        alpha_packets: 0,
     }
+}
+
+/// Packet extents of one stream while counting: first start and last end, in its time base.
+#[derive(Default)]
+struct Extent {
+    first: Option<i64>,
+    end: Option<i64>,
+}
+
+impl Extent {
+    fn add(&mut self, packet: &ff::Packet) {
+        let Some(start) = packet.pts().or(packet.dts()) else {
+            return;
+        };
+        let end = start.saturating_add(packet.duration().max(0));
+        self.first = Some(self.first.map_or(start, |f| f.min(start)));
+        self.end = Some(self.end.map_or(end, |e| e.max(end)));
+    }
+
+    fn span(&self) -> i64 {
+        match (self.first, self.end) {
+            (Some(f), Some(e)) => e.saturating_sub(f).max(0),
+            _ => 0,
+        }
+    }
+}
+
+/// Whether `packet` carries Matroska BlockAdditional side data.
+fn has_block_additional(packet: &ff::Packet) -> bool {
+    packet.side_data().any(|d| d.kind() == ff::packet::side_data::Type::MatroskaBlockAdditional)
 }
 
 /// Open `path`, describe its first video and audio streams and count their packets.
@@ -75,12 +116,19 @@ pub fn probe(path: &Path) -> Result<MediaInfo, AvError> {
     let format = input.format().name().to_string();
     let (mut video, mut audio) = (video, audio);
     let mut packet = ff::Packet::empty();
+    let mut extents = [Extent::default(), Extent::default()];
     loop {
         match packet.read(&mut input) {
             Ok(()) => {
-                for (index, info) in [&mut video, &mut audio].into_iter().flatten() {
+                for ((index, info), extent) in [&mut video, &mut audio]
+                    .into_iter()
+                    .zip(&mut extents)
+                    .filter_map(|(s, e)| s.as_mut().map(|s| (s, e)))
+                {
                     if *index == packet.stream() {
                         info.packets += 1;
+                        extent.add(&packet);
+                        info.alpha_packets += i64::from(has_block_additional(&packet));
                     }
                 }
             }
@@ -88,5 +136,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, AvError> {
             Err(e) => return Err(super::wrap(e, "av_read_frame", &shown)),
         }
     }
-    Ok(MediaInfo { format, video: video.map(|v| v.1), audio: audio.map(|a| a.1) })
+    let [video_extent, audio_extent] = extents;
+    let finish = |s: Option<(usize, StreamInfo)>, e: Extent| s.map(|(_, info)| StreamInfo { span: e.span(), ..info });
+    Ok(MediaInfo { format, video: finish(video, video_extent), audio: finish(audio, audio_extent) })
 }

@@ -1,5 +1,6 @@
-//! Video encoding for chunks: libx264 closed-GOP H.264 and ProRes 4444, fed tightly packed
-//! yuv420p or RGBA frames, with BT.709 / TV-range colour conversion done bit-exactly by swscale.
+//! Video encoding for chunks: libx264 closed-GOP H.264, ProRes 4444 and libvpx VP9 with alpha,
+//! fed tightly packed yuv420p or RGBA frames, with BT.709 / TV-range colour conversion done
+//! bit-exactly by swscale.
 
 use super::{check, ff, Context as _};
 use crate::error::AvError;
@@ -25,6 +26,20 @@ pub enum VideoCodec {
     /// ProRes 4444 with alpha (`prores_ks`, yuva444p10le).
     ProRes4444 {
         /// Slice-thread count.
+        threads: u32,
+    },
+    /// VP9 with alpha through libvpx (yuva420p: the alpha plane is encoded as a second VP9
+    /// stream and carried as each packet's BlockAdditional side data).
+    Vp9 {
+        /// libvpx deadline: `good` or `realtime`.
+        deadline: String,
+        /// libvpx `cpu-used` (-8..=8).
+        cpu_used: i32,
+        /// Constant quality (0..=63, with an unconstrained bitrate); exclusive with `bitrate`.
+        crf: Option<u32>,
+        /// Target bitrate in bits per second; exclusive with `crf`.
+        bitrate: Option<u64>,
+        /// libvpx thread count, fixed so output bytes do not depend on the machine.
         threads: u32,
     },
 }
@@ -99,10 +114,16 @@ impl VideoEncoder {
         Ok(())
     }
 
-    /// Whether a new GOP needs a new encoder: x264 carries state from frame to frame; ProRes
-    /// frames are independent anyway.
+    /// Whether a new GOP needs a new encoder: x264 and libvpx carry state from frame to frame;
+    /// ProRes frames are independent anyway.
     pub fn has_state(&self) -> bool {
-        matches!(self.config.codec, VideoCodec::H264 { .. })
+        matches!(self.config.codec, VideoCodec::H264 { .. } | VideoCodec::Vp9 { .. })
+    }
+
+    /// Whether packets carry the alpha plane as Matroska BlockAdditional side data (VP9 with
+    /// alpha), so the stream must be tagged `alpha_mode=1`.
+    pub fn alpha_side_data(&self) -> bool {
+        matches!(self.config.codec, VideoCodec::Vp9 { .. })
     }
 
     /// The encoder's time base (packets come stamped in it).
@@ -185,6 +206,7 @@ fn open_context(
     let (id, name, target) = match config.codec {
         VideoCodec::H264 { .. } => (ff::codec::Id::H264, "libx264", ff::format::Pixel::YUV420P),
         VideoCodec::ProRes4444 { .. } => (ff::codec::Id::PRORES, "prores_ks", ff::format::Pixel::YUVA444P10LE),
+        VideoCodec::Vp9 { .. } => (ff::codec::Id::VP9, "libvpx-vp9", ff::format::Pixel::YUVA420P),
     };
     let codec = ff::encoder::find_by_name(name).ok_or_else(|| AvError {
         op: "avcodec_find_encoder_by_name",
@@ -235,11 +257,36 @@ fn open_context(
                 ..Default::default()
             });
         }
+        VideoCodec::Vp9 { deadline, cpu_used, crf, bitrate, threads } => {
+            vp9_options(&mut opts, config.gop, deadline, *cpu_used, *crf);
+            ctx.set_bit_rate(bitrate.unwrap_or(0) as usize);
+            ctx.set_threading(ff::threading::Config {
+                kind: ff::threading::Type::Frame,
+                count: *threads as usize,
+                ..Default::default()
+            });
+        }
     }
     // SAFETY: plain flag field of the context we own, set before avcodec_open2.
     unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
     let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
     Ok((encoder, target, time_base))
+}
+
+/// libvpx-vp9's options for one closed GOP, as HyperFrames sets them for chunked WebM: every
+/// keyframe interval and its minimum the GOP (no keyframe placed on a scene change inside it), no
+/// alt-ref frames (they may reference across the GOP, and libvpx cannot combine them with alpha),
+/// row-based multithreading, the deadline and `cpu-used` the plan locks, and constant quality
+/// (`crf` with `b:v 0`) unless a bitrate is given.
+fn vp9_options(opts: &mut ff::Dictionary, gop: u32, deadline: &str, cpu_used: i32, crf: Option<u32>) {
+    opts.set("deadline", deadline);
+    opts.set("cpu-used", &cpu_used.to_string());
+    opts.set("row-mt", "1");
+    opts.set("auto-alt-ref", "0");
+    opts.set("keyint_min", &gop.to_string());
+    if let Some(crf) = crf {
+        opts.set("crf", &crf.to_string());
+    }
 }
 
 /// RGBA → tightly packed BT.709 TV-range yuv420p, with exactly the conversion the encoder would

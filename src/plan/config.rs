@@ -55,6 +55,9 @@ pub fn default_gop(fps: Fps) -> u32 {
     u32::try_from(frames.min(MAX_CHUNK_FRAMES)).unwrap_or(1)
 }
 
+/// libvpx's `cpu-used` for every WebM plan: HyperFrames' default (`DEFAULT_VP9_CPU_USED`).
+pub const VP9_CPU_USED: i32 = 4;
+
 /// Encoder thread bounds.
 pub const ENCODER_THREADS_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
 
@@ -137,6 +140,15 @@ impl Quality {
         match self {
             Quality::Draft => X264_TUNED_ULTRAFAST,
             Quality::Looks | Quality::Standard | Quality::High => X264_TUNED,
+        }
+    }
+
+    /// libvpx's deadline for the tier, as HyperFrames maps it (`realtime` where x264 would be
+    /// `ultrafast`, `good` otherwise).
+    pub fn vp9_deadline(self) -> &'static str {
+        match self {
+            Quality::Draft => "realtime",
+            Quality::Looks | Quality::Standard | Quality::High => "good",
         }
     }
 
@@ -462,8 +474,8 @@ impl PlanConfig {
 
     fn ignored_options(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if !self.format.spec().encoder.is_x264() && (self.crf.is_some() || self.bitrate.is_some()) {
-            warnings.push(format!("crf/bitrate apply to mp4 only; ignored for {}", self.format.as_str()));
+        if !self.format.spec().encoder.has_rate_control() && (self.crf.is_some() || self.bitrate.is_some()) {
+            warnings.push(format!("crf/bitrate apply to mp4 and webm only; ignored for {}", self.format.as_str()));
         }
         warnings
     }
@@ -512,7 +524,8 @@ impl ValidConfig {
         let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
         let spec = self.format.spec();
         let x264 = spec.encoder.is_x264();
-        let (crf, bitrate) = match (x264, self.rate) {
+        let vp9 = spec.encoder == format::Encoder::LibvpxVp9;
+        let (crf, bitrate) = match (spec.encoder.has_rate_control(), self.rate) {
             (true, RateControl::Crf(c)) => (Some(c), None),
             (true, RateControl::Bitrate(b)) => (None, Some(b)),
             (false, _) => (None, None),
@@ -520,9 +533,14 @@ impl ValidConfig {
         EncoderConfig {
             encoder: spec.encoder,
             quality: self.quality.tier().to_string(),
-            preset: if x264 { self.quality.preset().to_string() } else { String::new() },
+            preset: match (x264, vp9) {
+                (true, _) => self.quality.preset().to_string(),
+                (_, true) => self.quality.vp9_deadline().to_string(),
+                _ => String::new(),
+            },
             x264_params: if x264 { self.quality.x264_params().to_string() } else { String::new() },
             crf,
+            vp9_cpu_used: vp9.then_some(VP9_CPU_USED),
             bitrate,
             gop_size: chunking.gop,
             closed_gop: true,

@@ -124,6 +124,8 @@ spelled! {
         PngSequence = "png-sequence",
         /// An animated GIF with one palette for the whole video (chunks are RGBA PNG frames).
         Gif = "gif",
+        /// VP9 with alpha and Opus in WebM.
+        Webm = "webm",
     }
 }
 
@@ -136,6 +138,9 @@ spelled! {
         ProresKs = "prores_ks",
         /// FFmpeg's PNG encoder, one file per frame.
         Png = "png",
+        /// libvpx's VP9 encoder: closed GOPs without alt-ref frames, alpha as a second stream
+        /// carried in each block's BlockAdditional; state carried from frame to frame.
+        LibvpxVp9 = "libvpx-vp9",
     }
 }
 
@@ -148,6 +153,8 @@ spelled! {
         Yuva444p10le = "yuva444p10le",
         /// 8-bit RGBA, full range sRGB.
         Rgba = "rgba",
+        /// 8-bit 4:2:0 with a full-resolution alpha plane, BT.709 TV range.
+        Yuva420p = "yuva420p",
     }
 }
 
@@ -188,6 +195,8 @@ pub enum Container {
     FrameDir,
     /// An animated GIF.
     Gif,
+    /// WebM (Matroska's web subset).
+    Webm,
 }
 
 impl Container {
@@ -197,6 +206,7 @@ impl Container {
             Container::Mp4 => Some("mp4"),
             Container::Mov => Some("mov"),
             Container::Gif => Some("gif"),
+            Container::Webm => Some("webm"),
             Container::FrameDir => None,
         }
     }
@@ -207,6 +217,7 @@ impl Container {
             Container::Mp4 => ".mp4",
             Container::Mov => ".mov",
             Container::Gif => ".gif",
+            Container::Webm => ".webm",
             Container::FrameDir => "",
         }
     }
@@ -217,6 +228,8 @@ impl Container {
 pub enum AudioCodec {
     /// AAC-LC, 192 kb/s, 48 kHz stereo.
     Aac,
+    /// Opus (libopus), 128 kb/s, 48 kHz stereo, as HyperFrames muxes WebM.
+    Opus,
 }
 
 /// The facts of one output format.
@@ -284,6 +297,18 @@ impl OutputFormat {
                 alpha: true,
                 audio: None,
             },
+            // Always with alpha, as HyperFrames decides it (`outputNeedsAlpha("webm")`): the
+            // page is captured on a transparent background and an opaque page simply has an
+            // alpha plane of 255.
+            OutputFormat::Webm => FormatSpec {
+                container: Container::Webm,
+                output: Container::Webm,
+                encoder: Encoder::LibvpxVp9,
+                pixel_format: PixelFormat::Yuva420p,
+                capture: CaptureFormat::Png,
+                alpha: true,
+                audio: Some(AudioCodec::Opus),
+            },
         }
     }
 
@@ -291,7 +316,9 @@ impl OutputFormat {
     pub const fn codec_name(self) -> &'static str {
         match self.spec().output {
             Container::Gif => "gif",
-            Container::Mp4 | Container::Mov | Container::FrameDir => self.spec().encoder.codec_name(),
+            Container::Mp4 | Container::Mov | Container::Webm | Container::FrameDir => {
+                self.spec().encoder.codec_name()
+            }
         }
     }
 
@@ -302,10 +329,18 @@ impl OutputFormat {
 }
 
 impl Encoder {
-    /// Whether rate control (`crf`, `bitrate`), an x264 preset and x264 options apply.
+    /// Whether an x264 preset and x264 options apply.
     pub const fn is_x264(self) -> bool {
         match self {
             Encoder::Libx264 => true,
+            Encoder::ProresKs | Encoder::Png | Encoder::LibvpxVp9 => false,
+        }
+    }
+
+    /// Whether rate control (`crf`, `bitrate`) applies.
+    pub const fn has_rate_control(self) -> bool {
+        match self {
+            Encoder::Libx264 | Encoder::LibvpxVp9 => true,
             Encoder::ProresKs | Encoder::Png => false,
         }
     }
@@ -316,17 +351,19 @@ impl Encoder {
             Encoder::Libx264 => "h264",
             Encoder::ProresKs => "prores",
             Encoder::Png => "png",
+            Encoder::LibvpxVp9 => "vp9",
         }
     }
 }
 
 impl PixelFormat {
-    /// Whether chroma is subsampled in both directions, so that both sides must be even (an odd
-    /// page is padded to even, as HyperFrames' encoder pads it).
+    /// Whether both sides must be even: x264's 4:2:0 (an odd page is padded to even, as
+    /// HyperFrames' encoder pads it). VP9 codes odd sizes (its chroma planes round up), so a
+    /// yuva420p WebM keeps the page's size, as `hyperframes render --format webm` does.
     pub const fn needs_even_sides(self) -> bool {
         match self {
             PixelFormat::Yuv420p => true,
-            PixelFormat::Yuva444p10le | PixelFormat::Rgba => false,
+            PixelFormat::Yuva444p10le | PixelFormat::Rgba | PixelFormat::Yuva420p => false,
         }
     }
 }
@@ -390,8 +427,8 @@ mod tests {
 
     #[test]
     fn an_unknown_spelling_names_its_field_and_value() {
-        let e = serde_json::from_str::<Encoder>("\"libvpx-vp9\"").unwrap_err().to_string();
-        assert!(e.contains("encoder \"libvpx-vp9\" is not one of libx264, prores_ks, png"), "{e}");
+        let e = serde_json::from_str::<Encoder>("\"libvpx-vp8\"").unwrap_err().to_string();
+        assert!(e.contains("encoder \"libvpx-vp8\" is not one of libx264, prores_ks, png, libvpx-vp9"), "{e}");
         let e = serde_json::from_str::<PixelFormat>("\"YUV420P\"").unwrap_err().to_string();
         assert!(e.contains("pixelFormat \"YUV420P\" is not one of"), "{e}");
         let long = "x".repeat(500);
@@ -414,6 +451,7 @@ mod tests {
         }
         assert!(OutputFormat::Mp4.spec().pixel_format.needs_even_sides());
         assert!(!OutputFormat::Mov.spec().pixel_format.needs_even_sides());
+        assert!(!OutputFormat::Webm.spec().pixel_format.needs_even_sides(), "VP9 codes odd sizes");
     }
 
     #[test]

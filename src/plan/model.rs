@@ -69,7 +69,8 @@ pub struct EncoderConfig {
     pub encoder: Encoder,
     /// `draft`, `standard` or `high`.
     pub quality: String,
-    /// x264 preset; empty for other encoders.
+    /// x264 preset; libvpx's deadline (`good`, or `realtime` for draft, as HyperFrames maps its
+    /// tiers) for `libvpx-vp9`; empty for other encoders.
     pub preset: String,
     /// x264 options on top of the preset (the tier's tuning, as HyperFrames sets it), appended
     /// to the fixed closed-GOP options; empty for other encoders. Plans written before it was
@@ -78,6 +79,10 @@ pub struct EncoderConfig {
     pub x264_params: String,
     /// Constant rate factor, when rate control is by quality.
     pub crf: Option<u32>,
+    /// libvpx's `cpu-used` (speed/quality trade-off, -8..=8), locked so chunks do not depend on
+    /// libvpx's default; only for `libvpx-vp9`, absent otherwise (so other plans keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vp9_cpu_used: Option<i32>,
     /// Target bitrate in bits per second, when rate control is by bitrate.
     pub bitrate: Option<u64>,
     /// The largest GOP: the chunk size (each chunk is one closed GOP of its own length).
@@ -98,7 +103,7 @@ pub struct EncoderConfig {
     pub jpeg_quality: u32,
     /// Device scale factor of the page (1).
     pub device_scale_factor: u32,
-    /// Encoder thread count (x264 threads / ProRes slices), fixed so bytes do not depend on the
+    /// Encoder thread count (x264 threads / ProRes slices / libvpx threads), fixed so bytes do not depend on the
     /// worker's cores.
     pub encoder_threads: u32,
     /// The colour matrix tagged on the video.

@@ -1,5 +1,5 @@
-//! Writing one chunk artifact from frames: closed-GOP H.264 in MP4, ProRes 4444 in MOV, or a
-//! directory of RGBA PNG frames, built at a staging path and renamed into place when complete.
+//! Writing one chunk artifact from frames: closed-GOP H.264 in MP4, ProRes 4444 in MOV, VP9
+//! with alpha in WebM, or a directory of RGBA PNG frames, built at a staging path and renamed into place when complete.
 //!
 //! A chunk is a run of whole GOPs (it starts on a multiple of the plan's `gopSize`), and each
 //! GOP is encoded by an encoder of its own, opened at the GOP's first frame and flushed at its
@@ -77,7 +77,9 @@ impl ChunkEncoding {
     pub fn of(format: OutputFormat, config: VideoEncoderConfig) -> Self {
         match format.spec().encoder {
             Encoder::Png => ChunkEncoding::Png { width: config.width, height: config.height },
-            Encoder::Libx264 | Encoder::ProresKs => ChunkEncoding::Video(format.spec().container, config),
+            Encoder::Libx264 | Encoder::ProresKs | Encoder::LibvpxVp9 => {
+                ChunkEncoding::Video(format.spec().container, config)
+            }
         }
     }
 }
@@ -104,7 +106,10 @@ impl ChunkWriter {
                     time_base: encoder.time_base(),
                     frame_rate: Some(config.fps.rate()),
                 };
-                muxer.add_stream(spec).map_err(media(out))?;
+                let index = muxer.add_stream(spec).map_err(media(out))?;
+                if encoder.alpha_side_data() {
+                    muxer.set_stream_metadata(index, "alpha_mode", "1").map_err(media(out))?;
+                }
                 muxer.write_header(&[]).map_err(media(out))?;
                 let stamps = Stamps { fps: config.fps, tb: muxer.time_base(0), next: 0 };
                 (Sink::Video { encoder, muxer, staged, packets: Vec::new(), stamps }, config.gop)

@@ -144,7 +144,7 @@ pub struct Sidecar {
     pub ffmpeg_version: String,
 }
 
-/// Render chunk `index` of the plan at `plan_dir` into `out` (a file for mp4/mov, a directory of
+/// Render chunk `index` of the plan at `plan_dir` into `out` (a file for mp4/mov/webm, a directory of
 /// PNG frames for png-sequence) and write its sidecar: a [`ChunkSession`] of one chunk, its
 /// browsers ended before this returns. To render several chunks of one plan, keep a session
 /// ([`ChunkSession`], [`render_chunks`]): its browsers load the page once.

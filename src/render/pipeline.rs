@@ -216,7 +216,7 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
         // front of it.
         to_yuv: match plan.encoder.pixel_format {
             PixelFormat::Yuv420p => true,
-            PixelFormat::Yuva444p10le | PixelFormat::Rgba => false,
+            PixelFormat::Yuva444p10le | PixelFormat::Rgba | PixelFormat::Yuva420p => false,
         },
         first: plan.chunk.start_frame,
         browsers: n,
@@ -266,6 +266,13 @@ fn chunk_encoding(plan: &ChunkPlan) -> ChunkEncoding {
             params: e.x264_params.clone(),
         }),
         Encoder::ProresKs => video(VideoCodec::ProRes4444 { threads: e.encoder_threads }),
+        Encoder::LibvpxVp9 => video(VideoCodec::Vp9 {
+            deadline: e.preset.clone(),
+            cpu_used: e.vp9_cpu_used.unwrap_or(crate::plan::config::VP9_CPU_USED),
+            crf: e.crf,
+            bitrate: e.bitrate,
+            threads: e.encoder_threads,
+        }),
         Encoder::Png => ChunkEncoding::Png { width: d.width, height: d.height },
     }
 }

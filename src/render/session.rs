@@ -112,7 +112,7 @@ impl ChunkSession {
         validate::chunk_of(&self.plan, index).map(drop)
     }
 
-    /// Render chunk `index` into `out` (a file for mp4/mov, a directory of PNG frames for
+    /// Render chunk `index` into `out` (a file for mp4/mov/webm, a directory of PNG frames for
     /// png-sequence) and write its sidecar, as [`super::render_chunk`] does.
     pub fn render(&mut self, index: i64, out: &Path, control: &ChunkControl) -> Result<ChunkResult> {
         let started = self.opened.take().unwrap_or_else(Instant::now);

@@ -1,12 +1,17 @@
 //! `verify`: read an output back and say whether it is what framefan promises.
 //!
-//! Contract: [`verify()`] opens an MP4/MOV file with libav in-process, counts its video frames
-//! and reports both frame rates, the exact video duration, the audio duration, and whether the
-//! index (`moov`) precedes the media data (`mdat`); given a plan, it also compares frame count,
-//! frame rate and size with it. The report is `consistent` when: there is one video stream;
-//! r_frame_rate equals avg_frame_rate; the video duration is exactly frames ÷ fps; the index
-//! comes first; the audio (if any) lasts as long as the video within one AAC frame; and the plan
-//! (if given) matches. Every failed check is a sentence in `problems`. Errors are only for files
+//! Contract: [`verify()`] opens an MP4/MOV/WebM file with libav in-process, counts its video
+//! frames and reports both frame rates, the exact video duration, the audio duration, and
+//! whether the index (`moov`; WebM's Cues) precedes the media data (`mdat`; the first Cluster);
+//! for WebM also whether the video carries alpha (`ALPHA_MODE=1` and every block's
+//! BlockAdditional); given a plan, it also compares frame count, frame rate, size and codec with
+//! it, and requires alpha when the plan's format has it. The report is `consistent` when: there
+//! is one video stream; r_frame_rate equals avg_frame_rate; the video duration is exactly
+//! frames ÷ fps (WebM counts milliseconds: there, the last frame ends on the millisecond
+//! framefan stamps it at, `Fps::frame_to_ts`); the index comes first; the audio (if any) lasts
+//! as long as the video within one AAC frame (WebM's Opus is decoded and its samples counted,
+//! since only decoding applies the pre-skip and the end's discard padding); and the plan (if
+//! given) matches. Every failed check is a sentence in `problems`. Errors are only for files
 //! that cannot be read at all.
 //!
 //! A GIF is read by walking its blocks ([`gif`]): it has no frame rate and no index, so it is
@@ -15,15 +20,18 @@
 
 pub mod gif;
 
+mod ebml;
+
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::av::audio::{AudioReader, SAMPLE_RATE};
 use crate::av::probe::{probe, StreamInfo};
 use crate::error::{Code, Error, Result};
 use crate::plan::Plan;
-use crate::time::Rational;
+use crate::time::{Fps, Rational};
 
 /// Largest audio/video duration difference that is still consistent: one AAC frame at 48 kHz.
 pub const AUDIO_TOLERANCE_SECONDS: f64 = 1024.0 / 48_000.0;
@@ -74,8 +82,13 @@ pub struct VerifyReport {
     pub audio_duration_seconds: Option<f64>,
     /// Audio minus video duration in milliseconds, if there is audio.
     pub audio_offset_ms: Option<f64>,
-    /// Whether the index (`moov`) precedes the media data (`mdat`).
+    /// Whether the index (`moov`, or WebM's Cues) precedes the media data (`mdat`, or the first
+    /// Cluster).
     pub index_first: bool,
+    /// WebM only: whether the video carries alpha (`ALPHA_MODE=1` and a BlockAdditional on
+    /// every block); `None` for other containers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<bool>,
     /// The comparison with `--plan`, if one was given.
     pub plan: Option<PlanComparison>,
     /// Every check that failed, in words.
@@ -105,7 +118,7 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
     if meta.is_dir() {
         return Err(Error::new(
             Code::InvalidConfig,
-            format!("{} is a directory; verify reads mp4 and mov files", file.display()),
+            format!("{} is a directory; verify reads mp4, mov and webm files", file.display()),
         ));
     }
     let plan = plan_dir.map(Plan::load).transpose()?;
@@ -126,25 +139,33 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
             ratio(video.avg_frame_rate)
         ));
     }
-    let duration_exact = exactly_frames(video.duration, video.time_base, video.packets, fps);
-    if !duration_exact {
-        problems.push(format!(
-            "the video lasts {} ticks of {}, not exactly {} frames at {}",
-            video.duration,
-            ratio(video.time_base),
-            video.packets,
-            ratio(fps)
-        ));
-    }
-    let index_first = index_first(file)?;
-    if !index_first {
-        problems.push("the index (moov) does not precede the media data (mdat)".to_string());
-    }
-    let video_seconds = seconds(video.duration, video.time_base);
-    let audio_seconds = info.audio.as_ref().map(|a| seconds(a.duration, a.time_base));
-    let audio_offset_ms = audio_seconds.map(|a| (a - video_seconds) * 1000.0);
+    let webm = is_matroska(&info.format);
+    let (duration, duration_exact) = video_duration(&video, webm, &mut problems);
+    let index_first = match webm {
+        true => webm_index(file, &mut problems)?,
+        false => mp4_index(file, &mut problems)?,
+    };
+    let alpha = webm.then(|| webm_alpha(&video, &mut problems));
+    let video_seconds = seconds(duration, video.time_base);
+    let audio_seconds = match (&info.audio, webm) {
+        (Some(_), true) => Some(decoded_seconds(file)?),
+        (Some(a), false) => Some(seconds(a.duration, a.time_base)),
+        (None, _) => None,
+    };
+    // WebM stamps in milliseconds: the audio (counted in samples) is compared with the time the
+    // frames stand for, which the last frame's millisecond only rounds.
+    let video_time = match (webm && duration_exact, fps.num > 0) {
+        (true, true) => video.packets as f64 * fps.den as f64 / fps.num as f64,
+        _ => video_seconds,
+    };
+    let audio_offset_ms = audio_seconds.map(|a| (a - video_time) * 1000.0);
     if let Some(offset) = audio_offset_ms.filter(|o| o.abs() > AUDIO_TOLERANCE_SECONDS * 1000.0) {
         problems.push(format!("the audio lasts {offset:+.3} ms longer than the video (more than one AAC frame)"));
+    }
+    if let (Some(p), false) = (&plan, alpha.unwrap_or(true)) {
+        if p.dimensions.format.spec().alpha {
+            problems.push(format!("the plan's format {} keeps alpha, the video carries none", p.dimensions.format));
+        }
     }
     let plan = plan.map(|p| compare(&p, &video, &mut problems));
     Ok(VerifyReport {
@@ -161,6 +182,7 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
         audio_duration_seconds: audio_seconds,
         audio_offset_ms,
         index_first,
+        alpha,
         plan,
         consistent: problems.is_empty(),
         problems,
@@ -177,7 +199,81 @@ fn empty_stream() -> StreamInfo {
         avg_frame_rate: Rational { num: 0, den: 1 },
         size: (0, 0),
         sample_rate: 0,
+        span: 0,
+        alpha_mode: false,
+        alpha_packets: 0,
     }
+}
+
+/// The video's duration in time-base ticks (WebM: its packets' span, since Matroska states no
+/// stream duration) and whether it is exactly its frames (WebM: where `Fps::frame_to_ts` puts
+/// the end in milliseconds); a problem when it is not.
+fn video_duration(video: &StreamInfo, webm: bool, problems: &mut Vec<String>) -> (i64, bool) {
+    let fps = video.r_frame_rate;
+    let duration = if webm { video.span } else { video.duration };
+    let exact = match webm {
+        true => Fps::new(fps.num, fps.den).is_some_and(|f| duration == f.frame_to_ts(video.packets, video.time_base)),
+        false => exactly_frames(duration, video.time_base, video.packets, fps),
+    };
+    if !exact {
+        problems.push(format!(
+            "the video lasts {} ticks of {}, not exactly {} frames at {}",
+            duration,
+            ratio(video.time_base),
+            video.packets,
+            ratio(fps)
+        ));
+    }
+    (duration, exact)
+}
+
+/// An MP4/MOV's index: the moov before the mdat, else a problem.
+fn mp4_index(file: &Path, problems: &mut Vec<String>) -> Result<bool> {
+    let first = index_first(file)?;
+    if !first {
+        problems.push("the index (moov) does not precede the media data (mdat)".to_string());
+    }
+    Ok(first)
+}
+
+/// Whether libav's demuxer name is Matroska's (which reads WebM).
+fn is_matroska(format: &str) -> bool {
+    format.split(',').any(|f| f == "matroska" || f == "webm")
+}
+
+/// A WebM's index: present and before the first Cluster, else a problem saying which.
+fn webm_index(file: &Path, problems: &mut Vec<String>) -> Result<bool> {
+    let place = ebml::cues_place(file)?;
+    if !place.present {
+        problems.push("the file has no Cues (index)".to_string());
+    } else if !place.before_clusters {
+        problems.push("the Cues (index) do not precede the first Cluster".to_string());
+    }
+    Ok(place.present && place.before_clusters)
+}
+
+/// Whether a WebM video carries alpha; tagged alpha that some blocks lack is a problem.
+fn webm_alpha(video: &StreamInfo, problems: &mut Vec<String>) -> bool {
+    let every = video.packets > 0 && video.alpha_packets == video.packets;
+    if video.alpha_mode && !every {
+        problems.push(format!(
+            "the video is tagged ALPHA_MODE=1 but {} of its {} blocks carry no alpha (BlockAdditional)",
+            video.packets - video.alpha_packets,
+            video.packets
+        ));
+    }
+    video.alpha_mode && every
+}
+
+/// Seconds of audio a decoder plays from `file`'s first audio stream (48 kHz samples counted).
+fn decoded_seconds(file: &Path) -> Result<f64> {
+    let failed = |e| Error::av(Code::CorruptChunk, e).prefixed("decoding the output's audio");
+    let mut reader = AudioReader::open(file).map_err(failed)?;
+    let mut samples = 0u64;
+    while let Some(pcm) = reader.read().map_err(failed)? {
+        samples += pcm.len() as u64;
+    }
+    Ok(samples as f64 / f64::from(SAMPLE_RATE))
 }
 
 fn compare(plan: &Plan, video: &StreamInfo, problems: &mut Vec<String>) -> PlanComparison {

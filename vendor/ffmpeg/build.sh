@@ -11,8 +11,8 @@
 # Cached: PREFIX/.stamp holds a hash of every input (configure line, source sums, compiler, x264,
 # nasm); when it matches and the libraries are there, the script does nothing.
 #
-# Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev, libvpx-dev,
-# libopus-dev (their .a), zlib1g-dev, a C compiler, make, pkg-config.
+# Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev,
+# libvpx-dev and libopus-dev (their .a), zlib1g-dev, a C compiler, make, pkg-config.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 PREFIX="$(realpath -m "${1:-$REPO/target/vendor-ffmpeg}")"

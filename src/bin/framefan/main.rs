@@ -82,7 +82,7 @@ fn licenses(dir: Option<&std::path::Path>) -> ExitCode {
 struct AssembleArgs {
     /// The plan directory the chunks were rendered from.
     plan_dir: String,
-    /// The output file (mp4/mov) or directory (png-sequence).
+    /// The output file (mp4/mov/webm) or directory (png-sequence).
     out: String,
     /// One chunk per plan chunk, in index order.
     #[arg(long, num_args = 1.., required_unless_present = "chunks_dir", conflicts_with = "chunks_dir")]

@@ -18,7 +18,7 @@ pub struct PlanFlags {
     /// Frame rate override: N, N/D or a decimal (default: the root's data-fps, else 30).
     #[arg(long)]
     fps: Option<String>,
-    /// Deliverable format: mp4, mov, png-sequence or gif.
+    /// Deliverable format: mp4, mov, png-sequence, webm (VP9 with alpha, Opus) or gif.
     #[arg(long, default_value = "mp4")]
     format: String,
     /// How many times a GIF plays (0..=65535; 0, the default, loops for ever). GIF only.
@@ -28,10 +28,10 @@ pub struct PlanFlags {
     /// high or delivery (= high).
     #[arg(long, default_value = "looks")]
     quality: String,
-    /// x264 constant rate factor 0..=51 (overrides the tier's).
+    /// Constant rate factor 0..=51 for x264 (mp4) or libvpx (webm) (overrides the tier's).
     #[arg(long, allow_hyphen_values = true)]
     crf: Option<i64>,
-    /// x264 target bitrate in bits per second (8M, 2500k, 8000000); exclusive with --crf.
+    /// Target bitrate of x264 (mp4) or libvpx (webm) in bits per second (8M, 2500k, 8000000); exclusive with --crf.
     #[arg(long)]
     bitrate: Option<String>,
     /// Frames per chunk (1..=3600), rounded up to whole GOPs.

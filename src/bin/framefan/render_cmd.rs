@@ -22,7 +22,7 @@ const INDEX_ENV: [&str; 4] =
 pub struct RenderChunkArgs {
     /// The plan directory, or its URL (s3://, gs://, az://, file://).
     plan_dir: String,
-    /// The chunk file (mp4/mov) or frame directory (png-sequence) to write, local or a URL; one
+    /// The chunk file (mp4/mov/webm) or frame directory (png-sequence) to write, local or a URL; one
     /// ending in `/` is a folder or prefix that receives `chunk-NNN.<ext>` and its sidecar (needed
     /// with several chunks).
     out: String,

@@ -16,7 +16,7 @@ use crate::signals;
 pub struct RenderArgs {
     /// The composition project (a directory with index.html), or a URL prefix holding one.
     project: String,
-    /// The output file (mp4/mov) or directory (png-sequence), or its URL.
+    /// The output file (mp4/mov/webm) or directory (png-sequence), or its URL.
     #[arg(short = 'o', long = "output")]
     out: String,
     #[command(flatten)]

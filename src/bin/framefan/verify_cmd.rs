@@ -11,7 +11,7 @@ use crate::exit;
 /// Arguments of `framefan verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The mp4/mov file to read back (a path or a URL).
+    /// The mp4/mov/webm file to read back (a path or a URL).
     file: String,
     /// A plan directory (or its URL) to compare frame count, frame rate and size with.
     #[arg(long)]
