@@ -151,7 +151,8 @@ fn write_container_header(
             let cues = cues_reservation(facts.total_frames, facts.gop);
             muxer.write_header(&[("reserve_index_space", cues.to_string())])
         }
-        Container::Mp4 | Container::Mov | Container::FrameDir => {
+        // A frame directory and a GIF are not written here (assemble::frames, assemble::gif).
+        Container::Mp4 | Container::Mov | Container::FrameDir | Container::Gif => {
             let audio_samples = audio.map_or(0, |a| a.total_samples().div_ceil(1024) + 2);
             let reserve = moov_reservation(facts.total_frames as u64, audio_samples, facts.extradata);
             let tb = facts.video_tb.den;

@@ -316,9 +316,7 @@ impl OutputFormat {
     pub const fn codec_name(self) -> &'static str {
         match self.spec().output {
             Container::Gif => "gif",
-            Container::Mp4 | Container::Mov | Container::Webm | Container::FrameDir => {
-                self.spec().encoder.codec_name()
-            }
+            Container::Mp4 | Container::Mov | Container::Webm | Container::FrameDir => self.spec().encoder.codec_name(),
         }
     }
 

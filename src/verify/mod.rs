@@ -385,6 +385,7 @@ fn verify_gif(file: &Path, plan: Option<&Plan>) -> Result<VerifyReport> {
         audio_duration_seconds: None,
         audio_offset_ms: None,
         index_first: true,
+        alpha: None,
         plan: comparison,
         consistent: problems.is_empty(),
         problems,
