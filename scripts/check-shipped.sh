@@ -15,7 +15,7 @@
 #    target directories, $HOME and /root (npm's ~/.npm, ~/.cache, ~/.config); the renders run
 #    from an empty working directory under `env -i` (PATH and HOME only, HOME an empty folder):
 #    `framefan render PROJECT -o OUT --format F [--package-cache GSAP_ONLY] --progress none --json`
-#    (title-card as mp4 and as gif), then
+#    (title-card as mp4, gif and webm), then
 #    `framefan verify OUT --json`.
 # 4. Each render exited 0 and verifies consistent; neither its stderr nor its `warnings` mention
 #    a font; and its output is byte-identical (sha256) to the same render made in the checkout by
@@ -41,6 +41,7 @@ PROJECTS=(
   "media examples/media none bytes mp4"
   "fonts-card tests/shipped/fonts-card gsap bytes mp4"
   "title-card-gif examples/title-card gsap bytes gif"
+  "title-card-webm examples/title-card gsap bytes webm"
 )
 RENDER_TIMEOUT=600
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
