@@ -1,6 +1,7 @@
 //! Finds libav (FFmpeg ≥ 5.1) and x264 through pkg-config, fails with the apt packages to install
-//! when they are missing, and records the x264 version the binary is built against (libav reports
-//! its own versions at run time; x264's is only known here).
+//! when they are missing, and records the x264, libvpx and libopus versions the binary is built
+//! against (libav reports its own versions at run time; the encoder libraries' are only known
+//! here).
 //!
 //! With `--features static`, libav comes from the minimal static build of `vendor/ffmpeg`
 //! (`FFMPEG_DIR` names its prefix; ffmpeg-sys-next links its `.a` files) and this script adds the
@@ -23,7 +24,12 @@ use std::process::exit;
 
 const APT_HINT: &str = "install them with: apt-get install -y --no-install-recommends \
 libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev \
-pkg-config clang libclang-dev";
+libvpx-dev libopus-dev pkg-config clang libclang-dev";
+
+/// The encoder libraries libav calls whose versions are recorded like x264's (libav does not
+/// report them): pkg-config name and the variable the crate reads.
+const ENCODER_LIBS: [(&str, &str); 3] =
+    [("x264", "FRAMEFAN_X264_VERSION"), ("vpx", "FRAMEFAN_VPX_VERSION"), ("opus", "FRAMEFAN_OPUS_VERSION")];
 
 const STATIC_HINT: &str = "build it with `bash vendor/ffmpeg/build.sh` and set \
 FFMPEG_DIR=$PWD/target/vendor-ffmpeg (scripts/build-static.sh does both)";
@@ -45,7 +51,9 @@ const STATIC_DEPS: [&str; 5] = ["x264", "vpx", "opus", "z", "atomic"];
 fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=FFMPEG_DIR");
-    println!("cargo:rerun-if-env-changed=FRAMEFAN_X264_VERSION");
+    for (_, var) in ENCODER_LIBS {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     println!("cargo:rerun-if-env-changed=DOCS_RS");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
     if std::env::var_os("DOCS_RS").is_some() {
@@ -53,7 +61,9 @@ fn main() {
             eprintln!("framefan's npm file list (vendor/npm/pins.tsv): {err}");
             exit(1);
         }
-        println!("cargo:rustc-env=FRAMEFAN_X264_VERSION=unknown");
+        for (_, var) in ENCODER_LIBS {
+            println!("cargo:rustc-env={var}=unknown");
+        }
         return;
     }
     if let Err(err) = npm_assets::embed(&out_dir) {
@@ -72,17 +82,19 @@ fn main() {
             }
         }
     }
-    let x264 = match std::env::var("FRAMEFAN_X264_VERSION") {
-        Ok(v) => v,
-        Err(_) => match pkg_config::Config::new().cargo_metadata(false).probe("x264") {
-            Ok(lib) => lib.version,
-            Err(err) => {
-                eprintln!("framefan needs the x264 development files: {err}\n{APT_HINT}");
-                exit(1);
-            }
-        },
-    };
-    println!("cargo:rustc-env=FRAMEFAN_X264_VERSION={x264}");
+    for (lib, var) in ENCODER_LIBS {
+        let version = match std::env::var(var) {
+            Ok(v) => v,
+            Err(_) => match pkg_config::Config::new().cargo_metadata(false).probe(lib) {
+                Ok(found) => found.version,
+                Err(err) => {
+                    eprintln!("framefan needs the {lib} development files: {err}\n{APT_HINT}");
+                    exit(1);
+                }
+            },
+        };
+        println!("cargo:rustc-env={var}={version}");
+    }
 }
 
 /// Add the static libav's own dependencies to the link of every binary of this package.

@@ -28,6 +28,10 @@ pub struct VersionReport {
     pub libav: LibavInfo,
     /// The x264 version the crate was built against.
     pub x264: &'static str,
+    /// The libvpx version the crate was built against (webm's VP9 encoder).
+    pub libvpx: &'static str,
+    /// The libopus version the crate was built against (webm's Opus encoder).
+    pub libopus: &'static str,
     /// The browser `render-chunk` would launch.
     pub browser: BrowserReport,
     /// What is built into the binary: HyperFrames' runtime and the bundled font set.
@@ -59,6 +63,8 @@ pub fn report(browser: Option<&Path>) -> VersionReport {
         ffmpeg_version: av::ffmpeg_version(),
         libav: av::libav_info(),
         x264: av::X264_VERSION,
+        libvpx: av::VPX_VERSION,
+        libopus: av::OPUS_VERSION,
         browser,
         builtin: crate::builtin::report(),
     }

@@ -70,12 +70,13 @@ const TITLE_CARD_GIF: &str = concat!(
     r#","systemFonts":false,"variables":{}}"#
 );
 
-/// title-card as webm: libvpx's deadline in `preset`, its `cpu-used` locked (a key only WebM
-/// plans have, so the others keep their bytes).
+/// title-card as webm: libvpx's deadline in `preset`, its `cpu-used` and version locked (keys
+/// only WebM plans have, so the others keep their bytes). The version is Debian 12's libvpx-dev.
 const TITLE_CARD_WEBM: &str = concat!(
     r#"{"bitrate":null,"captureFormat":"png","captureMode":"beginFrame","chunkCount":2,"chunkSize":60,"#,
     r#""closedGop":true,"colorRange":"tv","colorSpace":"bt709","crf":16,"deviceScaleFactor":1,"#,
-    r#""encoder":"libvpx-vp9","encoderThreads":2,"gopSize":60,"jpegQuality":90,"pixelFormat":"yuva420p","#,
+    r#""encoder":"libvpx-vp9","encoderThreads":2,"gopSize":60,"jpegQuality":90,"#,
+    r#""libvpxVersion":"1.12.0","pixelFormat":"yuva420p","#,
     r#""preset":"good","quality":"standard","#,
     runtime!(),
     r#","systemFonts":false,"variables":{},"vp9CpuUsed":4}"#
@@ -85,7 +86,8 @@ const TITLE_CARD_WEBM: &str = concat!(
 const TITLE_CARD_WEBM_DRAFT: &str = concat!(
     r#"{"bitrate":2000000,"captureFormat":"png","captureMode":"beginFrame","chunkCount":2,"chunkSize":60,"#,
     r#""closedGop":true,"colorRange":"tv","colorSpace":"bt709","crf":null,"deviceScaleFactor":1,"#,
-    r#""encoder":"libvpx-vp9","encoderThreads":2,"gopSize":60,"jpegQuality":80,"pixelFormat":"yuva420p","#,
+    r#""encoder":"libvpx-vp9","encoderThreads":2,"gopSize":60,"jpegQuality":80,"#,
+    r#""libvpxVersion":"1.12.0","pixelFormat":"yuva420p","#,
     r#""preset":"realtime","quality":"draft","#,
     runtime!(),
     r#","systemFonts":false,"variables":{},"vp9CpuUsed":4}"#
@@ -186,6 +188,17 @@ fn an_unknown_spelling_in_encoder_json_is_plan_invalid_naming_field_and_value() 
         assert!(!err.is_retryable());
         assert!(err.message().contains(said) && err.message().contains("encoder.json"), "{to}: {err}");
     }
+}
+
+/// A webm plan records the libvpx it was made with; a worker linking another refuses it before
+/// any frame, as it refuses another libav.
+#[test]
+fn a_webm_plan_of_another_libvpx_is_an_ffmpeg_version_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let linked = format!(r#""libvpxVersion":"{}""#, framefan::av::VPX_VERSION);
+    let err = render_edited(dir.path(), OutputFormat::Webm, &linked, r#""libvpxVersion":"0.9.7""#);
+    assert_eq!(err.code(), "FFMPEG_VERSION_MISMATCH", "{err}");
+    assert!(err.message().contains(r#"libvpx "0.9.7""#), "{err}");
 }
 
 #[test]

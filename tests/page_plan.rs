@@ -69,6 +69,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         x264_params: String::new(),
         crf: Some(18),
         vp9_cpu_used: None,
+        libvpx_version: (p.format == OutputFormat::Webm).then(|| framefan::av::VPX_VERSION.to_string()),
         bitrate: None,
         gop_size: size,
         closed_gop: true,

@@ -40,6 +40,11 @@ fn version_json_matches_what_a_plan_records() {
         libav["libavcodec"].as_str().unwrap()
     )));
     assert!(ffmpeg.ends_with(&format!("; x264 {}", report["x264"].as_str().unwrap())));
+    // libvpx and libopus (webm) are reported beside it, not in it (a webm plan records libvpx's).
+    for lib in ["libvpx", "libopus"] {
+        let v = report[lib].as_str().unwrap();
+        assert!(v.starts_with(|c: char| c.is_ascii_digit()) && !ffmpeg.contains(v), "{lib} {v}");
+    }
     // The test binary links the system's shared libav (the default build).
     assert_eq!(libav["linkage"], if cfg!(feature = "static") { "static" } else { "shared" });
     assert!(libav["configuration"].as_str().unwrap().contains("--enable-libx264"), "{}", libav["configuration"]);

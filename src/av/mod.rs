@@ -109,6 +109,13 @@ pub struct LibavInfo {
 /// The x264 version the crate was built against (build.rs records it; libav does not expose it).
 pub const X264_VERSION: &str = env!("FRAMEFAN_X264_VERSION");
 
+/// The libvpx version the crate was built against (build.rs records it from pkg-config; libav
+/// calls libvpx for webm's VP9 and does not expose its version).
+pub const VPX_VERSION: &str = env!("FRAMEFAN_VPX_VERSION");
+
+/// The libopus version the crate was built against (webm's soundtrack encoder), as for libvpx.
+pub const OPUS_VERSION: &str = env!("FRAMEFAN_OPUS_VERSION");
+
 /// Read the linked libav's versions and configuration.
 pub fn libav_info() -> LibavInfo {
     // SAFETY: av_version_info and avcodec_configuration return pointers to static NUL-terminated

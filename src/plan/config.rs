@@ -541,6 +541,7 @@ impl ValidConfig {
             x264_params: if x264 { self.quality.x264_params().to_string() } else { String::new() },
             crf,
             vp9_cpu_used: vp9.then_some(VP9_CPU_USED),
+            libvpx_version: vp9.then(|| crate::av::VPX_VERSION.to_string()),
             bitrate,
             gop_size: chunking.gop,
             closed_gop: true,

@@ -83,6 +83,11 @@ pub struct EncoderConfig {
     /// libvpx's default; only for `libvpx-vp9`, absent otherwise (so other plans keep their bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vp9_cpu_used: Option<i32>,
+    /// The libvpx version the plan was made with, for `libvpx-vp9` only (absent otherwise): a
+    /// worker that links another is refused (`FFMPEG_VERSION_MISMATCH`), as for libav and x264
+    /// through `ffmpegVersion`, which cannot grow without changing every plan's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libvpx_version: Option<String>,
     /// Target bitrate in bits per second, when rate control is by bitrate.
     pub bitrate: Option<u64>,
     /// The largest GOP: the chunk size (each chunk is one closed GOP of its own length).

@@ -94,8 +94,24 @@ pub fn render_config(plan: &Plan) -> Result<(EncoderConfig, Vec<ExtractedVideo>)
             format!("{}: for the plan's format {format}: {why}", file.display()),
         ));
     }
+    check_libvpx(&encoder, &file)?;
     let videos: VideosJson = read_json(&plan.dir.join("meta/videos.json"))?;
     Ok((encoder, videos.extracted))
+}
+
+/// A webm plan's chunks are libvpx's bytes: this worker must link the libvpx the plan records.
+fn check_libvpx(encoder: &EncoderConfig, file: &Path) -> Result<()> {
+    match encoder.libvpx_version.as_deref() {
+        Some(planned) if planned != crate::av::VPX_VERSION => Err(Error::new(
+            Code::FfmpegVersionMismatch,
+            format!(
+                "{}: the plan was made with libvpx \"{planned}\", this worker links \"{}\"",
+                file.display(),
+                crate::av::VPX_VERSION
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The chunk is a run of whole GOPs: it starts on a multiple of `gopSize` (a plan from upstream,
