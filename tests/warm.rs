@@ -129,7 +129,8 @@ fn a_cancelled_chunk_ends_the_browsers_and_the_next_chunk_relaunches_them() {
         cancel: Some(Arc::clone(&cancel)),
     };
     let stopped = session.render(1, &dir.path().join("c1.mp4"), &control);
-    assert_eq!(stopped.map(|_| ()).unwrap_err().code(), "CANCELLED");
+    let err = stopped.map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "CANCELLED", "{err}");
     assert!(!dir.path().join("c1.mp4").exists());
     let again = session.render(1, &dir.path().join("c1.mp4"), &ChunkControl::default()).unwrap();
     assert!(!again.start.warm, "after a failed chunk the browser is launched anew");

@@ -242,6 +242,11 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
     }
     let decoded = decoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "frame decoder panicked")));
     let encoded = encoder.join().unwrap_or_else(|_| Err(Error::new(Code::MediaFailed, "chunk encoder panicked")));
+    // A cancelled chunk is CANCELLED whichever stage stopped first: a frame in flight when the
+    // flag was set may still come back as a capture error (its browser is being ended).
+    if halt.cancelled() && (captured.is_err() || decoded.is_err() || encoded.is_err()) {
+        return Err(Error::new(Code::Cancelled, "render cancelled"));
+    }
     let capture_ms = captured?;
     let reused_frames = decoded?;
     let (output, encode_ms) = encoded?;
