@@ -16,7 +16,8 @@
 //! descendants is re-parented to it from then on, and only the browsers' groups are reaped here.
 //! A process killed outright (SIGKILL, OOM) runs none of this: `setpriv --pdeathsig KILL` makes
 //! the browser die with the thread that started it, and its children follow as their pipes to
-//! it close.
+//! it close; a shell between setpriv and the browser refuses to start it when this process died
+//! before the signal was set (the kill-soak found a browser left by a worker killed 29 ms in).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -35,6 +36,7 @@ use crate::error::{Code, Error, Result};
 pub const REAP_LIMIT: Duration = Duration::from_secs(5);
 
 const SETPRIV: &str = "/usr/bin/setpriv";
+const SH: &str = "/bin/sh";
 
 /// What the browser prints on stderr once its DevTools endpoint listens.
 const LISTENING: &str = "DevTools listening on ";
@@ -110,14 +112,23 @@ fn become_subreaper() {
     });
 }
 
+/// Run by `/bin/sh` between setpriv and the browser (`$0` is this process's pid): the death
+/// signal only covers a parent that dies after setpriv set it, so a parent already gone (killed
+/// between the fork and `prctl`; the child was re-parented) means the browser must not start.
+const PARENT_CHECK: &str = r#"[ "$PPID" = "$0" ] || exit 97; exec "$@""#;
+
 /// The command that starts `binary`: through `setpriv --pdeathsig KILL`, so that a worker killed
-/// outright takes its browser with it, or the binary itself where setpriv is missing.
+/// outright takes its browser with it, then a shell that starts the browser only while this
+/// process is still its parent (closing the window before the death signal is set), or the
+/// binary itself where setpriv or `/bin/sh` is missing. The shell `exec`s the browser, so its
+/// pid and process group are the browser's.
 fn launcher(binary: &Path) -> Command {
-    if !Path::new(SETPRIV).is_file() {
+    if !Path::new(SETPRIV).is_file() || !Path::new(SH).is_file() {
         return Command::new(binary);
     }
     let mut command = Command::new(SETPRIV);
-    command.args(["--pdeathsig", "KILL", "--"]).arg(binary);
+    command.args(["--pdeathsig", "KILL", "--", SH, "-c", PARENT_CHECK]).arg(std::process::id().to_string());
+    command.arg(binary);
     command
 }
 
