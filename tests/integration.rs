@@ -8,6 +8,7 @@ mod determinism;
 mod engine;
 mod formats;
 mod fuzz_regressions;
+mod layout;
 mod page_plan;
 mod parity;
 mod probe;
