@@ -41,7 +41,8 @@ fn planned(project: &Path, format: OutputFormat) -> (String, String) {
         dimensions: plan.dimensions,
     };
     assert_eq!(plan_hash(&dir, &real).unwrap(), result.plan_hash, "plan.json's planHash is the plan's");
-    let fixed = HashInputs { font_snapshot_sha: "FONTS", producer_version: "PRODUCER", ffmpeg_version: "FFMPEG", ..real };
+    let fixed =
+        HashInputs { font_snapshot_sha: "FONTS", producer_version: "PRODUCER", ffmpeg_version: "FFMPEG", ..real };
     let text = text
         .replace(&result.plan_hash, "PLAN_HASH")
         .replace(&font, "FONTS")
