@@ -105,7 +105,7 @@ pub fn write_licences(dir: &Path) -> std::io::Result<()> {
 #[serde(rename_all = "camelCase")]
 pub struct BuiltinReport {
     /// The pinned page runtime.
-    pub runtime: crate::runtime::RuntimeRecord,
+    pub runtime: crate::runtime::record::RuntimeRecord,
     /// The bundled font set.
     pub fonts: FontSetReport,
 }
