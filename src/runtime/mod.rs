@@ -17,12 +17,8 @@ use crate::plan::layout::PlanLayout;
 
 pub mod record;
 
-pub use record::RuntimeRecord;
+pub use record::{RuntimeRecord, PACKAGE, PACKAGE_FILE};
 
-/// The npm package that publishes the runtime.
-pub const PACKAGE: &str = "hyperframes";
-/// The file inside the package.
-pub const PACKAGE_FILE: &str = "dist/hyperframe.runtime.iife.js";
 /// Where a plan keeps the frozen runtime, relative to the plan directory (inside `compiled/`, so
 /// the planHash covers it; the file server never serves `.framefan/`).
 pub const PLAN_PATH: &str = crate::plan::layout::RUNTIME;
@@ -124,14 +120,7 @@ fn builtin_file() -> Result<&'static crate::builtin::File> {
 /// What a plan made with the built-in runtime records (`hyperframes`, its pinned version and
 /// sha256, as `vendor/npm/pins.tsv` pins them).
 pub fn builtin_record() -> RuntimeRecord {
-    match builtin_file() {
-        Ok(f) => RuntimeRecord {
-            package: f.package.name.to_string(),
-            version: f.package.version.to_string(),
-            sha256: f.sha256.to_string(),
-        },
-        Err(_) => RuntimeRecord { package: PACKAGE.into(), version: String::new(), sha256: String::new() },
-    }
+    crate::builtin::runtime_record()
 }
 
 #[cfg(test)]

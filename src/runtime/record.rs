@@ -4,6 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The npm package that publishes the runtime.
+pub const PACKAGE: &str = "hyperframes";
+/// The file inside the package.
+pub const PACKAGE_FILE: &str = "dist/hyperframe.runtime.iife.js";
+
 /// Which runtime a plan was made with (`runtime` in `plan.json` and `meta/encoder.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeRecord {
