@@ -10,6 +10,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::runtime::record::{RuntimeRecord, PACKAGE, PACKAGE_FILE};
+
 /// An npm package whose files are built in.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Package {
@@ -105,7 +107,7 @@ pub fn write_licences(dir: &Path) -> std::io::Result<()> {
 #[serde(rename_all = "camelCase")]
 pub struct BuiltinReport {
     /// The pinned page runtime.
-    pub runtime: crate::runtime::RuntimeRecord,
+    pub runtime: RuntimeRecord,
     /// The bundled font set.
     pub fonts: FontSetReport,
 }
@@ -136,6 +138,20 @@ pub struct FamilyReport {
     pub weights: Vec<u16>,
 }
 
+/// What a plan made with the built-in runtime records (`hyperframes`, its pinned version and
+/// sha256, as `vendor/npm/pins.tsv` pins them). Here rather than in `runtime`, which reads the
+/// runtime's bytes from this table, so that the two do not import each other.
+pub fn runtime_record() -> RuntimeRecord {
+    match file(PACKAGE, PACKAGE_FILE) {
+        Some(f) => RuntimeRecord {
+            package: f.package.name.to_string(),
+            version: f.package.version.to_string(),
+            sha256: f.sha256.to_string(),
+        },
+        None => RuntimeRecord { package: PACKAGE.into(), version: String::new(), sha256: String::new() },
+    }
+}
+
 /// The report of what is built in.
 pub fn report() -> BuiltinReport {
     let mut families = Vec::new();
@@ -152,7 +168,7 @@ pub fn report() -> BuiltinReport {
             weights: found.iter().map(|(w, _)| *w).collect(),
         });
     }
-    BuiltinReport { runtime: crate::runtime::builtin_record(), fonts: FontSetReport { families, faces, bytes } }
+    BuiltinReport { runtime: runtime_record(), fonts: FontSetReport { families, faces, bytes } }
 }
 
 #[cfg(test)]

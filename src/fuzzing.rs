@@ -39,8 +39,8 @@ fn write(path: &Path, bytes: &[u8]) {
 /// `bytes` as `plan.json` beside `chunks` as `meta/chunks.json`, read by [`Plan::load`].
 pub fn plan_json(bytes: &[u8], chunks: &[u8]) -> Result<Plan> {
     let dir = fresh("plan-json");
-    write(&dir.join("plan.json"), bytes);
-    write(&dir.join("meta/chunks.json"), chunks);
+    write(&dir.join(crate::plan::layout::PLAN_JSON), bytes);
+    write(&dir.join(crate::plan::layout::CHUNKS_JSON), chunks);
     Plan::load(&dir)
 }
 
@@ -71,8 +71,8 @@ pub fn sidecar(bytes: &[u8]) -> Result<Option<crate::assemble::check::Sidecar>> 
 pub fn chunk_probe(bytes: &[u8]) -> Result<()> {
     let dir = fresh("chunk");
     let (plan, chunks) = plan_json_text(5);
-    write(&dir.join("plan.json"), plan.as_bytes());
-    write(&dir.join("meta/chunks.json"), chunks.as_bytes());
+    write(&dir.join(crate::plan::layout::PLAN_JSON), plan.as_bytes());
+    write(&dir.join(crate::plan::layout::CHUNKS_JSON), chunks.as_bytes());
     let chunk = dir.join("chunk-000.mp4");
     write(&chunk, bytes);
     let plan = Plan::load(&dir)?;

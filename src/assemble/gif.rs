@@ -13,8 +13,7 @@ use super::{frames, no_audio, AssembleOptions, AudioSummary, Progress};
 use crate::av::gif::{GifWriter, PaletteBuilder};
 use crate::av::image::{DecodedImage, ImageCodec, ImageDecoder};
 use crate::error::{Code, Error, Result};
-use crate::plan::manifest::read_json;
-use crate::plan::model::EncoderConfig;
+use crate::plan::layout::PlanLayout;
 use crate::plan::Plan;
 use crate::publish::StagedFile;
 
@@ -26,8 +25,7 @@ pub fn write(
     out: &Path,
     options: &AssembleOptions,
 ) -> Result<(i64, AudioSummary)> {
-    let encoder: EncoderConfig = read_json(&plan.dir.join("meta/encoder.json"))?;
-    let loops = encoder.gif_loop.unwrap_or(0);
+    let loops = PlanLayout::new(&plan.dir).read_encoder()?.gif_loop.unwrap_or(0);
     let lists = frames::local_frames(plan, feed, expected, options)?;
     let frames: Vec<&PathBuf> = lists.iter().flatten().collect();
     let d = plan.dimensions;

@@ -228,7 +228,9 @@
       placeImage(el, img);
       el.style.setProperty("visibility", "hidden", "important");
       const k = frame - v.firstFrame + 1;
-      const url = `${CFG.videoFramesPrefix}${encodeURIComponent(v.videoId)}/frame_${String(k).padStart(5, "0")}.jpg`;
+      const name = CFG.videoFrame;
+      const file = `${name.prefix}${String(k).padStart(name.digits, "0")}${name.suffix}`;
+      const url = `${CFG.videoFramesPrefix}${encodeURIComponent(v.videoId)}/${file}`;
       if (item.shown === k) continue;
       item.shown = k;
       img.decoding = "sync";

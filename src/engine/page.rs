@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::plan::layout::{VideoFrameName, VIDEO_FRAME};
 use crate::plan::model::ExtractedVideo;
 use crate::time::Fps;
 
@@ -28,6 +29,8 @@ pub struct PageConfig<'a> {
     pub videos: &'a [ExtractedVideo],
     /// URL prefix of the served `video-frames/` directory.
     pub video_frames_prefix: &'static str,
+    /// How plan names each extracted frame's file, so the page does not spell it again.
+    pub video_frame: VideoFrameName,
 }
 
 impl<'a> PageConfig<'a> {
@@ -39,6 +42,7 @@ impl<'a> PageConfig<'a> {
             variables,
             videos,
             video_frames_prefix: VIDEO_FRAMES_PREFIX,
+            video_frame: VIDEO_FRAME,
         }
     }
 }
@@ -66,6 +70,16 @@ pub fn with_runtime(html: &str, runtime: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_names_video_frames_as_plan_writes_them() {
+        // plan writes `frame_%05d.jpg` through `layout::VIDEO_FRAME`; the page builds the same
+        // names from the copy in its configuration, never from a spelling of its own.
+        assert!(!SOURCE.contains("/frame_") && !SOURCE.contains(".jpg") && !SOURCE.contains("padStart(5"));
+        let vars = serde_json::json!({});
+        let s = engine_script(&PageConfig::new(Fps::new(30, 1).expect("fps"), &vars, &[]));
+        assert!(s.contains(r#""videoFrame":{"prefix":"frame_","digits":5,"suffix":".jpg"}"#), "{s}");
+    }
 
     #[test]
     fn config_is_inlined_once() {

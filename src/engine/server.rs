@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::error::{Error, Result};
+use crate::plan::layout::{PlanLayout, INDEX_HTML};
 
 /// URL prefix under which the plan's extracted video frames are served.
 pub const VIDEO_FRAMES_PREFIX: &str = "/__framefan/video-frames/";
@@ -43,13 +44,14 @@ impl FileServer {
     /// Serve `plan_dir/compiled` and `plan_dir/video-frames` on an ephemeral loopback port, with
     /// `runtime` (the script text) injected into the page.
     pub async fn start(plan_dir: &Path, runtime: Option<&str>) -> Result<FileServer> {
-        let index = plan_dir.join("compiled/index.html");
+        let layout = PlanLayout::new(plan_dir);
+        let index = layout.path(INDEX_HTML);
         let html = std::fs::read_to_string(&index).map_err(|e| Error::io("reading", &index, e))?;
         let html = match runtime {
             Some(rt) => super::page::with_runtime(&html, rt),
             None => html,
         };
-        Self::serve(plan_dir.join("compiled"), plan_dir.join("video-frames"), html.into_bytes()).await
+        Self::serve(layout.compiled_dir(), layout.video_frames_dir(), html.into_bytes()).await
     }
 
     /// Serve a project directory as it is, with `index_html` (the compiled page, before the plan

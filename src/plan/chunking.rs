@@ -10,7 +10,7 @@
 
 use crate::error::{Code, Error, Result};
 use crate::plan::config::ChunkingConfig;
-use crate::plan::ChunkSpec;
+use crate::plan::manifest::ChunkSpec;
 
 /// The chunks of a render and the size they were cut at.
 #[derive(Debug, Clone, PartialEq, Eq)]

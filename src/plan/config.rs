@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Code, Error, Result};
 use crate::plan::fetch::FetchOptions;
 use crate::plan::fonts::FontOptions;
-use crate::plan::format::{self, ColorRange, ColorSpace};
+use crate::plan::format::{self, ColorRange, ColorSpace, OutputFormat};
 use crate::plan::model::{CaptureMode, EncoderConfig};
-use crate::plan::OutputFormat;
 use crate::time::{Fps, Rational};
 
 /// Default for [`PlanConfig::max_parallel_chunks`].

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::digest;
 use crate::error::{Code, Error, Result};
+use crate::plan::layout::{read_artifact, ENCODER_JSON, INDEX_HTML, PLAN_JSON};
 use crate::plan::manifest::{Dimensions, HashSchema};
 
 /// Everything the hash covers that is not a file of the plan directory.
@@ -31,7 +32,7 @@ pub struct HashInputs<'a> {
     pub dimensions: Dimensions,
 }
 
-const EXCLUDED: [&str; 3] = ["plan.json", "meta/encoder.json", "compiled/index.html"];
+const EXCLUDED: [&str; 3] = [PLAN_JSON, ENCODER_JSON, INDEX_HTML];
 
 /// Compute the planHash of the plan directory `dir` (64 lowercase hex).
 pub fn plan_hash(dir: &Path, inputs: &HashInputs<'_>) -> Result<String> {
@@ -41,7 +42,7 @@ pub fn plan_hash(dir: &Path, inputs: &HashInputs<'_>) -> Result<String> {
         h.update([0u8]);
     };
     field(inputs.schema.as_str().as_bytes());
-    field(&read_artifact(dir, "compiled/index.html")?);
+    field(&read_artifact(&dir.join(INDEX_HTML))?);
     for rel in regular_files(dir)? {
         if EXCLUDED.contains(&rel.as_str()) {
             continue;
@@ -51,23 +52,13 @@ pub fn plan_hash(dir: &Path, inputs: &HashInputs<'_>) -> Result<String> {
         field(sum.as_bytes());
     }
     field(inputs.font_snapshot_sha.as_bytes());
-    field(&read_artifact(dir, "meta/encoder.json")?);
+    field(&read_artifact(&dir.join(ENCODER_JSON))?);
     field(inputs.producer_version.as_bytes());
     field(inputs.ffmpeg_version.as_bytes());
     let d = inputs.dimensions;
     let tail = format!("{}/{}x{}x{}x{}", d.fps.num(), d.fps.den(), d.width, d.height, d.format.as_str());
     h.update(tail.as_bytes());
     Ok(format!("{:x}", h.finalize()))
-}
-
-fn read_artifact(dir: &Path, rel: &str) -> Result<Vec<u8>> {
-    let path = dir.join(rel);
-    std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::new(Code::MissingPlanArtifact, format!("plan artifact {} is missing", path.display()))
-        }
-        _ => Error::io("reading", &path, e),
-    })
 }
 
 /// Every regular file under `dir` as a relative POSIX path, sorted bytewise; symlinks are skipped

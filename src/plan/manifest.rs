@@ -12,10 +12,8 @@ use crate::error::{Code, Error, Result};
 pub use crate::plan::format::OutputFormat;
 use crate::time::{Fps, FrameRange};
 
-/// The only schema version and artifact layout we read.
-pub const SCHEMA_VERSION: u32 = 1;
-/// The plan directory layout name.
-pub const ARTIFACT_LAYOUT: &str = "plan-dir-v1";
+use crate::plan::layout::{parse_json, read_artifact, DimensionsJson, PlanJson, PlanLayout};
+pub use crate::plan::layout::{read_json, ARTIFACT_LAYOUT, SCHEMA_VERSION};
 
 /// Which hashing scheme produced a plan's `planHash`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,56 +106,15 @@ pub struct Plan {
 /// fields v1 has. Loose JSON values, so that any shape of it gets a protocol error.
 type Object = serde_json::Map<String, serde_json::Value>;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DimensionsJson {
-    fps_num: i64,
-    fps_den: i64,
-    width: u32,
-    height: u32,
-    format: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PlanJson {
-    plan_hash: String,
-    producer_version: Option<String>,
-    ffmpeg_version: Option<String>,
-    font_snapshot_sha: Option<String>,
-    dimensions: DimensionsJson,
-    chunk_count: u32,
-    total_frames: i64,
-    #[serde(default)]
-    has_audio: bool,
-}
-
 fn invalid(file: &Path, what: impl std::fmt::Display) -> Error {
     Error::new(Code::PlanInvalid, format!("{}: {what}", file.display()))
-}
-
-/// Read a JSON file that the plan must contain.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    parse_json(path, &read_artifact(path)?)
-}
-
-fn read_artifact(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::new(Code::MissingPlanArtifact, format!("plan artifact {} is missing", path.display()))
-        }
-        _ => Error::io("reading", path, e),
-    })
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| invalid(path, format!("not a valid plan file: {e}")))
 }
 
 impl Plan {
     /// Read and check `plan.json` and `meta/chunks.json` under `dir`.
     pub fn load(dir: &Path) -> Result<Plan> {
-        let file = dir.join("plan.json");
+        let layout = PlanLayout::new(dir);
+        let file = layout.plan_json();
         let bytes = read_artifact(&file)?;
         let hash_schema = read_protocol(&file, &bytes)?;
         let raw: PlanJson = parse_json(&file, &bytes)?;
@@ -166,7 +123,7 @@ impl Plan {
         if raw.total_frames <= 0 {
             return Err(invalid(&file, format_args!("totalFrames {} must be positive", raw.total_frames)));
         }
-        let chunks_file = dir.join("meta").join("chunks.json");
+        let chunks_file = layout.chunks_json();
         let chunks: Vec<ChunkSpec> = read_json(&chunks_file)?;
         check_chunks(&chunks_file, &chunks, raw.chunk_count, raw.total_frames)?;
         Ok(Plan {
@@ -185,7 +142,7 @@ impl Plan {
 
     /// The plan's soundtrack: `audio.m4a`, or a legacy `audio.aac`, if either exists.
     pub fn audio_path(&self) -> Option<PathBuf> {
-        ["audio.m4a", "audio.aac"].iter().map(|n| self.dir.join(n)).find(|p| p.is_file())
+        PlanLayout::new(&self.dir).soundtrack()
     }
 }
 

@@ -14,6 +14,9 @@ use crate::error::{Code, Error, Result};
 use crate::plan::chunking::Chunking;
 use crate::plan::compile::Compiled;
 use crate::plan::hash;
+use crate::plan::layout::{
+    CHUNKS_JSON, COMPILED_DIR, COMPOSITION_JSON, ENCODER_JSON, FONTS_JSON, REMOTE_JSON, VIDEOS_JSON, VIDEO_FRAMES_DIR,
+};
 use crate::plan::model::{EncoderConfig, ExtractedVideo, MediaKind};
 
 /// `value` with every object's keys sorted, recursively.
@@ -35,6 +38,15 @@ pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
         .map_err(|e| Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}")))?;
     serde_json::to_vec(&sorted(&v))
         .map_err(|e| Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}")))
+}
+
+/// `plan.json`'s bytes: pretty-printed (two-space indents, no trailing newline) with keys sorted
+/// recursively, as plans have always been written. Readers do not depend on the layout, but the
+/// same plan keeps the same bytes.
+pub fn pretty_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let v = serde_json::to_value(value)
+        .map_err(|e| Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}")))?;
+    serde_json::to_vec_pretty(&sorted(&v)).map_err(|e| Error::new(Code::PlanInvalid, e.to_string()))
 }
 
 fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
@@ -63,12 +75,12 @@ pub fn write_meta(
         "audioCount": compiled.audio_count,
         "imageCount": compiled.image_count,
     });
-    write(dir, "meta/composition.json", &canonical_json(&composition)?)?;
-    write(dir, "meta/encoder.json", &canonical_json(encoder)?)?;
-    write(dir, "meta/chunks.json", &canonical_json(&chunking.chunks)?)?;
-    write(dir, "meta/fonts.json", &canonical_json(&compiled.fonts)?)?;
-    write(dir, "meta/remote.json", &canonical_json(&compiled.remote)?)?;
-    write(dir, "meta/videos.json", &canonical_json(&videos_json(compiled, extracted))?)
+    write(dir, COMPOSITION_JSON, &canonical_json(&composition)?)?;
+    write(dir, ENCODER_JSON, &canonical_json(encoder)?)?;
+    write(dir, CHUNKS_JSON, &canonical_json(&chunking.chunks)?)?;
+    write(dir, FONTS_JSON, &canonical_json(&compiled.fonts)?)?;
+    write(dir, REMOTE_JSON, &canonical_json(&compiled.remote)?)?;
+    write(dir, VIDEOS_JSON, &canonical_json(&videos_json(compiled, extracted))?)
 }
 
 /// `{videos: [{id, src, start, end, mediaStart, hasAudio}], extracted: [...]}`; a video without a
@@ -120,8 +132,8 @@ impl SizeBreakdown {
             let path = dir.join(&rel);
             let len = std::fs::metadata(&path).map_err(|e| Error::io("inspecting", &path, e))?.len();
             let part = match rel.split('/').next().unwrap_or("") {
-                "compiled" => &mut sizes.compiled,
-                "video-frames" => &mut sizes.video_frames,
+                COMPILED_DIR => &mut sizes.compiled,
+                VIDEO_FRAMES_DIR => &mut sizes.video_frames,
                 top if top.starts_with("audio.") => &mut sizes.audio,
                 _ => &mut sizes.meta,
             };

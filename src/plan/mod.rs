@@ -17,6 +17,7 @@ pub mod fonts;
 pub mod format;
 pub mod freeze;
 pub mod hash;
+pub mod layout;
 pub mod manifest;
 pub mod media;
 pub mod meta;
@@ -32,7 +33,8 @@ pub use manifest::{ChunkSpec, Dimensions, OutputFormat, Plan};
 use crate::error::{Code, Error, Result};
 use crate::plan::compile::Compiled;
 use crate::plan::hash::HashInputs;
-use crate::plan::manifest::{HashSchema, ARTIFACT_LAYOUT, SCHEMA_VERSION};
+use crate::plan::layout::{DimensionsJson, PlanJson, PlanLayout, Protocol};
+use crate::plan::manifest::HashSchema;
 use crate::plan::meta::SizeBreakdown;
 use crate::plan::model::{ExtractedVideo, MediaClip, MixSummary};
 use crate::publish::StagedDir;
@@ -134,7 +136,8 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     }
     let staged = StagedDir::new(&target)?;
     let dir = staged.path();
-    freeze::copy(&scan, &dir.join("compiled"), &compiled.html, &compiled.generated)?;
+    let layout = PlanLayout::new(dir);
+    freeze::copy(&scan, &layout.compiled_dir(), &compiled.html, &compiled.generated)?;
     valid.runtime.freeze(dir)?;
     let (probed, media, total_frames, mut timings) =
         probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
@@ -162,10 +165,12 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     };
     let plan_hash = hash::plan_hash(dir, &inputs)?;
     let has_audio = media.mix.is_some();
-    let mut plan_json = plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio);
-    plan_json["runtime"] = serde_json::to_value(&valid.runtime.record).unwrap_or_default();
-    let plan_bytes = serde_json::to_vec_pretty(&plan_json).map_err(|e| Error::new(Code::PlanInvalid, e.to_string()))?;
-    let plan_path = dir.join("plan.json");
+    let plan_json = PlanJson {
+        runtime: Some(valid.runtime.record.clone()),
+        ..plan_json(&plan_hash, &inputs, chunk_count, total_frames, compiled.duration, has_audio)
+    };
+    let plan_bytes = meta::pretty_json(&plan_json)?;
+    let plan_path = layout.plan_json();
     std::fs::write(&plan_path, &plan_bytes).map_err(|e| Error::io("writing", &plan_path, e))?;
     staged.commit()?;
 
@@ -208,7 +213,7 @@ fn probe_and_media(
     valid: &ValidConfig,
     measure: bool,
 ) -> Result<(crate::engine::probe::Probed, MediaOutput, i64, PlanTimings)> {
-    let clips = frozen_sources(&compiled.media, &dir.join("compiled"));
+    let clips = frozen_sources(&compiled.media, &PlanLayout::new(dir).compiled_dir());
     if measure {
         let (probed, probe_ms) = timed(|| probe_step(dir, compiled, valid, true))?;
         if let Some(measured) = probed.duration {
@@ -285,7 +290,7 @@ struct MediaOutput {
 /// video's decoded frames (`video-frames/<id>/`), written into the staging directory `dir`.
 fn media_step(clips: &[MediaClip], duration: Rational, fps: Fps, total_frames: i64, dir: &Path) -> Result<MediaOutput> {
     let samples = u64::try_from(media::seconds_to_samples(duration)).unwrap_or(0);
-    let mix = media::mix_audio(clips, samples, &dir.join("audio.m4a"))?;
+    let mix = media::mix_audio(clips, samples, &PlanLayout::new(dir).audio())?;
     let mut extracted = Vec::new();
     for clip in clips.iter().filter(|c| c.kind == model::MediaKind::Video) {
         extracted.push(media::extract_video(clip, fps, total_frames, dir)?);
@@ -297,7 +302,7 @@ fn media_step(clips: &[MediaClip], duration: Rational, fps: Fps, total_frames: i
     Ok(MediaOutput { mix, extracted, warnings })
 }
 
-/// `plan.json` (contracts §2).
+/// `plan.json` (contracts §2) for a plan hashed from `inputs`, without the runtime record.
 fn plan_json(
     plan_hash: &str,
     inputs: &HashInputs<'_>,
@@ -305,22 +310,27 @@ fn plan_json(
     total_frames: i64,
     duration: Rational,
     has_audio: bool,
-) -> serde_json::Value {
+) -> PlanJson {
     let d = inputs.dimensions;
-    serde_json::json!({
-        "protocol": {"schemaVersion": SCHEMA_VERSION, "artifactLayout": ARTIFACT_LAYOUT,
-                     "hashSchema": inputs.schema.as_str()},
-        "planHash": plan_hash,
-        "producerVersion": inputs.producer_version,
-        "ffmpegVersion": inputs.ffmpeg_version,
-        "fontSnapshotSha": inputs.font_snapshot_sha,
-        "dimensions": {"fpsNum": d.fps.num(), "fpsDen": d.fps.den(), "width": d.width, "height": d.height,
-                       "format": d.format.as_str()},
-        "chunkCount": chunk_count,
-        "totalFrames": total_frames,
-        "duration": duration.to_f64(),
-        "hasAudio": has_audio,
-    })
+    PlanJson {
+        protocol: Some(Protocol::v1(inputs.schema.as_str())),
+        plan_hash: plan_hash.to_string(),
+        producer_version: Some(inputs.producer_version.to_string()),
+        ffmpeg_version: Some(inputs.ffmpeg_version.to_string()),
+        font_snapshot_sha: Some(inputs.font_snapshot_sha.to_string()),
+        dimensions: DimensionsJson {
+            fps_num: d.fps.num(),
+            fps_den: d.fps.den(),
+            width: d.width,
+            height: d.height,
+            format: d.format.as_str().to_string(),
+        },
+        chunk_count,
+        total_frames,
+        duration: Some(duration.to_f64()),
+        has_audio,
+        runtime: None,
+    }
 }
 
 /// The project directory, canonical (so later containment checks compare real paths).
@@ -350,7 +360,7 @@ fn check_target(project: &Path, plan_dir: &Path) -> Result<PathBuf> {
     }
     if let Ok(meta) = std::fs::symlink_metadata(&target) {
         let is_plan_or_empty = meta.is_dir()
-            && (target.join("plan.json").is_file()
+            && (PlanLayout::new(&target).plan_json().is_file()
                 || std::fs::read_dir(&target).map(|mut d| d.next().is_none()).unwrap_or(false));
         if !is_plan_or_empty {
             return Err(bad("exists and is not an empty directory or a previous plan; refusing to replace it"));

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, LockedFormat, PixelFormat};
 #[cfg(doc)]
-use crate::plan::OutputFormat;
+use crate::plan::format::OutputFormat;
+use crate::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, LockedFormat, PixelFormat};
 use crate::time::Rational;
 
 /// What kind of element a media clip came from.
@@ -130,7 +130,7 @@ pub struct EncoderConfig {
     /// The HyperFrames runtime frozen into the plan (`compiled/.framefan/`); absent in plans of
     /// pages that drive themselves through `window.__hf` (no runtime is injected then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<crate::runtime::RuntimeRecord>,
+    pub runtime: Option<crate::runtime::record::RuntimeRecord>,
     /// Compositions whose timeline never registered when `plan` probed the page (it waited its
     /// bounded grace): the page renders as it stands, and render-chunk does not wait for them
     /// again. Absent when every timeline registered, so such plans keep their bytes and hash.

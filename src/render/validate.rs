@@ -7,13 +7,12 @@ use std::path::Path;
 
 use crate::error::{Code, Error, Result};
 use crate::plan::hash::{plan_hash, HashInputs};
-use crate::plan::manifest::read_json;
+use crate::plan::layout::{read_json, PlanLayout, CHUNKS_JSON, ENCODER_JSON, INDEX_HTML, PLAN_JSON, VIDEOS_JSON};
 use crate::plan::model::{EncoderConfig, ExtractedVideo};
 use crate::plan::{ChunkSpec, Plan};
 
 /// Files every plan must hold before anything else is read.
-const REQUIRED: [&str; 5] =
-    ["plan.json", "meta/chunks.json", "meta/encoder.json", "meta/videos.json", "compiled/index.html"];
+const REQUIRED: [&str; 5] = [PLAN_JSON, CHUNKS_JSON, ENCODER_JSON, VIDEOS_JSON, INDEX_HTML];
 
 /// A plan read and checked far enough to render one chunk.
 #[derive(Debug, Clone)]
@@ -85,8 +84,9 @@ pub fn check_libav(plan: &Plan) -> Result<()> {
 /// checks passed). An encoder, pixel format or capture format in `meta/encoder.json` that is
 /// unknown, or not the plan's format's, is `PLAN_INVALID`.
 pub fn render_config(plan: &Plan) -> Result<(EncoderConfig, Vec<ExtractedVideo>)> {
-    let file = plan.dir.join("meta/encoder.json");
-    let encoder: EncoderConfig = read_json(&file)?;
+    let layout = PlanLayout::new(&plan.dir);
+    let file = layout.encoder_json();
+    let encoder = layout.read_encoder()?;
     let format = plan.dimensions.format;
     if let Some(why) = format.spec().mismatch(encoder.locked_format()) {
         return Err(Error::new(
@@ -95,7 +95,7 @@ pub fn render_config(plan: &Plan) -> Result<(EncoderConfig, Vec<ExtractedVideo>)
         ));
     }
     check_libvpx(&encoder, &file)?;
-    let videos: VideosJson = read_json(&plan.dir.join("meta/videos.json"))?;
+    let videos: VideosJson = read_json(&layout.videos_json())?;
     Ok((encoder, videos.extracted))
 }
 

@@ -261,7 +261,7 @@ fn assemble(
         cancel: options.cancel.clone(),
         ..Default::default()
     };
-    let audio = planned.has_audio.then(|| planned.plan_dir.join("audio.m4a"));
+    let audio = planned.has_audio.then(|| crate::plan::layout::PlanLayout::new(&planned.plan_dir).audio());
     let result = crate::assemble(&planned.plan_dir, chunks, audio.as_deref(), out, &assemble_options)?;
     reporter.report(Stage::Assemble, total, 1.0, true);
     Ok(result)

@@ -12,30 +12,18 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Code, Error, Result};
+use crate::plan::layout::PlanLayout;
 
-/// The npm package that publishes the runtime.
-pub const PACKAGE: &str = "hyperframes";
-/// The file inside the package.
-pub const PACKAGE_FILE: &str = "dist/hyperframe.runtime.iife.js";
+pub mod record;
+
+pub use record::{RuntimeRecord, PACKAGE, PACKAGE_FILE};
+
 /// Where a plan keeps the frozen runtime, relative to the plan directory (inside `compiled/`, so
 /// the planHash covers it; the file server never serves `.framefan/`).
-pub const PLAN_PATH: &str = "compiled/.framefan/hyperframe.runtime.iife.js";
+pub const PLAN_PATH: &str = crate::plan::layout::RUNTIME;
 /// Names a runtime file to use instead of the pinned package's.
 pub const RUNTIME_ENV: &str = "FRAMEFAN_RUNTIME";
-
-/// Which runtime a plan was made with (`runtime` in `plan.json` and `meta/encoder.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuntimeRecord {
-    /// npm package name, or `file` for a runtime given as a file.
-    pub package: String,
-    /// Package version, or the file's name for a runtime given as a file.
-    pub version: String,
-    /// sha256 of the runtime's bytes (64 lowercase hex).
-    pub sha256: String,
-}
 
 /// A runtime's bytes and what they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +68,7 @@ impl Runtime {
 
     /// The runtime frozen in the plan at `plan_dir`, checked against the plan's `record`.
     pub fn from_plan(plan_dir: &Path, record: &RuntimeRecord) -> Result<Runtime> {
-        let path = plan_dir.join(PLAN_PATH);
+        let path = PlanLayout::new(plan_dir).runtime();
         let bytes = std::fs::read(&path)
             .map_err(|e| Error::new(Code::MissingPlanArtifact, format!("{}: {e}", path.display())))?;
         let sha = sha256_hex(&bytes);
@@ -95,16 +83,13 @@ impl Runtime {
 
     /// The runtime a plan records in `meta/encoder.json` (none for a self-driven page), checked.
     pub fn of_plan(plan_dir: &Path) -> Result<Option<Runtime>> {
-        let path = plan_dir.join("meta/encoder.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
-        let encoder: crate::plan::model::EncoderConfig = serde_json::from_str(&text)
-            .map_err(|e| Error::new(Code::PlanInvalid, format!("{}: {e}", path.display())))?;
+        let encoder = PlanLayout::new(plan_dir).read_encoder()?;
         encoder.runtime.map(|record| Self::from_plan(plan_dir, &record)).transpose()
     }
 
     /// Write the runtime into the plan being built at `plan_dir`.
     pub fn freeze(&self, plan_dir: &Path) -> Result<()> {
-        let path = plan_dir.join(PLAN_PATH);
+        let path = PlanLayout::new(plan_dir).runtime();
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
         }
@@ -135,14 +120,7 @@ fn builtin_file() -> Result<&'static crate::builtin::File> {
 /// What a plan made with the built-in runtime records (`hyperframes`, its pinned version and
 /// sha256, as `vendor/npm/pins.tsv` pins them).
 pub fn builtin_record() -> RuntimeRecord {
-    match builtin_file() {
-        Ok(f) => RuntimeRecord {
-            package: f.package.name.to_string(),
-            version: f.package.version.to_string(),
-            sha256: f.sha256.to_string(),
-        },
-        Err(_) => RuntimeRecord { package: PACKAGE.into(), version: String::new(), sha256: String::new() },
-    }
+    crate::builtin::runtime_record()
 }
 
 #[cfg(test)]

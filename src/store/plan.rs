@@ -165,7 +165,7 @@ fn parse_manifest(url: &str, raw: &[u8]) -> Result<Manifest> {
             return Err(Error::new(Code::UnsafeProjectPath, format!("plan manifest {url}: unsafe path {:?}", f.path)));
         }
     }
-    if !m.files.iter().any(|f| f.path == "plan.json") {
+    if !m.files.iter().any(|f| f.path == crate::plan::layout::PLAN_JSON) {
         return Err(Error::new(Code::MissingPlanArtifact, format!("plan manifest {url} does not list plan.json")));
     }
     Ok(m)

@@ -27,6 +27,7 @@ use super::{check_id, slot_end};
 use crate::av::jpeg::JpegEncoder;
 use crate::av::video_decode::{Picture, VideoDecoder};
 use crate::error::{AvError, Code, Error, Result};
+use crate::plan::layout::{video_dir_rel, PlanLayout, VIDEO_FRAME};
 use crate::plan::model::{ExtractedVideo, MediaClip};
 use crate::publish::StagedDir;
 use crate::time::{Fps, Rational};
@@ -38,14 +39,15 @@ pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &P
     check_id(clip)?;
     let window = Window::new(clip, fps, total_frames)?;
     let mut source = Source::open(clip, window.media_start)?;
-    let parent = plan_dir.join("video-frames");
+    let layout = PlanLayout::new(plan_dir);
+    let parent = layout.video_frames_dir();
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
-    let staged = StagedDir::new(&parent.join(&clip.id))?;
+    let staged = StagedDir::new(&layout.video_dir(&clip.id))?;
     let written = write_frames(&window, &mut source, staged.path())?;
     staged.commit()?;
     Ok(ExtractedVideo {
         video_id: clip.id.clone(),
-        dir: format!("video-frames/{}", clip.id),
+        dir: video_dir_rel(&clip.id),
         first_frame: window.first,
         frame_count: written.count,
         width: written.width,
@@ -196,7 +198,7 @@ fn write_frames(window: &Window, source: &mut Source, dir: &Path) -> Result<Writ
             };
             cached = Some((*seq, jpeg.encode(picture).map_err(failed)?));
         }
-        let path = dir.join(format!("frame_{:05}.jpg", written.count + 1));
+        let path = dir.join(VIDEO_FRAME.of(u64::from(written.count) + 1));
         let bytes = cached.as_ref().map_or(&[][..], |(_, b)| b.as_slice());
         std::fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))?;
         written.count += 1;
