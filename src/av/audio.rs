@@ -327,14 +327,23 @@ impl AacEncoder {
     }
 
     fn drain(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
-        loop {
-            let mut packet = ff::Packet::empty();
-            match self.encoder.receive_packet(&mut packet) {
-                Ok(()) => out.push(packet),
-                Err(ff::Error::Eof) => return Ok(()),
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
-                Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &"aac encoder")),
-            }
+        drain_packets(&mut self.encoder, out, "aac encoder")
+    }
+}
+
+/// Move every packet an audio encoder has ready into `out` (until it wants input or has ended).
+pub(super) fn drain_packets(
+    encoder: &mut ff::encoder::audio::Encoder,
+    out: &mut Vec<ff::Packet>,
+    subject: &'static str,
+) -> Result<(), AvError> {
+    loop {
+        let mut packet = ff::Packet::empty();
+        match encoder.receive_packet(&mut packet) {
+            Ok(()) => out.push(packet),
+            Err(ff::Error::Eof) => return Ok(()),
+            Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
+            Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &subject)),
         }
     }
 }

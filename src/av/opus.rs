@@ -86,15 +86,7 @@ impl OpusEncoder {
     }
 
     fn drain(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), AvError> {
-        loop {
-            let mut packet = ff::Packet::empty();
-            match self.encoder.receive_packet(&mut packet) {
-                Ok(()) => out.push(packet),
-                Err(ff::Error::Eof) => return Ok(()),
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
-                Err(e) => return Err(super::wrap(e, "avcodec_receive_packet", &"libopus encoder")),
-            }
-        }
+        super::audio::drain_packets(&mut self.encoder, out, "libopus encoder")
     }
 }
 
