@@ -152,29 +152,7 @@ impl GifWriter {
         super::init();
         let (width, height) = size;
         let input = FrameInput { width, height, next_pts: 0 };
-        let mut graph = ff::filter::Graph::new();
-        let pal = &palette.frame;
-        let pal_args = format!(
-            "video_size={}x{}:pix_fmt={}:time_base=1/1:pixel_aspect=0/1",
-            pal.width(),
-            pal.height(),
-            ff::ffi::AVPixelFormat::from(pal.format()) as i32
-        );
-        graph.add(&filter("buffer")?, "in", &input.buffer_args(fps)).ctx("avfilter_graph_create_filter", &"gif")?;
-        graph.add(&filter("buffer")?, "pal", &pal_args).ctx("avfilter_graph_create_filter", &"gif")?;
-        graph.add(&filter("buffersink")?, "out", "").ctx("avfilter_graph_create_filter", &"gif")?;
-        let parser = graph
-            .output("in", 0)
-            .and_then(|p| p.output("pal", 0))
-            .and_then(|p| p.input("out", 0))
-            .ctx("avfilter_inout", &"gif")?;
-        parser.parse(PALETTEUSE).ctx("avfilter_graph_parse_ptr", &PALETTEUSE)?;
-        graph.validate().ctx("avfilter_graph_config", &PALETTEUSE)?;
-        let mut pal_source = source(&mut graph, "pal")?;
-        let mut palette = palette;
-        palette.frame.set_pts(Some(0));
-        pal_source.source().add(&palette.frame).ctx("av_buffersrc_add_frame", &"gif palette")?;
-        pal_source.source().flush().ctx("av_buffersrc_add_frame", &"gif palette")?;
+        let graph = mapping_graph(&input, fps, palette)?;
         let encoder_time_base = ff::Rational(fps.den as i32, fps.num as i32);
         let encoder = open_encoder(width, height, encoder_time_base)?;
         let mut muxer = Muxer::create(path, "gif")?;
@@ -233,6 +211,33 @@ impl GifWriter {
             self.frames += 1;
         }
     }
+}
+
+/// The second pass's graph: frames at `[in]` mapped onto `palette`, already given at `[pal]`.
+fn mapping_graph(input: &FrameInput, fps: Rational, mut palette: Palette) -> Result<ff::filter::Graph, AvError> {
+    let mut graph = ff::filter::Graph::new();
+    let pal = &palette.frame;
+    let pal_args = format!(
+        "video_size={}x{}:pix_fmt={}:time_base=1/1:pixel_aspect=0/1",
+        pal.width(),
+        pal.height(),
+        ff::ffi::AVPixelFormat::from(pal.format()) as i32
+    );
+    graph.add(&filter("buffer")?, "in", &input.buffer_args(fps)).ctx("avfilter_graph_create_filter", &"gif")?;
+    graph.add(&filter("buffer")?, "pal", &pal_args).ctx("avfilter_graph_create_filter", &"gif")?;
+    graph.add(&filter("buffersink")?, "out", "").ctx("avfilter_graph_create_filter", &"gif")?;
+    let parser = graph
+        .output("in", 0)
+        .and_then(|p| p.output("pal", 0))
+        .and_then(|p| p.input("out", 0))
+        .ctx("avfilter_inout", &"gif")?;
+    parser.parse(PALETTEUSE).ctx("avfilter_graph_parse_ptr", &PALETTEUSE)?;
+    graph.validate().ctx("avfilter_graph_config", &PALETTEUSE)?;
+    let mut pal_source = source(&mut graph, "pal")?;
+    palette.frame.set_pts(Some(0));
+    pal_source.source().add(&palette.frame).ctx("av_buffersrc_add_frame", &"gif palette")?;
+    pal_source.source().flush().ctx("av_buffersrc_add_frame", &"gif palette")?;
+    Ok(graph)
 }
 
 /// libavcodec's GIF encoder at its defaults (offsetting, transparency between frames, a global

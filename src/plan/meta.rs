@@ -32,21 +32,25 @@ fn sorted(value: &Value) -> Value {
     }
 }
 
+/// `value` as JSON with every object's keys sorted, recursively.
+fn sorted_value<T: Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map(|v| sorted(&v)).map_err(serialize_failed)
+}
+
+fn serialize_failed(e: serde_json::Error) -> Error {
+    Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}"))
+}
+
 /// Canonical JSON bytes of `value`: keys sorted recursively, no whitespace, no trailing newline.
 pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let v = serde_json::to_value(value)
-        .map_err(|e| Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}")))?;
-    serde_json::to_vec(&sorted(&v))
-        .map_err(|e| Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}")))
+    serde_json::to_vec(&sorted_value(value)?).map_err(serialize_failed)
 }
 
 /// `plan.json`'s bytes: pretty-printed (two-space indents, no trailing newline) with keys sorted
 /// recursively, as plans have always been written. Readers do not depend on the layout, but the
 /// same plan keeps the same bytes.
 pub fn pretty_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let v = serde_json::to_value(value)
-        .map_err(|e| Error::new(Code::PlanInvalid, format!("serializing plan metadata: {e}")))?;
-    serde_json::to_vec_pretty(&sorted(&v)).map_err(|e| Error::new(Code::PlanInvalid, e.to_string()))
+    serde_json::to_vec_pretty(&sorted_value(value)?).map_err(serialize_failed)
 }
 
 fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
