@@ -42,12 +42,10 @@ pub enum Soundtrack {
 
 /// Start decoding `source`, fitted to `samples` samples, and encoding it as `codec`.
 pub fn start_as(codec: AudioCodec, source: &Path, samples: u64, settings: EncodeSettings) -> Result<Soundtrack> {
+    let fitted = fit::Fitted::new(fit::open(source)?, samples);
     match codec {
-        AudioCodec::Aac => start(source, samples, settings).map(Soundtrack::Aac),
-        AudioCodec::Opus => {
-            let fitted = fit::Fitted::new(fit::open(source)?, samples);
-            opus::start(fitted, samples, opus::OPUS_BITRATE).map(Soundtrack::Opus)
-        }
+        AudioCodec::Aac => encode::start(fitted, samples, settings).map(Soundtrack::Aac),
+        AudioCodec::Opus => opus::start(fitted, samples, opus::OPUS_BITRATE).map(Soundtrack::Opus),
     }
 }
 
