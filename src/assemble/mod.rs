@@ -274,12 +274,13 @@ fn locked_gop(plan: &Plan) -> u32 {
         .unwrap_or(1)
 }
 
-/// The output track's codec parameters: chunk 0's (waiting for it to arrive).
+/// The output track's codec parameters: chunk 0's (waiting for it to arrive), without its own
+/// bit rate.
 fn first_parameters(chunks: &mut Arrivals<'_>) -> Result<crate::av::ff::codec::Parameters> {
     let path = chunks.open(0)?;
     let first = Demuxer::open(&path).map_err(|e| chunks.named(0, Error::av(Code::CorruptChunk, e)))?;
     first
-        .parameters()
+        .track_parameters()
         .ok_or_else(|| chunks.named(0, Error::new(Code::IncompatibleChunk, "chunk 0 has no video stream")))
 }
 

@@ -101,9 +101,22 @@ impl Demuxer {
         self.stream().map(|s| s.frames()).unwrap_or(0)
     }
 
-    /// The video stream's codec parameters, for copying into an output stream.
+    /// The video stream's codec parameters, as the file declares them.
     pub fn parameters(&self) -> Option<ff::codec::Parameters> {
         self.stream().map(|s| s.parameters())
+    }
+
+    /// The video stream's codec parameters for a track made of this file's packets and
+    /// others': without the bit rate the demuxer measured over this file alone. The MP4 muxer
+    /// declares the larger of that rate and the whole track's average as the track's maximum
+    /// (`btrt`), so keeping it would make the output's bytes depend on how it was chunked.
+    pub fn track_parameters(&self) -> Option<ff::codec::Parameters> {
+        // A copy (avcodec_parameters_copy): `parameters()` wraps the stream's own.
+        let mut par = self.parameters()?.clone();
+        // SAFETY: `par` is our own copy of the stream's AVCodecParameters; bit_rate is a plain
+        // integer field.
+        unsafe { (*par.as_mut_ptr()).bit_rate = 0 };
+        Some(par)
     }
 
     /// The comparable codec parameters of the video stream.
