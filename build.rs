@@ -1,12 +1,13 @@
 //! Finds libav (FFmpeg ≥ 5.1) and x264 through pkg-config, fails with the apt packages to install
-//! when they are missing, and records the x264, libvpx and libopus versions the binary is built
+//! when they are missing, and records the x264, libvpx, libopus and x265 versions the binary is built
 //! against (libav reports its own versions at run time; the encoder libraries' are only known
 //! here).
 //!
 //! With `--features static`, libav comes from the minimal static build of `vendor/ffmpeg`
 //! (`FFMPEG_DIR` names its prefix; ffmpeg-sys-next links its `.a` files) and this script adds the
-//! libraries those archives need, read from their `.pc` files: x264, libvpx, libopus and zlib as
-//! static archives, the C runtime's (libm, libpthread) as the system provides them.
+//! libraries those archives need, read from their `.pc` files: x264, libvpx, libopus, x265 (with
+//! libstdc++ and libnuma) and zlib as static archives, the C runtime's (libm, libpthread, libdl,
+//! libgcc_s) as the system provides them.
 //!
 //! It also embeds the npm files framefan carries inside it (HyperFrames' page runtime and bundled
 //! font faces), fetched by name and checked against `vendor/npm/pins.tsv`: see
@@ -24,12 +25,16 @@ use std::process::exit;
 
 const APT_HINT: &str = "install them with: apt-get install -y --no-install-recommends \
 libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev \
-libvpx-dev libopus-dev pkg-config clang libclang-dev";
+libvpx-dev libopus-dev libx265-dev pkg-config clang libclang-dev";
 
 /// The encoder libraries libav calls whose versions are recorded like x264's (libav does not
 /// report them): pkg-config name and the variable the crate reads.
-const ENCODER_LIBS: [(&str, &str); 3] =
-    [("x264", "FRAMEFAN_X264_VERSION"), ("vpx", "FRAMEFAN_VPX_VERSION"), ("opus", "FRAMEFAN_OPUS_VERSION")];
+const ENCODER_LIBS: [(&str, &str); 4] = [
+    ("x264", "FRAMEFAN_X264_VERSION"),
+    ("vpx", "FRAMEFAN_VPX_VERSION"),
+    ("opus", "FRAMEFAN_OPUS_VERSION"),
+    ("x265", "FRAMEFAN_X265_VERSION"),
+];
 
 const STATIC_HINT: &str = "build it with `bash vendor/ffmpeg/build.sh` and set \
 FFMPEG_DIR=$PWD/target/vendor-ffmpeg (scripts/build-static.sh does both)";
@@ -45,8 +50,9 @@ const LIBAV: [(&str, &str); 6] = [
 ];
 
 /// Libraries the static libav needs that are linked from their `.a` (the rest of its `.pc`
-/// files' libraries is the C runtime, which stays shared).
-const STATIC_DEPS: [&str; 5] = ["x264", "vpx", "opus", "z", "atomic"];
+/// files' libraries is the C runtime, which stays shared): the encoders, zlib, and what x265 (a
+/// C++ library) brings: libstdc++ and libnuma.
+const STATIC_DEPS: [&str; 8] = ["x264", "vpx", "opus", "x265", "stdc++", "numa", "z", "atomic"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");

@@ -15,7 +15,7 @@
 #    target directories, $HOME and /root (npm's ~/.npm, ~/.cache, ~/.config); the renders run
 #    from an empty working directory under `env -i` (PATH and HOME only, HOME an empty folder):
 #    `framefan render PROJECT -o OUT --format F [--package-cache GSAP_ONLY] --progress none --json`
-#    (title-card as mp4, gif and webm), then
+#    (title-card as mp4, mp4 with --codec h265, gif and webm), then
 #    `framefan verify OUT --json`.
 # 4. Each render exited 0 and verifies consistent; neither its stderr nor its `warnings` mention
 #    a font; and its output is byte-identical (sha256) to the same render made in the checkout by
@@ -31,7 +31,8 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 # name, project (from the checkout), package cache: "gsap" (GSAP only) or "none", what is
 # compared with the checkout's: "bytes" (a full debug render, sha256 equal) or "plan" (the
 # checkout's plan: planHash equal, so the same runtime, faces, page and encoder settings), and the
-# output format (its extension): every format the binary renders is rendered as shipped.
+# output format (its extension), with `:codec` for `--codec` (mp4:h265): every format and codec
+# the binary renders is rendered as shipped.
 # nested-scenes is compared by plan: its outro's discrete letter-spacing keyframe was seen drawn
 # at another time in one chunk of one render out of four on a loaded machine (a renderer
 # nondeterminism, open), and its 300 1080p frames would take 3 minutes in the debug build.
@@ -42,9 +43,17 @@ PROJECTS=(
   "fonts-card tests/shipped/fonts-card gsap bytes mp4"
   "title-card-gif examples/title-card gsap bytes gif"
   "title-card-webm examples/title-card gsap bytes webm"
+  "title-card-h265 examples/title-card gsap bytes mp4:h265"
 )
 RENDER_TIMEOUT=600
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# The render options of a PROJECTS format field: `--format EXT`, and `--codec C` for `EXT:C`.
+format_args() {
+  case "$1" in
+    *:*) echo "--format ${1%%:*} --codec ${1#*:}" ;;
+    *) echo "--format $1" ;;
+  esac
+}
 
 # Inner step, in the private mount namespace: hide DIRS, then render every project as a user
 # would, from an empty working directory with a bare environment. Results go to W/shipped/.
@@ -58,8 +67,10 @@ if [ "${1:-}" = "--inside" ]; then
   cd "$W/home"
   bare=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$W/home")
   for p in "${PROJECTS[@]}"; do
-    read -r name _ cache _ format <<<"$p"
-    args=(render "$W/in/$name" -o "$W/shipped/$name.$format" --format "$format" --progress none --json)
+    read -r name _ cache _ spec <<<"$p"
+    format="${spec%%:*}"
+    # shellcheck disable=SC2046 # format_args is a list of words
+    args=(render "$W/in/$name" -o "$W/shipped/$name.$format" $(format_args "$spec") --progress none --json)
     [ "$cache" = gsap ] && args+=(--package-cache "$W/gsap-cache")
     t0=$(ms)
     rc=0
@@ -150,7 +161,8 @@ timeout 1800 cargo build --quiet --bin framefan
 failed=0
 printf '%-14s %10s %10s  %s\n' project shipped_ms checkout_ms result
 for p in "${PROJECTS[@]}"; do
-  read -r name src _ compare format <<<"$p"
+  read -r name src _ compare spec <<<"$p"
+  format="${spec%%:*}"
   read -r rc wall <"$W/shipped/$name.rc"
   result=ok ref_wall=-
   if [ "$rc" -ne 0 ]; then
@@ -173,7 +185,8 @@ for p in "${PROJECTS[@]}"; do
     fi
   else
     t0=$(ms)
-    timeout "$RENDER_TIMEOUT" target/debug/framefan render "$src" -o "$W/ref/$name.$format" --format "$format" \
+    # shellcheck disable=SC2046 # format_args is a list of words
+    timeout "$RENDER_TIMEOUT" target/debug/framefan render "$src" -o "$W/ref/$name.$format" $(format_args "$spec") \
       --package-cache "${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}" --progress none --json \
       >"$W/ref/$name.json" 2>"$W/ref/$name.err" || { result="checkout render failed: $(tail -n 3 "$W/ref/$name.err")"; }
     ref_wall=$(( $(ms) - t0 ))

@@ -4,9 +4,10 @@
 # 1. builds it: scripts/build-static.sh (vendor/ffmpeg/build.sh, then `cargo build --release
 #    --features static` into target/static, apart from the normal build);
 # 2. `ldd` names only the C runtime: libc, libm, libgcc_s, ld-linux (and the vDSO);
-# 3. renders examples/title-card with it as mp4 and as webm (libvpx, libopus), with LD_LIBRARY_PATH
+# 3. renders examples/title-card with it as mp4, as mp4 with --codec h265 (x265, libstdc++,
+#    libnuma) and as webm (libvpx, libopus), with LD_LIBRARY_PATH
 #    empty and, when this runs as root, in a mount namespace where every shared
-#    libav/libsw*/libx264/libpostproc file is replaced by /dev/null (a machine without them; the
+#    libav/libsw*/libx264/libx265/libnuma/libpostproc file is replaced by /dev/null (a machine without them; the
 #    shared build is shown to fail to start there; libvpx and libopus stay, because Debian's
 #    Chromium loads them itself), and checks that framefan's /proc/<pid>/maps, sampled through
 #    the whole render, maps none of those nor libvpx/libopus;
@@ -27,7 +28,7 @@ if [ "${1:-}" = "--hidden-render" ]; then
   shift
   # libvpx and libopus stay visible: Chromium loads the system's libopus itself. That framefan
   # maps neither is what the /proc/<pid>/maps check below shows.
-  for lib in /usr/lib/x86_64-linux-gnu/lib{av,sw,postproc,x264}*.so.*; do
+  for lib in /usr/lib/x86_64-linux-gnu/lib{av,sw,postproc,x264,x265,numa}*.so.*; do
     [ -e "$lib" ] && [ ! -L "$lib" ] && mount --bind /dev/null "$lib"
   done
   if "$2" version >/dev/null 2>&1; then
@@ -37,13 +38,23 @@ if [ "${1:-}" = "--hidden-render" ]; then
   exec bash "$0" --render "$1" "$3"
 fi
 
-# Inner step: render OUT (.mp4) and OUT's .webm twin with BIN, sampling the process's mappings
-# into OUT.maps until each render exits.
+# The render options of an output name: `--format` from its extension, `--codec h265` for
+# `*.h265.mp4`.
+format_args() {
+  case "$1" in
+    *.h265.mp4) echo "--format mp4 --codec h265" ;;
+    *) echo "--format ${1##*.}" ;;
+  esac
+}
+
+# Inner step: render OUT (.mp4) and OUT's .h265.mp4 and .webm twins with BIN, sampling the
+# process's mappings into OUT.maps until each render exits.
 if [ "${1:-}" = "--render" ]; then
   bin="$2" out="$3"
-  for target in "$out" "${out%.mp4}.webm"; do
+  for target in "$out" "${out%.mp4}.h265.mp4" "${out%.mp4}.webm"; do
     # Started directly (not under `timeout`) so that $! is framefan's own pid; bounded below.
-    LD_LIBRARY_PATH='' "$bin" render examples/title-card -o "$target" --format "${target##*.}" \
+    # shellcheck disable=SC2046 # format_args is a list of words
+    LD_LIBRARY_PATH='' "$bin" render examples/title-card -o "$target" $(format_args "$target") \
       --package-cache target/package-cache --progress none --json >"$target.json" &
     pid=$! deadline=$(( $(date +%s) + 300 ))
     while kill -0 "$pid" 2>/dev/null; do
@@ -94,9 +105,10 @@ fi
 echo "check-static: mapped by the render: $(grep -o '/[^ ]*\.so[^ ]*' "$tmp/static.mp4.maps" | sort -u | xargs -n1 basename | tr '\n' ' ')"
 
 # 4. Each output verifies, and equals the shared build's render of the same example.
-for ext in mp4 webm; do
+for ext in mp4 h265.mp4 webm; do
   "$bin" verify "$tmp/static.$ext"
-  timeout 300 "$shared" render examples/title-card -o "$tmp/shared.$ext" --format "$ext" \
+  # shellcheck disable=SC2046 # format_args is a list of words
+  timeout 300 "$shared" render examples/title-card -o "$tmp/shared.$ext" $(format_args "$ext") \
     --package-cache target/package-cache --progress none --json >/dev/null
   for f in static shared; do
     ffmpeg -v error -i "$tmp/$f.$ext" -map 0:v -f framemd5 "$tmp/$f.$ext.framemd5"

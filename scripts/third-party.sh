@@ -25,10 +25,16 @@ x264_deb="$(dpkg-query -W -f='${Version}' libx264-dev)"
 zlib_deb="$(dpkg-query -W -f='${Version}' zlib1g-dev)"
 vpx_deb="$(dpkg-query -W -f='${Version}' libvpx-dev)"
 opus_deb="$(dpkg-query -W -f='${Version}' libopus-dev)"
+x265_deb="$(dpkg-query -W -f='${Version}' libx265-dev)"
+numa_deb="$(dpkg-query -W -f='${Version}' libnuma-dev)"
+stdcxx_deb="$(dpkg-query -W -f='${Version}' libstdc++-12-dev)"
 # Their BSD licences ask for the copyright notices and licence texts: Debian's copyright files
 # hold both, per file group.
 cp /usr/share/doc/libvpx-dev/copyright "$licenses/libvpx-copyright.txt"
 cp /usr/share/doc/libopus-dev/copyright "$licenses/libopus-copyright.txt"
+cp /usr/share/doc/libx265-dev/copyright "$licenses/libx265-copyright.txt"
+cp /usr/share/doc/libnuma-dev/copyright "$licenses/libnuma-copyright.txt"
+cp /usr/share/doc/libstdc++-12-dev/copyright "$licenses/libstdc++-copyright.txt"
 
 # The crates compiled into the binary: normal dependencies only (no build or dev dependencies).
 crates="$(cargo tree --locked -e normal --features static --prefix none --format '{p}|{l}' \
@@ -49,16 +55,17 @@ cat <<EOF
 # Third-party software in this framefan binary
 
 **The binary as distributed is GPL-2.0-or-later.** framefan's own code is Apache-2.0
-(\`LICENSE\`), but this binary contains FFmpeg configured with \`--enable-gpl\` and x264, both
-GPL-2.0-or-later, linked statically; the combined work is therefore distributed under the GNU
+(\`LICENSE\`), but this binary contains FFmpeg configured with \`--enable-gpl\`, x264 and x265,
+all GPL-2.0-or-later, linked statically; the combined work is therefore distributed under the GNU
 General Public License, version 2 or later (\`licenses/GPL-2.0.txt\`). framefan's source alone,
 from its repository, remains Apache-2.0.
 
 Corresponding source: framefan's repository at the commit of this release; FFmpeg as the Debian
 source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 \`vendor/ffmpeg/build.sh\` with the configuration below; x264 as the Debian source package
-\`x264=$x264_deb\`; libvpx as \`libvpx=$vpx_deb\`; libopus as \`opus=$opus_deb\`; zlib as
-\`zlib=$zlib_deb\`.
+\`x264=$x264_deb\`; x265 as \`x265=$x265_deb\`; libvpx as \`libvpx=$vpx_deb\`; libopus as
+\`opus=$opus_deb\`; libnuma as \`numactl=$numa_deb\`; libstdc++ as \`gcc-12=$stdcxx_deb\`; zlib
+as \`zlib=$zlib_deb\`.
 
 ## FFmpeg $libav (libavcodec, libavformat, libavutil, libswscale, libswresample)
 
@@ -76,6 +83,26 @@ source package \`ffmpeg=7:5.1.9-0+deb12u1\` (\`apt-get source\`), built by
 - Licence: **GPL-2.0-or-later** (\`licenses/GPL-2.0.txt\`). Copyright 2003-2022 x264 project,
   <https://www.videolan.org/developers/x264.html>.
 - Linked from Debian's \`libx264-dev\` $x264_deb (\`libx264.a\`).
+
+## x265 $(pkg-config --modversion x265) (H.265 encoder of mp4 with \`--codec h265\`)
+
+- Licence: **GPL-2.0-or-later** (\`licenses/GPL-2.0.txt\`). Copyright 2013-2020 MulticoreWare,
+  Inc., and the x265 authors listed in \`licenses/libx265-copyright.txt\` (Debian's copyright
+  file). <https://www.x265.org/>.
+- Linked from Debian's \`libx265-dev\` $x265_deb (\`libx265.a\`).
+
+## libnuma $(pkg-config --modversion numa) (x265's thread placement)
+
+- Licence: LGPL-2.1 (\`licenses/LGPL-2.1.txt\`); copyright Silicon Graphics, Inc., Andi Kleen,
+  SUSE Labs, and others as listed in \`licenses/libnuma-copyright.txt\`. Linked statically from
+  Debian's \`libnuma-dev\` $numa_deb (\`libnuma.a\`); its source is part of the corresponding
+  source above, so the binary can be relinked with a modified libnuma.
+
+## libstdc++ (GCC 12, the C++ runtime x265 needs)
+
+- Licence: GPL-3.0-or-later with the GCC Runtime Library Exception 3.1, which lets it be linked
+  into a binary under any licence; see \`licenses/libstdc++-copyright.txt\` (Debian's copyright
+  file of gcc-12). Linked statically from Debian's \`libstdc++-12-dev\` $stdcxx_deb.
 
 ## libvpx $(pkg-config --modversion vpx) (VP9 encoder of webm)
 

@@ -32,6 +32,8 @@ pub struct VersionReport {
     pub libvpx: &'static str,
     /// The libopus version the crate was built against (webm's Opus encoder).
     pub libopus: &'static str,
+    /// The libx265 version the crate was built against (mp4's H.265 encoder).
+    pub libx265: &'static str,
     /// The browser `render-chunk` would launch.
     pub browser: BrowserReport,
     /// What is built into the binary: HyperFrames' runtime and the bundled font set.
@@ -65,6 +67,7 @@ pub fn report(browser: Option<&Path>) -> VersionReport {
         x264: av::X264_VERSION,
         libvpx: av::VPX_VERSION,
         libopus: av::OPUS_VERSION,
+        libx265: av::X265_VERSION,
         browser,
         builtin: crate::builtin::report(),
     }

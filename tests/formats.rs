@@ -93,6 +93,18 @@ const TITLE_CARD_WEBM_DRAFT: &str = concat!(
     r#","systemFonts":false,"variables":{},"vp9CpuUsed":4}"#
 );
 
+/// title-card as mp4 with `--codec h265`: libx265 with the tier's tuning and the libx265 it was
+/// made with (keys only H.265 plans have). The version is Debian 12's libx265-dev.
+const TITLE_CARD_H265: &str = concat!(
+    r#"{"bitrate":null,"captureFormat":"jpeg","captureMode":"beginFrame","chunkCount":2,"chunkSize":60,"#,
+    r#""closedGop":true,"colorRange":"tv","colorSpace":"bt709","crf":16,"deviceScaleFactor":1,"#,
+    r#""encoder":"libx265","encoderThreads":2,"gopSize":60,"jpegQuality":90,"pixelFormat":"yuv420p","#,
+    r#""preset":"medium","quality":"standard","#,
+    runtime!(),
+    r#","systemFonts":false,"variables":{},"x265Params":"aq-mode=3:aq-strength=0.8:deblock=1,1","#,
+    r#""x265Version":"3.5"}"#
+);
+
 /// title-card at 321×241, as mp4: padded to even, so captured as PNG.
 const ODD_MP4: &str = concat!(
     r#"{"bitrate":null,"captureFormat":"png","captureMode":"beginFrame","chunkCount":1,"chunkSize":60,"#,
@@ -140,6 +152,8 @@ fn the_examples_plan_to_the_encoder_json_bytes_they_always_had() {
         ..Default::default()
     };
     assert_eq!(encoder_json(&title_card(), draft), TITLE_CARD_WEBM_DRAFT);
+    let h265 = PlanConfig { codec: Some(framefan::plan::format::Codec::H265), ..Default::default() };
+    assert_eq!(encoder_json(&title_card(), h265), TITLE_CARD_H265);
 
     let odd = tempfile::tempdir().unwrap();
     let html = std::fs::read_to_string(title_card().join("index.html")).unwrap();
@@ -175,8 +189,8 @@ fn an_unknown_spelling_in_encoder_json_is_plan_invalid_naming_field_and_value() 
     for (from, to, said) in [
         (
             r#""encoder":"libx264""#,
-            r#""encoder":"libx265""#,
-            r#"encoder "libx265" is not one of libx264, prores_ks, png"#,
+            r#""encoder":"libx266""#,
+            r#"encoder "libx266" is not one of libx264, prores_ks, png, libvpx-vp9, libx265"#,
         ),
         (r#""pixelFormat":"yuv420p""#, r#""pixelFormat":"YUV420P""#, r#"pixelFormat "YUV420P" is not one of"#),
         (r#""captureFormat":"jpeg""#, r#""captureFormat":"webp""#, r#"captureFormat "webp" is not one of jpeg, png"#),
@@ -201,6 +215,30 @@ fn a_webm_plan_of_another_libvpx_is_an_ffmpeg_version_mismatch() {
     assert!(err.message().contains(r#"libvpx "0.9.7""#), "{err}");
 }
 
+/// An h265 plan records the libx265 it was made with, as a webm plan records libvpx.
+#[test]
+fn an_h265_plan_of_another_libx265_is_an_ffmpeg_version_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    let page = PagePlan {
+        codec: Some(framefan::plan::format::Codec::H265),
+        ..PagePlan::mp4("<html><body></body></html>", 2, 2)
+    };
+    write_page_plan(&plan, &page);
+    let path = plan.join("meta/encoder.json");
+    let json = std::fs::read_to_string(&path).unwrap();
+    let linked = format!(r#""x265Version":"{}""#, framefan::av::X265_VERSION);
+    assert!(json.contains(&linked) && json.contains(r#""encoder":"libx265""#), "{json}");
+    std::fs::write(&path, json.replace(&linked, r#""x265Version":"2.9""#)).unwrap();
+    rehash(&plan, &page);
+    let out = dir.path().join("chunk.mp4");
+    let options = ChunkOptions { browsers: Some(1), ..Default::default() };
+    let err = render_chunk(&plan, 0, &out, &options).map(drop).unwrap_err();
+    assert_eq!(err.code(), "FFMPEG_VERSION_MISMATCH", "{err}");
+    assert!(err.message().contains(r#"libx265 "2.9""#), "{err}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn an_encoder_json_of_another_format_is_plan_invalid() {
     let dir = tempfile::tempdir().unwrap();
@@ -211,6 +249,7 @@ fn an_encoder_json_of_another_format_is_plan_invalid() {
         (OutputFormat::Mov, r#""captureFormat":"png""#, r#""captureFormat":"jpeg""#, "captureFormat jpeg"),
         (OutputFormat::PngSequence, r#""encoder":"png""#, r#""encoder":"libx264""#, "encoder libx264"),
         (OutputFormat::Webm, r#""encoder":"libvpx-vp9""#, r#""encoder":"libx264""#, "encoder libx264"),
+        (OutputFormat::Mov, r#""encoder":"prores_ks""#, r#""encoder":"libx265""#, "encoder libx265"),
         (OutputFormat::Webm, r#""pixelFormat":"yuva420p""#, r#""pixelFormat":"yuv420p""#, "pixelFormat yuv420p"),
     ];
     for (format, from, to, said) in cases {

@@ -9,6 +9,7 @@ mod engine;
 mod formats;
 mod fuzz_regressions;
 mod gif;
+mod h265;
 mod layout;
 mod page_plan;
 mod parity;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use framefan::engine::browser::BrowserBinary;
 use framefan::engine::capture::{PageSpec, ShotFormat};
-use framefan::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, PixelFormat};
+use framefan::plan::format::{CaptureFormat, Codec, ColorRange, ColorSpace, Encoder, PixelFormat};
 use framefan::plan::hash::{plan_hash, HashInputs};
 use framefan::plan::manifest::{Dimensions, HashSchema};
 use framefan::plan::model::{CaptureMode, EncoderConfig};
@@ -19,6 +19,8 @@ pub struct PagePlan {
     pub width: u32,
     pub height: u32,
     pub format: OutputFormat,
+    /// `--codec` (an mp4's H.265).
+    pub codec: Option<Codec>,
     pub chunks: Vec<(i64, i64)>,
     pub files: Vec<(String, Vec<u8>)>,
     pub variables: serde_json::Value,
@@ -40,6 +42,7 @@ impl PagePlan {
             width: 320,
             height: 240,
             format: OutputFormat::Mp4,
+            codec: None,
             chunks,
             files: Vec::new(),
             variables: serde_json::json!({}),
@@ -56,6 +59,9 @@ impl PagePlan {
 
 pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
     let (encoder, pixel, capture) = match p.format {
+        OutputFormat::Mp4 if p.codec == Some(Codec::H265) => {
+            (Encoder::Libx265, PixelFormat::Yuv420p, CaptureFormat::Jpeg)
+        }
         OutputFormat::Mp4 => (Encoder::Libx264, PixelFormat::Yuv420p, CaptureFormat::Jpeg),
         OutputFormat::Mov => (Encoder::ProresKs, PixelFormat::Yuva444p10le, CaptureFormat::Png),
         OutputFormat::PngSequence | OutputFormat::Gif => (Encoder::Png, PixelFormat::Rgba, CaptureFormat::Png),
@@ -67,6 +73,8 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         quality: "draft".into(),
         preset: p.preset.into(),
         x264_params: String::new(),
+        x265_params: String::new(),
+        x265_version: (encoder == Encoder::Libx265).then(|| framefan::av::X265_VERSION.to_string()),
         crf: Some(18),
         vp9_cpu_used: None,
         libvpx_version: (p.format == OutputFormat::Webm).then(|| framefan::av::VPX_VERSION.to_string()),

@@ -4,7 +4,7 @@
 //! `target/hf-reference`, or `$FRAMEFAN_HF_REFERENCE`), in each listed format, and compared
 //! frame by frame: PSNR over RGBA, both sides decoded to raw frames by ffmpeg, computed here.
 //!
-//! `parity.json`: `{"formats": ["png"|"mp4"|"webm"|"gif"], "fps": 30, "minMeanPsnr": 45,
+//! `parity.json`: `{"formats": ["png"|"mp4"|"h265"|"webm"|"gif"], "fps": 30, "minMeanPsnr": 45,
 //! "minFramePsnr": 35, "mp4MinMeanPsnr": 40, "mp4MinFramePsnr": 32, "webmMinMeanPsnr": 40,
 //! "webmMinFramePsnr": 32, "variables": {...}, "audio": true, "audioMinSnr": 20, "generate":
 //! {"tone.wav": ["-f", "lavfi", "-i", "sine", …]}}` (the mp4 and webm bounds default to 40/32;
@@ -118,9 +118,12 @@ fn copy_project(from: &Path, to: &Path) {
     }
 }
 
+/// The output's file name and `--format` of a listed format; `h265` is an mp4 that framefan
+/// renders with `--codec h265` and HyperFrames' CLI (which has no codec choice) as H.264.
 fn output_name(format: &str) -> (&'static str, &'static str) {
     match format {
         "mp4" => ("out.mp4", "mp4"),
+        "h265" => ("out-h265.mp4", "mp4"),
         "webm" => ("out.webm", "webm"),
         "gif" => ("out.gif", "gif"),
         _ => ("frames", "png-sequence"),
@@ -133,6 +136,9 @@ fn run_framefan(c: &Case, project: &Path, format: &str, work: &Path, cache: &Pat
     let mut cmd = Command::new(framefan_bin());
     cmd.arg("render").arg(project).arg("-o").arg(&out).args(["--format", fmt, "--fps", &c.fps.to_string()]);
     cmd.arg("--package-cache").arg(cache).args(["--progress", "none"]);
+    if format == "h265" {
+        cmd.args(["--codec", "h265"]);
+    }
     if let Some(v) = &c.variables {
         cmd.args(["--variables", &v.to_string()]);
     }
@@ -296,7 +302,7 @@ fn parity_with_the_hyperframes_cli() {
             let (worst_at, worst) =
                 scores.iter().enumerate().fold((0, f64::MAX), |m, (i, s)| if *s < m.1 { (i, *s) } else { m });
             let (min_mean, min_frame) = match format.as_str() {
-                "mp4" => c.bounds_mp4,
+                "mp4" | "h265" => c.bounds_mp4,
                 "webm" => c.bounds_webm,
                 _ => c.bounds_png,
             };
@@ -317,7 +323,7 @@ fn parity_with_the_hyperframes_cli() {
                     worst_at + 1
                 ));
             }
-            if let (Some(min_snr), "mp4" | "webm") = (c.audio, format.as_str()) {
+            if let (Some(min_snr), "mp4" | "h265" | "webm") = (c.audio, format.as_str()) {
                 failures.extend(compare_audio(&c.name, &ff, &hf, min_snr));
             }
         }

@@ -17,7 +17,6 @@ use super::feed::{self, ChunkFeed};
 use crate::av::demux::{Demuxer, VideoParams};
 use crate::av::ff;
 use crate::error::{Code, Error, Result};
-use crate::plan::format::Container;
 use crate::plan::{ChunkSpec, Plan};
 
 pub use crate::sidecar::{path as sidecar_path, read as read_sidecar, Checked as Sidecar};
@@ -106,10 +105,12 @@ fn check_params(
             params.width, params.height, d.width, d.height
         )));
     }
-    // WebM holds VP9 only (its muxer refuses H.264 and ProRes); say which chunk brought what.
+    // A format's chunks hold its encoders' codecs only (WebM's muxer refuses H.264, and an mp4
+    // of ProRes is no deliverable); say which chunk brought what.
     let format = d.format;
-    if format.spec().container == Container::Webm && params.codec != format.spec().encoder.codec_name() {
-        let want = format.spec().encoder.codec_name();
+    let codecs = format.spec().chunk_codecs();
+    if !codecs.contains(&params.codec.as_str()) {
+        let want = codecs.join(" or ");
         return Err(incompatible(format!("holds {} video; chunks of a {format} plan are {want}", params.codec)));
     }
     if params.video_delay != 0 {

@@ -116,6 +116,9 @@ pub const VPX_VERSION: &str = env!("FRAMEFAN_VPX_VERSION");
 /// The libopus version the crate was built against (webm's soundtrack encoder), as for libvpx.
 pub const OPUS_VERSION: &str = env!("FRAMEFAN_OPUS_VERSION");
 
+/// The libx265 version the crate was built against (mp4 with `--codec h265`), as for libvpx.
+pub const X265_VERSION: &str = env!("FRAMEFAN_X265_VERSION");
+
 /// Read the linked libav's versions and configuration.
 pub fn libav_info() -> LibavInfo {
     // SAFETY: av_version_info and avcodec_configuration return pointers to static NUL-terminated

@@ -1,4 +1,5 @@
-//! Video encoding for chunks: libx264 closed-GOP H.264, ProRes 4444 and libvpx VP9 with alpha,
+//! Video encoding for chunks: libx264 closed-GOP H.264, libx265 closed-GOP H.265 (`hvc1`),
+//! ProRes 4444 and libvpx VP9 with alpha,
 //! fed tightly packed yuv420p or RGBA frames, with BT.709 / TV-range colour conversion done
 //! bit-exactly by swscale.
 
@@ -21,6 +22,20 @@ pub enum VideoCodec {
         threads: u32,
         /// More x264 options (`key=value:…`, e.g. `aq-mode=3`), applied after the fixed
         /// closed-GOP ones; empty for the preset's own tuning.
+        params: String,
+    },
+    /// libx265, 8-bit 4:2:0 H.265 tagged `hvc1` (the sample entry Apple's players open).
+    H265 {
+        /// x265 preset (`ultrafast` … `veryslow`).
+        preset: String,
+        /// Constant rate factor (0..=51); exclusive with `bitrate`.
+        crf: Option<u32>,
+        /// Target bitrate in bits per second; exclusive with `crf`.
+        bitrate: Option<u64>,
+        /// Threads of x265's pool (one frame thread), fixed so output bytes do not depend on
+        /// the machine.
+        threads: u32,
+        /// More x265 options (`key=value:…`), applied after the fixed closed-GOP ones.
         params: String,
     },
     /// ProRes 4444 with alpha (`prores_ks`, yuva444p10le).
@@ -91,11 +106,34 @@ fn x264_params(gop: u32, threads: u32, extra: &str) -> String {
          threads={threads}:lookahead-threads=1:sliced-threads=0:colorprim=bt709:\
          transfer=bt709:colormatrix=bt709:range=tv"
     );
+    join_params(fixed, extra)
+}
+
+/// The x265 options of a chunk, as HyperFrames locks a chunked H.265 GOP (`keyint`,
+/// `min-keyint`, no scene cuts, closed GOP, headers repeated, no B-frames) with x265's threading
+/// fixed (one frame thread, a pool of `threads`: wavefront rows give the same bytes for any pool
+/// size, frame threads do not), its console log off (x265 prints to stderr itself) and no
+/// version SEI (x265 writes the machine's CPU feature mask into it, which would make the bytes
+/// depend on the worker), then `extra`, the plan's tuning.
+fn x265_params(gop: u32, threads: u32, extra: &str) -> String {
+    let fixed = format!(
+        "keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:bframes=0:\
+         pools={threads}:frame-threads=1:colorprim=bt709:transfer=bt709:colormatrix=bt709:\
+         range=limited:log-level=error:info=0"
+    );
+    join_params(fixed, extra)
+}
+
+fn join_params(fixed: String, extra: &str) -> String {
     match extra {
         "" => fixed,
         extra => format!("{fixed}:{extra}"),
     }
 }
+
+/// `hvc1`, the MP4 sample entry of HEVC with its parameter sets in the sample description:
+/// Apple's players refuse libavformat's default `hev1`.
+const HVC1: u32 = u32::from_le_bytes(*b"hvc1");
 
 impl VideoEncoder {
     /// Open the encoder described by `config`.
@@ -114,10 +152,10 @@ impl VideoEncoder {
         Ok(())
     }
 
-    /// Whether a new GOP needs a new encoder: x264 and libvpx carry state from frame to frame;
+    /// Whether a new GOP needs a new encoder: x264, x265 and libvpx carry state from frame to frame;
     /// ProRes frames are independent anyway.
     pub fn has_state(&self) -> bool {
-        matches!(self.config.codec, VideoCodec::H264 { .. } | VideoCodec::Vp9 { .. })
+        matches!(self.config.codec, VideoCodec::H264 { .. } | VideoCodec::H265 { .. } | VideoCodec::Vp9 { .. })
     }
 
     /// Whether packets carry the alpha plane as Matroska BlockAdditional side data (VP9 with
@@ -205,6 +243,7 @@ fn open_context(
     super::init();
     let (id, name, target) = match config.codec {
         VideoCodec::H264 { .. } => (ff::codec::Id::H264, "libx264", ff::format::Pixel::YUV420P),
+        VideoCodec::H265 { .. } => (ff::codec::Id::HEVC, "libx265", ff::format::Pixel::YUV420P),
         VideoCodec::ProRes4444 { .. } => (ff::codec::Id::PRORES, "prores_ks", ff::format::Pixel::YUVA444P10LE),
         VideoCodec::Vp9 { .. } => (ff::codec::Id::VP9, "libvpx-vp9", ff::format::Pixel::YUVA420P),
     };
@@ -247,6 +286,19 @@ fn open_context(
                 count: 1,
                 ..Default::default()
             });
+        }
+        VideoCodec::H265 { preset, crf, bitrate, threads, params } => {
+            opts.set("preset", preset);
+            if let Some(crf) = crf {
+                opts.set("crf", &crf.to_string());
+            }
+            if let Some(rate) = bitrate {
+                ctx.set_bit_rate(*rate as usize);
+            }
+            opts.set("forced-idr", "1");
+            opts.set("x265-params", &x265_params(config.gop, *threads, params));
+            // SAFETY: plain field of the context we own, set before avcodec_open2.
+            unsafe { (*ctx.as_mut_ptr()).codec_tag = HVC1 };
         }
         VideoCodec::ProRes4444 { threads } => {
             opts.set("profile", "4444");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Code, Error, Result};
 use crate::plan::fetch::FetchOptions;
 use crate::plan::fonts::FontOptions;
-use crate::plan::format::{self, ColorRange, ColorSpace, OutputFormat};
+use crate::plan::format::{self, Codec, ColorRange, ColorSpace, Encoder, OutputFormat};
 use crate::plan::model::{CaptureMode, EncoderConfig};
 use crate::time::{Fps, Rational};
 
@@ -134,7 +134,7 @@ impl Quality {
     }
 
     /// x264 options on top of the preset, as HyperFrames sets them for the same tier (draft is
-    /// the ultrafast one).
+    /// the ultrafast one); HyperFrames passes the same string to libx265 as `x265-params`.
     pub fn x264_params(self) -> &'static str {
         match self {
             Quality::Draft => X264_TUNED_ULTRAFAST,
@@ -161,9 +161,15 @@ impl Quality {
     }
 }
 
-/// Parse an output format name: one of [`OutputFormat::ALL`] (`mp4`, `mov`, `png-sequence`, `gif`).
+/// Parse an output format name: one of [`OutputFormat::ALL`] (`mp4`, `mov`, `png-sequence`,
+/// `gif`, `webm`).
 pub fn parse_format(text: &str) -> Result<OutputFormat> {
     OutputFormat::parse(text).ok_or_else(|| invalid(format::unknown("format", text, &OutputFormat::choices())))
+}
+
+/// Parse a video codec name: one of [`Codec::ALL`] (`h264`, `h265`).
+pub fn parse_codec(text: &str) -> Result<Codec> {
+    Codec::parse(text).ok_or_else(|| invalid(format::unknown("codec", text, &Codec::choices())))
 }
 
 /// Parse a frame rate written as `N`, `N/D` or a decimal such as `29.97`; `field` names where
@@ -216,6 +222,9 @@ pub struct PlanConfig {
     pub fps: Option<Fps>,
     /// Deliverable format.
     pub format: OutputFormat,
+    /// The video codec (`--codec`): a choice for mp4 only (h264, the default, or h265); `None` =
+    /// the format's own.
+    pub codec: Option<Codec>,
     /// Quality tier (preset, CRF, capture JPEG quality).
     pub quality: Quality,
     /// Constant rate factor override (0..=51); exclusive with `bitrate`.
@@ -266,6 +275,7 @@ impl Default for PlanConfig {
         PlanConfig {
             fps: None,
             format: OutputFormat::Mp4,
+            codec: None,
             quality: Quality::Looks,
             crf: None,
             bitrate: None,
@@ -317,6 +327,8 @@ pub struct ValidConfig {
     pub fps: Option<Fps>,
     /// Deliverable format.
     pub format: OutputFormat,
+    /// The chunk encoder: the format's own, or the one `--codec` chose.
+    pub encoder: Encoder,
     /// Quality tier.
     pub quality: Quality,
     /// Rate control for libx264 (the tier's CRF unless overridden).
@@ -374,6 +386,7 @@ impl PlanConfig {
             ));
         }
         let rate = self.rate_control()?;
+        let encoder = self.format.encoder_for(self.codec).map_err(invalid)?;
         let chunking = ChunkingConfig {
             chunk_size: self.chunk_size.map(|v| in_range("chunkSize", v, 1..=MAX_CHUNK_FRAMES)).transpose()?,
             gop_size: self.gop_size.map(|v| in_range("gopSize", v, 1..=MAX_CHUNK_FRAMES)).transpose()?,
@@ -399,6 +412,7 @@ impl PlanConfig {
             runtime,
             fps: self.fps,
             format: self.format,
+            encoder,
             quality: self.quality,
             rate,
             chunking,
@@ -410,7 +424,7 @@ impl PlanConfig {
             fonts: self.fonts_options()?,
             strict_fonts: self.strict_fonts,
             fetch: self.fetch.clone(),
-            warnings: self.ignored_options(),
+            warnings: self.ignored_options(encoder),
         })
     }
 
@@ -471,9 +485,9 @@ impl PlanConfig {
         }
     }
 
-    fn ignored_options(&self) -> Vec<String> {
+    fn ignored_options(&self, encoder: Encoder) -> Vec<String> {
         let mut warnings = Vec::new();
-        if !self.format.spec().encoder.has_rate_control() && (self.crf.is_some() || self.bitrate.is_some()) {
+        if !encoder.has_rate_control() && (self.crf.is_some() || self.bitrate.is_some()) {
             warnings.push(format!("crf/bitrate apply to mp4 and webm only; ignored for {}", self.format.as_str()));
         }
         warnings
@@ -522,22 +536,27 @@ impl ValidConfig {
         let chunk_size = chunking.size;
         let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
         let spec = self.format.spec();
-        let x264 = spec.encoder.is_x264();
-        let vp9 = spec.encoder == format::Encoder::LibvpxVp9;
-        let (crf, bitrate) = match (spec.encoder.has_rate_control(), self.rate) {
+        let encoder = self.encoder;
+        let x26x = encoder.is_x26x();
+        let vp9 = encoder == Encoder::LibvpxVp9;
+        let x265 = encoder == Encoder::Libx265;
+        let tuning = |on: bool| if on { self.quality.x264_params().to_string() } else { String::new() };
+        let (crf, bitrate) = match (encoder.has_rate_control(), self.rate) {
             (true, RateControl::Crf(c)) => (Some(c), None),
             (true, RateControl::Bitrate(b)) => (None, Some(b)),
             (false, _) => (None, None),
         };
         EncoderConfig {
-            encoder: spec.encoder,
+            encoder,
             quality: self.quality.tier().to_string(),
-            preset: match (x264, vp9) {
+            preset: match (x26x, vp9) {
                 (true, _) => self.quality.preset().to_string(),
                 (_, true) => self.quality.vp9_deadline().to_string(),
                 _ => String::new(),
             },
-            x264_params: if x264 { self.quality.x264_params().to_string() } else { String::new() },
+            x264_params: tuning(encoder == Encoder::Libx264),
+            x265_params: tuning(x265),
+            x265_version: x265.then(|| crate::av::X265_VERSION.to_string()),
             crf,
             vp9_cpu_used: vp9.then_some(VP9_CPU_USED),
             libvpx_version: vp9.then(|| crate::av::VPX_VERSION.to_string()),

@@ -116,7 +116,7 @@ pub fn unknown(field: &str, value: &str, choices: &str) -> String {
 spelled! {
     /// The deliverable a plan produces (`dimensions.format` in `plan.json`, `--format`).
     pub enum OutputFormat as "format" {
-        /// H.264 in MP4.
+        /// H.264 (or H.265 with `--codec h265`) in MP4.
         Mp4 = "mp4",
         /// ProRes 4444 in QuickTime.
         Mov = "mov",
@@ -141,6 +141,20 @@ spelled! {
         /// libvpx's VP9 encoder: closed GOPs without alt-ref frames, alpha as a second stream
         /// carried in each block's BlockAdditional; state carried from frame to frame.
         LibvpxVp9 = "libvpx-vp9",
+        /// libx265: 8-bit H.265 (HEVC) tagged `hvc1`, closed GOPs, state carried from frame to
+        /// frame; an mp4 plan made with `--codec h265`.
+        Libx265 = "libx265",
+    }
+}
+
+spelled! {
+    /// The video codec asked for with `--codec` (`codec` in the plan options): which encoder
+    /// makes an mp4. Other formats have one codec each and refuse the option.
+    pub enum Codec as "codec" {
+        /// H.264 through libx264 (an mp4's default).
+        H264 = "h264",
+        /// H.265 (HEVC) through libx265.
+        H265 = "h265",
     }
 }
 
@@ -240,8 +254,10 @@ pub struct FormatSpec {
     /// What the assembled output is stored in: the chunks' container, except where assemble
     /// makes the output from all frames at once (GIF's whole-video palette).
     pub output: Container,
-    /// The chunk encoder.
+    /// The chunk encoder by default.
     pub encoder: Encoder,
+    /// The other encoders that make this format, chosen with `--codec` (mp4: libx265).
+    pub alternatives: &'static [Encoder],
     /// The pixel format the encoder takes.
     pub pixel_format: PixelFormat,
     /// How frames are captured when the page is the output's size (a padded page is always
@@ -263,6 +279,7 @@ impl OutputFormat {
                 container: Container::Mp4,
                 output: Container::Mp4,
                 encoder: Encoder::Libx264,
+                alternatives: &[Encoder::Libx265],
                 pixel_format: PixelFormat::Yuv420p,
                 capture: CaptureFormat::Jpeg,
                 alpha: false,
@@ -272,6 +289,7 @@ impl OutputFormat {
                 container: Container::Mov,
                 output: Container::Mov,
                 encoder: Encoder::ProresKs,
+                alternatives: &[],
                 pixel_format: PixelFormat::Yuva444p10le,
                 capture: CaptureFormat::Png,
                 alpha: true,
@@ -281,6 +299,7 @@ impl OutputFormat {
                 container: Container::FrameDir,
                 output: Container::FrameDir,
                 encoder: Encoder::Png,
+                alternatives: &[],
                 pixel_format: PixelFormat::Rgba,
                 capture: CaptureFormat::Png,
                 alpha: true,
@@ -292,6 +311,7 @@ impl OutputFormat {
                 container: Container::FrameDir,
                 output: Container::Gif,
                 encoder: Encoder::Png,
+                alternatives: &[],
                 pixel_format: PixelFormat::Rgba,
                 capture: CaptureFormat::Png,
                 alpha: true,
@@ -304,6 +324,7 @@ impl OutputFormat {
                 container: Container::Webm,
                 output: Container::Webm,
                 encoder: Encoder::LibvpxVp9,
+                alternatives: &[],
                 pixel_format: PixelFormat::Yuva420p,
                 capture: CaptureFormat::Png,
                 alpha: true,
@@ -312,11 +333,27 @@ impl OutputFormat {
         }
     }
 
-    /// The name libav gives the output's video codec (the chunks' encoder's, except for a GIF).
-    pub const fn codec_name(self) -> &'static str {
+    /// The name libav gives the output's video codec when chunks are made by `encoder` (the
+    /// chunks' codec, except for a GIF).
+    pub const fn codec_name(self, encoder: Encoder) -> &'static str {
         match self.spec().output {
             Container::Gif => "gif",
-            Container::Mp4 | Container::Mov | Container::Webm | Container::FrameDir => self.spec().encoder.codec_name(),
+            Container::Mp4 | Container::Mov | Container::Webm | Container::FrameDir => encoder.codec_name(),
+        }
+    }
+
+    /// The encoder that makes this format with `codec` (`None`: the format's own). A codec is a
+    /// choice only where the format has alternatives (mp4); the error says why not.
+    pub fn encoder_for(self, codec: Option<Codec>) -> Result<Encoder, String> {
+        let spec = self.spec();
+        let Some(codec) = codec else { return Ok(spec.encoder) };
+        let encoder = codec.encoder();
+        match spec.makes(encoder) {
+            true => Ok(encoder),
+            false if spec.alternatives.is_empty() => {
+                Err(format!("codec {codec} applies to mp4 only; format {self} is always {}", spec.encoder))
+            }
+            false => Err(format!("codec {codec} does not make format {self}")),
         }
     }
 
@@ -326,11 +363,22 @@ impl OutputFormat {
     }
 }
 
-impl Encoder {
-    /// Whether an x264 preset and x264 options apply.
-    pub const fn is_x264(self) -> bool {
+impl Codec {
+    /// The encoder of this codec.
+    pub const fn encoder(self) -> Encoder {
         match self {
-            Encoder::Libx264 => true,
+            Codec::H264 => Encoder::Libx264,
+            Codec::H265 => Encoder::Libx265,
+        }
+    }
+}
+
+impl Encoder {
+    /// Whether x264-style presets (`ultrafast` … `veryslow`) and the quality tier's AQ and
+    /// deblocking options apply: libx264 and libx265 share them.
+    pub const fn is_x26x(self) -> bool {
+        match self {
+            Encoder::Libx264 | Encoder::Libx265 => true,
             Encoder::ProresKs | Encoder::Png | Encoder::LibvpxVp9 => false,
         }
     }
@@ -338,7 +386,7 @@ impl Encoder {
     /// Whether rate control (`crf`, `bitrate`) applies.
     pub const fn has_rate_control(self) -> bool {
         match self {
-            Encoder::Libx264 | Encoder::LibvpxVp9 => true,
+            Encoder::Libx264 | Encoder::Libx265 | Encoder::LibvpxVp9 => true,
             Encoder::ProresKs | Encoder::Png => false,
         }
     }
@@ -350,6 +398,7 @@ impl Encoder {
             Encoder::ProresKs => "prores",
             Encoder::Png => "png",
             Encoder::LibvpxVp9 => "vp9",
+            Encoder::Libx265 => "hevc",
         }
     }
 }
@@ -388,11 +437,28 @@ pub struct LockedFormat {
 }
 
 impl FormatSpec {
+    /// Whether `encoder` makes this format (its own or an alternative).
+    pub fn makes(&self, encoder: Encoder) -> bool {
+        encoder == self.encoder || self.alternatives.contains(&encoder)
+    }
+
+    /// Every encoder that makes this format: its own, then the alternatives.
+    pub fn encoders(&self) -> impl Iterator<Item = Encoder> + '_ {
+        std::iter::once(self.encoder).chain(self.alternatives.iter().copied())
+    }
+
+    /// The names libav gives the codecs of this format's chunks (its encoder's and each
+    /// alternative's), for messages and checks of chunks made elsewhere.
+    pub fn chunk_codecs(&self) -> Vec<&'static str> {
+        self.encoders().map(Encoder::codec_name).collect()
+    }
+
     /// Why `locked` cannot render this format, if it cannot: another encoder or pixel format,
     /// or lossy captures for a format with alpha. Lossless captures always fit (padded pages).
     pub fn mismatch(&self, locked: LockedFormat) -> Option<String> {
-        if locked.encoder != self.encoder {
-            return Some(format!("encoder {} does not make this format (it takes {})", locked.encoder, self.encoder));
+        if !self.makes(locked.encoder) {
+            let takes = self.encoders().map(Encoder::as_str).collect::<Vec<_>>().join(" or ");
+            return Some(format!("encoder {} does not make this format (it takes {takes})", locked.encoder));
         }
         if locked.pixel_format != self.pixel_format {
             return Some(format!(
@@ -426,7 +492,7 @@ mod tests {
     #[test]
     fn an_unknown_spelling_names_its_field_and_value() {
         let e = serde_json::from_str::<Encoder>("\"libvpx-vp8\"").unwrap_err().to_string();
-        assert!(e.contains("encoder \"libvpx-vp8\" is not one of libx264, prores_ks, png, libvpx-vp9"), "{e}");
+        assert!(e.contains("encoder \"libvpx-vp8\" is not one of libx264, prores_ks, png, libvpx-vp9, libx265"), "{e}");
         let e = serde_json::from_str::<PixelFormat>("\"YUV420P\"").unwrap_err().to_string();
         assert!(e.contains("pixelFormat \"YUV420P\" is not one of"), "{e}");
         let long = "x".repeat(500);
@@ -450,6 +516,23 @@ mod tests {
         assert!(OutputFormat::Mp4.spec().pixel_format.needs_even_sides());
         assert!(!OutputFormat::Mov.spec().pixel_format.needs_even_sides());
         assert!(!OutputFormat::Webm.spec().pixel_format.needs_even_sides(), "VP9 codes odd sizes");
+    }
+
+    #[test]
+    fn a_codec_is_a_choice_for_mp4_only() {
+        assert_eq!(OutputFormat::Mp4.encoder_for(None), Ok(Encoder::Libx264));
+        assert_eq!(OutputFormat::Mp4.encoder_for(Some(Codec::H265)), Ok(Encoder::Libx265));
+        assert_eq!(OutputFormat::Webm.encoder_for(None), Ok(Encoder::LibvpxVp9));
+        let e = OutputFormat::Webm.encoder_for(Some(Codec::H265)).unwrap_err();
+        assert!(e.contains("codec h265 applies to mp4 only; format webm is always libvpx-vp9"), "{e}");
+        assert!(OutputFormat::Mov.encoder_for(Some(Codec::H264)).is_err());
+        let mp4 = OutputFormat::Mp4.spec();
+        let h265 = LockedFormat { encoder: Encoder::Libx265, pixel_format: mp4.pixel_format, capture: mp4.capture };
+        assert_eq!(mp4.mismatch(h265), None);
+        let e = OutputFormat::Mov.spec().mismatch(h265).unwrap();
+        assert!(e.contains("encoder libx265 does not make this format (it takes prores_ks)"), "{e}");
+        assert_eq!(OutputFormat::Mp4.codec_name(Encoder::Libx265), "hevc");
+        assert_eq!(OutputFormat::Gif.codec_name(Encoder::Png), "gif");
     }
 
     #[test]

@@ -65,11 +65,11 @@ pub enum CaptureMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EncoderConfig {
-    /// The chunk encoder: the format's (see [`OutputFormat::spec`]).
+    /// The chunk encoder: the format's, or the one `--codec` chose (see [`OutputFormat::spec`]).
     pub encoder: Encoder,
     /// `draft`, `standard` or `high`.
     pub quality: String,
-    /// x264 preset; libvpx's deadline (`good`, or `realtime` for draft, as HyperFrames maps its
+    /// x264 / x265 preset; libvpx's deadline (`good`, or `realtime` for draft, as HyperFrames maps its
     /// tiers) for `libvpx-vp9`; empty for other encoders.
     pub preset: String,
     /// x264 options on top of the preset (the tier's tuning, as HyperFrames sets it), appended
@@ -77,6 +77,14 @@ pub struct EncoderConfig {
     /// recorded lack the key and keep the preset's own tuning.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub x264_params: String,
+    /// x265 options on top of the preset: for `libx265` only, the tier's tuning as HyperFrames
+    /// passes it (`x265-params`), appended to the fixed closed-GOP options.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub x265_params: String,
+    /// The libx265 version the plan was made with, for `libx265` only: a worker that links
+    /// another is refused (`FFMPEG_VERSION_MISMATCH`), as for libvpx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x265_version: Option<String>,
     /// Constant rate factor, when rate control is by quality.
     pub crf: Option<u32>,
     /// libvpx's `cpu-used` (speed/quality trade-off, -8..=8), locked so chunks do not depend on
@@ -108,8 +116,8 @@ pub struct EncoderConfig {
     pub jpeg_quality: u32,
     /// Device scale factor of the page (1).
     pub device_scale_factor: u32,
-    /// Encoder thread count (x264 threads / ProRes slices / libvpx threads), fixed so bytes do not depend on the
-    /// worker's cores.
+    /// Encoder thread count (x264 threads / x265 pool threads / ProRes slices / libvpx threads),
+    /// fixed so bytes do not depend on the worker's cores.
     pub encoder_threads: u32,
     /// The colour matrix tagged on the video.
     pub color_space: ColorSpace,

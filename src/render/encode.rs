@@ -77,7 +77,7 @@ impl ChunkEncoding {
     pub fn of(format: OutputFormat, config: VideoEncoderConfig) -> Self {
         match format.spec().encoder {
             Encoder::Png => ChunkEncoding::Png { width: config.width, height: config.height },
-            Encoder::Libx264 | Encoder::ProresKs | Encoder::LibvpxVp9 => {
+            Encoder::Libx264 | Encoder::Libx265 | Encoder::ProresKs | Encoder::LibvpxVp9 => {
                 ChunkEncoding::Video(format.spec().container, config)
             }
         }

@@ -270,6 +270,13 @@ fn chunk_encoding(plan: &ChunkPlan) -> ChunkEncoding {
             threads: e.encoder_threads,
             params: e.x264_params.clone(),
         }),
+        Encoder::Libx265 => video(VideoCodec::H265 {
+            preset: e.preset.clone(),
+            crf: e.crf,
+            bitrate: e.bitrate,
+            threads: e.encoder_threads,
+            params: e.x265_params.clone(),
+        }),
         Encoder::ProresKs => video(VideoCodec::ProRes4444 { threads: e.encoder_threads }),
         Encoder::LibvpxVp9 => video(VideoCodec::Vp9 {
             deadline: e.preset.clone(),

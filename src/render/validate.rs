@@ -94,24 +94,33 @@ pub fn render_config(plan: &Plan) -> Result<(EncoderConfig, Vec<ExtractedVideo>)
             format!("{}: for the plan's format {format}: {why}", file.display()),
         ));
     }
-    check_libvpx(&encoder, &file)?;
+    check_encoder_libs(&encoder, &file)?;
     let videos: VideosJson = read_json(&layout.videos_json())?;
     Ok((encoder, videos.extracted))
 }
 
-/// A webm plan's chunks are libvpx's bytes: this worker must link the libvpx the plan records.
-fn check_libvpx(encoder: &EncoderConfig, file: &Path) -> Result<()> {
-    match encoder.libvpx_version.as_deref() {
-        Some(planned) if planned != crate::av::VPX_VERSION => Err(Error::new(
-            Code::FfmpegVersionMismatch,
-            format!(
-                "{}: the plan was made with libvpx \"{planned}\", this worker links \"{}\"",
-                file.display(),
-                crate::av::VPX_VERSION
-            ),
-        )),
-        _ => Ok(()),
+/// A webm plan's chunks are libvpx's bytes, an h265 plan's libx265's: this worker must link the
+/// encoder library the plan records.
+fn check_encoder_libs(encoder: &EncoderConfig, file: &Path) -> Result<()> {
+    let recorded = [
+        ("libvpx", encoder.libvpx_version.as_deref(), crate::av::VPX_VERSION),
+        ("libx265", encoder.x265_version.as_deref(), crate::av::X265_VERSION),
+    ];
+    for (lib, planned, linked) in recorded {
+        match planned {
+            Some(planned) if planned != linked => {
+                return Err(Error::new(
+                    Code::FfmpegVersionMismatch,
+                    format!(
+                        "{}: the plan was made with {lib} \"{planned}\", this worker links \"{linked}\"",
+                        file.display()
+                    ),
+                ))
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 /// The chunk is a run of whole GOPs: it starts on a multiple of `gopSize` (a plan from upstream,

@@ -30,6 +30,7 @@ use serde::Serialize;
 use crate::av::audio::{AudioReader, SAMPLE_RATE};
 use crate::av::probe::{probe, StreamInfo};
 use crate::error::{Code, Error, Result};
+use crate::plan::layout::PlanLayout;
 use crate::plan::Plan;
 use crate::time::{Fps, Rational};
 
@@ -276,6 +277,16 @@ fn decoded_seconds(file: &Path) -> Result<f64> {
     Ok(samples as f64 / f64::from(SAMPLE_RATE))
 }
 
+/// The video codec the plan's output holds: its locked encoder's (`--codec`), or any its format
+/// can be made with when `meta/encoder.json` is not framefan's (a HyperFrames plan).
+fn expected_codecs(plan: &Plan) -> Vec<&'static str> {
+    let format = plan.dimensions.format;
+    match PlanLayout::new(&plan.dir).read_encoder() {
+        Ok(e) => vec![format.codec_name(e.encoder)],
+        Err(_) => format.spec().encoders().map(|e| format.codec_name(e)).collect(),
+    }
+}
+
 fn compare(plan: &Plan, video: &StreamInfo, problems: &mut Vec<String>) -> PlanComparison {
     let d = plan.dimensions;
     let before = problems.len();
@@ -288,9 +299,9 @@ fn compare(plan: &Plan, video: &StreamInfo, problems: &mut Vec<String>) -> PlanC
     if video.size != (d.width, d.height) {
         problems.push(format!("{}x{}, the plan has {}x{}", video.size.0, video.size.1, d.width, d.height));
     }
-    let codec = d.format.codec_name();
-    if video.codec != codec {
-        problems.push(format!("{} video, the plan's format {} is {codec}", video.codec, d.format));
+    let codecs = expected_codecs(plan);
+    if !codecs.contains(&video.codec.as_str()) {
+        problems.push(format!("{} video, the plan's format {} is {}", video.codec, d.format, codecs.join(" or ")));
     }
     PlanComparison {
         plan_hash: plan.plan_hash.clone(),

@@ -12,7 +12,8 @@
 # nasm); when it matches and the libraries are there, the script does nothing.
 #
 # Needs (.ci/deps/30-static.apt): dpkg-dev (dpkg-source), nasm, xz-utils, libx264-dev,
-# libvpx-dev and libopus-dev (their .a), zlib1g-dev, a C compiler, make, pkg-config.
+# libvpx-dev, libopus-dev, libx265-dev and libnuma-dev (their .a), zlib1g-dev, a C compiler, make,
+# pkg-config.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 PREFIX="$(realpath -m "${1:-$REPO/target/vendor-ffmpeg}")"
@@ -34,7 +35,7 @@ declare -A SHA256=(
 # decoders for captures, soundtracks and users' source media, and their containers. libvpx's VP9
 # decoder is there for alpha (the native one, which libav picks first, ignores a WebM's alpha
 # plane); it never replaces the native decoder for a source.
-ENCODERS="libx264,prores_ks,png,mjpeg,aac,libvpx_vp9,libopus,gif"
+ENCODERS="libx264,libx265,prores_ks,png,mjpeg,aac,libvpx_vp9,libopus,gif"
 DECODERS="h264,hevc,vp8,vp9,libvpx_vp9,prores,mpeg4,mjpeg,png,gif,mp3,mp3float,aac,opus,vorbis,flac,pcm_*"
 MUXERS="mp4,mov,webm,gif"
 DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac,gif"
@@ -44,15 +45,17 @@ FILTERS="palettegen,paletteuse,scale,format"
 PARSERS="h264,hevc,aac,mpegaudio,vp8,vp9,opus,vorbis,flac,mjpeg,png,mpeg4video"
 # vp9_superframe: the WebM muxer adds it to every VP9 stream (it fails without it).
 BSFS="aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb,vp9_superframe"
+# --pkg-config-flags=--static: the .pc files then name what the static encoder libraries need
+# themselves (x265 is C++: libstdc++, libnuma), which build.rs links after them.
 # A fixed --prefix: libav embeds its configure line (avcodec_configuration(), shown by `framefan
 # version`), which should not depend on where the checkout is; `make install prefix=` puts the
 # files into PREFIX. Nothing reads the prefix at run time (no programs, no data files).
 CONFIGURE=(
-  --prefix=/usr/local --extra-version="$EXTRA_VERSION"
+  --prefix=/usr/local --extra-version="$EXTRA_VERSION" --pkg-config-flags=--static
   --disable-everything --disable-autodetect --disable-programs --disable-doc --disable-network
   --disable-avdevice --disable-postproc
   --enable-static --disable-shared --enable-pic
-  --enable-gpl --enable-libx264 --enable-libvpx --enable-libopus --enable-zlib
+  --enable-gpl --enable-libx264 --enable-libx265 --enable-libvpx --enable-libopus --enable-zlib
   --enable-encoder="$ENCODERS" --enable-decoder="$DECODERS"
   --enable-muxer="$MUXERS" --enable-demuxer="$DEMUXERS" --enable-filter="$FILTERS"
   --enable-parser="$PARSERS" --enable-bsf="$BSFS" --enable-protocol=file,pipe
@@ -64,7 +67,7 @@ inputs_hash() {
     for f in "${!SHA256[@]}"; do echo "$f ${SHA256[$f]}"; done | sort
     cc --version | head -n1
     nasm -v
-    pkg-config --modversion x264 vpx opus
+    pkg-config --modversion x264 vpx opus x265 numa
   } | sha256sum | cut -d' ' -f1
 }
 

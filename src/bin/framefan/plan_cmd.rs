@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use framefan::plan::config::{
-    parse_bitrate, parse_format, parse_fps, PlanConfig, Quality, DEFAULT_MAX_PARALLEL_CHUNKS,
+    parse_bitrate, parse_codec, parse_format, parse_fps, PlanConfig, Quality, DEFAULT_MAX_PARALLEL_CHUNKS,
 };
 use framefan::plan::fetch::FetchOptions;
 use framefan::plan::fonts::FontOptions;
@@ -21,6 +21,10 @@ pub struct PlanFlags {
     /// Deliverable format: mp4, mov, png-sequence, webm (VP9 with alpha, Opus) or gif.
     #[arg(long, default_value = "mp4")]
     format: String,
+    /// Video codec of an mp4: h264 (libx264, the default) or h265 (libx265, tagged hvc1 for
+    /// Apple's players). Other formats have one codec each.
+    #[arg(long)]
+    codec: Option<String>,
     /// How many times a GIF plays (0..=65535; 0, the default, loops for ever). GIF only.
     #[arg(long, allow_hyphen_values = true)]
     gif_loop: Option<i64>,
@@ -28,10 +32,10 @@ pub struct PlanFlags {
     /// high or delivery (= high).
     #[arg(long, default_value = "looks")]
     quality: String,
-    /// Constant rate factor 0..=51 for x264 (mp4) or libvpx (webm) (overrides the tier's).
+    /// Constant rate factor 0..=51 for x264 / x265 (mp4) or libvpx (webm) (overrides the tier's).
     #[arg(long, allow_hyphen_values = true)]
     crf: Option<i64>,
-    /// Target bitrate of x264 (mp4) or libvpx (webm) in bits per second (8M, 2500k, 8000000); exclusive with --crf.
+    /// Target bitrate of x264 / x265 (mp4) or libvpx (webm) in bits per second (8M, 2500k, 8000000); exclusive with --crf.
     #[arg(long)]
     bitrate: Option<String>,
     /// Frames per chunk (1..=3600), rounded up to whole GOPs.
@@ -90,6 +94,7 @@ impl PlanFlags {
         Ok(PlanConfig {
             fps: self.fps.as_deref().map(parse_fps).transpose()?,
             format: parse_format(&self.format)?,
+            codec: self.codec.as_deref().map(parse_codec).transpose()?,
             quality: Quality::parse(&self.quality)?,
             crf: self.crf,
             bitrate: self.bitrate.as_deref().map(parse_bitrate).transpose()?,
