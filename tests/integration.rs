@@ -344,3 +344,42 @@ mod remote;
 mod run;
 #[path = "version.rs"]
 mod version;
+
+/// The same GOPs as one chunk and as two give the same file, even when chunk 0 alone is much
+/// denser than the whole: libav reads a chunk's own bit rate from its `btrt`, and the output
+/// track must not declare it (it would make the MP4's bytes depend on the chunking).
+#[test]
+fn a_dense_first_chunk_does_not_set_the_output_bit_rate() {
+    use framefan::av::video::{FrameFormat, VideoEncoderConfig};
+    use framefan::render::ChunkWriter;
+    let (w, h) = (64, 48);
+    // Ten noisy frames, then ten flat ones.
+    let frame = |f: i64| match f < 10 {
+        true => (0..w * h * 3 / 2).map(|i| ((i as i64 * 7919 + f * 104_729) % 251) as u8).collect::<Vec<u8>>(),
+        false => vec![128u8; (w * h * 3 / 2) as usize],
+    };
+    let mut outputs = Vec::new();
+    for chunk_frames in [vec![20], vec![10, 10]] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = PlanSpec { width: w, height: h, ..PlanSpec::mp4((30, 1), chunk_frames.clone()) };
+        write_plan(dir.path(), &spec);
+        std::fs::write(dir.path().join("meta/encoder.json"), r#"{"gopSize":10}"#).unwrap();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for (i, n) in chunk_frames.iter().enumerate() {
+            let path = dir.path().join(format!("chunk-{i:03}.mp4"));
+            let config = VideoEncoderConfig { width: w, height: h, fps: spec.fps(), gop: 10, codec: h264("ultrafast") };
+            let mut writer = ChunkWriter::create(&path, spec.format, config, start).unwrap();
+            for f in start..start + n {
+                writer.push(FrameFormat::Yuv420p, &frame(f)).unwrap();
+            }
+            write_sidecar(&path, PLAN_HASH, &writer.finish().unwrap().sha256);
+            chunks.push(path);
+            start += n;
+        }
+        let out = dir.path().join("out.mp4");
+        run(dir.path(), &chunks, None, &out).unwrap();
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert!(outputs[0] == outputs[1], "one chunk and two chunks of the same GOPs differ");
+}
