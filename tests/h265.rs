@@ -194,3 +194,30 @@ fn a_codec_the_format_cannot_take_is_refused_before_anything_is_written() {
         assert!(!plan.exists(), "{extra:?} left a plan directory");
     }
 }
+
+/// `verify --plan` reads the colour tags back: the render's are the plan's BT.709 TV range; a
+/// file of the same frames tagged otherwise is named tag by tag.
+#[test]
+fn verify_checks_the_colour_tags_against_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path());
+    let plan = dir.path().join("plan");
+    ok(&[os("plan"), project.as_os_str(), plan.as_os_str(), os("--codec"), os("h265"), os("--quality"), os("draft")]);
+    let other = dir.path().join("other.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=192x108:r=30:d=2", "-c:v", "libx265"])
+        .args(["-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-colorspace", "bt470bg"])
+        .args(["-color_range", "pc", "-color_primaries", "bt709", "-color_trc", "bt709", "-tag:v", "hvc1"])
+        .args(["-movflags", "+faststart"])
+        .arg(&other)
+        .status()
+        .expect("the ffmpeg CLI (tests only)");
+    assert!(made.success());
+    let report = framefan::verify::verify(&other, Some(&plan)).unwrap();
+    assert!(!report.consistent);
+    assert_eq!((report.color.matrix.as_str(), report.color.range.as_str()), ("bt470bg", "pc"));
+    assert_eq!(
+        report.problems,
+        ["colour matrix bt470bg, the plan's encoder writes bt709", "colour range pc, the plan's encoder writes tv"]
+    );
+}

@@ -34,6 +34,43 @@ pub struct StreamInfo {
     pub alpha_mode: bool,
     /// Packets carrying Matroska BlockAdditional side data (the alpha plane of VP8/VP9).
     pub alpha_packets: i64,
+    /// The colour tags the container or codec states, video only.
+    pub color: ColorTags,
+}
+
+/// A video stream's colour tags as libav names them (`bt709`, `tv`, …; `unknown` when the file
+/// does not say).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ColorTags {
+    /// Matrix coefficients (`colorspace`).
+    pub matrix: String,
+    /// Sample range: `tv` (limited) or `pc` (full).
+    pub range: String,
+    /// Colour primaries.
+    pub primaries: String,
+    /// Transfer characteristics.
+    pub transfer: String,
+}
+
+/// libav's name for a colour enum value; `unknown` where it has none.
+fn color_name(name: *const std::os::raw::c_char) -> String {
+    if name.is_null() {
+        return "unknown".to_string();
+    }
+    // SAFETY: libav's av_color_*_name return pointers to static NUL-terminated strings.
+    unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned()
+}
+
+fn color_tags(p: &ff::ffi::AVCodecParameters) -> ColorTags {
+    // SAFETY: the av_color_*_name functions only index static tables (NULL when out of range).
+    unsafe {
+        ColorTags {
+            matrix: color_name(ff::ffi::av_color_space_name(p.color_space)),
+            range: color_name(ff::ffi::av_color_range_name(p.color_range)),
+            primaries: color_name(ff::ffi::av_color_primaries_name(p.color_primaries)),
+            transfer: color_name(ff::ffi::av_color_transfer_name(p.color_trc)),
+        }
+    }
 }
 
 /// A media file's first video and first audio stream.
@@ -53,11 +90,13 @@ fn rational(r: ff::Rational) -> Rational {
 
 fn stream_info(stream: &ff::format::stream::Stream<'_>) -> StreamInfo {
     let par = stream.parameters();
-    // SAFETY: `par` borrows a live AVCodecParameters owned by the open input; we read three
-    // plain integer fields.
-    let (width, height, sample_rate) = unsafe {
+    // SAFETY: `par` borrows a live AVCodecParameters owned by the open input; we read plain
+    // integer fields.
+    let (width, height, sample_rate, color) = unsafe {
         let p = &*par.as_ptr();
-        (p.width, p.height, p.sample_rate)
+        let color =
+            if p.codec_type == ff::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO { color_tags(p) } else { ColorTags::default() };
+        (p.width, p.height, p.sample_rate, color)
     };
     let duration = stream.duration();
     StreamInfo {
@@ -72,6 +111,7 @@ fn stream_info(stream: &ff::format::stream::Stream<'_>) -> StreamInfo {
         span: 0,
         alpha_mode: stream.metadata().iter().any(|(k, v)| k.eq_ignore_ascii_case("alpha_mode") && v == "1"),
         alpha_packets: 0,
+        color,
     }
 }
 

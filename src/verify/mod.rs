@@ -20,6 +20,7 @@
 
 pub mod gif;
 
+mod color;
 mod ebml;
 
 use std::io::{Read, Seek, SeekFrom};
@@ -28,9 +29,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::av::audio::{AudioReader, SAMPLE_RATE};
-use crate::av::probe::{probe, StreamInfo};
+use crate::av::probe::{probe, ColorTags, StreamInfo};
 use crate::error::{Code, Error, Result};
 use crate::plan::layout::PlanLayout;
+use crate::plan::model::EncoderConfig;
 use crate::plan::Plan;
 use crate::time::{Fps, Rational};
 
@@ -86,6 +88,8 @@ pub struct VerifyReport {
     /// Whether the index (`moov`, or WebM's Cues) precedes the media data (`mdat`, or the first
     /// Cluster).
     pub index_first: bool,
+    /// The video's colour tags (matrix, range, primaries, transfer) as the file states them.
+    pub color: ColorTags,
     /// WebM only: whether the video carries alpha (`ALPHA_MODE=1` and a BlockAdditional on
     /// every block); `None` for other containers.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -172,6 +176,7 @@ pub fn verify(file: &Path, plan_dir: Option<&Path>) -> Result<VerifyReport> {
     Ok(VerifyReport {
         path: file.to_path_buf(),
         container: info.format,
+        color: video.color.clone(),
         codec: video.codec.clone(),
         frames: video.packets,
         width: video.size.0,
@@ -203,6 +208,7 @@ fn empty_stream() -> StreamInfo {
         span: 0,
         alpha_mode: false,
         alpha_packets: 0,
+        color: ColorTags::default(),
     }
 }
 
@@ -278,12 +284,12 @@ fn decoded_seconds(file: &Path) -> Result<f64> {
 }
 
 /// The video codec the plan's output holds: its locked encoder's (`--codec`), or any its format
-/// can be made with when `meta/encoder.json` is not framefan's (a HyperFrames plan).
-fn expected_codecs(plan: &Plan) -> Vec<&'static str> {
+/// can be made with when `meta/encoder.json` is not framefan's (a HyperFrames plan, `None`).
+fn expected_codecs(plan: &Plan, encoder: Option<&EncoderConfig>) -> Vec<&'static str> {
     let format = plan.dimensions.format;
-    match PlanLayout::new(&plan.dir).read_encoder() {
-        Ok(e) => vec![format.codec_name(e.encoder)],
-        Err(_) => format.spec().encoders().map(|e| format.codec_name(e)).collect(),
+    match encoder {
+        Some(e) => vec![format.codec_name(e.encoder)],
+        None => format.spec().encoders().map(|e| format.codec_name(e)).collect(),
     }
 }
 
@@ -299,9 +305,13 @@ fn compare(plan: &Plan, video: &StreamInfo, problems: &mut Vec<String>) -> PlanC
     if video.size != (d.width, d.height) {
         problems.push(format!("{}x{}, the plan has {}x{}", video.size.0, video.size.1, d.width, d.height));
     }
-    let codecs = expected_codecs(plan);
+    let encoder = PlanLayout::new(&plan.dir).read_encoder().ok();
+    let codecs = expected_codecs(plan, encoder.as_ref());
     if !codecs.contains(&video.codec.as_str()) {
         problems.push(format!("{} video, the plan's format {} is {}", video.codec, d.format, codecs.join(" or ")));
+    }
+    if let Some(e) = &encoder {
+        problems.extend(color::problems(e, &video.color));
     }
     PlanComparison {
         plan_hash: plan.plan_hash.clone(),
@@ -385,6 +395,7 @@ fn verify_gif(file: &Path, plan: Option<&Plan>) -> Result<VerifyReport> {
     Ok(VerifyReport {
         path: file.to_path_buf(),
         container: "gif".into(),
+        color: ColorTags::default(),
         codec: "gif".into(),
         frames,
         width: info.width,

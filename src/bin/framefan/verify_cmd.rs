@@ -39,6 +39,13 @@ fn print(r: &VerifyReport, json: bool) {
     }
     println!("{}: {} {} {}x{}", r.path.display(), r.container, r.codec, r.width, r.height);
     println!("  frames {}, r_frame_rate {}, avg_frame_rate {}", r.frames, r.r_frame_rate, r.avg_frame_rate);
+    let c = &r.color;
+    if !c.matrix.is_empty() {
+        println!(
+            "  colour: matrix {}, range {}, primaries {}, transfer {}",
+            c.matrix, c.range, c.primaries, c.transfer
+        );
+    }
     let exact = if r.duration_exact { "exactly frames/fps" } else { "NOT frames/fps" };
     println!("  duration {:.6} s ({exact}), index first: {}", r.duration_seconds, r.index_first);
     match (r.audio_duration_seconds, r.audio_offset_ms) {
