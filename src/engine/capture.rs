@@ -31,13 +31,11 @@ use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 
 use std::path::PathBuf;
 
-use super::browser::{BrowserBinary, LaunchOptions, Session};
-use super::page::{engine_script, PageConfig};
+use super::browser::{BrowserBinary, CaptureMode, LaunchOptions, Session};
+use super::page::{engine_script, ExtractedVideo, PageConfig};
 use super::server::FileServer;
 use super::watch::Watch;
 use crate::error::{Code, Error, Result};
-use crate::plan::model::CaptureMode;
-use crate::plan::model::ExtractedVideo;
 use crate::time::Fps;
 
 /// Image format of captured frames.

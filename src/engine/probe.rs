@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use super::browser::BrowserBinary;
 use super::capture::{broken_fonts_message, Capturer, PageSpec, ShotFormat};
-use super::server::FileServer;
+use super::page::served_html;
+use super::server::{FileServer, Site};
 use crate::error::{Code, Error, Result};
 use crate::time::{Fps, Rational};
 
@@ -45,8 +46,6 @@ pub struct ProbeSpec<'a> {
     pub fps: Fps,
     /// Variable overrides (`window.__hfVariables`), a JSON object.
     pub variables: &'a serde_json::Value,
-    /// The runtime's script text, injected into the page.
-    pub runtime: Option<&'a str>,
     /// Whether to read the page's duration (a root without `data-duration`).
     pub measure: bool,
     /// Whether a font face that fails to load fails the probe (`--strict-fonts`).
@@ -67,9 +66,10 @@ pub struct Probed {
     pub broken_fonts: Vec<String>,
 }
 
-/// Probe the plan being built at `plan_dir` (its `compiled/` is served as render-chunk serves it).
-pub fn probe_plan(plan_dir: &Path, spec: &ProbeSpec<'_>) -> Result<Probed> {
-    block_on(|| async { FileServer::start(plan_dir, spec.runtime).await }, spec)
+/// Probe the plan being built, served as `site` (its `compiled/` and page, as render-chunk serves
+/// them).
+pub fn probe_plan(site: Site, spec: &ProbeSpec<'_>) -> Result<Probed> {
+    block_on(|| async { FileServer::start(site).await }, spec)
 }
 
 /// Load `html` (the compiled page of the project at `project`, served over the project itself)
@@ -84,8 +84,13 @@ pub fn page_duration(
     runtime: Option<&str>,
 ) -> Result<Rational> {
     let variables = serde_json::json!({});
-    let spec = ProbeSpec { width, height, fps, variables: &variables, runtime, measure: true, strict_fonts: false };
-    let probed = block_on(|| async { FileServer::project(project, html, runtime).await }, &spec)?;
+    let spec = ProbeSpec { width, height, fps, variables: &variables, measure: true, strict_fonts: false };
+    let site = Site {
+        root: project.to_path_buf(),
+        video_frames: project.join(".framefan-no-video-frames"),
+        index_html: served_html(html.to_string(), runtime).into_bytes(),
+    };
+    let probed = block_on(|| async { FileServer::start(site).await }, &spec)?;
     probed.duration.ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "the page reported no duration"))
 }
 
