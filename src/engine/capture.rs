@@ -27,12 +27,12 @@ use chromiumoxide::cdp::browser_protocol::headless_experimental::{
 use chromiumoxide::cdp::browser_protocol::page::{
     AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams,
 };
-use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 
 use std::path::PathBuf;
 
 use super::browser::{BrowserBinary, CaptureMode, LaunchOptions, Session};
 use super::page::{engine_script, ExtractedVideo, PageConfig};
+use super::protocol::{Call, FailureKind, ReadyAnswer};
 use super::server::FileServer;
 use super::watch::Watch;
 use crate::error::{Code, Error, Result};
@@ -127,15 +127,15 @@ pub const FIRST_IMAGE_LIMIT: Duration = Duration::from_secs(30);
 pub const FIRST_IMAGE_RELOAD: Duration = Duration::from_secs(10);
 
 /// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
-/// ("script", "image", "not-ready"; a failed font face is no failure: it is reported apart, as
+/// (a failed font face is no failure: it is reported apart, as
 /// `brokenFonts`, see [`Capturer::broken_fonts`]). At plan time each kind is deterministic and
 /// final; in render-chunk the page passed that probe, so anything but a script error may be
 /// transient and stays retryable.
-pub fn failure_code(kind: &str, probe: bool) -> Code {
+pub fn failure_code(kind: FailureKind, probe: bool) -> Code {
     match (kind, probe) {
-        ("script", _) => Code::PageScriptError,
-        ("image", true) => Code::ImageLoadFailed,
-        (_, true) => Code::PageNeverReady,
+        (FailureKind::Script, _) => Code::PageScriptError,
+        (FailureKind::Image, true) => Code::ImageLoadFailed,
+        (FailureKind::NotReady, true) => Code::PageNeverReady,
         (_, false) => Code::PageNotReady,
     }
 }
@@ -264,17 +264,18 @@ impl Capturer {
         let url = url.clone();
         let navigate = page.execute(NavigateParams::new(url.as_str()));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
-        let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
-        let ready = page.execute(evaluate(&expr));
+        let ready = page.execute(Call::Ready { timeout: ready_timeout, grace }.params());
         let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
         if let Some(ex) = &answer.exception_details {
             return Err(Error::new(Code::PageScriptError, format!("page index.html: {}", exception_text(ex))));
         }
         let value = answer.result.result.value.clone().unwrap_or_default();
-        self.read_ready(&value)?;
+        let ready = ReadyAnswer::from_value(&value)
+            .map_err(|e| Error::new(Code::PageScriptError, format!("page index.html: {e}")))?;
+        self.read_ready(ready)?;
         if self.transparent {
-            let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
+            let shown = page.execute(Call::Transparent.params()).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
         if self.probe {
@@ -287,25 +288,23 @@ impl Capturer {
     /// What `window.__framefan.ready` answered: a failure is the error (its code by
     /// [`failure_code`]); failed font faces are kept for the probe to judge and are a warning in a
     /// render; the page's warnings and unregistered timelines are kept.
-    fn read_ready(&mut self, value: &serde_json::Value) -> Result<()> {
-        if let Some(failed) = value.get("failure") {
-            let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
-            let text: String = failed.get("message").and_then(|m| m.as_str()).unwrap_or("").chars().take(400).collect();
-            return Err(Error::new(failure_code(kind, self.probe), format!("page index.html: {text}")));
-        }
-        let strings = |key: &str| -> Vec<String> {
-            let items = value.get(key).and_then(|w| w.as_array());
-            items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
+    fn read_ready(&mut self, answer: ReadyAnswer) -> Result<()> {
+        let ready = match answer {
+            ReadyAnswer::Ready(ready) => ready,
+            ReadyAnswer::Failed(failed) => {
+                let text: String = failed.message.chars().take(400).collect();
+                return Err(Error::new(failure_code(failed.kind, self.probe), format!("page index.html: {text}")));
+            }
         };
-        self.broken_fonts = strings("brokenFonts");
+        self.broken_fonts = ready.broken_fonts;
         if !self.broken_fonts.is_empty() && !self.probe {
             // The page passed plan's probe with these faces: the text draws with the fallback.
             let message = broken_fonts_message(&self.broken_fonts);
             self.warnings.push(format!("page: {message}; its text draws with the next family"));
         }
-        self.warnings.extend(strings("warnings").into_iter().map(|w| format!("page: {w}")));
-        self.unregistered = strings("unregistered");
-        self.ready_duration = value.get("duration").and_then(serde_json::Value::as_f64);
+        self.warnings.extend(ready.warnings.into_iter().map(|w| format!("page: {w}")));
+        self.unregistered = ready.unregistered;
+        self.ready_duration = ready.duration;
         Ok(())
     }
 
@@ -346,7 +345,7 @@ impl Capturer {
     /// examples) would only delay that.
     async fn probe_seek(&mut self) -> Result<()> {
         let page = self.session.page.clone();
-        let seek = page.execute(evaluate("window.__framefan.seek(0)"));
+        let seek = page.execute(Call::Seek(0).params());
         let res = self.pump_until(seek, Duration::from_secs(20)).await?;
         self.watch = None;
         let res = res.map_err(|e| crashed("seeking to frame 0", e))?;
@@ -563,7 +562,7 @@ impl Capturer {
 
     async fn seek(&mut self, frame: i64) -> Result<()> {
         let page = self.session.page.clone();
-        let seek = page.execute(evaluate(&format!("window.__framefan.seek({frame})")));
+        let seek = page.execute(Call::Seek(frame).params());
         let res = self.watched(seek).await.map_err(|e| e.prefixed(&format!("frame {frame}")))?;
         let res = res.map_err(|e| crashed(&format!("seeking to frame {frame}"), e))?;
         if let Some(ex) = &res.result.exception_details {
@@ -613,7 +612,7 @@ impl Capturer {
                 continue;
             }
             // Nothing new was drawn: repaint an invisible pixel so the next frame has damage.
-            let _nudged = self.session.page.execute(evaluate("window.__framefan.damage()")).await;
+            let _nudged = self.session.page.execute(Call::Damage.params()).await;
             tokio::time::sleep(Duration::from_millis(5 * attempt.min(10))).await;
             attempt += 1;
         }
@@ -642,12 +641,7 @@ impl Capturer {
 
     /// The WebGL renderer the page would get (`None` without WebGL): software or GPU.
     pub async fn webgl_renderer(&mut self) -> Option<String> {
-        // The probe's context is released at once rather than left to the garbage collector.
-        let expr = "(() => { const c = document.createElement('canvas').getContext('webgl'); if (!c) return null; \
-                    const e = c.getExtension('WEBGL_debug_renderer_info'); \
-                    const r = String(c.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : c.RENDERER)); \
-                    const l = c.getExtension('WEBGL_lose_context'); if (l) l.loseContext(); return r; })()";
-        let res = self.session.page.execute(evaluate(expr)).await.ok()?;
+        let res = self.session.page.execute(Call::WebglRenderer.params()).await.ok()?;
         res.result.result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string)
     }
 
@@ -655,13 +649,6 @@ impl Capturer {
     pub async fn close(self) {
         self.session.close().await;
     }
-}
-
-fn evaluate(expr: &str) -> EvaluateParams {
-    let mut p = EvaluateParams::new(expr);
-    p.await_promise = Some(true);
-    p.return_by_value = Some(true);
-    p
 }
 
 fn exception_text(ex: &chromiumoxide::cdp::js_protocol::runtime::ExceptionDetails) -> String {
@@ -679,12 +666,12 @@ mod tests {
     #[test]
     fn a_probed_page_fails_for_good_and_a_rendered_one_may_be_retried() {
         for (kind, probed, rendered) in [
-            ("script", Code::PageScriptError, Code::PageScriptError),
-            ("image", Code::ImageLoadFailed, Code::PageNotReady),
-            ("not-ready", Code::PageNeverReady, Code::PageNotReady),
+            (FailureKind::Script, Code::PageScriptError, Code::PageScriptError),
+            (FailureKind::Image, Code::ImageLoadFailed, Code::PageNotReady),
+            (FailureKind::NotReady, Code::PageNeverReady, Code::PageNotReady),
         ] {
             assert_eq!(failure_code(kind, true), probed);
-            assert!(!probed.is_retryable(), "{kind} at plan time");
+            assert!(!probed.is_retryable(), "{kind:?} at plan time");
             assert_eq!(failure_code(kind, false), rendered);
         }
         for code in [Code::PageScriptTimeout, Code::FontLoadFailed, Code::ImageLoadFailed, Code::PageNeverReady] {

@@ -7,6 +7,7 @@
 //! - [`page`]: what is injected — framefan's engine layer (`page.js`: virtual time, seeded
 //!   randomness, render-mode globals, video frames, the ready/seek protocol) before any page
 //!   script, and HyperFrames' published runtime in `<head>`;
+//! - [`protocol`]: the page's JavaScript entry points, named once, and its typed answers;
 //! - [`capture`]: launch, load, wait until ready, per-frame seek and capture;
 //! - [`probe`]: `plan`'s one load of the frozen page (fails on a page that does not become
 //!   ready, records timelines that never register, reads a duration the root does not declare);
@@ -17,5 +18,6 @@ pub mod capture;
 pub mod page;
 pub mod probe;
 pub mod process;
+pub mod protocol;
 pub mod server;
 pub mod watch;

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use chromiumoxide::cdp::js_protocol::debugger::{
     EnableParams, EventPaused, EventScriptParsed, PauseParams, SetBreakpointsActiveParams,
 };
-use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
 use futures_util::StreamExt;
 
+use super::protocol::heartbeat;
 use crate::error::{Code, Error, Result};
 
 /// How long the debugger gets to say where a stuck script is.
@@ -83,7 +83,7 @@ impl Watch {
             None => {
                 let page = self.page.clone();
                 let task = tokio::spawn(async move {
-                    let _answered = page.execute(EvaluateParams::new("0")).await;
+                    let _answered = page.execute(heartbeat()).await;
                 });
                 self.beat = Some((Instant::now(), task));
             }
