@@ -8,6 +8,7 @@
 //!   randomness, render-mode globals, video frames, the ready/seek protocol) before any page
 //!   script, and HyperFrames' published runtime in `<head>`;
 //! - [`protocol`]: the page's JavaScript entry points, named once, and its typed answers;
+//! - [`policy`]: why a page is loaded (plan's probe or render-chunk's capture) and what follows;
 //! - [`capture`]: launch, load, wait until ready, per-frame seek and capture;
 //! - [`probe`]: `plan`'s one load of the frozen page (fails on a page that does not become
 //!   ready, records timelines that never register, reads a duration the root does not declare);
@@ -16,6 +17,7 @@
 pub mod browser;
 pub mod capture;
 pub mod page;
+pub mod policy;
 pub mod probe;
 pub mod process;
 pub mod protocol;

@@ -6,7 +6,7 @@
 //! - does the page become ready at all? Failures are deterministic here, so each is final
 //!   (exit 3) with its own code: a script that throws or does not load (`PAGE_SCRIPT_ERROR`), one
 //!   that never yields (`PAGE_SCRIPT_TIMEOUT`, found by a heartbeat within
-//!   [`super::capture::BUSY_LIMIT`], then the browser is killed), an image that fails
+//!   [`super::policy::BUSY_LIMIT`], then the browser is killed), an image that fails
 //!   (`IMAGE_LOAD_FAILED`), a bounded wait that runs out (`PAGE_NEVER_READY`); messages name the
 //!   script or image;
 //! - which `@font-face` rules fail to load: HyperFrames renders such a page, its text in the next
@@ -26,6 +26,7 @@ use std::time::Duration;
 use super::browser::BrowserBinary;
 use super::capture::{broken_fonts_message, Capturer, PageSpec, ShotFormat};
 use super::page::served_html;
+use super::policy::Policy;
 use super::server::{FileServer, Site};
 use crate::error::{Code, Error, Result};
 use crate::time::{Fps, Rational};
@@ -134,7 +135,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
         transparent: false,
         ready_timeout: READY_TIMEOUT,
         timeline_grace: TIMELINE_GRACE,
-        probe: true,
+        policy: Policy::Probe,
     };
     let cap = Capturer::launch(server, &page).await?;
     // The duration the page reported when it became ready, before any seek (see

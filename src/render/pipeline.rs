@@ -21,6 +21,7 @@ use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
 use crate::engine::browser::BrowserBinary;
 use crate::engine::capture::{Capturer, PageSpec, ShotFormat};
+use crate::engine::policy::Policy;
 use crate::engine::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::format::{CaptureFormat, Encoder, PixelFormat};
@@ -340,7 +341,7 @@ async fn open_one(
         format,
         ready_timeout: spec.ready_timeout,
         timeline_grace: spec.timeline_grace,
-        probe: false,
+        policy: Policy::Capture,
     };
     Capturer::launch(server, &page).await
 }
