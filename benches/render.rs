@@ -64,7 +64,11 @@ fn plan(dir: &std::path::Path, preset: &'static str) -> std::path::PathBuf {
 /// returns launch → first frame and the mean time per later frame.
 async fn capture_each(plan: &std::path::Path, frames: i64, mut each: impl FnMut(String)) -> (Duration, Duration) {
     let runtime = framefan::runtime::Runtime::of_plan(plan).unwrap();
-    let server = FileServer::start(plan, runtime.as_ref().map(|r| r.source.as_str())).await.unwrap();
+    let server = FileServer::start(
+        framefan::plan::layout::PlanLayout::new(plan).site(runtime.as_ref().map(|r| r.source.as_str())).unwrap(),
+    )
+    .await
+    .unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
     let t0 = Instant::now();

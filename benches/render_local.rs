@@ -37,7 +37,11 @@ fn project() -> PathBuf {
 
 async fn open(plan: &Path, scratch: &Path) -> (FileServer, Capturer) {
     let runtime = framefan::runtime::Runtime::of_plan(plan).unwrap();
-    let server = FileServer::start(plan, runtime.as_ref().map(|r| r.source.as_str())).await.unwrap();
+    let server = FileServer::start(
+        framefan::plan::layout::PlanLayout::new(plan).site(runtime.as_ref().map(|r| r.source.as_str())).unwrap(),
+    )
+    .await
+    .unwrap();
     let page = page_plan::capture_spec(scratch, 1920, 1080, ShotFormat::Jpeg(80));
     let cap = Capturer::launch(&server, &page).await.unwrap();
     (server, cap)

@@ -178,6 +178,6 @@ pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat)
         transparent: format == ShotFormat::Png,
         ready_timeout: std::time::Duration::from_secs(20),
         timeline_grace: std::time::Duration::from_secs(2),
-        probe: false,
+        policy: framefan::engine::policy::Policy::Capture,
     }
 }

@@ -529,7 +529,11 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let jpeg = rt.block_on(async {
         let runtime = framefan::runtime::Runtime::of_plan(&plan).unwrap();
-        let server = FileServer::start(&plan, runtime.as_ref().map(|r| r.source.as_str())).await.unwrap();
+        let server = FileServer::start(
+            framefan::plan::layout::PlanLayout::new(&plan).site(runtime.as_ref().map(|r| r.source.as_str())).unwrap(),
+        )
+        .await
+        .unwrap();
         let page = capture_spec(dir.path(), 320, 240, ShotFormat::Jpeg(90));
         let mut cap = Capturer::launch(&server, &page).await.unwrap();
         let shot = cap.frame(10).await.unwrap();

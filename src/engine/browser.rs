@@ -17,16 +17,27 @@ use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::handler::HandlerConfig;
 use chromiumoxide::Page;
 use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 
 use super::process::BrowserProcess;
 use crate::error::{Code, Error, Result};
-use crate::plan::model::CaptureMode;
 
 /// Environment variable naming the browser binary.
 pub const BROWSER_ENV: &str = "FRAMEFAN_BROWSER";
 
 const SHELL_CANDIDATES: [&str; 2] = ["/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium-headless-shell"];
 const CHROMIUM_CANDIDATES: [&str; 2] = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"];
+
+/// How frames are captured from the browser (recorded in `meta/encoder.json`, so its spelling
+/// is in every plan's bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaptureMode {
+    /// `HeadlessExperimental.beginFrame` in chromium-headless-shell (deterministic, fast).
+    BeginFrame,
+    /// `Page.captureScreenshot` in regular Chromium (fallback).
+    Screenshot,
+}
 
 /// A browser binary and the capture mode it supports.
 #[derive(Debug, Clone, PartialEq, Eq)]

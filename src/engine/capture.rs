@@ -27,17 +27,16 @@ use chromiumoxide::cdp::browser_protocol::headless_experimental::{
 use chromiumoxide::cdp::browser_protocol::page::{
     AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams,
 };
-use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 
 use std::path::PathBuf;
 
-use super::browser::{BrowserBinary, LaunchOptions, Session};
-use super::page::{engine_script, PageConfig};
+use super::browser::{BrowserBinary, CaptureMode, LaunchOptions, Session};
+use super::page::{engine_script, ExtractedVideo, PageConfig};
+pub use super::policy::{Policy, BUSY_LIMIT, RENDER_BUSY_LIMIT};
+use super::protocol::{Call, ReadyAnswer};
 use super::server::FileServer;
 use super::watch::Watch;
 use crate::error::{Code, Error, Result};
-use crate::plan::model::CaptureMode;
-use crate::plan::model::ExtractedVideo;
 use crate::time::Fps;
 
 /// Image format of captured frames.
@@ -93,27 +92,14 @@ pub struct PageSpec<'a> {
     /// Bound on waiting for a composition's timeline to register; past it the page renders as
     /// it stands, with a warning (as HyperFrames does).
     pub timeline_grace: Duration,
-    /// The plan-time probe: a page that fails to become ready fails for good (the
-    /// non-retryable codes of [`failure_code`]), and one whose scripts keep the browser from
-    /// answering for [`BUSY_LIMIT`] is stopped at once. Otherwise (render-chunk) the page is
-    /// watched from the first frame step that stalls ([`STALL_CHECK`], [`RENDER_BUSY_LIMIT`]).
-    pub probe: bool,
+    /// Why the page is loaded: the plan-time probe or a render-chunk capture (what each
+    /// decides: [`Policy`]).
+    pub policy: Policy,
 }
-
-/// How long a probed page may go without answering a trivial evaluation (its main thread busy
-/// in a script) before it is taken for an endless loop. Loading a page's scripts takes
-/// milliseconds; a script that runs this long without yielding would stall every frame too.
-pub const BUSY_LIMIT: Duration = Duration::from_secs(5);
 
 /// In render-chunk: how long a frame's seek or beginFrame may go unanswered before the page is
 /// watched ([`Watch`]). A step that answers sooner costs one timer and no round trip.
 pub const STALL_CHECK: Duration = Duration::from_secs(1);
-
-/// In render-chunk: how long a watched page may go without answering before the script that
-/// holds it is taken for an endless loop (`PAGE_SCRIPT_TIMEOUT`, final). Twice the probe's
-/// [`BUSY_LIMIT`]: render-chunk shares the machine with other browsers and the encoders, and a
-/// slow but finite frame must not fail the render.
-pub const RENDER_BUSY_LIMIT: Duration = Duration::from_secs(10);
 
 /// How long a browser's first captured frame may take to come with an image, from the first
 /// attempt. A new renderer answers beginFrame without one until its compositor surface exists
@@ -127,20 +113,6 @@ pub const FIRST_IMAGE_LIMIT: Duration = Duration::from_secs(30);
 /// one within seconds. The page is opened again in a new tab, with a renderer of its own, as
 /// between warm chunks ([`Capturer::rewind`]): its frames are those of a fresh page.
 pub const FIRST_IMAGE_RELOAD: Duration = Duration::from_secs(10);
-
-/// The code for a page that did not become ready, by the kind `window.__framefan.ready` reports
-/// ("script", "image", "not-ready"; a failed font face is no failure: it is reported apart, as
-/// `brokenFonts`, see [`Capturer::broken_fonts`]). At plan time each kind is deterministic and
-/// final; in render-chunk the page passed that probe, so anything but a script error may be
-/// transient and stays retryable.
-pub fn failure_code(kind: &str, probe: bool) -> Code {
-    match (kind, probe) {
-        ("script", _) => Code::PageScriptError,
-        ("image", true) => Code::ImageLoadFailed,
-        (_, true) => Code::PageNeverReady,
-        (_, false) => Code::PageNotReady,
-    }
-}
 
 /// A loaded, ready page that captures frames.
 pub struct Capturer {
@@ -157,8 +129,8 @@ pub struct Capturer {
     ready_duration: Option<f64>,
     unregistered: Vec<String>,
     broken_fonts: Vec<String>,
-    /// The plan-time probe ([`PageSpec::probe`]).
-    probe: bool,
+    /// Why the page is loaded ([`PageSpec::policy`]).
+    policy: Policy,
     /// The heartbeat that finds a script that never yields, set up before the page loads:
     /// beating all along while probing; in render-chunk, only while a frame step has stalled
     /// ([`STALL_CHECK`]).
@@ -229,7 +201,7 @@ impl Capturer {
             ready_duration: None,
             unregistered: Vec::new(),
             broken_fonts: Vec::new(),
-            probe: page.probe,
+            policy: page.policy,
             watch: None,
             frame_in_flight: None,
             launch_ms,
@@ -260,54 +232,53 @@ impl Capturer {
         }
         // The debugger must be on before the page's scripts run: it cannot be enabled while a
         // script holds the page (the command waits for the main thread, as an evaluation does).
-        let busy = if self.probe { BUSY_LIMIT } else { RENDER_BUSY_LIMIT };
-        self.watch = Some(Watch::start(page.clone(), busy).await?);
+        self.watch = Some(Watch::start(page.clone(), self.policy.busy_limit()).await?);
         let LoadTarget { ref url, ready_timeout, grace, .. } = self.target;
         let url = url.clone();
         let navigate = page.execute(NavigateParams::new(url.as_str()));
         self.pump_until(navigate, ready_timeout).await?.map_err(|e| crashed(&format!("loading {url}"), e))?;
-        let expr = format!("window.__framefan.ready({}, {})", ready_timeout.as_millis(), grace.as_millis());
-        let ready = page.execute(evaluate(&expr));
+        let ready = page.execute(Call::Ready { timeout: ready_timeout, grace }.params());
         let answer = self.pump_until(ready, ready_timeout + Duration::from_secs(5)).await?;
         let answer = answer.map_err(|e| crashed("waiting for the page", e))?;
         if let Some(ex) = &answer.exception_details {
             return Err(Error::new(Code::PageScriptError, format!("page index.html: {}", exception_text(ex))));
         }
         let value = answer.result.result.value.clone().unwrap_or_default();
-        self.read_ready(&value)?;
+        let ready = ReadyAnswer::from_value(&value)
+            .map_err(|e| Error::new(Code::PageScriptError, format!("page index.html: {e}")))?;
+        self.read_ready(ready)?;
         if self.transparent {
-            let shown = page.execute(evaluate("window.__framefan.transparent()")).await;
+            let shown = page.execute(Call::Transparent.params()).await;
             shown.map_err(|e| crashed("clearing the page background", e))?;
         }
-        if self.probe {
+        match self.policy {
             // The probe captures nothing: a watched seek to frame 0 is all it still checks.
-            return self.probe_seek().await;
+            Policy::Probe => self.probe_seek().await,
+            Policy::Capture => self.warm_up().await,
         }
-        self.warm_up().await
     }
 
     /// What `window.__framefan.ready` answered: a failure is the error (its code by
-    /// [`failure_code`]); failed font faces are kept for the probe to judge and are a warning in a
-    /// render; the page's warnings and unregistered timelines are kept.
-    fn read_ready(&mut self, value: &serde_json::Value) -> Result<()> {
-        if let Some(failed) = value.get("failure") {
-            let kind = failed.get("kind").and_then(|k| k.as_str()).unwrap_or("script");
-            let text: String = failed.get("message").and_then(|m| m.as_str()).unwrap_or("").chars().take(400).collect();
-            return Err(Error::new(failure_code(kind, self.probe), format!("page index.html: {text}")));
-        }
-        let strings = |key: &str| -> Vec<String> {
-            let items = value.get(key).and_then(|w| w.as_array());
-            items.into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
+    /// [`Policy::failure_code`]); failed font faces are kept for the probe to judge and are a
+    /// warning in a render ([`Policy::warns_of_broken_fonts`]); the page's warnings and
+    /// unregistered timelines are kept.
+    fn read_ready(&mut self, answer: ReadyAnswer) -> Result<()> {
+        let ready = match answer {
+            ReadyAnswer::Ready(ready) => ready,
+            ReadyAnswer::Failed(failed) => {
+                let text: String = failed.message.chars().take(400).collect();
+                return Err(Error::new(self.policy.failure_code(failed.kind), format!("page index.html: {text}")));
+            }
         };
-        self.broken_fonts = strings("brokenFonts");
-        if !self.broken_fonts.is_empty() && !self.probe {
+        self.broken_fonts = ready.broken_fonts;
+        if !self.broken_fonts.is_empty() && self.policy.warns_of_broken_fonts() {
             // The page passed plan's probe with these faces: the text draws with the fallback.
             let message = broken_fonts_message(&self.broken_fonts);
             self.warnings.push(format!("page: {message}; its text draws with the next family"));
         }
-        self.warnings.extend(strings("warnings").into_iter().map(|w| format!("page: {w}")));
-        self.unregistered = strings("unregistered");
-        self.ready_duration = value.get("duration").and_then(serde_json::Value::as_f64);
+        self.warnings.extend(ready.warnings.into_iter().map(|w| format!("page: {w}")));
+        self.unregistered = ready.unregistered;
+        self.ready_duration = ready.duration;
         Ok(())
     }
 
@@ -348,7 +319,7 @@ impl Capturer {
     /// examples) would only delay that.
     async fn probe_seek(&mut self) -> Result<()> {
         let page = self.session.page.clone();
-        let seek = page.execute(evaluate("window.__framefan.seek(0)"));
+        let seek = page.execute(Call::Seek(0).params());
         let res = self.pump_until(seek, Duration::from_secs(20)).await?;
         self.watch = None;
         let res = res.map_err(|e| crashed("seeking to frame 0", e))?;
@@ -403,12 +374,10 @@ impl Capturer {
                 out = &mut fut => return Ok(out),
                 () = tokio::time::sleep(Duration::from_millis(16)) => {
                     if tokio::time::Instant::now() > deadline {
-                        let code = if self.probe { Code::PageNeverReady } else { Code::PageNotReady };
+                        let code = self.policy.load_timeout_code();
                         return Err(Error::new(code, format!("page index.html did not load within {limit:?}")));
                     }
-                    // render-chunk loads a page that passed the probe: its bounded ready wait
-                    // stands for the watch there.
-                    if let Some(watch) = self.watch.as_mut().filter(|_| self.probe) {
+                    if let Some(watch) = self.watch.as_mut().filter(|_| self.policy.watches_load()) {
                         watch.check().await?;
                     }
                     self.pump_once().await?;
@@ -421,12 +390,13 @@ impl Capturer {
     /// whose main thread is stuck holds the frame back, and the heartbeat must still get its
     /// turn; the next frame is sent once the browser has answered the last.
     async fn pump_once(&mut self) -> Result<()> {
-        if self.session.mode != CaptureMode::BeginFrame || (self.probe && self.frame_pending().await?) {
+        let beside = self.policy.frames_beside_wait();
+        if self.session.mode != CaptureMode::BeginFrame || (beside && self.frame_pending().await?) {
             return Ok(());
         }
         let Some(tick) = self.paced_tick() else { return Ok(()) };
         let params = self.frame_params(tick, false);
-        if !self.probe {
+        if !beside {
             return self.send_frame(params).await;
         }
         let page = self.session.page.clone();
@@ -565,7 +535,7 @@ impl Capturer {
 
     async fn seek(&mut self, frame: i64) -> Result<()> {
         let page = self.session.page.clone();
-        let seek = page.execute(evaluate(&format!("window.__framefan.seek({frame})")));
+        let seek = page.execute(Call::Seek(frame).params());
         let res = self.watched(seek).await.map_err(|e| e.prefixed(&format!("frame {frame}")))?;
         let res = res.map_err(|e| crashed(&format!("seeking to frame {frame}"), e))?;
         if let Some(ex) = &res.result.exception_details {
@@ -615,7 +585,7 @@ impl Capturer {
                 continue;
             }
             // Nothing new was drawn: repaint an invisible pixel so the next frame has damage.
-            let _nudged = self.session.page.execute(evaluate("window.__framefan.damage()")).await;
+            let _nudged = self.session.page.execute(Call::Damage.params()).await;
             tokio::time::sleep(Duration::from_millis(5 * attempt.min(10))).await;
             attempt += 1;
         }
@@ -644,12 +614,7 @@ impl Capturer {
 
     /// The WebGL renderer the page would get (`None` without WebGL): software or GPU.
     pub async fn webgl_renderer(&mut self) -> Option<String> {
-        // The probe's context is released at once rather than left to the garbage collector.
-        let expr = "(() => { const c = document.createElement('canvas').getContext('webgl'); if (!c) return null; \
-                    const e = c.getExtension('WEBGL_debug_renderer_info'); \
-                    const r = String(c.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : c.RENDERER)); \
-                    const l = c.getExtension('WEBGL_lose_context'); if (l) l.loseContext(); return r; })()";
-        let res = self.session.page.execute(evaluate(expr)).await.ok()?;
+        let res = self.session.page.execute(Call::WebglRenderer.params()).await.ok()?;
         res.result.result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string)
     }
 
@@ -659,40 +624,10 @@ impl Capturer {
     }
 }
 
-fn evaluate(expr: &str) -> EvaluateParams {
-    let mut p = EvaluateParams::new(expr);
-    p.await_promise = Some(true);
-    p.return_by_value = Some(true);
-    p
-}
-
 fn exception_text(ex: &chromiumoxide::cdp::js_protocol::runtime::ExceptionDetails) -> String {
     let detail = ex.exception.as_ref().and_then(|o| o.description.clone());
     let text = detail.unwrap_or_else(|| ex.text.clone());
     // Keep the first line: a stack trace from an untrusted page does not belong in an error.
     let first = text.lines().next().unwrap_or("").trim();
     first.chars().take(300).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_probed_page_fails_for_good_and_a_rendered_one_may_be_retried() {
-        for (kind, probed, rendered) in [
-            ("script", Code::PageScriptError, Code::PageScriptError),
-            ("image", Code::ImageLoadFailed, Code::PageNotReady),
-            ("not-ready", Code::PageNeverReady, Code::PageNotReady),
-        ] {
-            assert_eq!(failure_code(kind, true), probed);
-            assert!(!probed.is_retryable(), "{kind} at plan time");
-            assert_eq!(failure_code(kind, false), rendered);
-        }
-        for code in [Code::PageScriptTimeout, Code::FontLoadFailed, Code::ImageLoadFailed, Code::PageNeverReady] {
-            assert!(!code.is_retryable(), "{code}");
-        }
-        // What render-chunk reports for a browser or a page that stopped answering stays retryable.
-        assert!(Code::PageNotReady.is_retryable() && Code::BrowserCrashed.is_retryable());
-    }
 }

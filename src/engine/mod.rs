@@ -7,6 +7,8 @@
 //! - [`page`]: what is injected — framefan's engine layer (`page.js`: virtual time, seeded
 //!   randomness, render-mode globals, video frames, the ready/seek protocol) before any page
 //!   script, and HyperFrames' published runtime in `<head>`;
+//! - [`protocol`]: the page's JavaScript entry points, named once, and its typed answers;
+//! - [`policy`]: why a page is loaded (plan's probe or render-chunk's capture) and what follows;
 //! - [`capture`]: launch, load, wait until ready, per-frame seek and capture;
 //! - [`probe`]: `plan`'s one load of the frozen page (fails on a page that does not become
 //!   ready, records timelines that never register, reads a duration the root does not declare);
@@ -15,7 +17,9 @@
 pub mod browser;
 pub mod capture;
 pub mod page;
+pub mod policy;
 pub mod probe;
 pub mod process;
+pub mod protocol;
 pub mod server;
 pub mod watch;

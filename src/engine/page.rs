@@ -2,14 +2,59 @@
 //! any page script, and HyperFrames' runtime inlined before `</head>`, as HyperFrames' producer
 //! places it (so the page's own head styles and scripts come first, and its body scripts find
 //! `window.__hyperframes` and register timelines the runtime then binds).
+//!
+//! The page's inputs are defined here, below `plan`: the extracted videos it paints
+//! ([`ExtractedVideo`], listed by plan in `meta/videos.json`) and their file names
+//! ([`VIDEO_FRAME`], which plan writes by); `plan` re-exports them where it always had them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::plan::layout::{VideoFrameName, VIDEO_FRAME};
-use crate::plan::model::ExtractedVideo;
 use crate::time::Fps;
 
 use super::server::VIDEO_FRAMES_PREFIX;
+
+/// One `<video>` clip's pre-extracted frames, as listed in `meta/videos.json` `extracted`.
+///
+/// Frame `k` (1-based) of `dir` is what the clip shows at composition frame `first_frame + k − 1`;
+/// before `first_frame` the clip is not shown, after the last file the last frame is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtractedVideo {
+    /// The `<video>` element's id.
+    pub video_id: String,
+    /// Directory relative to the plan, `video-frames/<id>`.
+    pub dir: String,
+    /// Composition frame shown by `frame_00001.jpg`.
+    pub first_frame: i64,
+    /// Number of files `frame_00001.jpg …`.
+    pub frame_count: u32,
+    /// Decoded width in pixels.
+    pub width: u32,
+    /// Decoded height in pixels.
+    pub height: u32,
+}
+
+/// How an extracted video frame's file is named: `frame_%05d.jpg`, numbered from 1. The page's
+/// engine layer gets these three parts in its configuration rather than spelling them again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VideoFrameName {
+    /// Text before the number.
+    pub prefix: &'static str,
+    /// The number's width, zero-padded.
+    pub digits: usize,
+    /// Text after the number.
+    pub suffix: &'static str,
+}
+
+/// `frame_%05d.jpg`.
+pub const VIDEO_FRAME: VideoFrameName = VideoFrameName { prefix: "frame_", digits: 5, suffix: ".jpg" };
+
+impl VideoFrameName {
+    /// The file name of frame `n` (1-based).
+    pub fn of(&self, n: u64) -> String {
+        format!("{}{n:0width$}{}", self.prefix, self.suffix, width = self.digits)
+    }
+}
 
 const SOURCE: &str = include_str!("page.js");
 const PLACEHOLDER: &str = "__FRAMEFAN_CONFIG__";
@@ -52,6 +97,15 @@ pub fn engine_script(config: &PageConfig<'_>) -> String {
     // JSON is a JavaScript expression; `<` is escaped so the text can never close a script tag.
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".to_string()).replace('<', "\\u003c");
     SOURCE.replacen(PLACEHOLDER, &json, 1)
+}
+
+/// The page as the file server serves it: `html` with `runtime` inlined (see [`with_runtime`])
+/// when there is one.
+pub fn served_html(html: String, runtime: Option<&str>) -> String {
+    match runtime {
+        Some(rt) => with_runtime(&html, rt),
+        None => html,
+    }
 }
 
 /// `html` with `runtime` inlined in a `<script>` before `</head>` (else before `<body`, else at

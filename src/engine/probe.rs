@@ -6,7 +6,7 @@
 //! - does the page become ready at all? Failures are deterministic here, so each is final
 //!   (exit 3) with its own code: a script that throws or does not load (`PAGE_SCRIPT_ERROR`), one
 //!   that never yields (`PAGE_SCRIPT_TIMEOUT`, found by a heartbeat within
-//!   [`super::capture::BUSY_LIMIT`], then the browser is killed), an image that fails
+//!   [`super::policy::BUSY_LIMIT`], then the browser is killed), an image that fails
 //!   (`IMAGE_LOAD_FAILED`), a bounded wait that runs out (`PAGE_NEVER_READY`); messages name the
 //!   script or image;
 //! - which `@font-face` rules fail to load: HyperFrames renders such a page, its text in the next
@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use super::browser::BrowserBinary;
 use super::capture::{broken_fonts_message, Capturer, PageSpec, ShotFormat};
-use super::server::FileServer;
+use super::page::served_html;
+use super::policy::Policy;
+use super::server::{FileServer, Site};
 use crate::error::{Code, Error, Result};
 use crate::time::{Fps, Rational};
 
@@ -45,8 +47,6 @@ pub struct ProbeSpec<'a> {
     pub fps: Fps,
     /// Variable overrides (`window.__hfVariables`), a JSON object.
     pub variables: &'a serde_json::Value,
-    /// The runtime's script text, injected into the page.
-    pub runtime: Option<&'a str>,
     /// Whether to read the page's duration (a root without `data-duration`).
     pub measure: bool,
     /// Whether a font face that fails to load fails the probe (`--strict-fonts`).
@@ -67,9 +67,10 @@ pub struct Probed {
     pub broken_fonts: Vec<String>,
 }
 
-/// Probe the plan being built at `plan_dir` (its `compiled/` is served as render-chunk serves it).
-pub fn probe_plan(plan_dir: &Path, spec: &ProbeSpec<'_>) -> Result<Probed> {
-    block_on(|| async { FileServer::start(plan_dir, spec.runtime).await }, spec)
+/// Probe the plan being built, served as `site` (its `compiled/` and page, as render-chunk serves
+/// them).
+pub fn probe_plan(site: Site, spec: &ProbeSpec<'_>) -> Result<Probed> {
+    block_on(|| async { FileServer::start(site).await }, spec)
 }
 
 /// Load `html` (the compiled page of the project at `project`, served over the project itself)
@@ -84,8 +85,13 @@ pub fn page_duration(
     runtime: Option<&str>,
 ) -> Result<Rational> {
     let variables = serde_json::json!({});
-    let spec = ProbeSpec { width, height, fps, variables: &variables, runtime, measure: true, strict_fonts: false };
-    let probed = block_on(|| async { FileServer::project(project, html, runtime).await }, &spec)?;
+    let spec = ProbeSpec { width, height, fps, variables: &variables, measure: true, strict_fonts: false };
+    let site = Site {
+        root: project.to_path_buf(),
+        video_frames: project.join(".framefan-no-video-frames"),
+        index_html: served_html(html.to_string(), runtime).into_bytes(),
+    };
+    let probed = block_on(|| async { FileServer::start(site).await }, &spec)?;
     probed.duration.ok_or_else(|| Error::new(Code::DistributedDurationOutOfRange, "the page reported no duration"))
 }
 
@@ -129,7 +135,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
         transparent: false,
         ready_timeout: READY_TIMEOUT,
         timeline_grace: TIMELINE_GRACE,
-        probe: true,
+        policy: Policy::Probe,
     };
     let cap = Capturer::launch(server, &page).await?;
     // The duration the page reported when it became ready, before any seek (see

@@ -1,8 +1,9 @@
 //! A loopback, read-only HTTP file server for one plan.
 //!
 //! `/…` serves the plan's `compiled/` directory and `/__framefan/video-frames/…` its
-//! `video-frames/` directory; `/index.html` is the compiled page with HyperFrames' runtime
-//! injected (when the plan has one), and the plan's own `.framefan/` is never served. Only `GET` and `HEAD`; every path is percent-decoded, must consist of
+//! `video-frames/` directory ([`Site`]); `/index.html` is the finished page the caller hands over
+//! (the compiled page with HyperFrames' runtime injected, see `super::page::served_html`), and
+//! the plan's own `.framefan/` is never served. Only `GET` and `HEAD`; every path is percent-decoded, must consist of
 //! plain components (no `..`, no absolute parts, no NUL) and must resolve, after following
 //! symlinks, inside its root — anything else is answered 403/404 without touching the file. One
 //! request per connection keeps the server small; on loopback that costs nothing measurable.
@@ -15,12 +16,23 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::error::{Error, Result};
-use crate::plan::layout::{PlanLayout, INDEX_HTML};
 
 /// URL prefix under which the plan's extracted video frames are served.
 pub const VIDEO_FRAMES_PREFIX: &str = "/__framefan/video-frames/";
 
 const MAX_HEAD: usize = 16 * 1024;
+
+/// What one server serves: a folder, a folder of video frames, and the finished page for
+/// `/index.html` (prepared by the caller: the server only serves bytes).
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Served under `/` (a plan's `compiled/`, or a project before its plan exists).
+    pub root: PathBuf,
+    /// Served under [`VIDEO_FRAMES_PREFIX`] (a plan's `video-frames/`).
+    pub video_frames: PathBuf,
+    /// The bytes of `/index.html`, served instead of the file under `root`.
+    pub index_html: Vec<u8>,
+}
 
 /// A running server; it stops when dropped.
 pub struct FileServer {
@@ -41,27 +53,9 @@ enum Served {
 }
 
 impl FileServer {
-    /// Serve `plan_dir/compiled` and `plan_dir/video-frames` on an ephemeral loopback port, with
-    /// `runtime` (the script text) injected into the page.
-    pub async fn start(plan_dir: &Path, runtime: Option<&str>) -> Result<FileServer> {
-        let layout = PlanLayout::new(plan_dir);
-        let index = layout.path(INDEX_HTML);
-        let html = std::fs::read_to_string(&index).map_err(|e| Error::io("reading", &index, e))?;
-        let html = match runtime {
-            Some(rt) => super::page::with_runtime(&html, rt),
-            None => html,
-        };
-        Self::serve(layout.compiled_dir(), layout.video_frames_dir(), html.into_bytes()).await
-    }
-
-    /// Serve a project directory as it is, with `index_html` (the compiled page, before the plan
-    /// exists) and `runtime` injected into it as its `/index.html`.
-    pub async fn project(project: &Path, index_html: &str, runtime: Option<&str>) -> Result<FileServer> {
-        let html = match runtime {
-            Some(rt) => super::page::with_runtime(index_html, rt),
-            None => index_html.to_string(),
-        };
-        Self::serve(project.to_path_buf(), project.join(".framefan-no-video-frames"), html.into_bytes()).await
+    /// Serve `site` on an ephemeral loopback port.
+    pub async fn start(site: Site) -> Result<FileServer> {
+        Self::serve(site.root, site.video_frames, site.index_html).await
     }
 
     async fn serve(compiled: PathBuf, frames: PathBuf, index: Vec<u8>) -> Result<FileServer> {

@@ -3,9 +3,9 @@
 //! A page whose main thread is stuck in a script answers no evaluation, so the renderer would
 //! only see its bounded wait run out. A heartbeat (one trivial evaluation in flight at a time)
 //! finds it instead — while `plan` probes a page, all along, within
-//! [`super::capture::BUSY_LIMIT`]; in render-chunk, only once a frame's seek or beginFrame has
+//! [`super::policy::BUSY_LIMIT`]; in render-chunk, only once a frame's seek or beginFrame has
 //! gone unanswered for [`super::capture::STALL_CHECK`], within
-//! [`super::capture::RENDER_BUSY_LIMIT`] — and the debugger says where it is stuck:
+//! [`super::policy::RENDER_BUSY_LIMIT`] — and the debugger says where it is stuck:
 //! `Debugger.pause` interrupts even a running script (it is one of the commands Chromium
 //! delivers by interrupt), and the paused event names the script and line. `Debugger.enable` is
 //! not delivered that way, so the watch starts before the page loads, in both. Breakpoints are
@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use chromiumoxide::cdp::js_protocol::debugger::{
     EnableParams, EventPaused, EventScriptParsed, PauseParams, SetBreakpointsActiveParams,
 };
-use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
 use futures_util::StreamExt;
 
+use super::protocol::heartbeat;
 use crate::error::{Code, Error, Result};
 
 /// How long the debugger gets to say where a stuck script is.
@@ -83,7 +83,7 @@ impl Watch {
             None => {
                 let page = self.page.clone();
                 let task = tokio::spawn(async move {
-                    let _answered = page.execute(EvaluateParams::new("0")).await;
+                    let _answered = page.execute(heartbeat()).await;
                 });
                 self.beat = Some((Instant::now(), task));
             }

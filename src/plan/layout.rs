@@ -3,16 +3,22 @@
 //!
 //! `meta/encoder.json`'s type is [`EncoderConfig`]; [`PlanLayout::read_encoder`] is its only
 //! reader. Everything here is a leaf below `plan`, `render`, `assemble`, `store`, `run` and
-//! `runtime`: it imports no stage, so any of them may build plan paths through it.
+//! `runtime`: it imports no stage but the engine beneath them all (the video-frame name the page
+//! reads, the served page), so any of them may build plan paths through it.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::engine::server::Site;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::EncoderConfig;
 use crate::runtime::record::RuntimeRecord;
+
+/// How extracted video frames are named: the engine's page reads them by this name, so it lives
+/// there (the engine does not import `plan`).
+pub use crate::engine::page::{VideoFrameName, VIDEO_FRAME};
 
 /// The only schema version we write and read.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -46,28 +52,6 @@ pub const VIDEO_FRAMES_DIR: &str = "video-frames";
 pub const AUDIO: &str = "audio.m4a";
 /// A soundtrack as older plans name it; read, never written.
 pub const LEGACY_AUDIO: &str = "audio.aac";
-
-/// How an extracted video frame's file is named: `frame_%05d.jpg`, numbered from 1. The page's
-/// engine layer gets these three parts in its configuration rather than spelling them again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct VideoFrameName {
-    /// Text before the number.
-    pub prefix: &'static str,
-    /// The number's width, zero-padded.
-    pub digits: usize,
-    /// Text after the number.
-    pub suffix: &'static str,
-}
-
-/// `frame_%05d.jpg`.
-pub const VIDEO_FRAME: VideoFrameName = VideoFrameName { prefix: "frame_", digits: 5, suffix: ".jpg" };
-
-impl VideoFrameName {
-    /// The file name of frame `n` (1-based).
-    pub fn of(&self, n: u64) -> String {
-        format!("{}{n:0width$}{}", self.prefix, self.suffix, width = self.digits)
-    }
-}
 
 /// A video's frame folder relative to the plan (`video-frames/<id>`), as `meta/videos.json`
 /// records it.
@@ -135,6 +119,15 @@ impl PlanLayout {
     /// `video-frames/`.
     pub fn video_frames_dir(&self) -> PathBuf {
         self.path(VIDEO_FRAMES_DIR)
+    }
+
+    /// What the file server serves for this plan: `compiled/`, `video-frames/`, and the page
+    /// (`compiled/index.html`, read now) with `runtime` (the script text) inlined.
+    pub fn site(&self, runtime: Option<&str>) -> Result<Site> {
+        let index = self.path(INDEX_HTML);
+        let html = std::fs::read_to_string(&index).map_err(|e| Error::io("reading", &index, e))?;
+        let index_html = crate::engine::page::served_html(html, runtime).into_bytes();
+        Ok(Site { root: self.compiled_dir(), video_frames: self.video_frames_dir(), index_html })
     }
 
     /// `video-frames/<id>/`.

@@ -249,11 +249,11 @@ fn probe_step(
         height: compiled.height,
         fps: compiled.fps,
         variables: &variables,
-        runtime: Some(&valid.runtime.source),
         measure,
         strict_fonts: valid.strict_fonts,
     };
-    crate::engine::probe::probe_plan(dir, &spec).map_err(|e| match measure {
+    let site = PlanLayout::new(dir).site(Some(&valid.runtime.source));
+    site.and_then(|site| crate::engine::probe::probe_plan(site, &spec)).map_err(|e| match measure {
         true => e.prefixed(&format!("root {} has no data-duration; reading window.__hf.duration", compiled.root_id)),
         false => e,
     })

@@ -13,6 +13,11 @@ use crate::plan::format::OutputFormat;
 use crate::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, LockedFormat, PixelFormat};
 use crate::time::Rational;
 
+/// Moved down to the engine, which plan drives and which must not import plan.
+pub use crate::engine::browser::CaptureMode;
+/// Moved down to the engine, which paints these frames and must not import plan.
+pub use crate::engine::page::ExtractedVideo;
+
 /// What kind of element a media clip came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaKind {
@@ -48,16 +53,6 @@ pub struct MediaClip {
     /// Whether the clip is heard: an `<audio>` with an id that is not muted nor under
     /// `data-hidden`, or a `<video data-has-audio="true">`.
     pub audible: bool,
-}
-
-/// How frames are captured from the browser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum CaptureMode {
-    /// `HeadlessExperimental.beginFrame` in chromium-headless-shell (deterministic, fast).
-    BeginFrame,
-    /// `Page.captureScreenshot` in regular Chromium (fallback).
-    Screenshot,
 }
 
 /// The locked render configuration, written as canonical JSON to `meta/encoder.json` by `plan`
@@ -159,27 +154,6 @@ impl EncoderConfig {
 
 fn system_fonts_default() -> bool {
     true
-}
-
-/// One `<video>` clip's pre-extracted frames, as listed in `meta/videos.json` `extracted`.
-///
-/// Frame `k` (1-based) of `dir` is what the clip shows at composition frame `first_frame + k − 1`;
-/// before `first_frame` the clip is not shown, after the last file the last frame is held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExtractedVideo {
-    /// The `<video>` element's id.
-    pub video_id: String,
-    /// Directory relative to the plan, `video-frames/<id>`.
-    pub dir: String,
-    /// Composition frame shown by `frame_00001.jpg`.
-    pub first_frame: i64,
-    /// Number of files `frame_00001.jpg …`.
-    pub frame_count: u32,
-    /// Decoded width in pixels.
-    pub width: u32,
-    /// Decoded height in pixels.
-    pub height: u32,
 }
 
 /// What the audio mix produced.

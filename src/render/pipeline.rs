@@ -21,9 +21,11 @@ use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
 use crate::engine::browser::BrowserBinary;
 use crate::engine::capture::{Capturer, PageSpec, ShotFormat};
+use crate::engine::policy::Policy;
 use crate::engine::server::FileServer;
 use crate::error::{Code, Error, Result};
 use crate::plan::format::{CaptureFormat, Encoder, PixelFormat};
+use crate::plan::layout::PlanLayout;
 use crate::plan::model::CaptureMode;
 use crate::runtime::Runtime as PageRuntime;
 use crate::time::FrameRange;
@@ -130,7 +132,8 @@ impl Browsers {
             Some(record) => Some(PageRuntime::from_plan(&plan.plan.dir, record)?),
             None => None,
         };
-        let server = FileServer::start(&plan.plan.dir, runtime.as_ref().map(|r| r.source.as_str())).await?;
+        let site = PlanLayout::new(&plan.plan.dir).site(runtime.as_ref().map(|r| r.source.as_str()))?;
+        let server = FileServer::start(site).await?;
         let opens = (0..n.max(1)).map(|i| open_one(plan, spec, &server, i, generation));
         let mut capturers = Vec::with_capacity(n);
         let mut first_err = None;
@@ -345,7 +348,7 @@ async fn open_one(
         format,
         ready_timeout: spec.ready_timeout,
         timeline_grace: spec.timeline_grace,
-        probe: false,
+        policy: Policy::Capture,
     };
     Capturer::launch(server, &page).await
 }
