@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod media;
 pub mod meta;
 pub mod model;
+pub mod project;
 
 use std::path::{Path, PathBuf};
 
@@ -261,7 +262,7 @@ fn probe_step(
 
 /// The clips with fetched sources (under `compiled/__framefan__/`) read from the plan itself.
 fn frozen_sources(clips: &[MediaClip], compiled_dir: &Path) -> Vec<MediaClip> {
-    let prefix = format!("{}/", freeze::GENERATED_DIR);
+    let prefix = format!("{}/", project::GENERATED_DIR);
     clips
         .iter()
         .map(|c| {
