@@ -129,7 +129,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     };
     frozen.check(valid.size_limit)?;
     let font_snapshot_sha = crate::fonts::snapshot_sha()?;
-    let ffmpeg_version = crate::ffmpeg_version();
+    let ffmpeg_version = crate::av::ffmpeg_version();
     let dimensions = Dimensions { fps: compiled.fps, width, height, format: valid.format };
 
     if let Some(parent) = target.parent() {
@@ -160,7 +160,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let inputs = HashInputs {
         schema: HashSchema::Framefan,
         font_snapshot_sha: &font_snapshot_sha,
-        producer_version: crate::PRODUCER_VERSION,
+        producer_version: crate::producer::PRODUCER_VERSION,
         ffmpeg_version: &ffmpeg_version,
         dimensions,
     };

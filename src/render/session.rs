@@ -169,8 +169,8 @@ impl ChunkSession {
             timings,
             workers: spec.browsers,
             capture_mode: run.capture_mode,
-            producer_version: crate::PRODUCER_VERSION.to_string(),
-            ffmpeg_version: crate::ffmpeg_version(),
+            producer_version: crate::producer::PRODUCER_VERSION.to_string(),
+            ffmpeg_version: crate::av::ffmpeg_version(),
         };
         crate::sidecar::write(out, &sidecar)?;
         Ok(ChunkResult {
