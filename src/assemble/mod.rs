@@ -10,6 +10,7 @@
 //! [`assemble_from`] takes the chunks from a [`ChunkFeed`], so chunks still downloading are
 //! concatenated one by one as they arrive (the order of checks is in [`feed`]).
 
+pub mod arrivals;
 pub mod check;
 pub mod concat;
 pub mod feed;
@@ -31,7 +32,8 @@ use crate::plan::format::{AudioCodec, Container};
 use crate::plan::Plan;
 use crate::publish::{Flusher, StagedFile};
 
-use feed::{Arrivals, ChunkFeed, LocalChunks};
+use arrivals::Arrivals;
+use feed::{ChunkFeed, LocalChunks};
 
 /// Frames written so far, reported during long assembles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -111,7 +111,7 @@ fn shifted(packet: Option<ff::Packet>, shift: i64) -> Option<ff::Packet> {
 /// The chunks to concatenate and what the output track must look like.
 pub struct VideoInput<'a> {
     /// The chunks, in index order, as they become local.
-    pub chunks: super::feed::Arrivals<'a>,
+    pub chunks: super::arrivals::Arrivals<'a>,
     /// Codec parameters for the output track (chunk 0's).
     pub parameters: ff::codec::Parameters,
     /// The plan's frame rate.
