@@ -29,7 +29,7 @@ use crate::time::{lcm, Fps, Rational};
 use crate::audio::m4a::{audio_stream, media_error, moov_reservation, write_audio_packet, write_header, AUDIO_TB};
 
 use super::concat::VideoSource;
-use super::Progress;
+use super::model::Progress;
 
 /// Whether timestamp `a` (in `atb`) comes no later than `b` (in `btb`), exactly.
 fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
