@@ -23,7 +23,7 @@ pub struct Progress {
 /// A callback receiving progress; called from the assembling thread.
 pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 
-/// Knobs for [`assemble`]; the defaults are what production uses.
+/// Knobs for [`assemble`](super::assemble); the defaults are what production uses.
 #[derive(Clone, Default)]
 pub struct AssembleOptions {
     /// How the soundtrack is encoded (bitrate, segmenting, encoder threads).
