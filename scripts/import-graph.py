@@ -31,8 +31,9 @@ children without importing them); a parent that names a child's item does import
 that imports from its parent's mod.rs while the parent imports the child is a circle.
 
 Not counted: `pub(in path)` visibilities (no import), paths inside `#[cfg(test)]` items (the
-`mod tests { ... }` blocks and any other item carrying that attribute: test code may reach
-anywhere), paths to other crates, and names made visible only through a glob (`use x::*` is one
+`mod tests { ... }` blocks and any other item (`fn`, `use`, `impl`, ...) carrying that
+attribute: test code may reach anywhere; a field or statement under it still counts), paths to
+other crates, and names made visible only through a glob (`use x::*` is one
 arrow to x's file, whatever is then used from it).
 """
 
@@ -118,11 +119,19 @@ def matching_brace(text, open_at):
     return len(text) - 1
 
 
+ITEM_START = re.compile(r"\s*(#\[[^\]]*\]\s*)*(pub(\s*\([^)]*\))?\s+)?(async\s+|unsafe\s+)*"
+                        r"(mod|fn|use|impl|struct|enum|trait|const|static|type)\b")
+
+
 def blank_cfg_test_items(text):
-    """Blanks every item carrying `#[cfg(test)]`: up to its `;`, or its `{...}` block."""
+    """Blanks every item carrying `#[cfg(test)]`: up to its `;`, or its `{...}` block. The
+    attribute on anything else (a field, a statement) is left alone: that code counts."""
     for m in reversed(list(re.finditer(r"#\[cfg\(test\)\]", text))):
-        j = m.end()
-        while j < len(text) and text[j] not in ";{":
+        if not ITEM_START.match(text, m.end()):
+            continue
+        j, parens = m.end(), 0
+        while j < len(text) and not (text[j] in ";{" and parens == 0):
+            parens += {"(": 1, ")": -1}.get(text[j], 0)
             j += 1
         end = matching_brace(text, j) if j < len(text) and text[j] == "{" else j
         text = text[: m.start()] + re.sub(r"[^\n]", " ", text[m.start() : end + 1]) + text[end + 1 :]
