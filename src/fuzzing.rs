@@ -80,7 +80,7 @@ pub fn chunk_probe(bytes: &[u8]) -> Result<()> {
     crate::assemble::check::chunk_list(&plan, &mut crate::assemble::feed::LocalChunks(list.to_vec()))?;
     crate::assemble::check::probe_chunks(&plan, &list)?;
     let out = dir.join("out.mp4");
-    crate::assemble(&dir, &list, None, &out, &crate::AssembleOptions::default()).map(|_| ())
+    crate::assemble::assemble(&dir, &list, None, &out, &crate::assemble::AssembleOptions::default()).map(|_| ())
 }
 
 /// `bytes` as a project's `index.html`, compiled as `plan` compiles it (short of measuring a
@@ -105,7 +105,7 @@ fn compile(dir: &Path) -> Result<()> {
     let mut config = PlanConfig::default();
     config.fetch.offline = true;
     let config = config.validate()?;
-    let dir = std::fs::canonicalize(dir).map_err(|e| crate::Error::io("resolving", dir, e))?;
+    let dir = std::fs::canonicalize(dir).map_err(|e| crate::error::Error::io("resolving", dir, e))?;
     crate::plan::compile::compile_page(&dir, &config).map(|_| ())
 }
 
@@ -119,7 +119,9 @@ pub fn data_start(expr: &str) -> Result<String> {
     use kuchikiki::traits::TendrilSink;
     let page = r#"<div data-composition-id="main"><div id="a" data-start="1.5" data-duration="2"></div><div id="b-1" data-start="a + 0.25"></div><div id="c"></div></div>"#;
     let doc = kuchikiki::parse_html().one(page).document_node;
-    let target = doc.select_first("#c").map_err(|()| crate::Error::new(crate::Code::CompositionInvalid, "no #c"))?;
+    let target = doc
+        .select_first("#c")
+        .map_err(|()| crate::error::Error::new(crate::error::Code::CompositionInvalid, "no #c"))?;
     target.attributes.borrow_mut().insert("data-start", expr.to_string());
     crate::plan::compile::timing::resolve(&doc)?;
     let start = target.attributes.borrow().get("data-start").unwrap_or_default().to_string();

@@ -56,6 +56,7 @@ pub mod fonts;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod plan;
+mod producer;
 pub mod publish;
 pub mod render;
 pub mod run;
@@ -69,12 +70,10 @@ pub mod version;
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
 pub use error::{Code, Error, Result};
 pub use plan::{plan, PlanConfig, PlanResult};
+pub use producer::PRODUCER_VERSION;
 pub use render::{render_chunk, ChunkOptions, ChunkResult};
 pub use run::{render, RenderOptions, RenderResult};
 pub use verify::{verify, VerifyReport};
-
-/// This crate's version, recorded in plans and sidecars as `producerVersion`.
-pub const PRODUCER_VERSION: &str = concat!("framefan ", env!("CARGO_PKG_VERSION"));
 
 /// The linked libav and x264 versions (a plan's `ffmpegVersion`).
 pub fn ffmpeg_version() -> String {

@@ -60,7 +60,7 @@ pub fn report(browser: Option<&Path>) -> VersionReport {
         Err(err) => BrowserReport { path: None, capture_mode: None, error: Some(err.to_string()) },
     };
     VersionReport {
-        producer_version: crate::PRODUCER_VERSION,
+        producer_version: crate::producer::PRODUCER_VERSION,
         version: env!("CARGO_PKG_VERSION"),
         ffmpeg_version: av::ffmpeg_version(),
         libav: av::libav_info(),

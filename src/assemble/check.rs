@@ -6,7 +6,7 @@
 //! chunk 0's and the plan's size (`INCOMPATIBLE_CHUNK`), starts on a keyframe
 //! (`CHUNK_NOT_CLOSED_GOP`), and indexes exactly its frame count (`FRAME_COUNT_MISMATCH`).
 //! Sidecar sha256 checks (`CORRUPT_CHUNK`) read every byte and so run beside the copy
-//! ([`Verifier`]), or on the way in for a downloaded chunk (see [`super::feed`], which also says
+//! ([`Verifier`]), or on the way in for a downloaded chunk (see [`super::arrivals`], which also says
 //! when the per-chunk probe runs as each chunk arrives rather than all before the copy).
 
 use std::path::{Path, PathBuf};
@@ -45,17 +45,6 @@ pub fn chunk_list(plan: &Plan, feed: &mut dyn ChunkFeed) -> Result<Vec<Option<St
         expected.push(sidecar.and_then(|s| s.sha256));
     }
     Ok(expected)
-}
-
-/// Whether each of `chunks` exists on local disk, in index order (`MISSING_CHUNK` names the first
-/// that does not).
-pub fn present(chunks: &[PathBuf]) -> Result<()> {
-    for (i, path) in chunks.iter().enumerate() {
-        if std::fs::symlink_metadata(path).is_err() {
-            return Err(Error::new(Code::MissingChunk, format!("chunk {i} not found at {}", path.display())));
-        }
-    }
-    Ok(())
 }
 
 fn corrupt(i: usize, path: &Path, what: impl std::fmt::Display) -> Error {

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use super::feed::Arrivals;
+use super::arrivals::Arrivals;
 use crate::av::demux::Demuxer;
 use crate::av::ff;
 use crate::error::{Code, Error, Result};

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::feed::ChunkFeed;
-use super::{no_audio, summarize, AssembleOptions, AudioSummary, Progress};
+use super::model::{cancelled, no_audio, summarize, AssembleOptions, AudioSummary, Progress};
 use crate::audio::{self, EncodeSettings};
 use crate::error::{Code, Error, Result};
 use crate::plan::Plan;
@@ -37,7 +37,7 @@ pub fn merge(
             if let Some(sink) = &options.progress {
                 sink(Progress { frames_done: n, total_frames: plan.total_frames });
             }
-            super::cancelled(options)?;
+            cancelled(options)?;
         }
     }
     let summary = match audio {
@@ -57,7 +57,7 @@ pub fn local_frames(
     options: &AssembleOptions,
 ) -> Result<Vec<Vec<PathBuf>>> {
     for i in 0..feed.paths().len() {
-        feed.ready(i, &|| super::cancelled(options))?;
+        feed.ready(i, &|| cancelled(options))?;
     }
     let chunks = feed.paths();
     let mut lists = Vec::with_capacity(chunks.len());

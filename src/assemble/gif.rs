@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use super::feed::ChunkFeed;
-use super::{frames, no_audio, AssembleOptions, AudioSummary, Progress};
+use super::frames;
+use super::model::{cancelled, no_audio, AssembleOptions, AudioSummary, Progress};
 use crate::av::gif::{GifWriter, PaletteBuilder};
 use crate::av::image::{DecodedImage, ImageCodec, ImageDecoder};
 use crate::error::{Code, Error, Result};
@@ -102,7 +103,7 @@ impl Steps<'_> {
             if let Some(sink) = &self.options.progress {
                 sink(Progress { frames_done: self.done / 2, total_frames: self.total });
             }
-            super::cancelled(self.options)?;
+            cancelled(self.options)?;
         }
         Ok(())
     }

@@ -8,70 +8,33 @@
 //! file or directory is removed and `out` is untouched.
 //!
 //! [`assemble_from`] takes the chunks from a [`ChunkFeed`], so chunks still downloading are
-//! concatenated one by one as they arrive (the order of checks is in [`feed`]).
+//! concatenated one by one as they arrive (the order of checks is in [`arrivals`]).
 
+pub mod arrivals;
 pub mod check;
 pub mod concat;
 pub mod feed;
 pub mod frames;
 pub mod gif;
+pub mod model;
 pub mod mux;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::audio::{self, EncodeSettings, EncodeSummary};
+use crate::audio::{self, EncodeSettings};
 use crate::av::demux::Demuxer;
 use crate::error::{Code, Error, Result};
 use crate::plan::format::{AudioCodec, Container};
 use crate::plan::Plan;
 use crate::publish::{Flusher, StagedFile};
 
-use feed::{Arrivals, ChunkFeed, LocalChunks};
-
-/// Frames written so far, reported during long assembles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Progress {
-    /// Frames in the output so far.
-    pub frames_done: i64,
-    /// Frames the output will hold.
-    pub total_frames: i64,
-}
-
-/// A callback receiving progress; called from the assembling thread.
-pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
-
-/// Knobs for [`assemble`]; the defaults are what production uses.
-#[derive(Clone, Default)]
-pub struct AssembleOptions {
-    /// How the soundtrack is encoded (bitrate, segmenting, encoder threads).
-    pub audio: Option<EncodeSettings>,
-    /// Receives progress while frames are copied.
-    pub progress: Option<ProgressSink>,
-    /// Set to `true` to stop; the assemble then fails with `CANCELLED` and leaves nothing.
-    pub cancel: Option<Arc<AtomicBool>>,
-}
-
-/// What happened to the soundtrack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AudioSummary {
-    /// Whether the output carries an audio track.
-    pub present: bool,
-    /// Samples in the output track (48 kHz), exactly the video's duration.
-    pub samples: u64,
-    /// Sample rate of the output track.
-    pub sample_rate: u32,
-    /// Samples the source held up to the cut (less than `samples` when it was padded).
-    pub source_samples: u64,
-    /// Segments the encoder split the soundtrack into.
-    pub segments: usize,
-}
+use arrivals::Arrivals;
+use feed::{ChunkFeed, LocalChunks};
+use model::{cancelled, no_audio, summarize};
+pub use model::{AssembleOptions, AudioSummary, Progress, ProgressSink};
 
 /// The outcome of [`assemble`]; the CLI prints it as one JSON line.
 #[derive(Debug, Clone, Serialize)]
@@ -171,27 +134,6 @@ fn silent_format<'a>(plan: &Plan, audio: Option<&'a Path>, warnings: &mut Vec<St
         ));
     }
     None
-}
-
-fn no_audio() -> AudioSummary {
-    AudioSummary { present: false, samples: 0, sample_rate: 48_000, source_samples: 0, segments: 0 }
-}
-
-fn summarize(s: EncodeSummary) -> AudioSummary {
-    AudioSummary {
-        present: true,
-        samples: s.samples,
-        sample_rate: 48_000,
-        source_samples: s.source_samples,
-        segments: s.segments,
-    }
-}
-
-fn cancelled(options: &AssembleOptions) -> Result<()> {
-    match &options.cancel {
-        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::new(Code::Cancelled, "assemble cancelled")),
-        _ => Ok(()),
-    }
 }
 
 /// A container output: its container, whether its video has alpha, its audio codec and where

@@ -29,7 +29,7 @@ use crate::time::{lcm, Fps, Rational};
 use crate::audio::m4a::{audio_stream, media_error, moov_reservation, write_audio_packet, write_header, AUDIO_TB};
 
 use super::concat::VideoSource;
-use super::Progress;
+use super::model::Progress;
 
 /// Whether timestamp `a` (in `atb`) comes no later than `b` (in `btb`), exactly.
 fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
@@ -111,7 +111,7 @@ fn shifted(packet: Option<ff::Packet>, shift: i64) -> Option<ff::Packet> {
 /// The chunks to concatenate and what the output track must look like.
 pub struct VideoInput<'a> {
     /// The chunks, in index order, as they become local.
-    pub chunks: super::feed::Arrivals<'a>,
+    pub chunks: super::arrivals::Arrivals<'a>,
     /// Codec parameters for the output track (chunk 0's).
     pub parameters: ff::codec::Parameters,
     /// The plan's frame rate.

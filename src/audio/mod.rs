@@ -18,8 +18,16 @@ pub use opus::OpusAudio;
 
 use crate::av::audio::SAMPLE_RATE;
 use crate::error::Result;
-use crate::plan::format::AudioCodec;
 use crate::time::Fps;
+
+/// The soundtrack's codec in the output (and in the plan's `audio.m4a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AudioCodec {
+    /// AAC-LC, 192 kb/s, 48 kHz stereo.
+    Aac,
+    /// Opus (libopus), 128 kb/s, 48 kHz stereo, as HyperFrames muxes WebM.
+    Opus,
+}
 
 /// The exact number of 48 kHz samples that span `frames` frames at `fps`.
 pub fn samples_for(fps: Fps, frames: i64) -> u64 {

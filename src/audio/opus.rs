@@ -8,8 +8,8 @@
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 
+use super::encode::EncodeSummary;
 use super::fit::{Fitted, PcmSource};
-use super::EncodeSummary;
 use crate::av::audio::Pcm;
 use crate::av::ff;
 use crate::av::opus::{OpusEncoder, OPUS_FRAME};

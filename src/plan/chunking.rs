@@ -9,8 +9,21 @@
 //! same GOPs. With G = 1 this is the upstream rule unchanged.
 
 use crate::error::{Code, Error, Result};
-use crate::plan::config::ChunkingConfig;
 use crate::plan::manifest::ChunkSpec;
+
+/// Chunking inputs, each a positive integer within its contract range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkingConfig {
+    /// Fixed frames per chunk (rounded up to whole GOPs).
+    pub chunk_size: Option<u32>,
+    /// Frames per GOP; `None` = [`default_gop`](crate::plan::config::default_gop) of the frame
+    /// rate (known once the root is read).
+    pub gop_size: Option<u32>,
+    /// Upper bound on the chunk count.
+    pub max_parallel_chunks: u32,
+    /// Desired frames per chunk when no size is fixed.
+    pub target_chunk_frames: Option<u32>,
+}
 
 /// The chunks of a render and the size they were cut at.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Code, Error, Result};
+use crate::plan::chunking::Chunking;
+pub use crate::plan::chunking::ChunkingConfig;
 use crate::plan::fetch::FetchOptions;
 use crate::plan::fonts::FontOptions;
 use crate::plan::format::{self, Codec, ColorRange, ColorSpace, Encoder, OutputFormat};
@@ -307,19 +309,6 @@ pub enum RateControl {
     Bitrate(u64),
 }
 
-/// Chunking inputs, each a positive integer within its contract range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkingConfig {
-    /// Fixed frames per chunk (rounded up to whole GOPs).
-    pub chunk_size: Option<u32>,
-    /// Frames per GOP; `None` = [`default_gop`] of the frame rate (known once the root is read).
-    pub gop_size: Option<u32>,
-    /// Upper bound on the chunk count.
-    pub max_parallel_chunks: u32,
-    /// Desired frames per chunk when no size is fixed.
-    pub target_chunk_frames: Option<u32>,
-}
-
 /// A checked [`PlanConfig`]: every value is within its range.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidConfig {
@@ -532,7 +521,7 @@ impl ValidConfig {
     }
 
     /// The locked render configuration for `meta/encoder.json`, given the chunking's outcome.
-    pub fn encoder_config(&self, chunking: &crate::plan::chunking::Chunking) -> EncoderConfig {
+    pub fn encoder_config(&self, chunking: &Chunking) -> EncoderConfig {
         let chunk_size = chunking.size;
         let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
         let spec = self.format.spec();

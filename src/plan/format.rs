@@ -15,6 +15,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The soundtrack codecs a format's row names; defined beside their encoders, in `audio`.
+pub use crate::audio::AudioCodec;
+
 /// An enum written as one of a fixed set of strings: `ALL`, `as_str`, `parse`, `Display`, and
 /// serde through the same spellings. `$field` names the value in errors.
 macro_rules! spelled {
@@ -235,15 +238,6 @@ impl Container {
             Container::FrameDir => "",
         }
     }
-}
-
-/// The soundtrack's codec in the output (and in the plan's `audio.m4a`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AudioCodec {
-    /// AAC-LC, 192 kb/s, 48 kHz stereo.
-    Aac,
-    /// Opus (libopus), 128 kb/s, 48 kHz stereo, as HyperFrames muxes WebM.
-    Opus,
 }
 
 /// The facts of one output format.

@@ -13,22 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Code, Error, Result};
-
-/// Top-level directories of a project that are never frozen (contracts §2).
-pub const SKIPPED_TOP_LEVEL: [&str; 7] = ["node_modules", ".git", ".cache", "output", "dist", ".next", ".turbo"];
-
-/// The folder of `compiled/` that holds what plan itself adds (frozen font faces, fetched remote
-/// assets). A project folder of that name is not frozen.
-pub const GENERATED_DIR: &str = "__framefan__";
-
-/// A file plan adds to `compiled/` (a font face, a fetched resource).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Generated {
-    /// Its path under `compiled/` (under [`GENERATED_DIR`]).
-    pub rel: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
-}
+use crate::plan::project::{Generated, ENTRY, GENERATED_DIR, SKIPPED_TOP_LEVEL};
 
 /// The deepest directory nesting followed (a guard against symlink loops and hostile trees).
 const MAX_DEPTH: usize = 64;
@@ -56,7 +41,7 @@ pub struct Scan {
 impl Scan {
     /// Bytes that [`copy`] copies (the entry file is replaced by the compiled page).
     pub fn bytes(&self) -> u64 {
-        self.entries.iter().filter(|e| e.rel != super::compile::ENTRY).map(|e| e.len).sum()
+        self.entries.iter().filter(|e| e.rel != ENTRY).map(|e| e.len).sum()
     }
 }
 
@@ -154,7 +139,7 @@ fn display_rel(rel: &str) -> &str {
 /// `dest/index.html`.
 pub fn copy(scan: &Scan, dest: &Path, page: &str, generated: &[Generated]) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
-    for entry in scan.entries.iter().filter(|e| e.rel != super::compile::ENTRY) {
+    for entry in scan.entries.iter().filter(|e| e.rel != ENTRY) {
         let target = entry.rel.split('/').fold(dest.to_path_buf(), |p, s| p.join(s));
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
@@ -168,6 +153,6 @@ pub fn copy(scan: &Scan, dest: &Path, page: &str, generated: &[Generated]) -> Re
         }
         std::fs::write(&target, &file.bytes).map_err(|e| Error::io("writing", &target, e))?;
     }
-    let index = dest.join(super::compile::ENTRY);
+    let index = dest.join(ENTRY);
     std::fs::write(&index, page).map_err(|e| Error::io("writing", &index, e))
 }

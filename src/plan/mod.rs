@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod media;
 pub mod meta;
 pub mod model;
+pub mod project;
 
 use std::path::{Path, PathBuf};
 
@@ -128,7 +129,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     };
     frozen.check(valid.size_limit)?;
     let font_snapshot_sha = crate::fonts::snapshot_sha()?;
-    let ffmpeg_version = crate::ffmpeg_version();
+    let ffmpeg_version = crate::av::ffmpeg_version();
     let dimensions = Dimensions { fps: compiled.fps, width, height, format: valid.format };
 
     if let Some(parent) = target.parent() {
@@ -159,7 +160,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let inputs = HashInputs {
         schema: HashSchema::Framefan,
         font_snapshot_sha: &font_snapshot_sha,
-        producer_version: crate::PRODUCER_VERSION,
+        producer_version: crate::producer::PRODUCER_VERSION,
         ffmpeg_version: &ffmpeg_version,
         dimensions,
     };
@@ -261,7 +262,7 @@ fn probe_step(
 
 /// The clips with fetched sources (under `compiled/__framefan__/`) read from the plan itself.
 fn frozen_sources(clips: &[MediaClip], compiled_dir: &Path) -> Vec<MediaClip> {
-    let prefix = format!("{}/", freeze::GENERATED_DIR);
+    let prefix = format!("{}/", project::GENERATED_DIR);
     clips
         .iter()
         .map(|c| {

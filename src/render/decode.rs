@@ -51,7 +51,7 @@ pub(super) struct DecodeSpec {
     /// Browsers capturing the chunk: how many recent pictures an unchanged capture may refer to.
     pub browsers: usize,
     /// Set when the chunk will not be published: the frames still queued are dropped.
-    pub halt: super::pipeline::Halt,
+    pub halt: super::halt::Halt,
 }
 
 /// Decode captures as they arrive, in frame order, until the capture side closes its channel.

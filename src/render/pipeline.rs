@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use super::decode::{decode_loop, Captured, DecodeSpec, Decoded, Pixels};
 use super::encode::{ChunkEncoding, ChunkOutput, ChunkWriter};
+use super::halt::Halt;
+use super::model::Progress;
 use super::validate::ChunkPlan;
 use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
@@ -33,45 +35,6 @@ use tokio::runtime::Runtime;
 
 /// How far (in frames) capture may run ahead of the encoder, per browser.
 const AHEAD_PER_BROWSER: i64 = 4;
-
-/// A progress callback: called with the number of frames encoded so far.
-pub type Progress = Arc<dyn Fn(i64) + Send + Sync>;
-
-/// Whether the chunk is still wanted: not when the caller cancelled, nor once a capture task
-/// failed. Every stage looks at it per frame, so that a stopped chunk does not first capture,
-/// decode and encode the frames already under way (at the standard tier, encoding the queued
-/// frames alone took 0.7 s after a SIGTERM) and the other browsers do not wait for frames that
-/// will never come.
-#[derive(Clone, Default)]
-pub(super) struct Halt {
-    failed: Arc<AtomicBool>,
-    cancel: Option<Arc<AtomicBool>>,
-}
-
-impl Halt {
-    fn new(cancel: Option<Arc<AtomicBool>>) -> Halt {
-        Halt { failed: Arc::default(), cancel }
-    }
-
-    /// The caller cancelled.
-    fn cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
-    }
-
-    /// A capture task failed (its own error is the one reported).
-    fn failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
-    }
-
-    /// Either: the chunk will not be published.
-    pub(super) fn is_set(&self) -> bool {
-        self.failed() || self.cancelled()
-    }
-
-    fn fail(&self) {
-        self.failed.store(true, Ordering::Relaxed);
-    }
-}
 
 /// Everything the pipeline needs besides the plan.
 pub struct PipelineSpec {

@@ -29,13 +29,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::pipeline::{self, Browsers, PipelineSpec, Progress};
+use super::model::{ChunkOptions, ChunkResult, Progress, Sidecar, StartTimings, Timings};
+use super::pipeline::{self, Browsers, PipelineSpec};
 use super::validate::{self, ChunkPlan};
-use super::{default_browsers, timeline_grace, ChunkOptions, ChunkResult, Scratch, Sidecar, StartTimings, Timings};
 use crate::engine::browser::BrowserBinary;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::{EncoderConfig, ExtractedVideo};
 use crate::plan::Plan;
+use crate::publish::unique_suffix;
 
 /// What changes from one chunk of a session to the next.
 #[derive(Clone, Default)]
@@ -169,8 +170,8 @@ impl ChunkSession {
             timings,
             workers: spec.browsers,
             capture_mode: run.capture_mode,
-            producer_version: crate::PRODUCER_VERSION.to_string(),
-            ffmpeg_version: crate::ffmpeg_version(),
+            producer_version: crate::producer::PRODUCER_VERSION.to_string(),
+            ffmpeg_version: crate::av::ffmpeg_version(),
         };
         crate::sidecar::write(out, &sidecar)?;
         Ok(ChunkResult {
@@ -294,4 +295,73 @@ pub fn render_chunks(plan_dir: &Path, jobs: &[(i64, PathBuf)], options: &ChunkOp
     }
     let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
     jobs.iter().map(|(index, out)| session.render(*index, out, &control)).collect()
+}
+
+/// How long render-chunk waits for a composition timeline to register: none at all when `plan`
+/// found that one never registers (it waited its grace then and recorded it), else `given` or 5 s.
+pub fn timeline_grace(encoder: &crate::plan::model::EncoderConfig, given: Option<Duration>) -> Duration {
+    if encoder.unregistered_timelines.is_empty() {
+        given.unwrap_or(Duration::from_secs(5))
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// One browser per two cores, and at least two: a browser waits on its own round trips between
+/// frames, and a second one fills those gaps (measured on 2 cores: 18.3 frames/s with two
+/// browsers against 14.1 with one, at the draft tier; see benches/README.md).
+fn default_browsers() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (cores / 2).max(2)
+}
+
+/// The chunk's scratch directory `<out>.work.<pid>.<random>`, claimed while in use and removed
+/// on drop; those of killed predecessors for the same `out` are swept first.
+struct Scratch(PathBuf, #[allow(dead_code)] crate::publish::Claim);
+
+impl Scratch {
+    fn create(out: &Path) -> Result<Scratch> {
+        crate::publish::sweep_stale(out);
+        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = out.with_file_name(format!("{name}.work.{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating scratch directory", &dir, e))?;
+        let claim = crate::publish::claim(&dir);
+        Ok(Scratch(dir, claim))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Scratch holds only browser profiles, never results. A browser child that is still
+        // exiting may write one last file, so try a few times.
+        for _ in 0..5 {
+            if std::fs::remove_dir_all(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(test)]
+mod grace_tests {
+    use super::*;
+
+    #[test]
+    fn a_timeline_plan_found_missing_is_not_waited_for_again() {
+        let config = crate::plan::PlanConfig::default();
+        let valid = config.validate().expect("a default config (the pinned runtime in the package cache)");
+        let config = crate::plan::config::ChunkingConfig {
+            chunk_size: Some(10),
+            gop_size: None,
+            max_parallel_chunks: 1,
+            target_chunk_frames: None,
+        };
+        let mut encoder = valid.encoder_config(&crate::plan::chunking::split(10, &config, 10).expect("chunks"));
+        assert_eq!(timeline_grace(&encoder, None), Duration::from_secs(5));
+        assert_eq!(timeline_grace(&encoder, Some(Duration::from_millis(300))), Duration::from_millis(300));
+        encoder.unregistered_timelines = vec!["main".to_string()];
+        assert_eq!(timeline_grace(&encoder, None), Duration::ZERO);
+        assert_eq!(timeline_grace(&encoder, Some(Duration::from_secs(9))), Duration::ZERO);
+    }
 }

@@ -66,7 +66,7 @@ pub fn chunk_of(plan: &Plan, index: i64) -> Result<ChunkSpec> {
 
 /// Step 4: this worker links the libav the plan was made with.
 pub fn check_libav(plan: &Plan) -> Result<()> {
-    let linked = crate::ffmpeg_version();
+    let linked = crate::av::ffmpeg_version();
     if plan.ffmpeg_version.as_deref() != Some(linked.as_str()) {
         return Err(Error::new(
             Code::FfmpegVersionMismatch,

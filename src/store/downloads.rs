@@ -206,7 +206,7 @@ impl ChunkFeed for ChunkDownloads {
         let checked = match &self.runtime {
             Some(runtime) => runtime.block_on(all).map(|_| ()),
             // Every chunk is local: nothing in `all` awaits anything.
-            None => crate::assemble::check::present(&self.paths),
+            None => crate::assemble::feed::present(&self.paths),
         };
         self.waited += started.elapsed();
         checked

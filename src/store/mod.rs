@@ -22,6 +22,7 @@ pub mod chunks;
 pub mod downloads;
 pub mod ops;
 pub mod plan;
+pub mod progress;
 pub mod transfer;
 
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ use object_store::ObjectStore;
 
 use crate::error::{Code, Error, Result};
 
-pub use transfer::{TransferProgress, TransferSink};
+pub use progress::{TransferProgress, TransferSink};
 
 /// Where an artifact lives: a local path, or an object under a store.
 #[derive(Debug, Clone)]

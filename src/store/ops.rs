@@ -374,10 +374,10 @@ pub fn plan_at(
     let mut work = Work::new("plan");
     let project = resolve_project(project, &mut work, &mut t)?;
     let result = match Location::parse(plan_out)? {
-        Location::Local(dir) => crate::plan(&project, config, &dir)?,
+        Location::Local(dir) => crate::plan::plan(&project, config, &dir)?,
         Location::Remote(dest) => {
             let local = work.path()?.join("plan");
-            let mut result = crate::plan(&project, config, &local)?;
+            let mut result = crate::plan::plan(&project, config, &local)?;
             let started = Instant::now();
             let manifest = block_on(remote_plan::upload(&local, &dest, sink.as_ref()))??;
             t.upload_ms = ms(started);
@@ -400,10 +400,10 @@ pub fn render_at(
     let mut work = Work::new("render");
     let project = resolve_project(project, &mut work, &mut t)?;
     let result = match Location::parse(out)? {
-        Location::Local(path) => crate::render(&project, options, &path)?,
+        Location::Local(path) => crate::run::render(&project, options, &path)?,
         Location::Remote(dest) => {
             let local = work.path()?.join(output_name(options.plan.format));
-            let mut result = crate::render(&project, options, &local)?;
+            let mut result = crate::run::render(&project, options, &local)?;
             upload_output(&local, &dest, sink.as_ref(), &mut t)?;
             result.output_path = PathBuf::from(dest.url());
             result
@@ -413,7 +413,7 @@ pub fn render_at(
 }
 
 /// `verify` with a file and a plan that may be URLs (both are downloaded first).
-pub fn verify_at(file: &str, plan: Option<&str>) -> Result<crate::VerifyReport> {
+pub fn verify_at(file: &str, plan: Option<&str>) -> Result<crate::verify::VerifyReport> {
     let mut t = StorageTimings::default();
     let plan_dir = plan.map(|p| resolve_plan(p, None, &mut t)).transpose()?;
     let mut work = Work::new("verify");
@@ -426,7 +426,7 @@ pub fn verify_at(file: &str, plan: Option<&str>) -> Result<crate::VerifyReport> 
             dest
         }
     };
-    crate::verify(&path, plan_dir.as_deref())
+    crate::verify::verify(&path, plan_dir.as_deref())
 }
 
 #[cfg(test)]

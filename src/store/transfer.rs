@@ -12,16 +12,15 @@
 //!   all, after 250 ms · 2^n capped at 4 s (on top of `object_store`'s per-request retries).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+pub use super::progress::{Direction, TransferProgress, TransferSink};
 use super::{storage_error, Remote};
 use crate::error::{Code, Error, Result};
 use crate::publish::StagedFile;
@@ -36,35 +35,6 @@ pub const PART_CONCURRENCY: usize = 4;
 pub const ATTEMPTS: u32 = 3;
 /// Least time between two progress reports of one transfer.
 const REPORT_EVERY: Duration = Duration::from_millis(200);
-
-/// Which way bytes move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// From this machine to the store.
-    Upload,
-    /// From the store to this machine.
-    Download,
-}
-
-/// Progress of one transfer (`transfer.progress` on the wire).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TransferProgress {
-    /// Upload or download.
-    pub direction: Direction,
-    /// The object's URL.
-    pub url: String,
-    /// Bytes moved so far.
-    pub bytes: u64,
-    /// Bytes in the object.
-    pub total_bytes: u64,
-    /// Whether this is the transfer's last report.
-    pub done: bool,
-}
-
-/// Receives transfer progress; called from transfer tasks, so it must be quick.
-pub type TransferSink = Arc<dyn Fn(&TransferProgress) + Send + Sync>;
 
 /// Throttled progress of one transfer.
 struct Meter<'a> {

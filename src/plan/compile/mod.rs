@@ -32,12 +32,9 @@ use crate::error::{Code, Error, Result};
 use crate::plan::config::{parse_fps_as, ValidConfig};
 use crate::plan::fetch::{Fetcher, RemoteJson};
 use crate::plan::fonts::FontPlan;
-use crate::plan::freeze::Generated;
 use crate::plan::model::MediaClip;
+use crate::plan::project::{Generated, ENTRY};
 use crate::time::{Fps, Rational};
-
-/// The entry file of a project.
-pub const ENTRY: &str = "index.html";
 
 /// The frame rate of a root without `data-fps`.
 pub const DEFAULT_FPS: i64 = 30;

@@ -20,7 +20,7 @@ use super::dom::{attr, describe, elements, remove_attr, set_attr, set_text, tag}
 use super::{css, scripts, urls};
 use crate::error::{Code, Error, Result};
 use crate::plan::fetch::{is_import, Fetcher, Kind};
-use crate::plan::freeze::SKIPPED_TOP_LEVEL;
+use crate::plan::project::SKIPPED_TOP_LEVEL;
 
 /// `(element, attribute)` pairs whose value is a URL the browser fetches.
 const URL_ATTRS: [(&str, &str); 13] = [

@@ -25,7 +25,7 @@ use url::Url;
 
 use crate::error::{Code, Error, Result};
 use crate::plan::compile::css;
-use crate::plan::freeze::{Generated, GENERATED_DIR};
+use crate::plan::project::{Generated, GENERATED_DIR};
 
 /// How plan fetches remote resources.
 #[derive(Debug, Clone, PartialEq, Eq)]

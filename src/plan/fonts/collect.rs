@@ -18,7 +18,7 @@ use super::table::{in_latin_subset, is_generic, GENERIC_PRIMARY};
 use crate::plan::compile::css::{font_families, rewrite_declarations, Declaration};
 use crate::plan::compile::dom::{attr, elements, set_attr, set_text, tag};
 use crate::plan::compile::urls;
-use crate::plan::freeze::Generated;
+use crate::plan::project::Generated;
 
 /// What the page asks of fonts.
 #[derive(Debug, Clone, Default)]

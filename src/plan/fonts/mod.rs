@@ -35,7 +35,7 @@ use self::faces::Face;
 use self::table::bundled_for;
 use crate::error::Result;
 use crate::plan::compile::dom::prepend_head_style;
-use crate::plan::freeze::{Generated, GENERATED_DIR};
+use crate::plan::project::{Generated, GENERATED_DIR};
 
 /// Options of the font step.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

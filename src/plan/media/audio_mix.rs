@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{seconds_to_samples, slot_end};
+use super::clip::{seconds_to_samples, slot_end};
 use crate::audio::encode::{self, EncodeSettings};
 use crate::audio::fit::{Fitted, PcmSource};
 use crate::audio::m4a::write_m4a as write_audio;

@@ -23,7 +23,7 @@
 
 use std::path::Path;
 
-use super::{check_id, slot_end};
+use super::clip::{check_id, slot_end};
 use crate::av::jpeg::JpegEncoder;
 use crate::av::video_decode::{Picture, VideoDecoder};
 use crate::error::{AvError, Code, Error, Result};

@@ -1,0 +1,54 @@
+//! The clip maths and checks both media steps share: exact seconds → samples, a clip's slot on
+//! the timeline, and its id as a directory name. A leaf below `audio_mix` and `video_frames`.
+
+use crate::error::{Code, Error, Result};
+use crate::plan::model::MediaClip;
+use crate::time::Rational;
+
+/// The soundtrack's sample rate, per channel.
+pub const SAMPLE_RATE: i64 = crate::av::audio::SAMPLE_RATE as i64;
+
+/// `round(seconds · 48000)`, halves away from zero, exactly on the rational.
+pub fn seconds_to_samples(seconds: Rational) -> i64 {
+    let n = seconds.num as i128 * SAMPLE_RATE as i128;
+    let d = seconds.den as i128;
+    let q = if n >= 0 { (2 * n + d) / (2 * d) } else { -((-2 * n + d) / (2 * d)) };
+    q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// A clip's id becomes a directory name: it must be one plain path component.
+pub(super) fn check_id(clip: &MediaClip) -> Result<()> {
+    let id = clip.id.as_str();
+    let plain = !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\\', '\0']) && id.len() <= 200;
+    if plain {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::CompositionInvalid,
+        format!(
+            "media clip id {:?} ({}) cannot name a directory: use letters, digits, '-' or '_'",
+            clip.id, clip.src_rel
+        ),
+    ))
+}
+
+/// `start + duration`, or an error naming the clip when the sum does not fit.
+pub(super) fn slot_end(clip: &MediaClip, duration: Rational) -> Result<Rational> {
+    clip.start.checked_add(duration).ok_or_else(|| {
+        Error::new(Code::CompositionInvalid, format!("media clip \"{}\": start + duration overflows", clip.id))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_round_half_away_from_zero() {
+        assert_eq!(seconds_to_samples(Rational::new(1, 3).unwrap()), 16_000);
+        assert_eq!(seconds_to_samples(Rational::new(1, 96_000).unwrap()), 1);
+        assert_eq!(seconds_to_samples(Rational::new(1, 96_001).unwrap()), 0);
+        assert_eq!(seconds_to_samples(Rational::new(-1, 96_000).unwrap()), -1);
+        assert_eq!(seconds_to_samples(Rational::new(1001, 30_000).unwrap()), 1602);
+    }
+}
