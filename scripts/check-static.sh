@@ -108,7 +108,7 @@ echo "check-static: mapped by the render: $(grep -o '/[^ ]*\.so[^ ]*' "$tmp/stat
 for ext in mp4 h265.mp4 webm; do
   "$bin" verify "$tmp/static.$ext"
   # shellcheck disable=SC2046 # format_args is a list of words
-  timeout 300 "$shared" render examples/title-card -o "$tmp/shared.$ext" $(format_args "$ext") \
+  timeout 300 "$shared" render examples/title-card -o "$tmp/shared.$ext" $(format_args "$tmp/shared.$ext") \
     --package-cache target/package-cache --progress none --json >/dev/null
   for f in static shared; do
     ffmpeg -v error -i "$tmp/$f.$ext" -map 0:v -f framemd5 "$tmp/$f.$ext.framemd5"
