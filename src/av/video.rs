@@ -272,14 +272,7 @@ fn open_context(
     let mut opts = ff::Dictionary::new();
     match &config.codec {
         VideoCodec::H264 { preset, crf, bitrate, threads, params } => {
-            opts.set("preset", preset);
-            if let Some(crf) = crf {
-                opts.set("crf", &crf.to_string());
-            }
-            if let Some(rate) = bitrate {
-                ctx.set_bit_rate(*rate as usize);
-            }
-            opts.set("forced-idr", "1");
+            x26x_rate(&mut opts, &mut ctx, preset, *crf, *bitrate);
             opts.set("x264-params", &x264_params(config.gop, *threads, params));
             ctx.set_threading(ff::threading::Config {
                 kind: ff::threading::Type::Frame,
@@ -288,14 +281,7 @@ fn open_context(
             });
         }
         VideoCodec::H265 { preset, crf, bitrate, threads, params } => {
-            opts.set("preset", preset);
-            if let Some(crf) = crf {
-                opts.set("crf", &crf.to_string());
-            }
-            if let Some(rate) = bitrate {
-                ctx.set_bit_rate(*rate as usize);
-            }
-            opts.set("forced-idr", "1");
+            x26x_rate(&mut opts, &mut ctx, preset, *crf, *bitrate);
             opts.set("x265-params", &x265_params(config.gop, *threads, params));
             // SAFETY: plain field of the context we own, set before avcodec_open2.
             unsafe { (*ctx.as_mut_ptr()).codec_tag = HVC1 };
@@ -323,6 +309,25 @@ fn open_context(
     unsafe { (*ctx.as_mut_ptr()).flags |= ff::ffi::AV_CODEC_FLAG_BITEXACT as i32 };
     let encoder = ctx.open_with(opts).ctx("avcodec_open2", &name)?;
     Ok((encoder, target, time_base))
+}
+
+/// The preset and rate control libx264 and libx265 share (libavcodec's wrappers take the same
+/// option names), and an IDR wherever a keyframe is forced.
+fn x26x_rate(
+    opts: &mut ff::Dictionary,
+    ctx: &mut ff::encoder::video::Video,
+    preset: &str,
+    crf: Option<u32>,
+    bitrate: Option<u64>,
+) {
+    opts.set("preset", preset);
+    if let Some(crf) = crf {
+        opts.set("crf", &crf.to_string());
+    }
+    if let Some(rate) = bitrate {
+        ctx.set_bit_rate(rate as usize);
+    }
+    opts.set("forced-idr", "1");
 }
 
 /// libvpx-vp9's options for one closed GOP, as HyperFrames sets them for chunked WebM: every
