@@ -13,10 +13,12 @@ use std::path::Path;
 
 use kuchikiki::NodeRef;
 
+use super::audio_fx;
 use super::dom::{attr, describe, elements, has_attr, in_template, set_attr, tag};
 use super::timing::decimal_attr;
 use super::urls;
 use crate::error::{Code, Error, Result};
+use crate::plan::fx::FxChain;
 use crate::plan::model::{MediaClip, MediaKind};
 use crate::time::Rational;
 
@@ -31,6 +33,8 @@ pub struct Media {
     pub audio_count: u32,
     /// `<img>` elements.
     pub image_count: u32,
+    /// The master bus chain (`data-fx-chain` on the root).
+    pub master_fx: Option<FxChain>,
 }
 
 fn invalid(message: String) -> Error {
@@ -39,7 +43,8 @@ fn invalid(message: String) -> Error {
 
 /// Collect the media under `doc`; `root` is the root composition element.
 pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec<String>) -> Result<Media> {
-    let mut media = Media::default();
+    let mut media = Media { master_fx: audio_fx::master_chain(root)?, ..Media::default() };
+    let groups = audio_fx::groups(doc)?;
     let mut video_ids = HashSet::new();
     // Media elements (`img`, `audio`, `video` with a `src`) met so far: HyperFrames names a media
     // element without an id `hf-media-<that count>`.
@@ -87,7 +92,12 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
                 return Err(invalid(format!("two <video> elements have id {:?}", short(&id))));
             }
         }
-        media.clips.push(clip(&e, root, project, kind, id, &src)?);
+        let mut clip = clip(&e, root, project, kind, id, &src)?;
+        if let Some((group, hidden)) = audio_fx::group_of(&e, &groups) {
+            clip.audible &= !hidden;
+            clip.group = Some(group);
+        }
+        media.clips.push(clip);
     }
     Ok(media)
 }
@@ -115,6 +125,8 @@ fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String
         volume: volume(e)?,
         looped: has_attr(e, "loop"),
         audible,
+        fx: audio_fx::clip_fx(e)?,
+        group: None,
     })
 }
 
