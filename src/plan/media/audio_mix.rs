@@ -25,12 +25,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::audio_fx::{self, Effects, Track};
 use super::{seconds_to_samples, slot_end};
 use crate::audio::encode::{self, EncodeSettings};
 use crate::audio::fit::{Fitted, PcmSource};
 use crate::audio::m4a::write_m4a as write_audio;
 use crate::av::audio::{AudioReader, Pcm};
 use crate::error::{AvError, Code, Error, Result};
+use crate::plan::fx::FxChain;
 use crate::plan::model::{MediaClip, MixSummary};
 use crate::publish::StagedFile;
 
@@ -51,21 +53,57 @@ const RELEASE: f32 = 1.0 - 1.0 / 12_000.0;
 /// Every source is opened and its first block decoded before anything is written, so an
 /// undecodable source fails fast with `AUDIO_INVALID` naming the clip and its file.
 pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option<MixSummary>> {
+    Ok(mix_soundtrack(clips, None, samples, out)?.summary)
+}
+
+/// What [`mix_soundtrack`] made.
+#[derive(Debug, Default)]
+pub struct Soundtrack {
+    /// The mix, or `None` when nothing was audible.
+    pub summary: Option<MixSummary>,
+    /// Notes for the plan (effects framefan does not render).
+    pub warnings: Vec<String>,
+}
+
+/// [`mix_audio`] with HyperFrames' audio effects: clips with a chain, a volume lane or a group
+/// become tracks held in memory ([`super::audio_fx`]), and `master`, when it has an enabled
+/// node, runs over the whole sum before the limiter.
+pub fn mix_soundtrack(clips: &[MediaClip], master: Option<&FxChain>, samples: u64, out: &Path) -> Result<Soundtrack> {
+    let mut fx = Effects::default();
     let mut voices = Vec::new();
+    let mut held = Vec::new();
     for (order, clip) in clips.iter().enumerate().filter(|(_, c)| c.audible) {
-        if let Some(voice) = Voice::new(clip, order, samples)? {
+        if audio_fx::needs_track(clip) {
+            held.push(clip);
+        } else if let Some(voice) = Voice::new(clip, order, samples)? {
             voices.push(voice);
         }
-    }
-    if voices.is_empty() {
-        return Ok(None);
     }
     for voice in &voices {
         voice.probe()?;
     }
+    for (i, track) in audio_fx::tracks(&held, samples, &mut fx)?.into_iter().enumerate() {
+        voices.extend(Voice::held(track, clips.len() + i, samples));
+    }
+    if voices.is_empty() {
+        return Ok(Soundtrack { summary: None, warnings: fx.warnings });
+    }
+    let count = voices.len() as u32;
+    if let Some(chain) = master.filter(|c| c.has_enabled()) {
+        let sum = Mixer::new(voices, samples, None).collect()?;
+        let pcm = audio_fx::master(sum, chain, &mut fx)?;
+        voices = Voice::held(Track { id: "master".into(), at: 0, pcm, gain: 1.0 }, 0, samples).into_iter().collect();
+    }
+    let Effects { warnings, .. } = fx;
+    let summary = encode_mix(voices, samples, out)?;
+    Ok(Soundtrack { summary: Some(MixSummary { clips: count, ..summary }), warnings })
+}
+
+/// Stream `voices` through the limiter into the AAC soundtrack at `out`.
+fn encode_mix(voices: Vec<Voice>, samples: u64, out: &Path) -> Result<MixSummary> {
     let count = voices.len() as u32;
     let limited = Arc::new(AtomicBool::new(false));
-    let mixer = Mixer::new(voices, samples, Arc::clone(&limited));
+    let mixer = Mixer::new(voices, samples, Some(Arc::clone(&limited)));
     let staged = StagedFile::new(out)?;
     let mut audio = encode::start(Fitted::new(mixer, samples), samples, EncodeSettings::default())?;
     // On failure `audio` is dropped, not finished: dropping closes its channels, which stops the
@@ -73,7 +111,20 @@ pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option
     write_audio(staged.path(), &mut audio)?;
     audio.finish()?;
     staged.commit()?;
-    Ok(Some(MixSummary { clips: count, samples, limited: limited.load(Ordering::Relaxed) }))
+    Ok(MixSummary { clips: count, samples, limited: limited.load(Ordering::Relaxed) })
+}
+
+/// The samples of `clip` on the timeline at gain 1 (decoded, trimmed, looped, fitted as the mix
+/// plays it): its first timeline sample and the samples up to its end, or `None` when it falls
+/// outside `[0, samples)`.
+pub(super) fn clip_samples(clip: &MediaClip, samples: u64) -> Result<Option<(u64, Pcm)>> {
+    let Some(mut voice) = Voice::new(clip, 0, samples)? else { return Ok(None) };
+    voice.probe()?;
+    voice.gain = 1.0;
+    let (at, n) = (voice.at, (voice.end - voice.at) as usize);
+    let mut pcm = Pcm { left: vec![0.0; n], right: vec![0.0; n] };
+    voice.mix_into(at, &mut pcm)?;
+    Ok(Some((at, pcm)))
 }
 
 /// One clip being played into the mix.
@@ -96,6 +147,9 @@ struct Voice {
     pending: Pcm,
     offset: usize,
     done: bool,
+    /// Whether the samples come from `buffer` (a track held in memory) instead of `src`.
+    held: bool,
+    buffer: Option<Pcm>,
 }
 
 impl Voice {
@@ -136,7 +190,32 @@ impl Voice {
             pending: Pcm::default(),
             offset: 0,
             done: false,
+            held: false,
+            buffer: None,
         }))
+    }
+
+    /// The voice playing a track held in memory, or `None` when it falls outside `[0, samples)`.
+    fn held(track: Track, order: usize, samples: u64) -> Option<Voice> {
+        let end = (track.at + track.pcm.len() as u64).min(samples);
+        (track.at < end).then(|| Voice {
+            id: track.id,
+            src: PathBuf::new(),
+            src_rel: String::new(),
+            order,
+            gain: track.gain,
+            looped: false,
+            at: track.at,
+            end,
+            skip: 0,
+            reader: None,
+            pass: 0,
+            pending: Pcm::default(),
+            offset: 0,
+            done: false,
+            held: true,
+            buffer: Some(track.pcm),
+        })
     }
 
     fn invalid(&self, e: AvError) -> Error {
@@ -145,6 +224,9 @@ impl Voice {
 
     /// Open the source and decode its first block, to fail before anything is written.
     fn probe(&self) -> Result<()> {
+        if self.held {
+            return Ok(());
+        }
         let mut reader = AudioReader::open(&self.src).map_err(|e| self.invalid(e))?;
         reader.read().map_err(|e| self.invalid(e))?;
         Ok(())
@@ -185,6 +267,12 @@ impl Voice {
     /// Decode the next block of the source into `pending`, dropping what the media start skips
     /// and restarting a looped source at its beginning. `false` when the source is over.
     fn refill(&mut self) -> Result<bool> {
+        if self.held {
+            let Some(block) = self.buffer.take().filter(|b| !b.is_empty()) else { return Ok(false) };
+            self.pending = block;
+            self.offset = 0;
+            return Ok(true);
+        }
         loop {
             let reader = match self.reader.as_mut() {
                 Some(r) => r,
@@ -259,11 +347,12 @@ struct Mixer {
     next: u64,
     total: u64,
     limiter: Limiter,
-    limited: Arc<AtomicBool>,
+    /// Where the limiter reports engaging; `None`: no limiter (a sum for the master chain).
+    limited: Option<Arc<AtomicBool>>,
 }
 
 impl Mixer {
-    fn new(mut voices: Vec<Voice>, total: u64, limited: Arc<AtomicBool>) -> Self {
+    fn new(mut voices: Vec<Voice>, total: u64, limited: Option<Arc<AtomicBool>>) -> Self {
         voices.sort_by_key(|v| std::cmp::Reverse((v.at, v.order)));
         Mixer {
             waiting: voices,
@@ -273,6 +362,18 @@ impl Mixer {
             limiter: Limiter { gain: 1.0, engaged: false },
             limited,
         }
+    }
+}
+
+impl Mixer {
+    /// The whole mix in memory.
+    fn collect(mut self) -> Result<Pcm> {
+        let mut all = Pcm::default();
+        while let Some(block) = self.next_block()? {
+            all.left.extend_from_slice(&block.left);
+            all.right.extend_from_slice(&block.right);
+        }
+        Ok(all)
     }
 }
 
@@ -293,9 +394,11 @@ impl PcmSource for Mixer {
             voice.mix_into(self.next, &mut mix)?;
         }
         self.active.retain(|v| !v.done);
-        self.limiter.process(&mut mix);
-        if self.limiter.engaged {
-            self.limited.store(true, Ordering::Relaxed);
+        if let Some(limited) = &self.limited {
+            self.limiter.process(&mut mix);
+            if self.limiter.engaged {
+                limited.store(true, Ordering::Relaxed);
+            }
         }
         self.next = end;
         Ok(Some(mix))

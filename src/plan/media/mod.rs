@@ -14,10 +14,11 @@
 //!
 //! [`MediaClip`]: crate::plan::model::MediaClip
 
+mod audio_fx;
 mod audio_mix;
 mod video_frames;
 
-pub use audio_mix::{mix_audio, LIMITER_CEILING, MIX_BLOCK};
+pub use audio_mix::{mix_audio, mix_soundtrack, Soundtrack, LIMITER_CEILING, MIX_BLOCK};
 pub use video_frames::extract_video;
 
 use crate::error::{Code, Error, Result};
