@@ -1,0 +1,165 @@
+//! HyperFrames' audio effects chain in `plan` (issue 20 item 7), on real Chromium: compositions
+//! with `data-fx-chain`, `data-automation` and `<hf-audio-group>` are planned, the soundtrack
+//! (`audio.m4a`) decoded back and its spectrum and levels measured against what HyperFrames'
+//! renders of the same compositions measured (notes: 3 kHz ≥ 20 dB under 200 Hz through an
+//! 800 Hz low-pass, a −12 dB gain ramp over 0–0.5 s, the volume lane's levels).
+
+use std::path::Path;
+
+use framefan::plan::config::PlanConfig;
+use framefan::plan::fetch::FetchOptions;
+use framefan::plan::plan;
+
+use crate::util::decode_audio;
+
+const RATE: usize = 48_000;
+
+/// A mono 16-bit WAV of `seconds` of 200 Hz + 3 kHz sines, each at amplitude 0.125 (−18.1 dB).
+fn write_tone(path: &Path, seconds: usize) {
+    let n = seconds * RATE;
+    let mut data = Vec::with_capacity(n * 2);
+    for i in 0..n {
+        let t = i as f64 / RATE as f64;
+        let v = 0.125 * (2.0 * std::f64::consts::PI * 200.0 * t).sin()
+            + 0.125 * (2.0 * std::f64::consts::PI * 3000.0 * t).sin();
+        data.extend_from_slice(&((v * 32767.0).round() as i16).to_le_bytes());
+    }
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    for v in [16u32] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&(RATE as u32).to_le_bytes());
+    wav.extend_from_slice(&(RATE as u32 * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).unwrap();
+}
+
+/// HTML-escape a JSON attribute value.
+fn attr(json: &str) -> String {
+    json.replace('&', "&amp;").replace('"', "&quot;")
+}
+
+/// A 4 s project whose root holds `body`, with `assets/tone.wav`.
+fn project(body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    write_tone(&dir.path().join("assets/tone.wav"), 4);
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"></head><body>\
+         <div id=\"root\" data-composition-id=\"main\" data-width=\"320\" data-height=\"180\" data-duration=\"4\" \
+         data-fps=\"30\" data-no-timeline>{body}</div></body></html>"
+    );
+    std::fs::write(dir.path().join("index.html"), html).unwrap();
+    dir
+}
+
+fn config() -> PlanConfig {
+    PlanConfig {
+        fetch: FetchOptions { offline: true, strict: true, ..FetchOptions::default() },
+        ..PlanConfig::default()
+    }
+}
+
+/// Plan `proj` and decode its soundtrack's left channel.
+fn soundtrack(proj: &Path) -> Vec<f32> {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("plan");
+    plan(proj, &config(), &dir).unwrap();
+    decode_audio(&dir.join("audio.m4a")).left
+}
+
+/// The level in dB of the `freq` component of `x[from..from + 4800]` (a 0.1 s window).
+fn tone_db(x: &[f32], from: f64, freq: f64) -> f64 {
+    let start = (from * RATE as f64) as usize;
+    let w = &x[start..start + 4800];
+    let (mut re, mut im) = (0.0, 0.0);
+    for (k, v) in w.iter().enumerate() {
+        let a = 2.0 * std::f64::consts::PI * freq * k as f64 / RATE as f64;
+        re += f64::from(*v) * a.cos();
+        im += f64::from(*v) * a.sin();
+    }
+    20.0 * (2.0 * (re * re + im * im).sqrt() / w.len() as f64).log10()
+}
+
+const LOWPASS_CHAIN: &str = r#"{"version":1,"nodes":[{"type":"lowpass","id":"n1","params":{"frequency":800,"q":0.707,"poles":"2"}},{"type":"gain","id":"n2","params":{"gain":0}}]}"#;
+const LOWPASS_AUTOMATION: &str = r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":1,"v":1},{"t":3,"v":0.25}]},{"target":"fx.n2.gain","points":[{"t":0,"v":0},{"t":0.5,"v":-12}]}]}"#;
+
+#[test]
+fn a_lowpass_chain_with_gain_and_volume_automation_is_rendered() {
+    let body = format!(
+        "<audio id=\"tone\" src=\"assets/tone.wav\" data-start=\"0\" data-duration=\"4\" data-fx-chain=\"{}\" data-automation=\"{}\"></audio>",
+        attr(LOWPASS_CHAIN),
+        attr(LOWPASS_AUTOMATION)
+    );
+    let proj = project(&body);
+    let x = soundtrack(proj.path());
+    // HyperFrames' render of the same composition: 200 Hz −21.3 dB at 0.1 s, −29.8 dB from 0.5 s
+    // (the −12 dB gain ramp, less the 0.1 s window's start), −41.8 dB after the volume lane's
+    // fall to 0.25 (−12 dB more); 3 kHz 23.1 dB below 200 Hz.
+    let expect = [(0.1, -21.3), (0.6, -29.8), (0.9, -29.8), (2.0, -34.1), (3.2, -41.8), (3.6, -41.8)];
+    for (t, db) in expect {
+        let got = tone_db(&x, t, 200.0);
+        assert!((got - db).abs() < 0.3, "200 Hz at {t} s: {got:.2} dB, HyperFrames {db} dB");
+    }
+    for t in [0.1, 0.9, 2.0, 3.6] {
+        let gap = tone_db(&x, t, 200.0) - tone_db(&x, t, 3000.0);
+        assert!(gap >= 20.0, "at {t} s 3 kHz is only {gap:.1} dB under 200 Hz");
+    }
+    let step = tone_db(&x, 0.1, 200.0) - tone_db(&x, 0.9, 200.0);
+    assert!((step - 8.5).abs() < 0.3, "the gain ramp's drop from 0.1 s to 0.9 s: {step:.2} dB");
+}
+
+#[test]
+fn a_group_highpass_runs_on_the_composition_clock() {
+    let chain = r#"{"version":1,"nodes":[{"type":"highpass","id":"g1","params":{"frequency":1500}}]}"#;
+    let lanes =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":2,"v":1},{"t":2.01,"v":0.5}]}]}"#;
+    let body = format!(
+        "<hf-audio-group id=\"bus\" data-volume=\"1\" data-fx-chain=\"{}\" data-automation=\"{}\"></hf-audio-group>\
+         <audio id=\"a1\" src=\"assets/tone.wav\" data-start=\"0\" data-duration=\"2\" data-audio-group=\"bus\"></audio>\
+         <audio id=\"a2\" src=\"assets/tone.wav\" data-start=\"2\" data-duration=\"2\" data-audio-group=\"bus\"></audio>",
+        attr(chain),
+        attr(lanes)
+    );
+    let proj = project(&body);
+    let x = soundtrack(proj.path());
+    for t in [0.5, 1.5, 2.5, 3.5] {
+        let gap = tone_db(&x, t, 3000.0) - tone_db(&x, t, 200.0);
+        assert!(gap >= 20.0, "at {t} s 200 Hz is only {gap:.1} dB under 3 kHz");
+    }
+    // The group's lane is on the composition clock: −6 dB from 2.01 s, though the second
+    // member's own clock starts at 2 s.
+    let drop = tone_db(&x, 1.5, 3000.0) - tone_db(&x, 2.5, 3000.0);
+    assert!((drop - 6.02).abs() < 0.3, "the group volume lane's drop: {drop:.2} dB");
+}
+
+#[test]
+fn a_malformed_chain_fails_the_plan_naming_element_and_attribute() {
+    for (chain, why) in [
+        (r#"{"version":1,"nodes":[{"type":"flanger"}]}"#, "unknown effect type"),
+        (r#"{"version":2,"nodes":[]}"#, "unsupported chain version"),
+        ("{nope", "not valid JSON"),
+    ] {
+        let body = format!(
+            "<audio id=\"tone\" src=\"assets/tone.wav\" data-duration=\"4\" data-fx-chain=\"{}\"></audio>",
+            attr(chain)
+        );
+        let proj = project(&body);
+        let out = tempfile::tempdir().unwrap();
+        let err = plan(proj.path(), &config(), &out.path().join("plan")).expect_err(chain);
+        assert_eq!(err.code(), "COMPOSITION_INVALID", "{err}");
+        let message = err.message();
+        assert!(message.contains("tone") && message.contains("data-fx-chain") && message.contains(why), "{message}");
+        let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+        assert!(left.is_empty(), "a failed plan left files");
+    }
+}
