@@ -28,9 +28,7 @@ fn write_tone(path: &Path, seconds: usize) {
     wav.extend_from_slice(b"RIFF");
     wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
     wav.extend_from_slice(b"WAVEfmt ");
-    for v in [16u32] {
-        wav.extend_from_slice(&v.to_le_bytes());
-    }
+    wav.extend_from_slice(&16u32.to_le_bytes());
     wav.extend_from_slice(&1u16.to_le_bytes());
     wav.extend_from_slice(&1u16.to_le_bytes());
     wav.extend_from_slice(&(RATE as u32).to_le_bytes());

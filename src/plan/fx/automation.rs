@@ -177,7 +177,7 @@ fn shape_via(x: f64, vx: f64, vy: f64) -> f64 {
             0.0
         }
     };
-    let w = need(dx, vx).max(need(dy, vy)).max(1.0).min(1e6);
+    let w = need(dx, vx).max(need(dy, vy)).clamp(1.0, 1e6);
     let (cx, cy) = (vx + dx / w, vy + dy / w);
     let spread = 2.0 - 2.0 * w;
     let a = x * spread - 1.0 + 2.0 * w * cx;

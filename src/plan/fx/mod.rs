@@ -9,7 +9,7 @@
 //! misplaced points) is left to its own runtime: the text is handed to it as written. framefan
 //! itself reads only what the mix around the runtime needs: whether any node is enabled, the
 //! tail the chain rings on for ([`FxChain::tail_seconds`]) and the volume lane
-//! ([`automation::Automation::volume_keyframes`]).
+//! ([`Automation::volume_envelope`]).
 
 pub mod automation;
 
