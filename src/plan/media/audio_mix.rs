@@ -66,7 +66,8 @@ pub struct Soundtrack {
 }
 
 /// [`mix_audio`] with HyperFrames' audio effects: clips with a chain, a volume lane or a group
-/// become tracks held in memory ([`super::audio_fx`]), and `master`, when it has an enabled
+/// become tracks held in memory (rendered in the browser by HyperFrames' runtime, as
+/// [`crate::engine::audio_fx`] describes), and `master`, when it has an enabled
 /// node, runs over the whole sum before the limiter.
 pub fn mix_soundtrack(clips: &[MediaClip], master: Option<&FxChain>, samples: u64, out: &Path) -> Result<Soundtrack> {
     let mut fx = Effects::default();
