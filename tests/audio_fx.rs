@@ -161,3 +161,30 @@ fn a_malformed_chain_fails_the_plan_naming_element_and_attribute() {
         assert!(left.is_empty(), "a failed plan left files");
     }
 }
+
+#[test]
+fn a_bad_group_fails_only_once_an_audible_member_uses_it() {
+    let bad = attr(r#"{"version":1,"lanes":[{"target":"pan","points":[]}]}"#);
+    let group = format!("<hf-audio-group id=\"bus\" data-automation=\"{bad}\"></hf-audio-group>");
+    // As in HyperFrames: effects of what is not mixed are never read.
+    let unused = format!(
+        "{group}<audio id=\"quiet\" src=\"assets/tone.wav\" data-duration=\"1\" muted data-audio-group=\"bus\" \
+         data-fx-chain=\"{{\"></audio>"
+    );
+    let proj = project(&unused);
+    let out = tempfile::tempdir().unwrap();
+    plan(proj.path(), &config(), &out.path().join("plan")).unwrap();
+
+    let used = format!(
+        "{group}<audio id=\"loud\" src=\"assets/tone.wav\" data-duration=\"1\" data-audio-group=\"bus\"></audio>"
+    );
+    let proj = project(&used);
+    let out = tempfile::tempdir().unwrap();
+    let err = plan(proj.path(), &config(), &out.path().join("plan")).unwrap_err();
+    assert_eq!(err.code(), "COMPOSITION_INVALID", "{err}");
+    let message = err.message();
+    assert!(
+        message.contains("bus") && message.contains("data-automation") && message.contains("unreadable target"),
+        "{message}"
+    );
+}

@@ -46,27 +46,40 @@ pub fn master_chain(root: &NodeRef) -> Result<Option<FxChain>> {
     chain_of(root)
 }
 
-/// The page's `<hf-audio-group id>` elements by id, each with whether it is hidden.
-pub fn groups(doc: &NodeRef) -> Result<HashMap<String, (Arc<AudioGroup>, bool)>> {
+/// A group element as read: the group (or why its effects are refused) and whether it is hidden.
+pub type GroupEntry = (std::result::Result<Arc<AudioGroup>, String>, bool);
+
+/// The page's `<hf-audio-group id>` elements by id (the first of an id wins). A group whose
+/// effects HyperFrames would refuse fails the plan only once an audible member uses it, as
+/// HyperFrames reads a group's effects only when it mixes it.
+pub fn groups(doc: &NodeRef) -> HashMap<String, GroupEntry> {
     let mut out = HashMap::new();
     for e in elements(doc).into_iter().filter(|e| tag(e) == "hf-audio-group" && !in_template(e)) {
         let Some(id) = attr(&e, "id").filter(|i| !i.is_empty()) else { continue };
         let volume = attr(&e, "data-volume").and_then(|v| leading_float(&v)).unwrap_or(1.0);
-        let group = AudioGroup { id: id.clone(), volume: volume as f32, fx: clip_fx(&e)? };
-        out.entry(id).or_insert((Arc::new(group), has_attr(&e, "data-hidden")));
+        let group = clip_fx(&e)
+            .map(|fx| Arc::new(AudioGroup { id: id.clone(), volume: volume as f32, fx }))
+            .map_err(|err| err.message().to_string());
+        out.entry(id).or_insert((group, has_attr(&e, "data-hidden")));
     }
-    Ok(out)
+    out
 }
 
-/// The group `e` is a member of, and whether that group is hidden.
-pub fn group_of(e: &NodeRef, groups: &HashMap<String, (Arc<AudioGroup>, bool)>) -> Option<(Arc<AudioGroup>, bool)> {
-    let id = attr(e, GROUP_ATTR).filter(|g| !g.is_empty())?;
-    Some(
-        groups
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| (Arc::new(AudioGroup { id, volume: 1.0, fx: ClipFx::default() }), false)),
-    )
+/// The group `e` is a member of and whether that group is hidden; an error when `audible` and
+/// the group's effects are refused.
+pub fn group_of(
+    e: &NodeRef,
+    groups: &HashMap<String, GroupEntry>,
+    audible: bool,
+) -> Result<Option<(Arc<AudioGroup>, bool)>> {
+    let Some(id) = attr(e, GROUP_ATTR).filter(|g| !g.is_empty()) else { return Ok(None) };
+    let plain = || Arc::new(AudioGroup { id: id.clone(), volume: 1.0, fx: ClipFx::default() });
+    match groups.get(&id) {
+        None => Ok(Some((plain(), false))),
+        Some((Ok(group), hidden)) => Ok(Some((Arc::clone(group), *hidden))),
+        Some((Err(why), false)) if audible => Err(Error::new(Code::CompositionInvalid, why.clone())),
+        Some((Err(_), hidden)) => Ok(Some((plain(), *hidden))),
+    }
 }
 
 /// JavaScript's `parseFloat`: the longest leading decimal number, if finite.

@@ -43,8 +43,8 @@ fn invalid(message: String) -> Error {
 
 /// Collect the media under `doc`; `root` is the root composition element.
 pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec<String>) -> Result<Media> {
-    let mut media = Media { master_fx: audio_fx::master_chain(root)?, ..Media::default() };
-    let groups = audio_fx::groups(doc)?;
+    let mut media = Media::default();
+    let groups = audio_fx::groups(doc);
     let mut video_ids = HashSet::new();
     // Media elements (`img`, `audio`, `video` with a `src`) met so far: HyperFrames names a media
     // element without an id `hf-media-<that count>`.
@@ -93,11 +93,15 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
             }
         }
         let mut clip = clip(&e, root, project, kind, id, &src)?;
-        if let Some((group, hidden)) = audio_fx::group_of(&e, &groups) {
+        if let Some((group, hidden)) = audio_fx::group_of(&e, &groups, clip.audible)? {
             clip.audible &= !hidden;
             clip.group = Some(group);
         }
         media.clips.push(clip);
+    }
+    // HyperFrames reads the master chain only when there is audio to mix.
+    if media.clips.iter().any(|c| c.audible) {
+        media.master_fx = audio_fx::master_chain(root)?;
     }
     Ok(media)
 }
@@ -125,7 +129,8 @@ fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String
         volume: volume(e)?,
         looped: has_attr(e, "loop"),
         audible,
-        fx: audio_fx::clip_fx(e)?,
+        // HyperFrames reads the effects of the clips it mixes only.
+        fx: if audible { audio_fx::clip_fx(e)? } else { Default::default() },
         group: None,
     })
 }
