@@ -67,12 +67,18 @@ fn config() -> PlanConfig {
     }
 }
 
-/// Plan `proj` and decode its soundtrack's left channel.
-fn soundtrack(proj: &Path) -> Vec<f32> {
+/// Plan `proj`; its soundtrack's bytes and decoded left channel.
+fn soundtrack_of(proj: &Path) -> (Vec<u8>, Vec<f32>) {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("plan");
     plan(proj, &config(), &dir).unwrap();
-    decode_audio(&dir.join("audio.m4a")).left
+    let audio = dir.join("audio.m4a");
+    (std::fs::read(&audio).unwrap(), decode_audio(&audio).left)
+}
+
+/// Plan `proj` and decode its soundtrack's left channel.
+fn soundtrack(proj: &Path) -> Vec<f32> {
+    soundtrack_of(proj).1
 }
 
 /// The level in dB of the `freq` component of `x[from..from + 4800]` (a 0.1 s window).
@@ -117,7 +123,7 @@ fn a_lowpass_chain_with_gain_and_volume_automation_is_rendered() {
 }
 
 #[test]
-fn a_group_highpass_runs_on_the_composition_clock() {
+fn a_group_highpass_runs_on_the_composition_clock_and_plans_the_same_bytes_twice() {
     let chain = r#"{"version":1,"nodes":[{"type":"highpass","id":"g1","params":{"frequency":1500}}]}"#;
     let lanes =
         r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":2,"v":1},{"t":2.01,"v":0.5}]}]}"#;
@@ -129,7 +135,8 @@ fn a_group_highpass_runs_on_the_composition_clock() {
         attr(lanes)
     );
     let proj = project(&body);
-    let x = soundtrack(proj.path());
+    let (bytes, x) = soundtrack_of(proj.path());
+    assert!(soundtrack_of(proj.path()).0 == bytes, "a second plan mixed other bytes");
     for t in [0.5, 1.5, 2.5, 3.5] {
         let gap = tone_db(&x, t, 3000.0) - tone_db(&x, t, 200.0);
         assert!(gap >= 20.0, "at {t} s 200 Hz is only {gap:.1} dB under 3 kHz");
