@@ -16,6 +16,11 @@
 //! together; heavily overloaded mixes will sound compressed. [`MixSummary::limited`] reports
 //! whether it ever engaged.
 //!
+//! Effects: clips with HyperFrames' audio effects (an enabled chain, a volume lane, a group) are
+//! rendered first into tracks held in memory (`audio_fx.rs`) and played into the mix like any
+//! clip; a master-bus chain runs over the whole sum, in memory, before the limiter. HyperFrames
+//! has no limiter: it only acts here on a sum that would exceed full scale.
+//!
 //! Memory: the mix runs in blocks of [`MIX_BLOCK`] samples pulled by the AAC encoder's producer
 //! thread (`audio::encode`, the same segmented, bit-exact encoder `assemble` uses). Only clips
 //! overlapping the current block hold an open decoder; each holds at most one decoded block.
