@@ -92,7 +92,7 @@ pub fn tracks(clips: &[&MediaClip], samples: u64, fx: &mut Effects) -> Result<Ve
 }
 
 fn clip_track(clip: &MediaClip, samples: u64, fx: &mut Effects) -> Result<Option<Track>> {
-    let Some((at, mut pcm)) = clip_samples(clip, samples)? else { return Ok(None) };
+    let Some((at, mut pcm)) = clip_samples(clip, samples)?.filter(|(_, p)| !p.is_empty()) else { return Ok(None) };
     let automation = clip.fx.automation.as_ref();
     if automation.is_some_and(|a| a.lane("rate").is_some()) {
         fx.warnings.push(format!("audio clip \"{}\": its rate automation is not rendered (normal speed)", clip.id));

@@ -130,6 +130,11 @@ pub(super) fn clip_samples(clip: &MediaClip, samples: u64) -> Result<Option<(u64
     let (at, n) = (voice.at, (voice.end - voice.at) as usize);
     let mut pcm = Pcm { left: vec![0.0; n], right: vec![0.0; n] };
     voice.mix_into(at, &mut pcm)?;
+    // A source that ran out before the slot ends (no `data-duration`, or a longer one) leaves
+    // silence the effects need not render: HyperFrames' track ends with its source too.
+    let played = (voice.at - at) as usize;
+    pcm.left.truncate(played);
+    pcm.right.truncate(played);
     Ok(Some((at, pcm)))
 }
 
