@@ -5,10 +5,15 @@
 //! 800 Hz low-pass, a −12 dB gain ramp over 0–0.5 s, the volume lane's levels).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use framefan::plan::config::PlanConfig;
 use framefan::plan::fetch::FetchOptions;
+use framefan::plan::fx::{Automation, FxChain};
+use framefan::plan::media::{effect_tracks, Track};
+use framefan::plan::model::{AudioGroup, ClipFx, MediaClip, MediaKind};
 use framefan::plan::plan;
+use framefan::time::Rational;
 
 use crate::util::decode_audio;
 
@@ -194,4 +199,135 @@ fn a_bad_group_fails_only_once_an_audible_member_uses_it() {
         message.contains("bus") && message.contains("data-automation") && message.contains("unreadable target"),
         "{message}"
     );
+}
+
+/// The reference CLI's install (as `tests/parity.rs` finds it).
+fn reference_dir() -> std::path::PathBuf {
+    std::env::var_os("FRAMEFAN_HF_REFERENCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/hf-reference"))
+}
+
+/// A WAV's samples, interleaved, as ffmpeg reads them (16-bit ÷ 32768, or 32-bit float).
+fn wav_samples(path: &Path) -> Vec<f32> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (mut at, mut float) = (12, false);
+    loop {
+        let size = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
+        match &b[at..at + 4] {
+            b"fmt " => float = u16::from_le_bytes([b[at + 8], b[at + 9]]) == 3,
+            b"data" if float => {
+                return b[at + 8..at + 8 + size]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            }
+            b"data" => {
+                return b[at + 8..at + 8 + size]
+                    .chunks_exact(2)
+                    .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+                    .collect()
+            }
+            _ => {}
+        }
+        at += 8 + size + size % 2;
+    }
+}
+
+/// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
+/// folder is `dir/work`.
+fn hyperframes_tracks(dir: &Path, elements: serde_json::Value) {
+    let reference = reference_dir();
+    let env = reference.join("env.sh");
+    assert!(
+        env.is_file(),
+        "the HyperFrames reference is not installed at {} (run .ci/install-deps)",
+        reference.display()
+    );
+    let spec = serde_json::json!({
+        "elements": elements, "baseDir": dir, "workDir": dir.join("work"), "output": dir.join("hf.m4a"), "duration": 4,
+    });
+    std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
+    let script = format!(
+        "source '{}' && node '{}' '{}' '{}'",
+        env.display(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audio_fx/hf_tracks.mjs").display(),
+        reference.join("node_modules/hyperframes/dist/chunk-VKFYI7AQ.js").display(),
+        dir.join("spec.json").display()
+    );
+    let o = std::process::Command::new("bash").arg("-c").arg(&script).env("HOME", dir).output().unwrap();
+    assert!(o.status.success(), "HyperFrames' audio pass failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A clip on `tone.wav` in `dir`, from `start` for `duration` seconds.
+fn tone_clip(dir: &Path, id: &str, start: &str, duration: &str) -> MediaClip {
+    MediaClip {
+        id: id.to_string(),
+        kind: MediaKind::Audio,
+        src: dir.join("tone.wav"),
+        src_rel: "tone.wav".to_string(),
+        start: Rational::parse_decimal(start).unwrap(),
+        duration: Some(Rational::parse_decimal(duration).unwrap()),
+        media_start: Rational::ZERO,
+        volume: 1.0,
+        looped: false,
+        audible: true,
+        fx: ClipFx::default(),
+        group: None,
+    }
+}
+
+/// framefan's track against HyperFrames' file: identical samples, and the largest difference
+/// in 16-bit steps.
+fn compare(ours: &Track, theirs: &[f32]) -> (usize, usize, f32) {
+    let ours: Vec<f32> = ours.pcm.left.iter().zip(&ours.pcm.right).flat_map(|(l, r)| [*l, *r]).collect();
+    let n = ours.len().min(theirs.len());
+    let same = (0..n).filter(|&i| ours[i] == theirs[i]).count();
+    let worst = (0..n).map(|i| (ours[i] - theirs[i]).abs() * 32768.0).fold(0.0, f32::max);
+    (same, n, worst)
+}
+
+#[test]
+fn tracks_match_hyperframes_sample_for_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let chain = r#"{"version":1,"nodes":[{"type":"lowpass","id":"n1","params":{"frequency":800}},{"type":"gain","id":"n2"},{"type":"delay","id":"d","params":{"time":120,"feedback":0.4,"mix":0.3}},{"type":"compressor","id":"c"}]}"#;
+    let lanes = r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":1,"v":1,"curve":0.4},{"t":3,"v":0.25}]},{"target":"fx.n2.gain","points":[{"t":0,"v":0},{"t":0.5,"v":-12}]}]}"#;
+    let bus_chain = r#"{"version":1,"nodes":[{"type":"highpass","id":"g1","params":{"frequency":1500}},{"type":"reverb","id":"rv","params":{"size":0.3}}]}"#;
+    let bus_lanes =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":2,"v":1},{"t":2.5,"v":0.5}]}]}"#;
+    let element = |id: &str, start: f64, end: f64| serde_json::json!({"id": id, "src": "tone.wav", "start": start, "end": end, "mediaStart": 0, "volume": 1, "type": "audio"});
+    let mut tone = element("tone", 0.0, 4.0);
+    tone["fxChain"] = chain.into();
+    tone["automation"] = lanes.into();
+    let mut members = [element("a1", 0.0, 2.0), element("a2", 2.0, 4.0)];
+    for m in &mut members {
+        for (k, v) in [("groupId", "bus"), ("groupFxChain", bus_chain), ("groupAutomation", bus_lanes)] {
+            m[k] = v.into();
+        }
+        m["groupVolume"] = 1.into();
+    }
+    hyperframes_tracks(dir.path(), serde_json::json!([tone, members[0], members[1]]));
+
+    let mut tone = tone_clip(dir.path(), "tone", "0", "4");
+    tone.fx =
+        ClipFx { chain: Some(FxChain::parse(chain).unwrap()), automation: Some(Automation::parse(lanes).unwrap()) };
+    let fx = ClipFx {
+        chain: Some(FxChain::parse(bus_chain).unwrap()),
+        automation: Some(Automation::parse(bus_lanes).unwrap()),
+    };
+    let bus = Arc::new(AudioGroup { id: "bus".into(), volume: 1.0, fx });
+    let mut a1 = tone_clip(dir.path(), "a1", "0", "2");
+    let mut a2 = tone_clip(dir.path(), "a2", "2", "2");
+    a1.group = Some(Arc::clone(&bus));
+    a2.group = Some(bus);
+    let (tracks, _) = effect_tracks(&[tone, a1, a2], 4 * RATE as u64).unwrap();
+    for (track, file) in [(&tracks[0], "tone-fx.wav"), (&tracks[1], "group-bus-0-fx.wav")] {
+        let (same, n, worst) = compare(track, &wav_samples(&dir.path().join("work").join(file)));
+        println!(
+            "{}: {same} of {n} samples identical to HyperFrames' {file}, largest difference {worst} LSB",
+            track.id
+        );
+        assert!(n >= 2 * 4 * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
+    }
 }

@@ -61,6 +61,16 @@ impl Effects {
     }
 }
 
+/// The tracks the effects make of the audible `clips` that [`needs_track`] (and of their groups),
+/// as [`super::mix_soundtrack`] mixes them, with the plan's warnings: for tests and tools that
+/// compare them with HyperFrames' own intermediate files.
+pub fn effect_tracks(clips: &[MediaClip], samples: u64) -> Result<(Vec<Track>, Vec<String>)> {
+    let held: Vec<&MediaClip> = clips.iter().filter(|c| c.audible && needs_track(c)).collect();
+    let mut fx = Effects::default();
+    let tracks = tracks(&held, samples, &mut fx)?;
+    Ok((tracks, std::mem::take(&mut fx.warnings)))
+}
+
 /// Whether `clip` is mixed from memory rather than streamed.
 pub fn needs_track(clip: &MediaClip) -> bool {
     clip.group.is_some() || clip.fx.renders() || clip.fx.automation.as_ref().is_some_and(|a| a.lane("volume").is_some())
