@@ -2,7 +2,9 @@
 //! with `data-fx-chain`, `data-automation` and `<hf-audio-group>` are planned, the soundtrack
 //! (`audio.m4a`) decoded back and its spectrum and levels measured against what HyperFrames'
 //! renders of the same compositions measured (notes: 3 kHz ≥ 20 dB under 200 Hz through an
-//! 800 Hz low-pass, a −12 dB gain ramp over 0–0.5 s, the volume lane's levels).
+//! 800 Hz low-pass, a −12 dB gain ramp over 0–0.5 s, the volume lane's levels). The tracks the
+//! effects make are also compared, sample for sample, with the files HyperFrames' own audio
+//! pass leaves (run by the reference CLI's node through `tests/audio_fx/hf_tracks.mjs`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -300,14 +302,20 @@ fn tracks_match_hyperframes_sample_for_sample() {
     let mut tone = element("tone", 0.0, 4.0);
     tone["fxChain"] = chain.into();
     tone["automation"] = lanes.into();
+    let duck_lanes =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0.5,"v":0.7,"curve":-0.6},{"t":1.5,"v":0.1}]}]}"#;
+    let mut duck = element("duck", 1.0, 3.0);
+    duck["automation"] = duck_lanes.into();
+    let member_chain = r#"{"version":1,"nodes":[{"type":"pitchshift","id":"ps","params":{"semitones":-5,"mix":0.6}}]}"#;
     let mut members = [element("a1", 0.0, 2.0), element("a2", 2.0, 4.0)];
+    members[1]["fxChain"] = member_chain.into();
     for m in &mut members {
         for (k, v) in [("groupId", "bus"), ("groupFxChain", bus_chain), ("groupAutomation", bus_lanes)] {
             m[k] = v.into();
         }
         m["groupVolume"] = 1.into();
     }
-    hyperframes_tracks(dir.path(), serde_json::json!([tone, members[0], members[1]]));
+    hyperframes_tracks(dir.path(), serde_json::json!([tone, duck, members[0], members[1]]));
 
     let mut tone = tone_clip(dir.path(), "tone", "0", "4");
     tone.fx =
@@ -319,15 +327,21 @@ fn tracks_match_hyperframes_sample_for_sample() {
     let bus = Arc::new(AudioGroup { id: "bus".into(), volume: 1.0, fx });
     let mut a1 = tone_clip(dir.path(), "a1", "0", "2");
     let mut a2 = tone_clip(dir.path(), "a2", "2", "2");
+    let mut duck = tone_clip(dir.path(), "duck", "1", "2");
+    duck.fx.automation = Some(Automation::parse(duck_lanes).unwrap());
+    a2.fx.chain = Some(FxChain::parse(member_chain).unwrap());
     a1.group = Some(Arc::clone(&bus));
     a2.group = Some(bus);
-    let (tracks, _) = effect_tracks(&[tone, a1, a2], 4 * RATE as u64).unwrap();
-    for (track, file) in [(&tracks[0], "tone-fx.wav"), (&tracks[1], "group-bus-0-fx.wav")] {
+    let (tracks, _) = effect_tracks(&[tone, duck, a1, a2], 4 * RATE as u64).unwrap();
+    // The volume lane alone is baked into HyperFrames' 16-bit trimmed file in place.
+    let files =
+        [(&tracks[0], "tone-fx.wav", 4), (&tracks[1], "duck-trimmed.wav", 2), (&tracks[2], "group-bus-0-fx.wav", 4)];
+    for (track, file, seconds) in files {
         let (same, n, worst) = compare(track, &wav_samples(&dir.path().join("work").join(file)));
         println!(
             "{}: {same} of {n} samples identical to HyperFrames' {file}, largest difference {worst} LSB",
             track.id
         );
-        assert!(n >= 2 * 4 * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
+        assert!(n >= 2 * seconds * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
     }
 }
