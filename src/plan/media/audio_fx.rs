@@ -114,7 +114,7 @@ fn clip_track(clip: &MediaClip, samples: u64, fx: &mut Effects) -> Result<Option
     let mut gain = clip.volume;
     match clip.fx.chain.as_ref().filter(|c| c.has_enabled()) {
         Some(chain) => {
-            pcm = fx.render(&pcm, chain, automation)?;
+            pcm = fx.render(&pcm, chain, automation).map_err(|e| e.prefixed(&format!("audio clip \"{}\"", clip.id)))?;
             if let Some(env) = &envelope {
                 apply_envelope(&mut pcm, env);
                 gain = 1.0;
@@ -143,7 +143,7 @@ fn group_track(group: &AudioGroup, members: &[Track], samples: u64, fx: &mut Eff
     let automation = group.fx.automation.as_ref();
     let envelope = automation.and_then(|a| a.volume_envelope(samples as f64 / RATE));
     if let Some(chain) = group.fx.chain.as_ref().filter(|c| c.has_enabled()) {
-        sum = fx.render(&sum, chain, automation)?;
+        sum = fx.render(&sum, chain, automation).map_err(|e| e.prefixed(&format!("audio group \"{}\"", group.id)))?;
         sum.left.truncate(n);
         sum.right.truncate(n);
     }
@@ -161,7 +161,7 @@ pub fn master(sum: Pcm, chain: &FxChain, fx: &mut Effects) -> Result<Pcm> {
         return Ok(sum);
     }
     let n = sum.len();
-    let mut out = fx.render(&sum, chain, None)?;
+    let mut out = fx.render(&sum, chain, None).map_err(|e| e.prefixed("the master bus"))?;
     out.left.resize(n, 0.0);
     out.right.resize(n, 0.0);
     Ok(out)
