@@ -12,7 +12,7 @@ use std::sync::Arc;
 use framefan::plan::config::PlanConfig;
 use framefan::plan::fetch::FetchOptions;
 use framefan::plan::fx::{Automation, FxChain};
-use framefan::plan::media::{effect_tracks, Track};
+use framefan::plan::media::{effect_tracks, master_bus, Track};
 use framefan::plan::model::{AudioGroup, ClipFx, MediaClip, MediaKind};
 use framefan::plan::plan;
 use framefan::time::Rational;
@@ -217,7 +217,12 @@ fn wav_samples(path: &Path) -> Vec<f32> {
     loop {
         let size = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
         match &b[at..at + 4] {
-            b"fmt " => float = u16::from_le_bytes([b[at + 8], b[at + 9]]) == 3,
+            b"fmt " => {
+                // WAVE_FORMAT_EXTENSIBLE (ffmpeg's float files) names the format in its sub-format.
+                let tag = u16::from_le_bytes([b[at + 8], b[at + 9]]);
+                let sub = u16::from_le_bytes([b[at + 32], b[at + 33]]);
+                float = tag == 3 || (tag == 0xfffe && sub == 3);
+            }
             b"data" if float => {
                 return b[at + 8..at + 8 + size]
                     .chunks_exact(4)
@@ -238,7 +243,7 @@ fn wav_samples(path: &Path) -> Vec<f32> {
 
 /// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
 /// folder is `dir/work`.
-fn hyperframes_tracks(dir: &Path, elements: serde_json::Value) {
+fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&str>) {
     let reference = reference_dir();
     let env = reference.join("env.sh");
     assert!(
@@ -248,6 +253,7 @@ fn hyperframes_tracks(dir: &Path, elements: serde_json::Value) {
     );
     let spec = serde_json::json!({
         "elements": elements, "baseDir": dir, "workDir": dir.join("work"), "output": dir.join("hf.m4a"), "duration": 4,
+        "master": master,
     });
     std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
     let script = format!(
@@ -315,7 +321,7 @@ fn tracks_match_hyperframes_sample_for_sample() {
         }
         m["groupVolume"] = 1.into();
     }
-    hyperframes_tracks(dir.path(), serde_json::json!([tone, duck, members[0], members[1]]));
+    hyperframes_tracks(dir.path(), serde_json::json!([tone, duck, members[0], members[1]]), None);
 
     let mut tone = tone_clip(dir.path(), "tone", "0", "4");
     tone.fx =
@@ -344,4 +350,21 @@ fn tracks_match_hyperframes_sample_for_sample() {
         );
         assert!(n >= 2 * seconds * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
     }
+}
+
+#[test]
+fn the_master_bus_matches_hyperframes_sample_for_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let master = r#"{"version":1,"nodes":[{"type":"highshelf","id":"m1","params":{"frequency":2000,"gain":-4}},{"type":"truepeak","id":"m2","params":{"ceiling":-9}}]}"#;
+    let clip = serde_json::json!({"id": "tone", "src": "tone.wav", "start": 0.5, "end": 3.5, "mediaStart": 0, "volume": 1, "type": "audio"});
+    hyperframes_tracks(dir.path(), serde_json::json!([clip]), Some(master));
+    // HyperFrames' float sum is the master bus's input; its output is the bus's file.
+    let sum = wav_samples(&dir.path().join("work/master-sum.wav"));
+    let (left, right) = (sum.iter().step_by(2).copied().collect(), sum.iter().skip(1).step_by(2).copied().collect());
+    let pcm = master_bus(framefan::av::audio::Pcm { left, right }, &FxChain::parse(master).unwrap()).unwrap();
+    let track = Track { id: "master".into(), at: 0, pcm, gain: 1.0 };
+    let (same, n, worst) = compare(&track, &wav_samples(&dir.path().join("work/master-fx.wav")));
+    println!("master: {same} of {n} samples identical to HyperFrames' master-fx.wav, largest difference {worst} LSB");
+    assert!(n >= 2 * 4 * RATE && worst <= 2.0, "master: {same}/{n} identical, {worst} LSB apart");
 }

@@ -155,6 +155,11 @@ fn group_track(group: &AudioGroup, members: &[Track], samples: u64, fx: &mut Eff
     Ok(Track { id: group.id.clone(), at: 0, pcm: sum, gain })
 }
 
+/// [`master`] with a browser of its own: the master bus over `sum`, for tests and tools.
+pub fn master_bus(sum: Pcm, chain: &FxChain) -> Result<Pcm> {
+    master(sum, chain, &mut Effects::default())
+}
+
 /// Run the master chain over the whole mix `sum`, kept at its length.
 pub fn master(sum: Pcm, chain: &FxChain, fx: &mut Effects) -> Result<Pcm> {
     if !chain.has_enabled() {

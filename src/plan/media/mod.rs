@@ -21,7 +21,7 @@ mod audio_fx;
 mod audio_mix;
 mod video_frames;
 
-pub use audio_fx::{effect_tracks, Track};
+pub use audio_fx::{effect_tracks, master_bus, Track};
 pub use audio_mix::{mix_audio, mix_soundtrack, Soundtrack, LIMITER_CEILING, MIX_BLOCK};
 pub use video_frames::extract_video;
 
