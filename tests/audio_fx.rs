@@ -338,7 +338,7 @@ fn tracks_match_hyperframes_sample_for_sample() {
     a2.fx.chain = Some(FxChain::parse(member_chain).unwrap());
     a1.group = Some(Arc::clone(&bus));
     a2.group = Some(bus);
-    let (tracks, _) = effect_tracks(&[tone, duck, a1, a2], 4 * RATE as u64).unwrap();
+    let tracks = effect_tracks(&[tone, duck, a1, a2], 4 * RATE as u64).unwrap();
     // The volume lane alone is baked into HyperFrames' 16-bit trimmed file in place.
     let files =
         [(&tracks[0], "tone-fx.wav", 4), (&tracks[1], "duck-trimmed.wav", 2), (&tracks[2], "group-bus-0-fx.wav", 4)];
@@ -367,4 +367,16 @@ fn the_master_bus_matches_hyperframes_sample_for_sample() {
     let (same, n, worst) = compare(&track, &wav_samples(&dir.path().join("work/master-fx.wav")));
     println!("master: {same} of {n} samples identical to HyperFrames' master-fx.wav, largest difference {worst} LSB");
     assert!(n >= 2 * 4 * RATE && worst <= 2.0, "master: {same}/{n} identical, {worst} LSB apart");
+}
+
+#[test]
+fn a_rate_lane_is_a_warning_naming_the_clip() {
+    let lanes = attr(r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0,"v":1},{"t":1,"v":2}]}]}"#);
+    let proj = project(&format!(
+        "<audio id=\"ramp\" src=\"assets/tone.wav\" data-duration=\"2\" data-automation=\"{lanes}\"></audio>"
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let result = plan(proj.path(), &config(), &out.path().join("plan")).unwrap();
+    let warned = result.warnings.iter().any(|w| w.contains("ramp") && w.contains("rate"));
+    assert!(warned, "{:?}", result.warnings);
 }

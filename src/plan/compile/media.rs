@@ -93,6 +93,12 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
             }
         }
         let mut clip = clip(&e, root, project, kind, id, &src)?;
+        if clip.fx.automation.as_ref().is_some_and(|a| a.lane("rate").is_some()) {
+            warnings.push(format!(
+                "{}: its `rate` automation lane is not rendered; the clip plays at normal speed",
+                describe(&e)
+            ));
+        }
         if let Some((group, hidden)) = audio_fx::group_of(&e, &groups, clip.audible)? {
             clip.audible &= !hidden;
             clip.group = Some(group);

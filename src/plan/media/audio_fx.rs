@@ -13,7 +13,7 @@
 //!   automation (composition time), then its volume lane or `data-volume`.
 //! - The master bus: the chain runs over the whole float sum ([`master`]).
 //!
-//! A `rate` lane is not rendered: the clip plays at its normal speed and the plan warns.
+//! A `rate` lane is not rendered: the clip plays at its normal speed (the compile step warns).
 
 use std::collections::HashMap;
 
@@ -43,8 +43,6 @@ pub struct Track {
 #[derive(Default)]
 pub struct Effects {
     browser: Option<FxBrowser>,
-    /// Notes for the plan's warnings.
-    pub warnings: Vec<String>,
 }
 
 impl Effects {
@@ -62,13 +60,11 @@ impl Effects {
 }
 
 /// The tracks the effects make of the audible `clips` that [`needs_track`] (and of their groups),
-/// as [`super::mix_soundtrack`] mixes them, with the plan's warnings: for tests and tools that
-/// compare them with HyperFrames' own intermediate files.
-pub fn effect_tracks(clips: &[MediaClip], samples: u64) -> Result<(Vec<Track>, Vec<String>)> {
+/// as [`super::mix_soundtrack`] mixes them: for tests and tools that compare them with
+/// HyperFrames' own intermediate files.
+pub fn effect_tracks(clips: &[MediaClip], samples: u64) -> Result<Vec<Track>> {
     let held: Vec<&MediaClip> = clips.iter().filter(|c| c.audible && needs_track(c)).collect();
-    let mut fx = Effects::default();
-    let tracks = tracks(&held, samples, &mut fx)?;
-    Ok((tracks, std::mem::take(&mut fx.warnings)))
+    tracks(&held, samples, &mut Effects::default())
 }
 
 /// Whether `clip` is mixed from memory rather than streamed.
@@ -104,9 +100,6 @@ pub fn tracks(clips: &[&MediaClip], samples: u64, fx: &mut Effects) -> Result<Ve
 fn clip_track(clip: &MediaClip, samples: u64, fx: &mut Effects) -> Result<Option<Track>> {
     let Some((at, mut pcm)) = clip_samples(clip, samples)?.filter(|(_, p)| !p.is_empty()) else { return Ok(None) };
     let automation = clip.fx.automation.as_ref();
-    if automation.is_some_and(|a| a.lane("rate").is_some()) {
-        fx.warnings.push(format!("audio clip \"{}\": its rate automation is not rendered (normal speed)", clip.id));
-    }
     for plane in [&mut pcm.left, &mut pcm.right] {
         plane.iter_mut().for_each(|s| *s = s16_in(*s));
     }

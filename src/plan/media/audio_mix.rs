@@ -58,23 +58,19 @@ const RELEASE: f32 = 1.0 - 1.0 / 12_000.0;
 /// Every source is opened and its first block decoded before anything is written, so an
 /// undecodable source fails fast with `AUDIO_INVALID` naming the clip and its file.
 pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option<MixSummary>> {
-    Ok(mix_soundtrack(clips, None, samples, out)?.summary)
-}
-
-/// What [`mix_soundtrack`] made.
-#[derive(Debug, Default)]
-pub struct Soundtrack {
-    /// The mix, or `None` when nothing was audible.
-    pub summary: Option<MixSummary>,
-    /// Notes for the plan (effects framefan does not render).
-    pub warnings: Vec<String>,
+    mix_soundtrack(clips, None, samples, out)
 }
 
 /// [`mix_audio`] with HyperFrames' audio effects: clips with a chain, a volume lane or a group
 /// become tracks held in memory (rendered in the browser by HyperFrames' runtime, as
 /// [`crate::engine::audio_fx`] describes), and `master`, when it has an enabled
 /// node, runs over the whole sum before the limiter.
-pub fn mix_soundtrack(clips: &[MediaClip], master: Option<&FxChain>, samples: u64, out: &Path) -> Result<Soundtrack> {
+pub fn mix_soundtrack(
+    clips: &[MediaClip],
+    master: Option<&FxChain>,
+    samples: u64,
+    out: &Path,
+) -> Result<Option<MixSummary>> {
     let mut fx = Effects::default();
     let mut voices = Vec::new();
     let mut held = Vec::new();
@@ -92,7 +88,7 @@ pub fn mix_soundtrack(clips: &[MediaClip], master: Option<&FxChain>, samples: u6
         voices.extend(Voice::held(track, clips.len() + i, samples));
     }
     if voices.is_empty() {
-        return Ok(Soundtrack { summary: None, warnings: fx.warnings });
+        return Ok(None);
     }
     let count = voices.len() as u32;
     if let Some(chain) = master.filter(|c| c.has_enabled()) {
@@ -100,9 +96,10 @@ pub fn mix_soundtrack(clips: &[MediaClip], master: Option<&FxChain>, samples: u6
         let pcm = audio_fx::master(sum, chain, &mut fx)?;
         voices = Voice::held(Track { id: "master".into(), at: 0, pcm, gain: 1.0 }, 0, samples).into_iter().collect();
     }
-    let Effects { warnings, .. } = fx;
+    // The browser is closed before the encode.
+    drop(fx);
     let summary = encode_mix(voices, samples, out)?;
-    Ok(Soundtrack { summary: Some(MixSummary { clips: count, ..summary }), warnings })
+    Ok(Some(MixSummary { clips: count, ..summary }))
 }
 
 /// Stream `voices` through the limiter into the AAC soundtrack at `out`.

@@ -22,7 +22,7 @@ mod audio_mix;
 mod video_frames;
 
 pub use audio_fx::{effect_tracks, master_bus, Track};
-pub use audio_mix::{mix_audio, mix_soundtrack, Soundtrack, LIMITER_CEILING, MIX_BLOCK};
+pub use audio_mix::{mix_audio, mix_soundtrack, LIMITER_CEILING, MIX_BLOCK};
 pub use video_frames::extract_video;
 
 use crate::error::{Code, Error, Result};
