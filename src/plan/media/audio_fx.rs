@@ -59,7 +59,8 @@ impl Effects {
     }
 }
 
-/// The tracks the effects make of the audible `clips` that [`needs_track`] (and of their groups),
+/// The tracks the effects make of the audible `clips` that have an enabled chain, a volume lane
+/// or a group (and of their groups),
 /// as [`super::mix_soundtrack`] mixes them: for tests and tools that compare them with
 /// HyperFrames' own intermediate files.
 pub fn effect_tracks(clips: &[MediaClip], samples: u64) -> Result<Vec<Track>> {
@@ -148,7 +149,8 @@ fn group_track(group: &AudioGroup, members: &[Track], samples: u64, fx: &mut Eff
     Ok(Track { id: group.id.clone(), at: 0, pcm: sum, gain })
 }
 
-/// [`master`] with a browser of its own: the master bus over `sum`, for tests and tools.
+/// The master bus chain over `sum` (kept at its length), with a browser of its own: for tests
+/// and tools.
 pub fn master_bus(sum: Pcm, chain: &FxChain) -> Result<Pcm> {
     master(sum, chain, &mut Effects::default())
 }
