@@ -60,9 +60,8 @@ impl Effects {
 }
 
 /// The tracks the effects make of the audible `clips` that have an enabled chain, a volume lane
-/// or a group (and of their groups),
-/// as [`super::mix_soundtrack`] mixes them: for tests and tools that compare them with
-/// HyperFrames' own intermediate files.
+/// or a group (and of their groups), as [`super::mix_soundtrack`] mixes them: for tests and
+/// tools that compare them with HyperFrames' own intermediate files.
 pub fn effect_tracks(clips: &[MediaClip], samples: u64) -> Result<Vec<Track>> {
     let held: Vec<&MediaClip> = clips.iter().filter(|c| c.audible && needs_track(c)).collect();
     tracks(&held, samples, &mut Effects::default())
