@@ -289,6 +289,9 @@ fn cli_prints_one_json_result_line() {
 #[path = "assemble_errors.rs"]
 mod assemble_errors;
 
+#[path = "audio_fx.rs"]
+mod audio_fx;
+
 #[path = "fonts.rs"]
 mod fonts;
 #[path = "media.rs"]

@@ -32,6 +32,8 @@ fn clip(id: &str, kind: MediaKind, src: &Path, start: &str) -> MediaClip {
         volume: 1.0,
         looped: false,
         audible: kind == MediaKind::Audio,
+        fx: Default::default(),
+        group: None,
     }
 }
 

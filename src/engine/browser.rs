@@ -267,6 +267,12 @@ impl Session {
         old.close().await.map_err(|e| crashed("could not close the previous page", e))
     }
 
+    /// Open another tab at `url`, not begin-frame controlled: for pages that draw nothing (the
+    /// audio-effects host page, [`super::audio_fx`]).
+    pub async fn open_tab(&self, url: &str) -> Result<Page> {
+        self.browser.new_page(url).await.map_err(|e| crashed("could not open a page", e))
+    }
+
     /// End the browser: kill its whole process group and wait for every member (no graceful
     /// close: the profile and all state are thrown away, and a close only costs time), then
     /// remove its profile, which no process writes to any more.

@@ -14,6 +14,7 @@
 //!   ready, records timelines that never register, reads a duration the root does not declare);
 //! - [`watch`]: while probing, a heartbeat that finds a script that never yields, and where.
 
+pub mod audio_fx;
 pub mod browser;
 pub mod capture;
 pub mod page;

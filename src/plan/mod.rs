@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod fonts;
 pub mod format;
 pub mod freeze;
+pub mod fx;
 pub mod hash;
 pub mod layout;
 pub mod manifest;
@@ -221,14 +222,18 @@ fn probe_and_media(
             compiled.duration = measured;
         }
         let total_frames = frame_count(compiled)?;
-        let (media, media_ms) = timed(|| media_step(&clips, compiled.duration, compiled.fps, total_frames, dir))?;
+        let (media, media_ms) = timed(|| {
+            media_step(&clips, compiled.master_fx.as_ref(), compiled.duration, compiled.fps, total_frames, dir)
+        })?;
         return Ok((probed, media, total_frames, PlanTimings { probe_ms, media_ms, total_ms: 0 }));
     }
     let total_frames = frame_count(compiled)?;
     let compiled: &Compiled = compiled;
     let (probed, media) = std::thread::scope(|scope| {
         let probe = scope.spawn(|| timed(|| probe_step(dir, compiled, valid, false)));
-        let media = timed(|| media_step(&clips, compiled.duration, compiled.fps, total_frames, dir));
+        let media = timed(|| {
+            media_step(&clips, compiled.master_fx.as_ref(), compiled.duration, compiled.fps, total_frames, dir)
+        });
         let probed = probe.join().unwrap_or_else(|_| Err(Error::new(Code::BrowserCrashed, "the probe panicked")));
         (probed, media)
     });
@@ -279,6 +284,9 @@ fn generated_bytes(compiled: &Compiled) -> u64 {
     compiled.generated.iter().map(|g| g.bytes.len() as u64).sum()
 }
 
+/// The master bus chain handed to the mix.
+type Bus<'a> = Option<&'a crate::plan::fx::FxChain>;
+
 /// What the media step put into the plan.
 #[derive(Debug, Default)]
 struct MediaOutput {
@@ -289,9 +297,16 @@ struct MediaOutput {
 
 /// The plan's media: the mixed soundtrack (`audio.m4a`, exactly `duration` long) and each
 /// video's decoded frames (`video-frames/<id>/`), written into the staging directory `dir`.
-fn media_step(clips: &[MediaClip], duration: Rational, fps: Fps, total_frames: i64, dir: &Path) -> Result<MediaOutput> {
+fn media_step(
+    clips: &[MediaClip],
+    bus: Bus<'_>,
+    duration: Rational,
+    fps: Fps,
+    total_frames: i64,
+    dir: &Path,
+) -> Result<MediaOutput> {
     let samples = u64::try_from(media::seconds_to_samples(duration)).unwrap_or(0);
-    let mix = media::mix_audio(clips, samples, &PlanLayout::new(dir).audio())?;
+    let mix = media::mix_soundtrack(clips, bus, samples, &PlanLayout::new(dir).audio())?;
     let mut extracted = Vec::new();
     for clip in clips.iter().filter(|c| c.kind == model::MediaKind::Video) {
         extracted.push(media::extract_video(clip, fps, total_frames, dir)?);

@@ -5,12 +5,14 @@
 //! rationals in seconds.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 #[cfg(doc)]
 use crate::plan::format::OutputFormat;
 use crate::plan::format::{CaptureFormat, ColorRange, ColorSpace, Encoder, LockedFormat, PixelFormat};
+use crate::plan::fx::{Automation, FxChain};
 use crate::time::Rational;
 
 /// Moved down to the engine, which plan drives and which must not import plan.
@@ -53,6 +55,38 @@ pub struct MediaClip {
     /// Whether the clip is heard: an `<audio>` with an id that is not muted nor under
     /// `data-hidden`, or a `<video data-has-audio="true">`.
     pub audible: bool,
+    /// The clip's audio effects (`data-fx-chain`, `data-automation`); empty when it has none.
+    pub fx: ClipFx,
+    /// The `<hf-audio-group>` bus the clip is mixed into (`data-audio-group`), if any.
+    pub group: Option<Arc<AudioGroup>>,
+}
+
+/// A clip's or a group's audio effects, checked ([`crate::plan::fx`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClipFx {
+    /// `data-fx-chain`.
+    pub chain: Option<FxChain>,
+    /// `data-automation` (on the clip's clock for a clip, the composition's for a group).
+    pub automation: Option<Automation>,
+}
+
+impl ClipFx {
+    /// Whether the chain has a node to render.
+    pub fn renders(&self) -> bool {
+        self.chain.as_ref().is_some_and(FxChain::has_enabled)
+    }
+}
+
+/// An `<hf-audio-group>` bus: its members are summed on the composition clock, then pass its
+/// chain and automation, then its gain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioGroup {
+    /// The group element's id (`data-audio-group` on each member).
+    pub id: String,
+    /// `data-volume` (the gain when no volume lane replaces it).
+    pub volume: f32,
+    /// The group's chain and automation.
+    pub fx: ClipFx,
 }
 
 /// The locked render configuration, written as canonical JSON to `meta/encoder.json` by `plan`

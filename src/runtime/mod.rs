@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Code, Error, Result};
 use crate::plan::layout::PlanLayout;
 
+pub mod audio_fx;
 pub mod record;
 
 pub use record::{RuntimeRecord, PACKAGE, PACKAGE_FILE};

@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 RUNTIME=(hyperframes@0.8.170 dist/hyperframe.runtime.iife.js)
+# The bundle chunk whose `AUDIO_FX_RUNTIME_IIFE` string is the audio-fx runtime
+# (src/runtime/audio_fx.rs extracts it and checks its own sha256).
+AUDIO_FX=dist/chunk-VKFYI7AQ.js
 # slug@version weight...
 FONTS=(
   "inter@5.3.0 400 700 900" "montserrat@5.3.0 400 700 900" "outfit@5.3.0 400 700 900"
@@ -51,7 +54,7 @@ pin() { # name version licence files...
   done
 }
 
-pin hyperframes "${RUNTIME[0]#*@}" Apache-2.0 "${RUNTIME[1]}"
+pin hyperframes "${RUNTIME[0]#*@}" Apache-2.0 "${RUNTIME[1]}" "$AUDIO_FX"
 for entry in "${FONTS[@]}"; do
   read -r spec weights <<<"$entry"
   slug="${spec%@*}"

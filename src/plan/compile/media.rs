@@ -13,10 +13,12 @@ use std::path::Path;
 
 use kuchikiki::NodeRef;
 
+use super::audio_fx;
 use super::dom::{attr, describe, elements, has_attr, in_template, set_attr, tag};
 use super::timing::decimal_attr;
 use super::urls;
 use crate::error::{Code, Error, Result};
+use crate::plan::fx::FxChain;
 use crate::plan::model::{MediaClip, MediaKind};
 use crate::time::Rational;
 
@@ -31,6 +33,8 @@ pub struct Media {
     pub audio_count: u32,
     /// `<img>` elements.
     pub image_count: u32,
+    /// The master bus chain (`data-fx-chain` on the root).
+    pub master_fx: Option<FxChain>,
 }
 
 fn invalid(message: String) -> Error {
@@ -40,6 +44,7 @@ fn invalid(message: String) -> Error {
 /// Collect the media under `doc`; `root` is the root composition element.
 pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec<String>) -> Result<Media> {
     let mut media = Media::default();
+    let groups = audio_fx::groups(doc);
     let mut video_ids = HashSet::new();
     // Media elements (`img`, `audio`, `video` with a `src`) met so far: HyperFrames names a media
     // element without an id `hf-media-<that count>`.
@@ -87,7 +92,22 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
                 return Err(invalid(format!("two <video> elements have id {:?}", short(&id))));
             }
         }
-        media.clips.push(clip(&e, root, project, kind, id, &src)?);
+        let mut clip = clip(&e, root, project, kind, id, &src)?;
+        if clip.fx.automation.as_ref().is_some_and(|a| a.lane("rate").is_some()) {
+            warnings.push(format!(
+                "{}: its `rate` automation lane is not rendered; the clip plays at normal speed",
+                describe(&e)
+            ));
+        }
+        if let Some((group, hidden)) = audio_fx::group_of(&e, &groups, clip.audible)? {
+            clip.audible &= !hidden;
+            clip.group = Some(group);
+        }
+        media.clips.push(clip);
+    }
+    // HyperFrames reads the master chain only when there is audio to mix.
+    if media.clips.iter().any(|c| c.audible) {
+        media.master_fx = audio_fx::master_chain(root)?;
     }
     Ok(media)
 }
@@ -115,6 +135,9 @@ fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String
         volume: volume(e)?,
         looped: has_attr(e, "loop"),
         audible,
+        // HyperFrames reads the effects of the clips it mixes only.
+        fx: if audible { audio_fx::clip_fx(e)? } else { Default::default() },
+        group: None,
     })
 }
 

@@ -12,6 +12,7 @@
 //! ([`media`]); serialize; resolve the duration ([`parse_duration`], or the page in a browser).
 
 pub mod after_fonts;
+pub mod audio_fx;
 pub mod css;
 pub mod dom;
 pub mod media;
@@ -32,6 +33,7 @@ use crate::error::{Code, Error, Result};
 use crate::plan::config::{parse_fps_as, ValidConfig};
 use crate::plan::fetch::{Fetcher, RemoteJson};
 use crate::plan::fonts::FontPlan;
+use crate::plan::fx::FxChain;
 use crate::plan::model::MediaClip;
 use crate::plan::project::{Generated, ENTRY};
 use crate::time::{Fps, Rational};
@@ -61,6 +63,8 @@ pub struct Compiled {
     pub duration: Rational,
     /// Audio and video clips on the root timeline.
     pub media: Vec<MediaClip>,
+    /// The master bus chain (`data-fx-chain` on the root), run over the summed soundtrack.
+    pub master_fx: Option<FxChain>,
     /// `<video>` elements.
     pub video_count: u32,
     /// `<audio>` elements.
@@ -148,6 +152,7 @@ pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Comp
         fps: root.fps,
         duration: Rational::ZERO,
         media: media.clips,
+        master_fx: media.master_fx,
         video_count: media.video_count,
         audio_count: media.audio_count,
         image_count: media.image_count,

@@ -16,21 +16,28 @@
 //! together; heavily overloaded mixes will sound compressed. [`MixSummary::limited`] reports
 //! whether it ever engaged.
 //!
+//! Effects: clips with HyperFrames' audio effects (an enabled chain, a volume lane, a group) are
+//! rendered first into tracks held in memory (`audio_fx.rs`) and played into the mix like any
+//! clip; a master-bus chain runs over the whole sum, in memory, before the limiter. HyperFrames
+//! has no limiter: it only acts here on a sum that would exceed full scale.
+//!
 //! Memory: the mix runs in blocks of [`MIX_BLOCK`] samples pulled by the AAC encoder's producer
 //! thread (`audio::encode`, the same segmented, bit-exact encoder `assemble` uses). Only clips
 //! overlapping the current block hold an open decoder; each holds at most one decoded block.
 //! Nothing grows with the composition's or the sources' length.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::clip::{seconds_to_samples, slot_end};
+use super::audio_fx::{self, Effects};
+use super::voice::{Track, Voice};
 use crate::audio::encode::{self, EncodeSettings};
 use crate::audio::fit::{Fitted, PcmSource};
 use crate::audio::m4a::write_m4a as write_audio;
-use crate::av::audio::{AudioReader, Pcm};
-use crate::error::{AvError, Code, Error, Result};
+use crate::av::audio::Pcm;
+use crate::error::Result;
+use crate::plan::fx::FxChain;
 use crate::plan::model::{MediaClip, MixSummary};
 use crate::publish::StagedFile;
 
@@ -51,21 +58,55 @@ const RELEASE: f32 = 1.0 - 1.0 / 12_000.0;
 /// Every source is opened and its first block decoded before anything is written, so an
 /// undecodable source fails fast with `AUDIO_INVALID` naming the clip and its file.
 pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option<MixSummary>> {
+    mix_soundtrack(clips, None, samples, out)
+}
+
+/// [`mix_audio`] with HyperFrames' audio effects: clips with a chain, a volume lane or a group
+/// become tracks held in memory (rendered in the browser by HyperFrames' runtime, as
+/// [`crate::engine::audio_fx`] describes), and `master`, when it has an enabled
+/// node, runs over the whole sum before the limiter.
+pub fn mix_soundtrack(
+    clips: &[MediaClip],
+    master: Option<&FxChain>,
+    samples: u64,
+    out: &Path,
+) -> Result<Option<MixSummary>> {
+    let mut fx = Effects::default();
     let mut voices = Vec::new();
+    let mut held = Vec::new();
     for (order, clip) in clips.iter().enumerate().filter(|(_, c)| c.audible) {
-        if let Some(voice) = Voice::new(clip, order, samples)? {
+        if audio_fx::needs_track(clip) {
+            held.push(clip);
+        } else if let Some(voice) = Voice::new(clip, order, samples)? {
             voices.push(voice);
         }
-    }
-    if voices.is_empty() {
-        return Ok(None);
     }
     for voice in &voices {
         voice.probe()?;
     }
+    for (i, track) in audio_fx::tracks(&held, samples, &mut fx)?.into_iter().enumerate() {
+        voices.extend(Voice::held(track, clips.len() + i, samples));
+    }
+    if voices.is_empty() {
+        return Ok(None);
+    }
+    let count = voices.len() as u32;
+    if let Some(chain) = master.filter(|c| c.has_enabled()) {
+        let sum = Mixer::new(voices, samples, None).collect()?;
+        let pcm = audio_fx::master(sum, chain, &mut fx)?;
+        voices = Voice::held(Track { id: "master".into(), at: 0, pcm, gain: 1.0 }, 0, samples).into_iter().collect();
+    }
+    // The browser is closed before the encode.
+    drop(fx);
+    let summary = encode_mix(voices, samples, out)?;
+    Ok(Some(MixSummary { clips: count, ..summary }))
+}
+
+/// Stream `voices` through the limiter into the AAC soundtrack at `out`.
+fn encode_mix(voices: Vec<Voice>, samples: u64, out: &Path) -> Result<MixSummary> {
     let count = voices.len() as u32;
     let limited = Arc::new(AtomicBool::new(false));
-    let mixer = Mixer::new(voices, samples, Arc::clone(&limited));
+    let mixer = Mixer::new(voices, samples, Some(Arc::clone(&limited)));
     let staged = StagedFile::new(out)?;
     let mut audio = encode::start(Fitted::new(mixer, samples), samples, EncodeSettings::default())?;
     // On failure `audio` is dropped, not finished: dropping closes its channels, which stops the
@@ -73,153 +114,7 @@ pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option
     write_audio(staged.path(), &mut audio)?;
     audio.finish()?;
     staged.commit()?;
-    Ok(Some(MixSummary { clips: count, samples, limited: limited.load(Ordering::Relaxed) }))
-}
-
-/// One clip being played into the mix.
-struct Voice {
-    id: String,
-    src: PathBuf,
-    src_rel: String,
-    order: usize,
-    gain: f32,
-    looped: bool,
-    /// Next timeline sample this voice writes.
-    at: u64,
-    /// Timeline sample where it stops (exclusive).
-    end: u64,
-    /// Source samples still to drop before the first one played (the media start).
-    skip: u64,
-    reader: Option<AudioReader>,
-    /// Samples decoded in the current pass over the source (a looped empty source stops).
-    pass: u64,
-    pending: Pcm,
-    offset: usize,
-    done: bool,
-}
-
-impl Voice {
-    /// The voice for `clip`, or `None` when it falls outside `[0, samples)`.
-    fn new(clip: &MediaClip, order: usize, samples: u64) -> Result<Option<Voice>> {
-        if !clip.volume.is_finite() || clip.volume < 0.0 {
-            let message = format!(
-                "audio clip \"{}\" ({}): volume {} is not a finite gain ≥ 0",
-                clip.id, clip.src_rel, clip.volume
-            );
-            return Err(Error::new(Code::CompositionInvalid, message));
-        }
-        let start = seconds_to_samples(clip.start);
-        let end = match clip.duration {
-            Some(d) => seconds_to_samples(slot_end(clip, d)?),
-            None => i64::MAX,
-        };
-        let media_start = seconds_to_samples(clip.media_start).max(0);
-        // A clip starting before 0 (never produced by the compiler, but cheap to honour) enters
-        // the timeline part-way through its source.
-        let skip = media_start as u64 + start.min(0).unsigned_abs();
-        let (at, end) = (start.max(0) as u64, end.clamp(0, samples as i64) as u64);
-        if at >= end {
-            return Ok(None);
-        }
-        Ok(Some(Voice {
-            id: clip.id.clone(),
-            src: clip.src.clone(),
-            src_rel: clip.src_rel.clone(),
-            order,
-            gain: clip.volume,
-            looped: clip.looped,
-            at,
-            end,
-            skip,
-            reader: None,
-            pass: 0,
-            pending: Pcm::default(),
-            offset: 0,
-            done: false,
-        }))
-    }
-
-    fn invalid(&self, e: AvError) -> Error {
-        Error::av(Code::AudioInvalid, e).prefixed(&format!("audio clip \"{}\" ({})", self.id, self.src_rel))
-    }
-
-    /// Open the source and decode its first block, to fail before anything is written.
-    fn probe(&self) -> Result<()> {
-        let mut reader = AudioReader::open(&self.src).map_err(|e| self.invalid(e))?;
-        reader.read().map_err(|e| self.invalid(e))?;
-        Ok(())
-    }
-
-    /// Add this voice's samples for the block starting at timeline sample `block_start` into
-    /// `mix`.
-    fn mix_into(&mut self, block_start: u64, mix: &mut Pcm) -> Result<()> {
-        let stop = self.end.min(block_start + mix.len() as u64);
-        while !self.done && self.at < stop {
-            if self.offset == self.pending.len() {
-                if !self.refill()? {
-                    self.finish();
-                }
-                continue;
-            }
-            let n = (self.pending.len() - self.offset).min((stop - self.at) as usize);
-            let dst = (self.at - block_start) as usize;
-            let src = self.offset..self.offset + n;
-            add_scaled(&mut mix.left[dst..dst + n], &self.pending.left[src.clone()], self.gain);
-            add_scaled(&mut mix.right[dst..dst + n], &self.pending.right[src], self.gain);
-            self.offset += n;
-            self.at += n as u64;
-        }
-        if self.at >= self.end {
-            self.finish();
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) {
-        self.done = true;
-        self.reader = None;
-        self.pending = Pcm::default();
-        self.offset = 0;
-    }
-
-    /// Decode the next block of the source into `pending`, dropping what the media start skips
-    /// and restarting a looped source at its beginning. `false` when the source is over.
-    fn refill(&mut self) -> Result<bool> {
-        loop {
-            let reader = match self.reader.as_mut() {
-                Some(r) => r,
-                None => self.reader.insert(AudioReader::open(&self.src).map_err(|e| self.invalid(e))?),
-            };
-            let Some(mut block) = reader.read().map_err(|e| self.invalid(e))? else {
-                // A pass that produced nothing would loop forever: a looped empty source is silent.
-                if !self.looped || self.pass == 0 {
-                    return Ok(false);
-                }
-                self.reader = None;
-                self.pass = 0;
-                self.skip = 0;
-                continue;
-            };
-            self.pass += block.len() as u64;
-            let drop = (self.skip.min(block.len() as u64)) as usize;
-            if drop > 0 {
-                self.skip -= drop as u64;
-                block.left.drain(..drop);
-                block.right.drain(..drop);
-            }
-            if !block.is_empty() {
-                self.pending = block;
-                self.offset = 0;
-                return Ok(true);
-            }
-        }
-    }
-}
-
-fn add_scaled(dst: &mut [f32], src: &[f32], gain: f32) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s * gain;
-    }
+    Ok(MixSummary { clips: count, samples, limited: limited.load(Ordering::Relaxed) })
 }
 
 /// The stereo-linked peak limiter described in the module docs.
@@ -259,11 +154,12 @@ struct Mixer {
     next: u64,
     total: u64,
     limiter: Limiter,
-    limited: Arc<AtomicBool>,
+    /// Where the limiter reports engaging; `None`: no limiter (a sum for the master chain).
+    limited: Option<Arc<AtomicBool>>,
 }
 
 impl Mixer {
-    fn new(mut voices: Vec<Voice>, total: u64, limited: Arc<AtomicBool>) -> Self {
+    fn new(mut voices: Vec<Voice>, total: u64, limited: Option<Arc<AtomicBool>>) -> Self {
         voices.sort_by_key(|v| std::cmp::Reverse((v.at, v.order)));
         Mixer {
             waiting: voices,
@@ -273,6 +169,18 @@ impl Mixer {
             limiter: Limiter { gain: 1.0, engaged: false },
             limited,
         }
+    }
+}
+
+impl Mixer {
+    /// The whole mix in memory.
+    fn collect(mut self) -> Result<Pcm> {
+        let mut all = Pcm::default();
+        while let Some(block) = self.next_block()? {
+            all.left.extend_from_slice(&block.left);
+            all.right.extend_from_slice(&block.right);
+        }
+        Ok(all)
     }
 }
 
@@ -293,9 +201,11 @@ impl PcmSource for Mixer {
             voice.mix_into(self.next, &mut mix)?;
         }
         self.active.retain(|v| !v.done);
-        self.limiter.process(&mut mix);
-        if self.limiter.engaged {
-            self.limited.store(true, Ordering::Relaxed);
+        if let Some(limited) = &self.limited {
+            self.limiter.process(&mut mix);
+            if self.limiter.engaged {
+                limited.store(true, Ordering::Relaxed);
+            }
         }
         self.next = end;
         Ok(Some(mix))

@@ -3,10 +3,13 @@
 //! Input is the composition's [`MediaClip`]s, already resolved onto the root timeline with exact
 //! rational times. [`mix_audio`] writes `audio.m4a` (composition.md §7: every audible clip placed
 //! at its start, trimmed by its media start and duration, scaled by its volume, looped if asked,
-//! summed and limited so the sum never clips). [`extract_video`] writes
+//! summed and limited so the sum never clips; [`mix_soundtrack`] adds HyperFrames' audio effects
+//! chain, its automation, its group buses and its master bus, rendered by HyperFrames' own
+//! runtime in the browser). [`extract_video`] writes
 //! `video-frames/<id>/frame_%05d.jpg`, one JPEG per composition frame the clip shows.
 //!
-//! Both are deterministic (same inputs and libav version → same bytes) and publish atomically:
+//! Both are deterministic (same inputs and libav version, and Chromium build for effects → same
+//! bytes) and publish atomically:
 //! nothing appears at the final path unless it is complete. Every sample and frame position is
 //! computed from the rationals with integer maths. Errors name the clip id and its file:
 //! `AUDIO_INVALID` for audio that cannot be decoded, `VIDEO_SOURCE_UNRENDERABLE` for video,
@@ -14,10 +17,13 @@
 //!
 //! [`MediaClip`]: crate::plan::model::MediaClip
 
+mod audio_fx;
 mod audio_mix;
 mod clip;
 mod video_frames;
+mod voice;
 
-pub use audio_mix::{mix_audio, LIMITER_CEILING, MIX_BLOCK};
+pub use audio_fx::{effect_tracks, master_bus, Track};
+pub use audio_mix::{mix_audio, mix_soundtrack, LIMITER_CEILING, MIX_BLOCK};
 pub use clip::{seconds_to_samples, SAMPLE_RATE};
 pub use video_frames::extract_video;

@@ -1,0 +1,382 @@
+//! HyperFrames' audio effects chain in `plan` (issue 20 item 7), on real Chromium: compositions
+//! with `data-fx-chain`, `data-automation` and `<hf-audio-group>` are planned, the soundtrack
+//! (`audio.m4a`) decoded back and its spectrum and levels measured against what HyperFrames'
+//! renders of the same compositions measured (notes: 3 kHz ≥ 20 dB under 200 Hz through an
+//! 800 Hz low-pass, a −12 dB gain ramp over 0–0.5 s, the volume lane's levels). The tracks the
+//! effects make are also compared, sample for sample, with the files HyperFrames' own audio
+//! pass leaves (run by the reference CLI's node through `tests/audio_fx/hf_tracks.mjs`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use framefan::plan::config::PlanConfig;
+use framefan::plan::fetch::FetchOptions;
+use framefan::plan::fx::{Automation, FxChain};
+use framefan::plan::media::{effect_tracks, master_bus, Track};
+use framefan::plan::model::{AudioGroup, ClipFx, MediaClip, MediaKind};
+use framefan::plan::plan;
+use framefan::time::Rational;
+
+use crate::util::decode_audio;
+
+const RATE: usize = 48_000;
+
+/// A mono 16-bit WAV of `seconds` of 200 Hz + 3 kHz sines, each at amplitude 0.125 (−18.1 dB).
+fn write_tone(path: &Path, seconds: usize) {
+    let n = seconds * RATE;
+    let mut data = Vec::with_capacity(n * 2);
+    for i in 0..n {
+        let t = i as f64 / RATE as f64;
+        let v = 0.125 * (2.0 * std::f64::consts::PI * 200.0 * t).sin()
+            + 0.125 * (2.0 * std::f64::consts::PI * 3000.0 * t).sin();
+        data.extend_from_slice(&((v * 32767.0).round() as i16).to_le_bytes());
+    }
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&(RATE as u32).to_le_bytes());
+    wav.extend_from_slice(&(RATE as u32 * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).unwrap();
+}
+
+/// HTML-escape a JSON attribute value.
+fn attr(json: &str) -> String {
+    json.replace('&', "&amp;").replace('"', "&quot;")
+}
+
+/// A 4 s project whose root holds `body`, with `assets/tone.wav`.
+fn project(body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    write_tone(&dir.path().join("assets/tone.wav"), 4);
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"></head><body>\
+         <div id=\"root\" data-composition-id=\"main\" data-width=\"320\" data-height=\"180\" data-duration=\"4\" \
+         data-fps=\"30\" data-no-timeline>{body}</div></body></html>"
+    );
+    std::fs::write(dir.path().join("index.html"), html).unwrap();
+    dir
+}
+
+fn config() -> PlanConfig {
+    PlanConfig {
+        fetch: FetchOptions { offline: true, strict: true, ..FetchOptions::default() },
+        ..PlanConfig::default()
+    }
+}
+
+/// Plan `proj`; its soundtrack's bytes and decoded left channel.
+fn soundtrack_of(proj: &Path) -> (Vec<u8>, Vec<f32>) {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("plan");
+    plan(proj, &config(), &dir).unwrap();
+    let audio = dir.join("audio.m4a");
+    (std::fs::read(&audio).unwrap(), decode_audio(&audio).left)
+}
+
+/// Plan `proj` and decode its soundtrack's left channel.
+fn soundtrack(proj: &Path) -> Vec<f32> {
+    soundtrack_of(proj).1
+}
+
+/// The level in dB of the `freq` component of `x[from..from + 4800]` (a 0.1 s window).
+fn tone_db(x: &[f32], from: f64, freq: f64) -> f64 {
+    let start = (from * RATE as f64) as usize;
+    let w = &x[start..start + 4800];
+    let (mut re, mut im) = (0.0, 0.0);
+    for (k, v) in w.iter().enumerate() {
+        let a = 2.0 * std::f64::consts::PI * freq * k as f64 / RATE as f64;
+        re += f64::from(*v) * a.cos();
+        im += f64::from(*v) * a.sin();
+    }
+    20.0 * (2.0 * (re * re + im * im).sqrt() / w.len() as f64).log10()
+}
+
+const LOWPASS_CHAIN: &str = r#"{"version":1,"nodes":[{"type":"lowpass","id":"n1","params":{"frequency":800,"q":0.707,"poles":"2"}},{"type":"gain","id":"n2","params":{"gain":0}}]}"#;
+const LOWPASS_AUTOMATION: &str = r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":1,"v":1},{"t":3,"v":0.25}]},{"target":"fx.n2.gain","points":[{"t":0,"v":0},{"t":0.5,"v":-12}]}]}"#;
+
+#[test]
+fn a_lowpass_chain_with_gain_and_volume_automation_is_rendered() {
+    let body = format!(
+        "<audio id=\"tone\" src=\"assets/tone.wav\" data-start=\"0\" data-duration=\"4\" data-fx-chain=\"{}\" data-automation=\"{}\"></audio>",
+        attr(LOWPASS_CHAIN),
+        attr(LOWPASS_AUTOMATION)
+    );
+    let proj = project(&body);
+    let x = soundtrack(proj.path());
+    // HyperFrames' render of the same composition: 200 Hz −21.3 dB at 0.1 s, −29.8 dB from 0.5 s
+    // (the −12 dB gain ramp, less the 0.1 s window's start), −41.8 dB after the volume lane's
+    // fall to 0.25 (−12 dB more); 3 kHz 23.1 dB below 200 Hz.
+    let expect = [(0.1, -21.3), (0.6, -29.8), (0.9, -29.8), (2.0, -34.1), (3.2, -41.8), (3.6, -41.8)];
+    for (t, db) in expect {
+        let got = tone_db(&x, t, 200.0);
+        assert!((got - db).abs() < 0.3, "200 Hz at {t} s: {got:.2} dB, HyperFrames {db} dB");
+    }
+    for t in [0.1, 0.9, 2.0, 3.6] {
+        let gap = tone_db(&x, t, 200.0) - tone_db(&x, t, 3000.0);
+        assert!(gap >= 20.0, "at {t} s 3 kHz is only {gap:.1} dB under 200 Hz");
+    }
+    let step = tone_db(&x, 0.1, 200.0) - tone_db(&x, 0.9, 200.0);
+    assert!((step - 8.5).abs() < 0.3, "the gain ramp's drop from 0.1 s to 0.9 s: {step:.2} dB");
+}
+
+#[test]
+fn a_group_highpass_runs_on_the_composition_clock_and_plans_the_same_bytes_twice() {
+    let chain = r#"{"version":1,"nodes":[{"type":"highpass","id":"g1","params":{"frequency":1500}}]}"#;
+    let lanes =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":2,"v":1},{"t":2.01,"v":0.5}]}]}"#;
+    let body = format!(
+        "<hf-audio-group id=\"bus\" data-volume=\"1\" data-fx-chain=\"{}\" data-automation=\"{}\"></hf-audio-group>\
+         <audio id=\"a1\" src=\"assets/tone.wav\" data-start=\"0\" data-duration=\"2\" data-audio-group=\"bus\"></audio>\
+         <audio id=\"a2\" src=\"assets/tone.wav\" data-start=\"2\" data-duration=\"2\" data-audio-group=\"bus\"></audio>",
+        attr(chain),
+        attr(lanes)
+    );
+    let proj = project(&body);
+    let (bytes, x) = soundtrack_of(proj.path());
+    assert!(soundtrack_of(proj.path()).0 == bytes, "a second plan mixed other bytes");
+    for t in [0.5, 1.5, 2.5, 3.5] {
+        let gap = tone_db(&x, t, 3000.0) - tone_db(&x, t, 200.0);
+        assert!(gap >= 20.0, "at {t} s 200 Hz is only {gap:.1} dB under 3 kHz");
+    }
+    // The group's lane is on the composition clock: −6 dB from 2.01 s, though the second
+    // member's own clock starts at 2 s.
+    let drop = tone_db(&x, 1.5, 3000.0) - tone_db(&x, 2.5, 3000.0);
+    assert!((drop - 6.02).abs() < 0.3, "the group volume lane's drop: {drop:.2} dB");
+}
+
+#[test]
+fn a_malformed_chain_fails_the_plan_naming_element_and_attribute() {
+    for (chain, why) in [
+        (r#"{"version":1,"nodes":[{"type":"flanger"}]}"#, "unknown effect type"),
+        (r#"{"version":2,"nodes":[]}"#, "unsupported chain version"),
+        ("{nope", "not valid JSON"),
+    ] {
+        let body = format!(
+            "<audio id=\"tone\" src=\"assets/tone.wav\" data-duration=\"4\" data-fx-chain=\"{}\"></audio>",
+            attr(chain)
+        );
+        let proj = project(&body);
+        let out = tempfile::tempdir().unwrap();
+        let err = plan(proj.path(), &config(), &out.path().join("plan")).expect_err(chain);
+        assert_eq!(err.code(), "COMPOSITION_INVALID", "{err}");
+        let message = err.message();
+        assert!(message.contains("tone") && message.contains("data-fx-chain") && message.contains(why), "{message}");
+        let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+        assert!(left.is_empty(), "a failed plan left files");
+    }
+}
+
+#[test]
+fn a_bad_group_fails_only_once_an_audible_member_uses_it() {
+    let bad = attr(r#"{"version":1,"lanes":[{"target":"pan","points":[]}]}"#);
+    let group = format!("<hf-audio-group id=\"bus\" data-automation=\"{bad}\"></hf-audio-group>");
+    // As in HyperFrames: effects of what is not mixed are never read.
+    let unused = format!(
+        "{group}<audio id=\"quiet\" src=\"assets/tone.wav\" data-duration=\"1\" muted data-audio-group=\"bus\" \
+         data-fx-chain=\"{{\"></audio>"
+    );
+    let proj = project(&unused);
+    let out = tempfile::tempdir().unwrap();
+    plan(proj.path(), &config(), &out.path().join("plan")).unwrap();
+
+    let used = format!(
+        "{group}<audio id=\"loud\" src=\"assets/tone.wav\" data-duration=\"1\" data-audio-group=\"bus\"></audio>"
+    );
+    let proj = project(&used);
+    let out = tempfile::tempdir().unwrap();
+    let err = plan(proj.path(), &config(), &out.path().join("plan")).unwrap_err();
+    assert_eq!(err.code(), "COMPOSITION_INVALID", "{err}");
+    let message = err.message();
+    assert!(
+        message.contains("bus") && message.contains("data-automation") && message.contains("unreadable target"),
+        "{message}"
+    );
+}
+
+/// The reference CLI's install (as `tests/parity.rs` finds it).
+fn reference_dir() -> std::path::PathBuf {
+    std::env::var_os("FRAMEFAN_HF_REFERENCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/hf-reference"))
+}
+
+/// A WAV's samples, interleaved, as ffmpeg reads them (16-bit ÷ 32768, or 32-bit float).
+fn wav_samples(path: &Path) -> Vec<f32> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (mut at, mut float) = (12, false);
+    loop {
+        let size = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
+        match &b[at..at + 4] {
+            b"fmt " => {
+                // WAVE_FORMAT_EXTENSIBLE (ffmpeg's float files) names the format in its sub-format.
+                let tag = u16::from_le_bytes([b[at + 8], b[at + 9]]);
+                let sub = u16::from_le_bytes([b[at + 32], b[at + 33]]);
+                float = tag == 3 || (tag == 0xfffe && sub == 3);
+            }
+            b"data" if float => {
+                return b[at + 8..at + 8 + size]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            }
+            b"data" => {
+                return b[at + 8..at + 8 + size]
+                    .chunks_exact(2)
+                    .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+                    .collect()
+            }
+            _ => {}
+        }
+        at += 8 + size + size % 2;
+    }
+}
+
+/// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
+/// folder is `dir/work`.
+fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&str>) {
+    let reference = reference_dir();
+    let env = reference.join("env.sh");
+    assert!(
+        env.is_file(),
+        "the HyperFrames reference is not installed at {} (run .ci/install-deps)",
+        reference.display()
+    );
+    let spec = serde_json::json!({
+        "elements": elements, "baseDir": dir, "workDir": dir.join("work"), "output": dir.join("hf.m4a"), "duration": 4,
+        "master": master,
+    });
+    std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
+    let script = format!(
+        "source '{}' && node '{}' '{}' '{}'",
+        env.display(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audio_fx/hf_tracks.mjs").display(),
+        reference.join("node_modules/hyperframes/dist/chunk-VKFYI7AQ.js").display(),
+        dir.join("spec.json").display()
+    );
+    let o = std::process::Command::new("bash").arg("-c").arg(&script).env("HOME", dir).output().unwrap();
+    assert!(o.status.success(), "HyperFrames' audio pass failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A clip on `tone.wav` in `dir`, from `start` for `duration` seconds.
+fn tone_clip(dir: &Path, id: &str, start: &str, duration: &str) -> MediaClip {
+    MediaClip {
+        id: id.to_string(),
+        kind: MediaKind::Audio,
+        src: dir.join("tone.wav"),
+        src_rel: "tone.wav".to_string(),
+        start: Rational::parse_decimal(start).unwrap(),
+        duration: Some(Rational::parse_decimal(duration).unwrap()),
+        media_start: Rational::ZERO,
+        volume: 1.0,
+        looped: false,
+        audible: true,
+        fx: ClipFx::default(),
+        group: None,
+    }
+}
+
+/// framefan's track against HyperFrames' file: identical samples, and the largest difference
+/// in 16-bit steps.
+fn compare(ours: &Track, theirs: &[f32]) -> (usize, usize, f32) {
+    let ours: Vec<f32> = ours.pcm.left.iter().zip(&ours.pcm.right).flat_map(|(l, r)| [*l, *r]).collect();
+    let n = ours.len().min(theirs.len());
+    let same = (0..n).filter(|&i| ours[i] == theirs[i]).count();
+    let worst = (0..n).map(|i| (ours[i] - theirs[i]).abs() * 32768.0).fold(0.0, f32::max);
+    (same, n, worst)
+}
+
+#[test]
+fn tracks_match_hyperframes_sample_for_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let chain = r#"{"version":1,"nodes":[{"type":"lowpass","id":"n1","params":{"frequency":800}},{"type":"gain","id":"n2"},{"type":"delay","id":"d","params":{"time":120,"feedback":0.4,"mix":0.3}},{"type":"compressor","id":"c"}]}"#;
+    let lanes = r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":1,"v":1,"curve":0.4},{"t":3,"v":0.25}]},{"target":"fx.n2.gain","points":[{"t":0,"v":0},{"t":0.5,"v":-12}]}]}"#;
+    let bus_chain = r#"{"version":1,"nodes":[{"type":"highpass","id":"g1","params":{"frequency":1500}},{"type":"reverb","id":"rv","params":{"size":0.3}}]}"#;
+    let bus_lanes =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":1},{"t":2,"v":1},{"t":2.5,"v":0.5}]}]}"#;
+    let element = |id: &str, start: f64, end: f64| serde_json::json!({"id": id, "src": "tone.wav", "start": start, "end": end, "mediaStart": 0, "volume": 1, "type": "audio"});
+    let mut tone = element("tone", 0.0, 4.0);
+    tone["fxChain"] = chain.into();
+    tone["automation"] = lanes.into();
+    let duck_lanes =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0.5,"v":0.7,"curve":-0.6},{"t":1.5,"v":0.1}]}]}"#;
+    let mut duck = element("duck", 1.0, 3.0);
+    duck["automation"] = duck_lanes.into();
+    let member_chain = r#"{"version":1,"nodes":[{"type":"pitchshift","id":"ps","params":{"semitones":-5,"mix":0.6}}]}"#;
+    let mut members = [element("a1", 0.0, 2.0), element("a2", 2.0, 4.0)];
+    members[1]["fxChain"] = member_chain.into();
+    for m in &mut members {
+        for (k, v) in [("groupId", "bus"), ("groupFxChain", bus_chain), ("groupAutomation", bus_lanes)] {
+            m[k] = v.into();
+        }
+        m["groupVolume"] = 1.into();
+    }
+    hyperframes_tracks(dir.path(), serde_json::json!([tone, duck, members[0], members[1]]), None);
+
+    let mut tone = tone_clip(dir.path(), "tone", "0", "4");
+    tone.fx =
+        ClipFx { chain: Some(FxChain::parse(chain).unwrap()), automation: Some(Automation::parse(lanes).unwrap()) };
+    let fx = ClipFx {
+        chain: Some(FxChain::parse(bus_chain).unwrap()),
+        automation: Some(Automation::parse(bus_lanes).unwrap()),
+    };
+    let bus = Arc::new(AudioGroup { id: "bus".into(), volume: 1.0, fx });
+    let mut a1 = tone_clip(dir.path(), "a1", "0", "2");
+    let mut a2 = tone_clip(dir.path(), "a2", "2", "2");
+    let mut duck = tone_clip(dir.path(), "duck", "1", "2");
+    duck.fx.automation = Some(Automation::parse(duck_lanes).unwrap());
+    a2.fx.chain = Some(FxChain::parse(member_chain).unwrap());
+    a1.group = Some(Arc::clone(&bus));
+    a2.group = Some(bus);
+    let tracks = effect_tracks(&[tone, duck, a1, a2], 4 * RATE as u64).unwrap();
+    // The volume lane alone is baked into HyperFrames' 16-bit trimmed file in place.
+    let files =
+        [(&tracks[0], "tone-fx.wav", 4), (&tracks[1], "duck-trimmed.wav", 2), (&tracks[2], "group-bus-0-fx.wav", 4)];
+    for (track, file, seconds) in files {
+        let (same, n, worst) = compare(track, &wav_samples(&dir.path().join("work").join(file)));
+        println!(
+            "{}: {same} of {n} samples identical to HyperFrames' {file}, largest difference {worst} LSB",
+            track.id
+        );
+        assert!(n >= 2 * seconds * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
+    }
+}
+
+#[test]
+fn the_master_bus_matches_hyperframes_sample_for_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let master = r#"{"version":1,"nodes":[{"type":"highshelf","id":"m1","params":{"frequency":2000,"gain":-4}},{"type":"truepeak","id":"m2","params":{"ceiling":-9}}]}"#;
+    let clip = serde_json::json!({"id": "tone", "src": "tone.wav", "start": 0.5, "end": 3.5, "mediaStart": 0, "volume": 1, "type": "audio"});
+    hyperframes_tracks(dir.path(), serde_json::json!([clip]), Some(master));
+    // HyperFrames' float sum is the master bus's input; its output is the bus's file.
+    let sum = wav_samples(&dir.path().join("work/master-sum.wav"));
+    let (left, right) = (sum.iter().step_by(2).copied().collect(), sum.iter().skip(1).step_by(2).copied().collect());
+    let pcm = master_bus(framefan::av::audio::Pcm { left, right }, &FxChain::parse(master).unwrap()).unwrap();
+    let track = Track { id: "master".into(), at: 0, pcm, gain: 1.0 };
+    let (same, n, worst) = compare(&track, &wav_samples(&dir.path().join("work/master-fx.wav")));
+    println!("master: {same} of {n} samples identical to HyperFrames' master-fx.wav, largest difference {worst} LSB");
+    assert!(n >= 2 * 4 * RATE && worst <= 2.0, "master: {same}/{n} identical, {worst} LSB apart");
+}
+
+#[test]
+fn a_rate_lane_is_a_warning_naming_the_clip() {
+    let lanes = attr(r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0,"v":1},{"t":1,"v":2}]}]}"#);
+    let proj = project(&format!(
+        "<audio id=\"ramp\" src=\"assets/tone.wav\" data-duration=\"2\" data-automation=\"{lanes}\"></audio>"
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let result = plan(proj.path(), &config(), &out.path().join("plan")).unwrap();
+    let warned = result.warnings.iter().any(|w| w.contains("ramp") && w.contains("rate"));
+    assert!(warned, "{:?}", result.warnings);
+}
