@@ -17,9 +17,10 @@ use super::downloads::ChunkDownloads;
 use super::transfer::{self, TransferSink};
 use super::{block_on, plan as remote_plan, Location, Remote};
 use crate::assemble::{AssembleOptions, AssembleResult};
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::{OutputFormat, Plan, PlanConfig, PlanResult};
-use crate::render::{ChunkControl, ChunkOptions, ChunkResult, ChunkSession};
+use crate::render::{ChunkOptions, ChunkResult, ChunkSession};
 use crate::run::{RenderOptions, RenderResult};
 
 /// What moving artifacts cost a command, in its JSON result as `storage`.
@@ -124,8 +125,7 @@ pub fn render_chunk_at(
     sink: Option<TransferSink>,
 ) -> Result<WithStorage<ChunkResult>> {
     let mut chunks = ChunksAt::open(plan, &ChunkIndexes::List(vec![index]), out, options, sink)?;
-    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
-    chunks.next(&control).unwrap_or_else(|| Err(Error::new(Code::ChunkIndexOutOfRange, "no chunk index given")))
+    chunks.next(&options.control).unwrap_or_else(|| Err(Error::new(Code::ChunkIndexOutOfRange, "no chunk index given")))
 }
 
 /// Which chunks a [`ChunksAt`] renders.
@@ -229,12 +229,12 @@ impl ChunksAt {
     }
 
     /// Render the next chunk (then upload it when `out` is remote); `None` once all are done.
-    pub fn next(&mut self, control: &ChunkControl) -> Option<Result<WithStorage<ChunkResult>>> {
+    pub fn next(&mut self, control: &Control) -> Option<Result<WithStorage<ChunkResult>>> {
         let index = self.indexes.next()?;
         Some(self.render(index, control))
     }
 
-    fn render(&mut self, index: i64, control: &ChunkControl) -> Result<WithStorage<ChunkResult>> {
+    fn render(&mut self, index: i64, control: &Control) -> Result<WithStorage<ChunkResult>> {
         let mut t = self.fetch.take().unwrap_or_default();
         let result = match chunk_target(&self.out, index, self.format)? {
             Location::Local(path) => self.session.render(index, &path, control)?,

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use framefan::assemble::{AssembleOptions, Progress};
+use framefan::assemble::AssembleOptions;
+use framefan::{Event, EventSink};
 
 #[derive(Parser)]
 #[command(name = "framefan", version, about = "Distributed renderer for HTML video compositions")]
@@ -108,17 +109,19 @@ struct AssembleArgs {
 fn assemble(args: AssembleArgs) -> ExitCode {
     use framefan::store::ops::{assemble_at, AudioSource, ChunkSource};
     let stop = signals::install("the assemble");
-    let mut options = AssembleOptions { cancel: Some(stop.flag()), ..Default::default() };
-    if args.progress {
-        options.progress = Some(Arc::new(|p: Progress| {
-            let fraction = p.frames_done as f64 / p.total_frames.max(1) as f64;
-            eprintln!(
-                "{}",
-                serde_json::json!({"event": "assemble.progress", "framesDone": p.frames_done,
-                                   "totalFrames": p.total_frames, "progress": fraction})
-            );
-        }));
-    }
+    let events: Option<EventSink> = args.progress.then(|| {
+        Arc::new(|event: &Event| {
+            if let Event::Frames { done, total, .. } = *event {
+                let fraction = done as f64 / total.max(1) as f64;
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"event": "assemble.progress", "framesDone": done,
+                                       "totalFrames": total, "progress": fraction})
+                );
+            }
+        }) as EventSink
+    });
+    let options = AssembleOptions { control: stop.control(events), ..Default::default() };
     let chunks = match args.chunks_dir {
         Some(dir) => ChunkSource::Dir(dir),
         None => ChunkSource::List(args.chunks),

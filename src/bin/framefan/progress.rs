@@ -88,6 +88,8 @@ impl Display {
                 }
                 _ => {}
             },
+            Event::Transfer(t) => transfer(mode, bar.as_ref(), t),
+            _ => {}
         })
     }
 
@@ -95,16 +97,7 @@ impl Display {
     /// mode, the bar's message on a terminal.
     pub fn transfers(&self) -> TransferSink {
         let (mode, bar) = (self.mode, self.bar.clone());
-        Arc::new(move |t: &TransferProgress| match (mode, &bar) {
-            (ProgressMode::Ndjson, _) => println!("{}", transfer_line(t)),
-            (ProgressMode::Tty, Some(bar)) => bar.set_message(format!(
-                "{} {:.1}/{:.1} MB",
-                if t.direction == framefan::store::transfer::Direction::Upload { "upload" } else { "download" },
-                t.bytes as f64 / 1e6,
-                t.total_bytes as f64 / 1e6
-            )),
-            _ => {}
-        })
+        Arc::new(move |t: &TransferProgress| transfer(mode, bar.as_ref(), t))
     }
 
     /// The render succeeded.
@@ -130,6 +123,21 @@ impl Display {
                                    "message": err.message()})
             );
         }
+    }
+}
+
+/// A transfer's progress: a `transfer.progress` line in NDJSON mode, the bar's message on a
+/// terminal.
+fn transfer(mode: ProgressMode, bar: Option<&ProgressBar>, t: &TransferProgress) {
+    match (mode, bar) {
+        (ProgressMode::Ndjson, _) => println!("{}", transfer_line(t)),
+        (ProgressMode::Tty, Some(bar)) => bar.set_message(format!(
+            "{} {:.1}/{:.1} MB",
+            if t.direction == framefan::store::transfer::Direction::Upload { "upload" } else { "download" },
+            t.bytes as f64 / 1e6,
+            t.total_bytes as f64 / 1e6
+        )),
+        _ => {}
     }
 }
 

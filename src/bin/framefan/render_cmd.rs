@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use framefan::render::{ChunkControl, ChunkOptions, ChunkResult};
+use framefan::render::{ChunkOptions, ChunkResult};
 use framefan::store::ops::{ChunkIndexes, ChunksAt, WithStorage};
+use framefan::{Event, EventSink};
 
 use crate::{exit, progress, signals};
 
@@ -110,12 +111,17 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
     // before it stay, each with its sidecar) and is the exit status.
     loop {
         let index = chunks.remaining().first().copied().unwrap_or(-1);
-        let mut control = ChunkControl { cancel: Some(stop.flag()), ..Default::default() };
-        if args.progress {
-            control.progress = Some(Arc::new(move |done: i64| {
-                eprintln!("{}", serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}));
-            }));
-        }
+        let events: Option<EventSink> = args.progress.then(|| {
+            Arc::new(move |event: &Event| {
+                if let Event::Frames { done, .. } = event {
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done})
+                    );
+                }
+            }) as EventSink
+        });
+        let control = stop.control(events);
         match chunks.next(&control) {
             None => return ExitCode::from(exit::OK),
             Some(Ok(run)) => print_result(&run, args.json),
