@@ -580,13 +580,15 @@ struct Watch {
     most_ahead: AtomicU64,
 }
 
-fn body_counter(watch: &Arc<Watch>) -> framefan::store::TransferSink {
+fn body_counter(watch: &Arc<Watch>) -> framefan::Control {
     let w = Arc::clone(watch);
-    Arc::new(move |p: &framefan::store::TransferProgress| {
-        if p.done && p.url.ends_with(".mp4") {
-            w.bodies_done.fetch_add(1, Ordering::SeqCst);
+    framefan::Control::with_events(Arc::new(move |e: &framefan::Event| {
+        if let framefan::Event::Transfer(p) = e {
+            if p.done && p.url.ends_with(".mp4") {
+                w.bodies_done.fetch_add(1, Ordering::SeqCst);
+            }
         }
-    })
+    }))
 }
 
 fn remote_feed(moto: &Moto, prefix: &str, n: usize, scratch: &Path, watch: &Arc<Watch>) -> ChunkDownloads {

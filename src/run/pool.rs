@@ -171,7 +171,7 @@ pub(crate) fn run_pool(spec: &PoolSpec<'_>) -> Result<PoolOutcome> {
     Ok(PoolOutcome { chunks, retries: state.retries, duplicates: state.duplicates })
 }
 
-/// The calling thread's loop: watch the caller's cancel flag and start second copies of
+/// The calling thread's loop: watch the caller's cancel and start second copies of
 /// stragglers until every chunk is done or the pool stops.
 fn coordinate(shared: &Shared<'_>) {
     let mut state = lock(&shared.state);

@@ -31,17 +31,19 @@ use tokio::sync::oneshot;
 
 use super::cache::Scratch;
 use super::chunks::DOWNLOADS_IN_FLIGHT;
-use super::transfer::{self, TransferSink};
+use super::transfer;
 use super::{Location, Remote};
 use crate::assemble::check::sidecar_path;
 use crate::assemble::feed::ChunkFeed;
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::format::Container;
 use crate::plan::OutputFormat;
 
 /// Chunk presence checks and sidecar fetches in flight at once (small requests).
 const PREPARE_IN_FLIGHT: usize = 8;
-/// How often a wait for a chunk looks at the cancel flag.
+/// How often a wait for a chunk looks at the caller's cancel (the download thread hands chunks over
+/// through a std channel, which cannot also wait on the `Control`).
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// One body to fetch.
@@ -51,7 +53,7 @@ struct Job {
     src: Remote,
     dest: PathBuf,
     dir: bool,
-    sink: Option<TransferSink>,
+    sink: Option<Control>,
 }
 
 /// A finished download: the chunk index and the sha256 of its bytes (`None` for a frame folder).
@@ -81,7 +83,7 @@ pub struct ChunkDownloads {
     sources: Vec<Location>,
     paths: Vec<PathBuf>,
     format: OutputFormat,
-    sink: Option<TransferSink>,
+    sink: Option<Control>,
     waited: Duration,
     // Dropped in this order: the thread stops, the runtime cancels what still runs and waits for
     // its file operations, then the folder goes.
@@ -104,12 +106,7 @@ impl ChunkDownloads {
     /// into a scratch folder of their own under `parent` (made only when a chunk is remote, and
     /// removed with everything in it when the feed is dropped), under index-prefixed names (two
     /// chunks with one base name in different prefixes never collide).
-    pub fn new(
-        sources: Vec<Location>,
-        format: OutputFormat,
-        parent: &Path,
-        sink: Option<TransferSink>,
-    ) -> Result<Self> {
+    pub fn new(sources: Vec<Location>, format: OutputFormat, parent: &Path, sink: Option<Control>) -> Result<Self> {
         let any_remote = sources.iter().any(|s| s.local().is_none());
         let scratch = if any_remote { Some(Scratch::under(parent, "chunks")?) } else { None };
         let runtime = if any_remote { Some(runtime()?) } else { None };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use framefan::run::{Event, EventSink, ProgressEvent, RenderResult};
-use framefan::store::{TransferProgress, TransferSink};
+use framefan::store::TransferProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How progress is shown.
@@ -93,13 +93,6 @@ impl Display {
         })
     }
 
-    /// The sink for uploads and downloads around the render: `transfer.progress` lines in NDJSON
-    /// mode, the bar's message on a terminal.
-    pub fn transfers(&self) -> TransferSink {
-        let (mode, bar) = (self.mode, self.bar.clone());
-        Arc::new(move |t: &TransferProgress| transfer(mode, bar.as_ref(), t))
-    }
-
     /// The render succeeded.
     pub fn completed(&self, result: &RenderResult) {
         if let Some(bar) = &self.bar {
@@ -147,7 +140,16 @@ fn transfer_line(t: &TransferProgress) -> String {
     .to_string()
 }
 
-/// Transfer progress as NDJSON on stderr (`render-chunk --progress`, `assemble --progress`).
-pub fn transfer_ndjson_stderr() -> TransferSink {
-    Arc::new(|t: &TransferProgress| eprintln!("{}", transfer_line(t)))
+/// Events as NDJSON on stderr (`render-chunk --progress`, `assemble --progress`): transfers as
+/// `transfer.progress` lines, frames done as the line `frames(done, total)` makes (none when it
+/// makes `null`).
+pub fn ndjson_stderr(frames: impl Fn(i64, i64) -> serde_json::Value + Send + Sync + 'static) -> EventSink {
+    Arc::new(move |event: &Event| match event {
+        Event::Transfer(t) => eprintln!("{}", transfer_line(t)),
+        Event::Frames { done, total, .. } => match frames(*done, *total) {
+            serde_json::Value::Null => {}
+            line => eprintln!("{line}"),
+        },
+        _ => {}
+    })
 }

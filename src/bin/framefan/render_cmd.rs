@@ -5,12 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Args;
 use framefan::render::{ChunkOptions, ChunkResult};
 use framefan::store::ops::{ChunkIndexes, ChunksAt, WithStorage};
-use framefan::{Event, EventSink};
 
 use crate::{exit, progress, signals};
 
@@ -101,9 +99,16 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
         return usage("several chunk indexes need OUT to be a folder or prefix ending in '/'");
     }
     let stop = signals::install(if several { "the chunks" } else { "the chunk" });
-    let options = ChunkOptions { browser: args.browser, browsers: args.browsers, ..Default::default() };
-    let sink = args.progress.then(progress::transfer_ndjson_stderr);
-    let mut chunks = match ChunksAt::open(&args.plan_dir, &which, &args.out, &options, sink) {
+    // The plan's download and the chunks' uploads report through the options' control; each
+    // chunk's frames through its own (the line names the chunk).
+    let transfers = args.progress.then(|| progress::ndjson_stderr(|_, _| serde_json::Value::Null));
+    let options = ChunkOptions {
+        browser: args.browser,
+        browsers: args.browsers,
+        control: stop.control(transfers),
+        ..Default::default()
+    };
+    let mut chunks = match ChunksAt::open(&args.plan_dir, &which, &args.out, &options) {
         Ok(c) => c,
         Err(err) => return stop.report(&err, args.json),
     };
@@ -111,15 +116,10 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
     // before it stay, each with its sidecar) and is the exit status.
     loop {
         let index = chunks.remaining().first().copied().unwrap_or(-1);
-        let events: Option<EventSink> = args.progress.then(|| {
-            Arc::new(move |event: &Event| {
-                if let Event::Frames { done, .. } = event {
-                    eprintln!(
-                        "{}",
-                        serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done})
-                    );
-                }
-            }) as EventSink
+        let events = args.progress.then(|| {
+            progress::ndjson_stderr(
+                move |done, _| serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}),
+            )
         });
         let control = stop.control(events);
         match chunks.next(&control) {

@@ -56,7 +56,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
         control: stop.control(Some(display.sink())),
         ..Default::default()
     };
-    match framefan::store::ops::render_at(&args.project, &options, &args.out, Some(display.transfers())) {
+    match framefan::store::ops::render_at(&args.project, &options, &args.out) {
         Ok(run) => {
             let result = run.result;
             display.completed(&result);
