@@ -26,7 +26,7 @@ use super::check;
 use super::feed::{named, ChunkFeed};
 use crate::av::demux::VideoParams;
 use crate::control::Control;
-use crate::error::{Code, Error, Result};
+use crate::error::{Error, Result};
 use crate::plan::{ChunkSpec, Plan};
 
 /// Container chunks handed to the concat as they become local, each checked (step 2 of the
@@ -75,12 +75,7 @@ impl<'a> Arrivals<'a> {
         if i < self.next {
             return Ok(path);
         }
-        let control = self.control.clone();
-        let cancelled = move || match control.is_cancelled() {
-            true => Err(Error::new(Code::Cancelled, "assemble cancelled")),
-            false => Ok(()),
-        };
-        let got = self.feed.ready(i, &cancelled)?;
+        let got = self.feed.ready(i, &self.control)?;
         self.check(i, &path, got.as_deref()).map_err(|e| named(&*self.feed, i, e))?;
         self.next = i + 1;
         Ok(path)

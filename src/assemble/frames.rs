@@ -55,7 +55,7 @@ pub fn local_frames(
     options: &AssembleOptions,
 ) -> Result<Vec<Vec<PathBuf>>> {
     for i in 0..feed.paths().len() {
-        feed.ready(i, &|| cancelled(options))?;
+        feed.ready(i, &options.control)?;
     }
     let chunks = feed.paths();
     let mut lists = Vec::with_capacity(chunks.len());
