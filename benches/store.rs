@@ -195,7 +195,7 @@ fn assembles(root: &Path, plan: &Path, chunks: &[PathBuf]) {
     let source = ChunkSource::Dir("s3://bench/chunks/".into());
     let from_s3 = |n: usize, out: &str| {
         fresh_cache(root, n);
-        let (ms, r) = time(|| assemble_at(plan_arg, &source, &AudioSource::None, out, &options, None).unwrap());
+        let (ms, r) = time(|| assemble_at(plan_arg, &source, &AudioSource::None, out, &options).unwrap());
         (ms, r.storage.download_ms as f64)
     };
     let before = load();

@@ -12,6 +12,11 @@
 //! On one machine, [`render()`] runs all three with a local worker pool (retries, straggler
 //! copies, progress events, cancellation), and [`verify()`] reads an output back and checks it.
 //!
+//! Every primitive takes a [`Control`] (in its options; [`plan_with`] as an argument): cancel it
+//! from any thread to stop the work with `CANCELLED`, leaving nothing at the output, and give it
+//! an [`EventSink`] to receive the one [`Event`] type (frames done, overall progress, transfers,
+//! notices).
+//!
 //! Media work is libav linked in-process; [`av`] is the one module exempt from `deny(unsafe_code)`.
 //!
 //! ```no_run
@@ -31,12 +36,17 @@
 //! ```no_run
 //! use std::path::Path;
 //! use std::sync::Arc;
-//! use framefan::run::{render, Event, RenderOptions};
+//! use framefan::run::{render, RenderOptions};
+//! use framefan::{Control, Event};
 //!
-//! let options = RenderOptions {
-//!     events: Some(Arc::new(|e: &Event| if let Event::Progress(p) = e { eprintln!("{:.0} %", p.progress * 100.0) })),
-//!     ..Default::default()
-//! };
+//! let control = Control::with_events(Arc::new(|e: &Event| {
+//!     if let Event::Progress(p) = e {
+//!         eprintln!("{:.0} %", p.progress * 100.0);
+//!     }
+//! }));
+//! // Another thread (a signal handler, a UI) may call `control.cancel()`: the render then
+//! // fails with `CANCELLED` and leaves nothing at the output.
+//! let options = RenderOptions { control: control.clone(), ..Default::default() };
 //! let result = render(Path::new("examples/title-card"), &options, Path::new("title-card.mp4"))?;
 //! assert!(framefan::verify(&result.output_path, None)?.consistent);
 //! # Ok::<(), framefan::Error>(())
@@ -49,6 +59,7 @@ pub mod assemble;
 pub mod audio;
 pub mod av;
 pub mod builtin;
+pub mod control;
 pub mod digest;
 pub mod engine;
 pub mod error;
@@ -68,8 +79,9 @@ pub mod verify;
 pub mod version;
 
 pub use assemble::{assemble, AssembleOptions, AssembleResult};
+pub use control::{Control, Event, EventSink};
 pub use error::{Code, Error, Result};
-pub use plan::{plan, PlanConfig, PlanResult};
+pub use plan::{plan, plan_with, PlanConfig, PlanResult};
 pub use producer::PRODUCER_VERSION;
 pub use render::{render_chunk, ChunkOptions, ChunkResult};
 pub use run::{render, RenderOptions, RenderResult};

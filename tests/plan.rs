@@ -255,6 +255,35 @@ fn planning_again_replaces_a_previous_plan() {
     assert_eq!(recomputed_hash(&out.path().join("plan")), second.plan_hash);
 }
 
+#[test]
+fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
+    let proj = simple_project();
+    let out = tempfile::tempdir().unwrap();
+    let first = plan_into(proj.path(), out.path(), &offline_strict()).unwrap();
+    std::fs::write(proj.path().join("assets/b.png"), "new").unwrap();
+    // Cancelled before it starts: nothing is compiled.
+    let control = framefan::Control::new();
+    control.cancel();
+    let err = framefan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
+    assert_eq!(err.code(), "CANCELLED", "{err}");
+    // Cancelled from another thread while it runs (its browser probe takes far longer than
+    // this): it stops at its next step, its staging directory removed.
+    let control = framefan::Control::new();
+    let canceller = {
+        let control = control.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            control.cancel();
+        })
+    };
+    let err = framefan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.code(), "CANCELLED", "{err}");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("plan")], "a cancelled plan left staging behind");
+    assert_eq!(recomputed_hash(&out.path().join("plan")), first.plan_hash, "the previous plan was touched");
+}
+
 // ---- refusals ----------------------------------------------------------------------------
 
 #[test]

@@ -2,14 +2,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use framefan::plan::Quality;
 use framefan::run::{render, Event, RenderOptions, RenderResult, Stage};
 use framefan::time::Fps;
-use framefan::Code;
+use framefan::{Code, Control};
 
 use crate::util::{assert_session_empty, ffprobe, framefan_bin, framefan_in_session, stream, top_level_boxes};
 
@@ -134,7 +133,7 @@ fn a_retryable_failure_is_retried_and_the_render_succeeds() {
     let mut o = options(Some(10), Some(10), 2);
     let notices = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&notices);
-    o.events = Some(Arc::new(move |e: &Event| {
+    o.control = Control::with_events(Arc::new(move |e: &Event| {
         if let Event::Notice(n) = e {
             seen.lock().unwrap().push(n.clone());
         }
@@ -216,7 +215,7 @@ fn a_straggling_chunk_is_started_again_and_the_second_copy_wins() {
     let mut o = options(Some(10), Some(10), 2);
     let latch = Arc::new(Latch::default());
     let (events, hook) = (Arc::clone(&latch), Arc::clone(&latch));
-    o.events = Some(Arc::new(move |e: &Event| {
+    o.control = Control::with_events(Arc::new(move |e: &Event| {
         if let Event::Notice(n) = e {
             if n.contains("chunk 0 has run") && n.contains("starting a second copy") {
                 events.update(|seen| seen.0 = true);
@@ -246,14 +245,13 @@ fn cancelling_stops_the_workers_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cancelled.mp4");
     let mut o = options(Some(10), Some(10), 2);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    o.cancel = Some(cancel);
-    o.events = Some(Arc::new(move |e: &Event| {
+    let cancel = Control::new();
+    let handle = cancel.clone();
+    o.control = cancel.child_with_events(Some(Arc::new(move |e: &Event| {
         if matches!(e, Event::Progress(p) if p.stage == Stage::Render && p.frames_rendered > 0) {
-            flag.store(true, Ordering::Relaxed);
+            handle.cancel();
         }
-    }));
+    })));
     let err = render(&example("title-card"), &o, &out).unwrap_err();
     assert_eq!(err.kind(), Code::Cancelled);
     only(dir.path(), &[]);

@@ -580,13 +580,15 @@ struct Watch {
     most_ahead: AtomicU64,
 }
 
-fn body_counter(watch: &Arc<Watch>) -> framefan::store::TransferSink {
+fn body_counter(watch: &Arc<Watch>) -> framefan::Control {
     let w = Arc::clone(watch);
-    Arc::new(move |p: &framefan::store::TransferProgress| {
-        if p.done && p.url.ends_with(".mp4") {
-            w.bodies_done.fetch_add(1, Ordering::SeqCst);
+    framefan::Control::with_events(Arc::new(move |e: &framefan::Event| {
+        if let framefan::Event::Transfer(p) = e {
+            if p.done && p.url.ends_with(".mp4") {
+                w.bodies_done.fetch_add(1, Ordering::SeqCst);
+            }
         }
-    })
+    }))
 }
 
 fn remote_feed(moto: &Moto, prefix: &str, n: usize, scratch: &Path, watch: &Arc<Watch>) -> ChunkDownloads {
@@ -605,7 +607,8 @@ fn s3_chunks_are_concatenated_as_they_arrive_within_a_bounded_window() {
     let mut feed = remote_feed(&moto, "w/chunks", chunks.len(), &parent, &watch);
     let folder = feed.scratch().unwrap().to_path_buf();
     let w = Arc::clone(&watch);
-    let progress: framefan::assemble::ProgressSink = Arc::new(move |p: framefan::assemble::Progress| {
+    let progress: framefan::EventSink = Arc::new(move |e: &framefan::Event| {
+        let framefan::Event::Frames { done: frames_done, .. } = *e else { return };
         // Distinct chunk indexes (`NNNNN-name`, or `.NNNNN-name.…` while it downloads).
         let mut held: Vec<String> = entries(&folder)
             .iter()
@@ -617,11 +620,11 @@ fn s3_chunks_are_concatenated_as_they_arrive_within_a_bounded_window() {
         let on_disk = held.len() as u64;
         w.most_on_disk.fetch_max(on_disk, Ordering::SeqCst);
         // Chunk `current` is being copied; every finished download beyond it is one ahead.
-        let current = (p.frames_done - 1) as u64 / 10;
+        let current = (frames_done - 1) as u64 / 10;
         let ahead = w.bodies_done.load(Ordering::SeqCst).saturating_sub(current + 1);
         w.most_ahead.fetch_max(ahead, Ordering::SeqCst);
     });
-    let options = framefan::AssembleOptions { progress: Some(progress), ..Default::default() };
+    let options = framefan::AssembleOptions { control: framefan::Control::with_events(progress), ..Default::default() };
     let out = dir.path().join("out.mp4");
     let result = framefan::assemble::assemble_from(dir.path(), &mut feed, Some(&audio), &out, &options).unwrap();
     assert_eq!(result.frames_encoded, 120);
@@ -688,11 +691,10 @@ fn a_corrupt_or_cancelled_s3_assemble_leaves_no_output_and_no_scratch() {
     // Cancelled at the first progress report (chunk 3 of 12): CANCELLED, nothing left anywhere.
     std::fs::remove_file(&out).unwrap();
     upload_chunks(&moto, &chunks[5..6], "c/chunks");
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
+    let cancel = framefan::Control::new();
+    let handle = cancel.clone();
     let options = framefan::AssembleOptions {
-        progress: Some(Arc::new(move |_| flag.store(true, Ordering::SeqCst))),
-        cancel: Some(Arc::clone(&cancel)),
+        control: cancel.child_with_events(Some(Arc::new(move |_: &framefan::Event| handle.cancel()))),
         ..Default::default()
     };
     let mut feed = remote_feed(&moto, "c/chunks", chunks.len(), &parent, &watch);

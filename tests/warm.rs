@@ -4,12 +4,12 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use framefan::plan::config::Quality;
 use framefan::plan::{OutputFormat, Plan, PlanConfig};
-use framefan::render::{render_chunk, ChunkControl, ChunkOptions, ChunkResult, ChunkSession};
+use framefan::render::{render_chunk, ChunkOptions, ChunkResult, ChunkSession};
+use framefan::{Control, Event};
 
 use crate::page_plan::{write_page_plan, PagePlan};
 use crate::render::{marker_page, read_marker};
@@ -58,7 +58,7 @@ fn warm_equals_cold(plan: &Path, order: &[i64], browsers: usize) -> Vec<ChunkRes
     let mut session = ChunkSession::open(plan, &options).unwrap();
     let warm: Vec<ChunkResult> = order
         .iter()
-        .map(|&i| session.render(i, &chunk_out(dir, "warm", i, format), &ChunkControl::default()).unwrap())
+        .map(|&i| session.render(i, &chunk_out(dir, "warm", i, format), &Control::default()).unwrap())
         .collect();
     session.close();
     for (k, (result, &i)) in warm.iter().zip(order).enumerate() {
@@ -119,22 +119,23 @@ fn a_cancelled_chunk_ends_the_browsers_and_the_next_chunk_relaunches_them() {
     write_page_plan(&plan, &PagePlan::mp4(&marker_page(30), 30, 10));
     let options = ChunkOptions { browsers: Some(1), ..Default::default() };
     let mut session = ChunkSession::open(&plan, &options).unwrap();
-    let first = session.render(0, &dir.path().join("c0.mp4"), &ChunkControl::default()).unwrap();
+    let first = session.render(0, &dir.path().join("c0.mp4"), &Control::default()).unwrap();
     assert!(!first.start.warm);
     // Cancelled after its third frame: nothing published, the browser ended.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    let control = ChunkControl {
-        progress: Some(Arc::new(move |done| flag.store(done >= 3, Ordering::Relaxed))),
-        cancel: Some(Arc::clone(&cancel)),
-    };
+    let cancel = Control::new();
+    let handle = cancel.clone();
+    let control = cancel.child_with_events(Some(Arc::new(move |e: &Event| {
+        if matches!(e, Event::Frames { done, .. } if *done >= 3) {
+            handle.cancel();
+        }
+    })));
     let stopped = session.render(1, &dir.path().join("c1.mp4"), &control);
     let err = stopped.map(|_| ()).unwrap_err();
     assert_eq!(err.code(), "CANCELLED", "{err}");
     assert!(!dir.path().join("c1.mp4").exists());
-    let again = session.render(1, &dir.path().join("c1.mp4"), &ChunkControl::default()).unwrap();
+    let again = session.render(1, &dir.path().join("c1.mp4"), &Control::default()).unwrap();
     assert!(!again.start.warm, "after a failed chunk the browser is launched anew");
-    let warm = session.render(2, &dir.path().join("c2.mp4"), &ChunkControl::default()).unwrap();
+    let warm = session.render(2, &dir.path().join("c2.mp4"), &Control::default()).unwrap();
     assert!(warm.start.warm);
     session.close();
     for (i, r) in [(1, &again), (2, &warm)] {

@@ -21,13 +21,12 @@
 //! downloading every chunk before writing, which is exactly the wait this overlap removes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use super::check;
 use super::feed::{named, ChunkFeed};
 use crate::av::demux::VideoParams;
-use crate::error::{Code, Error, Result};
+use crate::control::Control;
+use crate::error::{Error, Result};
 use crate::plan::{ChunkSpec, Plan};
 
 /// Container chunks handed to the concat as they become local, each checked (step 2 of the
@@ -38,7 +37,7 @@ pub struct Arrivals<'a> {
     expected: Vec<Option<String>>,
     probe: bool,
     reference: Option<VideoParams>,
-    cancel: Option<Arc<AtomicBool>>,
+    control: Control,
     next: usize,
 }
 
@@ -50,9 +49,9 @@ impl<'a> Arrivals<'a> {
         plan: &'a Plan,
         expected: Vec<Option<String>>,
         probe: bool,
-        cancel: Option<Arc<AtomicBool>>,
+        control: Control,
     ) -> Self {
-        Arrivals { feed, plan, expected, probe, reference: None, cancel, next: 0 }
+        Arrivals { feed, plan, expected, probe, reference: None, control, next: 0 }
     }
 
     /// How many chunks there are.
@@ -76,12 +75,7 @@ impl<'a> Arrivals<'a> {
         if i < self.next {
             return Ok(path);
         }
-        let cancel = self.cancel.clone();
-        let cancelled = move || match &cancel {
-            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::new(Code::Cancelled, "assemble cancelled")),
-            _ => Ok(()),
-        };
-        let got = self.feed.ready(i, &cancelled)?;
+        let got = self.feed.ready(i, &self.control)?;
         self.check(i, &path, got.as_deref()).map_err(|e| named(&*self.feed, i, e))?;
         self.next = i + 1;
         Ok(path)

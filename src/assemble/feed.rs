@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 
 /// The chunks of one assemble, one per plan chunk, in index order.
@@ -27,9 +28,9 @@ pub trait ChunkFeed {
     fn origin(&self, i: usize) -> Option<String>;
 
     /// Block until chunk `i` is whole on local disk; called once per chunk, in index order.
-    /// Returns the sha256 of its bytes when it was computed on the way in. `cancelled` is polled
-    /// while waiting.
-    fn ready(&mut self, i: usize, cancelled: &dyn Fn() -> Result<()>) -> Result<Option<String>>;
+    /// Returns the sha256 of its bytes when it was computed on the way in. `CANCELLED` once
+    /// `control` is cancelled, waking a wait under way.
+    fn ready(&mut self, i: usize, control: &Control) -> Result<Option<String>>;
 
     /// Chunk `i` was consumed: a downloaded copy is deleted; a local chunk is never touched.
     fn release(&mut self, i: usize);
@@ -63,7 +64,7 @@ impl ChunkFeed for LocalChunks {
         None
     }
 
-    fn ready(&mut self, _: usize, _: &dyn Fn() -> Result<()>) -> Result<Option<String>> {
+    fn ready(&mut self, _: usize, _: &Control) -> Result<Option<String>> {
         Ok(None)
     }
 

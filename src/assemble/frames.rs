@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::feed::ChunkFeed;
-use super::model::{cancelled, no_audio, summarize, AssembleOptions, AudioSummary, Progress};
+use super::model::{cancelled, no_audio, report, summarize, AssembleOptions, AudioSummary, Progress};
 use crate::audio::{self, EncodeSettings};
 use crate::error::{Code, Error, Result};
 use crate::plan::Plan;
@@ -34,9 +34,7 @@ pub fn merge(
         n += 1;
         place(frame, &staged.path().join(format!("frame_{n:06}.png")))?;
         if n % 64 == 0 || n == plan.total_frames {
-            if let Some(sink) = &options.progress {
-                sink(Progress { frames_done: n, total_frames: plan.total_frames });
-            }
+            report(options, Progress { frames_done: n, total_frames: plan.total_frames });
             cancelled(options)?;
         }
     }
@@ -57,7 +55,7 @@ pub fn local_frames(
     options: &AssembleOptions,
 ) -> Result<Vec<Vec<PathBuf>>> {
     for i in 0..feed.paths().len() {
-        feed.ready(i, &|| cancelled(options))?;
+        feed.ready(i, &options.control)?;
     }
     let chunks = feed.paths();
     let mut lists = Vec::with_capacity(chunks.len());

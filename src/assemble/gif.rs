@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::feed::ChunkFeed;
 use super::frames;
-use super::model::{cancelled, no_audio, AssembleOptions, AudioSummary, Progress};
+use super::model::{cancelled, no_audio, report, AssembleOptions, AudioSummary, Progress};
 use crate::av::gif::{GifWriter, PaletteBuilder};
 use crate::av::image::{DecodedImage, ImageCodec, ImageDecoder};
 use crate::error::{Code, Error, Result};
@@ -100,9 +100,7 @@ impl Steps<'_> {
     fn advance(&mut self) -> Result<()> {
         self.done += 1;
         if self.done % 16 == 0 || self.done == 2 * self.total {
-            if let Some(sink) = &self.options.progress {
-                sink(Progress { frames_done: self.done / 2, total_frames: self.total });
-            }
+            report(self.options, Progress { frames_done: self.done / 2, total_frames: self.total });
             cancelled(self.options)?;
         }
         Ok(())

@@ -33,8 +33,8 @@ use crate::publish::{Flusher, StagedFile};
 
 use arrivals::Arrivals;
 use feed::{ChunkFeed, LocalChunks};
-use model::{cancelled, no_audio, summarize};
-pub use model::{AssembleOptions, AudioSummary, Progress, ProgressSink};
+use model::{no_audio, summarize};
+pub use model::{AssembleOptions, AudioSummary};
 
 /// The outcome of [`assemble`]; the CLI prints it as one JSON line.
 #[derive(Debug, Clone, Serialize)]
@@ -171,19 +171,13 @@ fn container(
         (Some(path), Some(codec)) => Some(audio::start_as(codec, path, samples, settings)?),
         (None, _) | (_, None) => None,
     };
-    let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.cancel.clone());
+    let mut chunks = Arrivals::new(feed, plan, expected, probe_on_arrival, options.control.clone());
     let parameters = first_parameters(&mut chunks)?;
     let alpha = target.alpha && target.container == Container::Webm;
     let gop = if alpha || target.container == Container::Webm { locked_gop(plan) } else { 1 };
     let input = mux::VideoInput { chunks, parameters, fps, total_frames: plan.total_frames, gop, alpha };
-    let progress = |p: Progress| {
-        if let Some(sink) = &options.progress {
-            sink(p);
-        }
-    };
     let flusher = Flusher::start(staged.path(), std::time::Duration::from_millis(200));
-    let written =
-        mux::write(staged.path(), target.container, input, encoded.as_mut(), &progress, &|| cancelled(options));
+    let written = mux::write(staged.path(), target.container, input, encoded.as_mut(), options);
     drop(flusher);
     let frames = match written {
         Ok(frames) => frames,

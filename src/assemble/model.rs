@@ -2,36 +2,31 @@
 //! summary of its soundtrack. A leaf below `assemble`'s writers (`frames`, `gif`, `mux`) and
 //! re-exported by `assemble`, so no writer imports `assemble`'s mod.rs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use crate::audio::{EncodeSettings, EncodeSummary};
+use crate::control::{Control, Event, Stage};
 use crate::error::{Code, Error, Result};
 
-/// Frames written so far, reported during long assembles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Progress {
+/// Frames written so far, as the writers count them; sent to the caller as `Event::Frames`
+/// (stage `Assemble`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
     /// Frames in the output so far.
     pub frames_done: i64,
     /// Frames the output will hold.
     pub total_frames: i64,
 }
 
-/// A callback receiving progress; called from the assembling thread.
-pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
-
 /// Knobs for [`assemble`](super::assemble); the defaults are what production uses.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AssembleOptions {
     /// How the soundtrack is encoded (bitrate, segmenting, encoder threads).
     pub audio: Option<EncodeSettings>,
-    /// Receives progress while frames are copied.
-    pub progress: Option<ProgressSink>,
-    /// Set to `true` to stop; the assemble then fails with `CANCELLED` and leaves nothing.
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// Cancelled to stop (the assemble then fails with `CANCELLED` and leaves nothing);
+    /// receives `Event::Frames` (stage `Assemble`) while frames are copied, from the assembling
+    /// thread.
+    pub control: Control,
 }
 
 /// What happened to the soundtrack.
@@ -66,10 +61,15 @@ pub fn summarize(s: EncodeSummary) -> AudioSummary {
     }
 }
 
-/// `CANCELLED` once the caller set the options' cancel flag.
+/// `CANCELLED` once the caller cancelled the options' control.
 pub fn cancelled(options: &AssembleOptions) -> Result<()> {
-    match &options.cancel {
-        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::new(Code::Cancelled, "assemble cancelled")),
-        _ => Ok(()),
+    match options.control.is_cancelled() {
+        true => Err(Error::new(Code::Cancelled, "assemble cancelled")),
+        false => Ok(()),
     }
+}
+
+/// Send `p` to the caller as `Event::Frames`.
+pub(crate) fn report(options: &AssembleOptions, p: Progress) {
+    options.control.emit(Event::Frames { stage: Stage::Assemble, done: p.frames_done, total: p.total_frames });
 }

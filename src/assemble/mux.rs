@@ -29,7 +29,7 @@ use crate::time::{lcm, Fps, Rational};
 use crate::audio::m4a::{audio_stream, media_error, moov_reservation, write_audio_packet, write_header, AUDIO_TB};
 
 use super::concat::VideoSource;
-use super::model::Progress;
+use super::model::{cancelled, report, AssembleOptions, Progress};
 
 /// Whether timestamp `a` (in `atb`) comes no later than `b` (in `btb`), exactly.
 fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
@@ -37,14 +37,14 @@ fn not_later(a: i64, atb: Rational, b: i64, btb: Rational) -> bool {
 }
 
 /// Mux the chunks' video (and `audio`, if any) into `staging` as `container`, interleaved by
-/// time, and finish the file; returns the video frames written (counted).
+/// time, and finish the file; returns the video frames written (counted). Progress goes to, and
+/// cancellation comes from, `options`' control.
 pub fn write(
     staging: &Path,
     container: Container,
     video: VideoInput<'_>,
     mut audio: Option<&mut Soundtrack>,
-    progress: &dyn Fn(Progress),
-    cancelled: &dyn Fn() -> Result<()>,
+    options: &AssembleOptions,
 ) -> Result<i64> {
     let fail = |e| media_error(e, staging);
     let name = container
@@ -87,8 +87,8 @@ pub fn write(
             muxer.write(&packet).map_err(fail)?;
             let done = source.frames();
             if done % 32 == 0 || done == total {
-                progress(Progress { frames_done: done, total_frames: total });
-                cancelled()?;
+                report(options, Progress { frames_done: done, total_frames: total });
+                cancelled(options)?;
             }
             next_video = source.next_packet()?;
         }

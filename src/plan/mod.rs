@@ -32,6 +32,7 @@ use serde::Serialize;
 pub use config::{PlanConfig, Quality, ValidConfig};
 pub use manifest::{ChunkSpec, Dimensions, OutputFormat, Plan};
 
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::compile::Compiled;
 use crate::plan::hash::HashInputs;
@@ -111,12 +112,20 @@ fn ms_since(start: std::time::Instant) -> u64 {
 }
 
 /// Freeze the project at `project_dir` into a new plan directory at `plan_dir` (replacing a
-/// previous plan there), under `config`.
+/// previous plan there), under `config`: [`plan_with`] without a way to cancel.
 pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<PlanResult> {
+    plan_with(project_dir, config, plan_dir, &Control::default())
+}
+
+/// [`plan`], stopped with `CANCELLED` once `control` is cancelled: looked at before each step
+/// (compile, freeze, probe and media, meta and planHash; a step under way finishes first), and
+/// a cancelled plan leaves nothing at `plan_dir` (a previous plan there survives).
+pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, control: &Control) -> Result<PlanResult> {
     let started = std::time::Instant::now();
     let valid = config.validate()?;
     let project = canonical_project(project_dir)?;
     let target = check_target(&project, plan_dir)?;
+    go_on(control)?;
     let (mut compiled, data_duration) = compile::compile_page(&project, &valid)?;
     if let Some(text) = &data_duration {
         compiled.duration = compile::parse_duration(&compiled.root_id, text)?;
@@ -133,6 +142,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let ffmpeg_version = crate::av::ffmpeg_version();
     let dimensions = Dimensions { fps: compiled.fps, width, height, format: valid.format };
 
+    go_on(control)?;
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
     }
@@ -141,6 +151,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
     let layout = PlanLayout::new(dir);
     freeze::copy(&scan, &layout.compiled_dir(), &compiled.html, &compiled.generated)?;
     valid.runtime.freeze(dir)?;
+    go_on(control)?;
     let (probed, media, total_frames, mut timings) =
         probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
     let gop = valid.chunking.gop_size.unwrap_or_else(|| config::default_gop(compiled.fps));
@@ -155,6 +166,7 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         encoder.page_size = Some((compiled.width, compiled.height));
         encoder.capture_format = format::CaptureFormat::Png;
     }
+    go_on(control)?;
     meta::write_meta(dir, &compiled, &encoder, &chunking, &media.extracted)?;
     let sizes = SizeBreakdown::measure(dir)?;
     sizes.check(valid.size_limit)?;
@@ -203,6 +215,14 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
         warnings,
         timings,
     })
+}
+
+/// `CANCELLED` once the caller cancelled the plan.
+fn go_on(control: &Control) -> Result<()> {
+    match control.is_cancelled() {
+        true => Err(Error::new(Code::Cancelled, "plan cancelled")),
+        false => Ok(()),
+    }
 }
 
 /// The probe ([`probe_step`]) and the media step, with the render's length in frames. With a

@@ -2,41 +2,43 @@
 //! `pipeline`, the decode thread in `decode`, the encoder) all look at, so none of them imports
 //! another for it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use crate::control::Control;
 
 /// Whether the chunk is still wanted: not when the caller cancelled, nor once a capture task
 /// failed. Every stage looks at it per frame, so that a stopped chunk does not first capture,
 /// decode and encode the frames already under way (at the standard tier, encoding the queued
 /// frames alone took 0.7 s after a SIGTERM) and the other browsers do not wait for frames that
-/// will never come.
+/// will never come. Async stages await [`Halt::halted`], which wakes at once either way.
 #[derive(Clone, Default)]
 pub(super) struct Halt {
-    failed: Arc<AtomicBool>,
-    cancel: Option<Arc<AtomicBool>>,
+    /// The caller's token.
+    caller: Control,
+    /// A child of the caller's token: cancelled with it, or by [`Halt::fail`].
+    stop: Control,
 }
 
 impl Halt {
-    pub(super) fn new(cancel: Option<Arc<AtomicBool>>) -> Halt {
-        Halt { failed: Arc::default(), cancel }
+    pub(super) fn new(caller: &Control) -> Halt {
+        Halt { caller: caller.clone(), stop: caller.child_with_events(None) }
     }
 
     /// The caller cancelled.
     pub(super) fn cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+        self.caller.is_cancelled()
     }
 
-    /// A capture task failed (its own error is the one reported).
-    pub(super) fn failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
-    }
-
-    /// Either: the chunk will not be published.
+    /// Either the caller cancelled or a capture task failed (its own error is the one
+    /// reported): the chunk will not be published.
     pub(super) fn is_set(&self) -> bool {
-        self.failed() || self.cancelled()
+        self.stop.is_cancelled()
     }
 
     pub(super) fn fail(&self) {
-        self.failed.store(true, Ordering::Relaxed);
+        self.stop.cancel();
+    }
+
+    /// Return once the chunk is halted.
+    pub(super) async fn halted(&self) {
+        self.stop.cancelled().await;
     }
 }

@@ -22,8 +22,8 @@ pub mod validate;
 use std::path::Path;
 
 pub use encode::{ChunkEncoding, ChunkOutput, ChunkWriter};
-pub use model::{ChunkOptions, ChunkResult, Progress, Sidecar, StartTimings, Timings};
-pub use session::{render_chunks, timeline_grace, ChunkControl, ChunkSession};
+pub use model::{ChunkOptions, ChunkResult, Sidecar, StartTimings, Timings};
+pub use session::{render_chunks, timeline_grace, ChunkSession};
 
 use crate::error::Result;
 
@@ -33,8 +33,7 @@ use crate::error::Result;
 /// ([`ChunkSession`], [`render_chunks`]): its browsers load the page once.
 pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOptions) -> Result<ChunkResult> {
     let mut session = ChunkSession::open(plan_dir, options)?;
-    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
-    let result = session.render(index, out, &control);
+    let result = session.render(index, out, &options.control);
     session.close();
     result
 }

@@ -3,19 +3,15 @@
 //! use, so neither imports `render`'s mod.rs.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::control::Control;
 use crate::plan::model::CaptureMode;
 
-/// A progress callback: called with the number of frames encoded so far.
-pub type Progress = Arc<dyn Fn(i64) + Send + Sync>;
-
 /// Options of one chunk render.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ChunkOptions {
     /// The browser binary; else `FRAMEFAN_BROWSER`, else the installed headless shell.
     pub browser: Option<PathBuf>,
@@ -27,10 +23,9 @@ pub struct ChunkOptions {
     /// Bound on waiting for a composition timeline to register before rendering the page as it
     /// stands, with a warning (default 5 s).
     pub timeline_grace: Option<Duration>,
-    /// Called with the number of frames encoded so far.
-    pub progress: Option<Progress>,
-    /// Set to stop early with `CANCELLED`.
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// Cancelled to stop early with `CANCELLED`; receives `Event::Frames` (stage `Render`, frames
+    /// encoded into the chunk so far).
+    pub control: Control,
 }
 
 /// Stage timings of a chunk render, in milliseconds.

@@ -9,7 +9,7 @@
 //! Chromium.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use super::decode::{decode_loop, Captured, DecodeSpec, Decoded, Pixels};
 use super::encode::{ChunkEncoding, ChunkOutput, ChunkWriter};
 use super::halt::Halt;
-use super::model::Progress;
 use super::validate::ChunkPlan;
 use crate::av::image::ImageCodec;
 use crate::av::video::{VideoCodec, VideoEncoderConfig};
+use crate::control::{Control, Event, Stage};
 use crate::engine::browser::BrowserBinary;
 use crate::engine::capture::{Capturer, PageSpec, ShotFormat};
 use crate::engine::policy::Policy;
@@ -32,6 +32,7 @@ use crate::plan::model::CaptureMode;
 use crate::runtime::Runtime as PageRuntime;
 use crate::time::FrameRange;
 use tokio::runtime::Runtime;
+use tokio::sync::Notify;
 
 /// How far (in frames) capture may run ahead of the encoder, per browser.
 const AHEAD_PER_BROWSER: i64 = 4;
@@ -50,10 +51,9 @@ pub struct PipelineSpec {
     pub ready_timeout: Duration,
     /// Bound on waiting for a composition timeline that may never register.
     pub timeline_grace: Duration,
-    /// Called as frames are encoded.
-    pub progress: Option<Progress>,
-    /// Set to stop early with `CANCELLED`.
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// Cancelled to stop early with `CANCELLED`; receives `Event::Frames` (stage `Render`) as
+    /// frames are encoded.
+    pub control: Control,
 }
 
 /// What the pipeline produced and how long its stages took.
@@ -140,15 +140,14 @@ impl Browsers {
     }
 
     /// Make the first `n` pages ready for another chunk ([`Capturer::rewind`]), all at once;
-    /// `CANCELLED` as soon as `cancel` is set.
-    pub async fn rewind(&mut self, n: usize, cancel: Option<Arc<AtomicBool>>) -> Result<()> {
-        let halt = Halt::new(cancel);
+    /// `CANCELLED` as soon as `control` is cancelled.
+    pub async fn rewind(&mut self, n: usize, control: &Control) -> Result<()> {
         let rewinds = self.capturers.iter_mut().take(n).map(Capturer::rewind);
         tokio::select! {
             results = futures_util::future::join_all(rewinds) => {
                 results.into_iter().collect::<Result<Vec<()>>>().map(drop)
             }
-            () = halted(&halt) => Err(Error::new(Code::Cancelled, "render cancelled")),
+            () = control.cancelled() => Err(Error::new(Code::Cancelled, "render cancelled")),
         }
     }
 
@@ -168,7 +167,8 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
     let (frame_tx, frame_rx) = sync_channel::<Decoded>(3);
     let (recycle_tx, recycle_rx) = channel::<Pixels>();
     let next = Arc::new(AtomicI64::new(plan.chunk.start_frame));
-    let halt = Halt::new(spec.cancel.clone());
+    let advanced = Arc::new(Notify::new());
+    let halt = Halt::new(&spec.control);
     let d = plan.plan.dimensions;
     let decode = DecodeSpec {
         codec: match plan.encoder.capture_format {
@@ -195,11 +195,12 @@ pub fn run(plan: &ChunkPlan, spec: &PipelineSpec, rt: &Runtime, browsers: &mut B
         encoding: chunk_encoding(plan),
         range: plan.chunk.range(),
         next: Arc::clone(&next),
-        progress: spec.progress.clone(),
+        advanced: Arc::clone(&advanced),
+        control: spec.control.clone(),
         halt: halt.clone(),
     };
     let encoder = std::thread::spawn(move || encode_loop(sink, frame_rx));
-    let flow = Flow { tx: raw_tx, next, halt: halt.clone(), first_at: Arc::default() };
+    let flow = Flow { tx: raw_tx, next, advanced, halt: halt.clone(), first_at: Arc::default() };
     let started = Instant::now();
     let captured = rt.block_on(capture_all(plan, &mut browsers.capturers[..n], flow.clone()));
     drop(flow.tx);
@@ -262,6 +263,8 @@ struct Flow {
     tx: tokio::sync::mpsc::Sender<Captured>,
     /// The next frame the encoder takes (capture runs at most a window ahead of it).
     next: Arc<AtomicI64>,
+    /// Notified each time `next` moves on.
+    advanced: Arc<Notify>,
     halt: Halt,
     /// When the first frame was captured (the chunk's first-frame latency).
     first_at: Arc<OnceLock<Instant>>,
@@ -330,7 +333,7 @@ async fn capture_frames(cap: &mut Capturer, frames: Vec<i64>, flow: Flow, window
             // a halt does not wait for it, the browser is killed next anyway.
             let shot = tokio::select! {
                 shot = cap.frame(frame), if !flow.halt.is_set() => shot?,
-                () = halted(&flow.halt) => {
+                () = flow.halt.halted() => {
                     return match flow.halt.cancelled() {
                         true => Err(Error::new(Code::Cancelled, "render cancelled")),
                         false => Ok(()),
@@ -352,18 +355,21 @@ async fn capture_frames(cap: &mut Capturer, frames: Vec<i64>, flow: Flow, window
     result
 }
 
-/// Return once the chunk is halted (looked at every 10 ms: the caller's flag comes with no
-/// notification).
-async fn halted(halt: &Halt) {
-    while !halt.is_set() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Wait until `frame` is within `window` frames of the encoder, or the chunk is halted.
+/// Wait until `frame` is within `window` frames of the encoder, or the chunk is halted: woken
+/// by the encoder as it takes each frame, or by the halt.
 async fn wait_turn(frame: i64, flow: &Flow, window: i64) {
-    while frame >= flow.next.load(Ordering::Acquire) + window && !flow.halt.is_set() {
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    loop {
+        let advanced = flow.advanced.notified();
+        tokio::pin!(advanced);
+        // Registered before `next` is read, so a frame encoded in between still wakes us.
+        advanced.as_mut().enable();
+        if frame < flow.next.load(Ordering::Acquire) + window || flow.halt.is_set() {
+            return;
+        }
+        tokio::select! {
+            () = advanced => {}
+            () = flow.halt.halted() => return,
+        }
     }
 }
 
@@ -375,7 +381,8 @@ struct Sink {
     encoding: ChunkEncoding,
     range: FrameRange,
     next: Arc<AtomicI64>,
-    progress: Option<Progress>,
+    advanced: Arc<Notify>,
+    control: Control,
     halt: Halt,
 }
 
@@ -397,9 +404,8 @@ fn encode_loop(sink: Sink, rx: Receiver<Decoded>) -> Result<(ChunkOutput, u64)> 
         sink.recycle.send(pixels).ok();
         done += 1;
         sink.next.fetch_add(1, Ordering::AcqRel);
-        if let Some(p) = &sink.progress {
-            p(done);
-        }
+        sink.advanced.notify_waiters();
+        sink.control.emit(Event::Frames { stage: Stage::Render, done, total: sink.range.len() });
     }
     if done != sink.range.len() {
         return Err(Error::new(

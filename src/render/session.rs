@@ -24,28 +24,18 @@
 //! (drop) kills and reaps every browser first.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::model::{ChunkOptions, ChunkResult, Progress, Sidecar, StartTimings, Timings};
+use super::model::{ChunkOptions, ChunkResult, Sidecar, StartTimings, Timings};
 use super::pipeline::{self, Browsers, PipelineSpec};
 use super::validate::{self, ChunkPlan};
+use crate::control::Control;
 use crate::engine::browser::BrowserBinary;
 use crate::error::{Code, Error, Result};
 use crate::plan::model::{EncoderConfig, ExtractedVideo};
 use crate::plan::Plan;
 use crate::publish::unique_suffix;
-
-/// What changes from one chunk of a session to the next.
-#[derive(Clone, Default)]
-pub struct ChunkControl {
-    /// Called with the number of this chunk's frames encoded so far.
-    pub progress: Option<Progress>,
-    /// Set to stop this chunk early with `CANCELLED` (its browsers are ended).
-    pub cancel: Option<Arc<AtomicBool>>,
-}
 
 /// The verdicts of the slow checks (planHash, fonts), computed on a thread while the first
 /// browsers boot.
@@ -78,7 +68,7 @@ pub struct ChunkSession {
 impl ChunkSession {
     /// Open a session over the plan at `plan_dir`: its artifacts are present and its protocol
     /// understood (steps 1–2). `options` gives the browser, their number and the page waits;
-    /// its `progress` and `cancel` are ignored here (each chunk gets its own [`ChunkControl`]).
+    /// its `control` is ignored here (each chunk is given its own [`Control`]).
     /// No browser starts before the first chunk.
     pub fn open(plan_dir: &Path, options: &ChunkOptions) -> Result<ChunkSession> {
         let opened = Instant::now();
@@ -91,7 +81,7 @@ impl ChunkSession {
         Ok(ChunkSession {
             rt,
             plan,
-            options: ChunkOptions { progress: None, cancel: None, ..options.clone() },
+            options: ChunkOptions { control: Control::default(), ..options.clone() },
             config: None,
             binary: None,
             verdicts: Verdicts::NotStarted,
@@ -114,14 +104,15 @@ impl ChunkSession {
     }
 
     /// Render chunk `index` into `out` (a file for mp4/mov/webm, a directory of PNG frames for
-    /// png-sequence) and write its sidecar, as [`super::render_chunk`] does.
-    pub fn render(&mut self, index: i64, out: &Path, control: &ChunkControl) -> Result<ChunkResult> {
+    /// png-sequence) and write its sidecar, as [`super::render_chunk`] does. `control` stops this
+    /// chunk early with `CANCELLED` (its browsers are ended) and receives its `Event::Frames`.
+    pub fn render(&mut self, index: i64, out: &Path, control: &Control) -> Result<ChunkResult> {
         let started = self.opened.take().unwrap_or_else(Instant::now);
         let chunk = validate::chunk_of(&self.plan, index)?;
         let (encoder, videos) = self.configured()?;
         validate::check_gop(&encoder, &chunk, &self.plan.dir)?;
         let plan = ChunkPlan { plan: self.plan.clone(), chunk, encoder, videos };
-        if control.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if control.is_cancelled() {
             return Err(Error::new(Code::Cancelled, format!("chunk {index} cancelled")));
         }
         let binary = match &self.binary {
@@ -144,8 +135,7 @@ impl ChunkSession {
             browsers: self.options.browsers.unwrap_or_else(default_browsers),
             ready_timeout: self.options.ready_timeout.unwrap_or(Duration::from_secs(20)).min(Duration::from_secs(25)),
             timeline_grace: timeline_grace(&plan.encoder, self.options.timeline_grace),
-            progress: control.progress.clone(),
-            cancel: control.cancel.clone(),
+            control: control.clone(),
         };
         let result = self.capture(&plan, &spec);
         if result.is_err() {
@@ -207,7 +197,7 @@ impl ChunkSession {
         let mut start = StartTimings::default();
         match self.warm.as_mut() {
             Some(browsers) => {
-                self.rt.block_on(browsers.rewind(frames, spec.cancel.clone()))?;
+                self.rt.block_on(browsers.rewind(frames, &spec.control))?;
                 start.warm = true;
                 start.load_ms = t.elapsed().as_millis() as u64;
             }
@@ -287,14 +277,14 @@ fn spawn_checks(plan: &ChunkPlan) -> JoinHandle<(Result<()>, Result<()>, u64)> {
 
 /// Render chunks `jobs` (index, output) of the plan at `plan_dir` in the order given, with one
 /// session: every index is checked before the first chunk renders; the first failure stops
-/// the rest. `options.progress` is called per chunk with that chunk's frames.
+/// the rest. `options.control` stops them and receives each chunk's `Event::Frames` (counted
+/// per chunk).
 pub fn render_chunks(plan_dir: &Path, jobs: &[(i64, PathBuf)], options: &ChunkOptions) -> Result<Vec<ChunkResult>> {
     let mut session = ChunkSession::open(plan_dir, options)?;
     for (index, _) in jobs {
         session.check_index(*index)?;
     }
-    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
-    jobs.iter().map(|(index, out)| session.render(*index, out, &control)).collect()
+    jobs.iter().map(|(index, out)| session.render(*index, out, &options.control)).collect()
 }
 
 /// How long render-chunk waits for a composition timeline to register: none at all when `plan`

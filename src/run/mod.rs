@@ -14,15 +14,14 @@
 //! same file whatever the workers. The pool schedules those chunks over however many workers it
 //! has. On any failure, including cancellation,
 //! nothing is written at `out` (a previous file there survives) and the work directory is
-//! removed unless kept. Progress and notices go to the caller's [`EventSink`]; the caller's
-//! cancel flag stops every stage.
+//! removed unless kept. Progress and notices go to the caller's [`Control`]'s [`EventSink`];
+//! cancelling it stops every stage, `plan` included.
 
 pub mod pool;
 pub mod progress;
 pub mod sizing;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,6 +31,7 @@ pub use pool::{Attempt, FaultHook, RetryPolicy};
 pub use progress::{Event, EventSink, ProgressEvent, Stage};
 
 use crate::assemble::{AssembleOptions, AssembleResult};
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::{FpsJson, OutputFormat, Plan, PlanConfig, PlanResult};
 use crate::publish::unique_suffix;
@@ -54,10 +54,9 @@ pub struct RenderOptions {
     pub keep_work: bool,
     /// Retries, backoff and straggler handling.
     pub retry: RetryPolicy,
-    /// Receives progress events and notices.
-    pub events: Option<EventSink>,
-    /// Set to stop: the render then fails with `CANCELLED` and leaves nothing at `out`.
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// Cancelled to stop (the render then fails with `CANCELLED` and leaves nothing at `out`);
+    /// its sink receives `Event::Progress` (overall, monotonic, throttled) and `Event::Notice`.
+    pub control: Control,
     /// **For tests only**: a hook run before each chunk render that can make it fail.
     pub fault: Option<FaultHook>,
 }
@@ -121,14 +120,14 @@ pub fn render(project: &Path, options: &RenderOptions, out: &Path) -> Result<Ren
     let started = Instant::now();
     let workers = worker_count(options.workers)?;
     check_output_dir(out)?;
-    let reporter = Arc::new(Reporter::new(options.events.clone()));
+    let reporter = Arc::new(Reporter::new(options.control.clone()));
     let config = &options.plan;
     peek(project, config, &reporter)?;
     let work = WorkDir::create(out, options.keep_work)?;
     reporter.report(Stage::Plan, 0, 0.0, true);
     check_cancel(options)?;
     let plan_dir = work.path.join("plan");
-    let planned = crate::plan(project, config, &plan_dir)?;
+    let planned = crate::plan::plan_with(project, config, &plan_dir, &options.control)?;
     reporter.set_total(planned.total_frames);
     reporter.report(Stage::Plan, 0, 1.0, true);
     let plan_ms = started.elapsed().as_millis() as u64;
@@ -174,9 +173,9 @@ fn worker_count(requested: Option<usize>) -> Result<usize> {
 }
 
 fn check_cancel(options: &RenderOptions) -> Result<()> {
-    match &options.cancel {
-        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::new(Code::Cancelled, "render cancelled")),
-        _ => Ok(()),
+    match options.control.is_cancelled() {
+        true => Err(Error::new(Code::Cancelled, "render cancelled")),
+        false => Ok(()),
     }
 }
 
@@ -236,7 +235,7 @@ fn render_chunks(
         browser: options.browser.clone(),
         policy: options.retry,
         fault: options.fault.clone(),
-        cancel: options.cancel.clone(),
+        control: options.control.clone(),
         reporter: Arc::clone(reporter),
         total_frames: planned.total_frames,
     };
@@ -254,13 +253,13 @@ fn assemble(
     let total = planned.total_frames;
     reporter.report(Stage::Assemble, total, 0.0, true);
     let sink = Arc::clone(reporter);
-    let assemble_options = AssembleOptions {
-        progress: Some(Arc::new(move |p: crate::assemble::Progress| {
-            sink.report(Stage::Assemble, total, p.frames_done as f64 / p.total_frames.max(1) as f64, false);
-        })),
-        cancel: options.cancel.clone(),
-        ..Default::default()
-    };
+    let progress = Arc::new(move |event: &Event| {
+        if let Event::Frames { done, total: frames, .. } = event {
+            sink.report(Stage::Assemble, total, *done as f64 / (*frames).max(1) as f64, false);
+        }
+    });
+    let assemble_options =
+        AssembleOptions { control: options.control.child_with_events(Some(progress)), ..Default::default() };
     let audio = planned.has_audio.then(|| crate::plan::layout::PlanLayout::new(&planned.plan_dir).audio());
     let result = crate::assemble(&planned.plan_dir, chunks, audio.as_deref(), out, &assemble_options)?;
     reporter.report(Stage::Assemble, total, 1.0, true);

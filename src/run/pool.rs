@@ -6,22 +6,22 @@
 //! renders (a [`ChunkSession`]: the page loads once per worker, not once per chunk; a failed or
 //! cancelled chunk ends that browser and the worker's next chunk launches a new one). A retryable failure puts
 //! the chunk back on the queue after an exponential backoff, up to `max_attempts` runs; a
-//! non-retryable one (or the caller's cancel flag) stops the pool at once: every running chunk
-//! is cancelled through its own cancel flag and the workers are joined before returning. A chunk
+//! non-retryable one (or the caller's cancel) stops the pool at once: every running chunk is
+//! cancelled through its own child [`Control`] and the workers are joined before returning. A chunk
 //! that runs far behind the others (longer than `straggler_factor` × the median chunk time, once
 //! half the chunks are done and a worker has nothing else to do) is started a second time into
 //! another path; the first copy to finish wins and the other is cancelled. The copies are
 //! byte-identical by design, so which one wins does not matter.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::progress::{FrameCounter, Reporter, Stage};
+use crate::control::{Control, Event};
 use crate::error::{Code, Error, Result};
 use crate::plan::ChunkSpec;
-use crate::render::{ChunkControl, ChunkOptions, ChunkSession};
+use crate::render::{ChunkOptions, ChunkSession};
 
 /// Which run of a chunk a worker is about to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,8 @@ impl Default for RetryPolicy {
 /// Longest wait before a retry.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
-/// How often the coordinating thread looks at the cancel flag and for stragglers.
+/// How often the coordinating thread looks for stragglers. (A cancel reaches the running chunks
+/// at once, through their child [`Control`]s, and wakes the coordinator as they end.)
 const TICK: Duration = Duration::from_millis(50);
 
 /// What the pool needs.
@@ -72,7 +73,8 @@ pub(crate) struct PoolSpec<'a> {
     pub browser: Option<PathBuf>,
     pub policy: RetryPolicy,
     pub fault: Option<FaultHook>,
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// The caller's token: every chunk copy runs under a child of it.
+    pub control: Control,
     pub reporter: Arc<Reporter>,
     pub total_frames: i64,
 }
@@ -97,7 +99,8 @@ struct Copy {
     duplicate: bool,
     attempt: u32,
     started: Instant,
-    cancel: Arc<AtomicBool>,
+    /// Cancels this copy alone (the other copy won, or the pool stopped).
+    control: Control,
 }
 
 #[derive(Default)]
@@ -168,12 +171,12 @@ pub(crate) fn run_pool(spec: &PoolSpec<'_>) -> Result<PoolOutcome> {
     Ok(PoolOutcome { chunks, retries: state.retries, duplicates: state.duplicates })
 }
 
-/// The calling thread's loop: watch the caller's cancel flag and start second copies of
+/// The calling thread's loop: watch the caller's cancel and start second copies of
 /// stragglers until every chunk is done or the pool stops.
 fn coordinate(shared: &Shared<'_>) {
     let mut state = lock(&shared.state);
     loop {
-        if shared.spec.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if shared.spec.control.is_cancelled() {
             fail(&mut state, Error::new(Code::Cancelled, "render cancelled"));
         }
         if state.stop || state.done == state.slots.len() {
@@ -201,7 +204,7 @@ fn fail(state: &mut State, err: Error) {
 fn stop(state: &mut State) {
     state.stop = true;
     for copy in state.slots.iter().flat_map(|s| s.running.iter()) {
-        copy.cancel.store(true, Ordering::Relaxed);
+        copy.control.cancel();
     }
 }
 
@@ -243,15 +246,15 @@ fn schedule_duplicates(shared: &Shared<'_>, state: &mut State) {
 /// every task it takes; the session ends, browsers reaped, when the pool stops.
 fn worker(shared: &Shared<'_>) {
     let mut session: Option<ChunkSession> = None;
-    while let Some((task, cancel)) = next_task(shared) {
+    while let Some((task, control)) = next_task(shared) {
         let started = Instant::now();
-        let result = run_task(shared, &mut session, &task, &cancel);
-        finish_task(shared, task, &cancel, started.elapsed(), result);
+        let result = run_task(shared, &mut session, &task, &control);
+        finish_task(shared, task, &control, started.elapsed(), result);
     }
 }
 
 /// Wait for a task that is due; `None` once the pool stops or every chunk is done.
-fn next_task(shared: &Shared<'_>) -> Option<(Task, Arc<AtomicBool>)> {
+fn next_task(shared: &Shared<'_>) -> Option<(Task, Control)> {
     let mut state = lock(&shared.state);
     loop {
         if state.stop || state.done == state.slots.len() {
@@ -265,11 +268,11 @@ fn next_task(shared: &Shared<'_>) -> Option<(Task, Arc<AtomicBool>)> {
         let wait = match earliest {
             Some((i, task)) if task.not_before <= now => {
                 state.tasks.swap_remove(i);
-                let cancel = Arc::new(AtomicBool::new(false));
+                let control = shared.spec.control.child_with_events(None);
                 let copy =
-                    Copy { duplicate: task.duplicate, attempt: task.attempt, started: now, cancel: cancel.clone() };
+                    Copy { duplicate: task.duplicate, attempt: task.attempt, started: now, control: control.clone() };
                 state.slots[task.index].running.push(copy);
-                return Some((task, cancel));
+                return Some((task, control));
             }
             Some((_, task)) => task.not_before - now,
             None => TICK * 4,
@@ -293,7 +296,7 @@ fn run_task(
     shared: &Shared<'_>,
     session: &mut Option<ChunkSession>,
     task: &Task,
-    cancel: &Arc<AtomicBool>,
+    control: &Control,
 ) -> Result<PathBuf> {
     let spec = shared.spec;
     let index = u32::try_from(task.index).unwrap_or(u32::MAX);
@@ -302,15 +305,17 @@ fn run_task(
             return Err(err);
         }
     }
-    if cancel.load(Ordering::Relaxed) {
+    if control.is_cancelled() {
         return Err(Error::new(Code::Cancelled, format!("chunk {index} cancelled")));
     }
     let out = chunk_path(spec, task.index, task.duplicate);
     let (frames, reporter) = (Arc::clone(&shared.frames), Arc::clone(&spec.reporter));
     let (slot, total) = (task.index, spec.total_frames.max(1));
-    let progress = Arc::new(move |encoded: i64| {
-        let done = frames.update(slot, encoded);
-        reporter.report(Stage::Render, done, done as f64 / total as f64, false);
+    let progress = Arc::new(move |event: &Event| {
+        if let Event::Frames { done: encoded, .. } = event {
+            let done = frames.update(slot, *encoded);
+            reporter.report(Stage::Render, done, done as f64 / total as f64, false);
+        }
     });
     let session = match session {
         Some(s) => s,
@@ -319,24 +324,25 @@ fn run_task(
             session.insert(ChunkSession::open(spec.plan_dir, &options)?)
         }
     };
-    let control = ChunkControl { progress: Some(progress), cancel: Some(Arc::clone(cancel)) };
+    // Cancelled with the copy; its frame counts go into the render's overall progress.
+    let control = control.child_with_events(Some(progress));
     session.render(i64::from(index), &out, &control).map(|r| r.output_path)
 }
 
 /// Record how a run ended: a first finish wins its chunk; a failure is retried, left to the
 /// chunk's other copy, ignored (cancelled by us), or stops the pool.
-fn finish_task(shared: &Shared<'_>, task: Task, cancel: &Arc<AtomicBool>, took: Duration, result: Result<PathBuf>) {
+fn finish_task(shared: &Shared<'_>, task: Task, control: &Control, took: Duration, result: Result<PathBuf>) {
     let spec = shared.spec;
     let mut state = lock(&shared.state);
     let slot = &mut state.slots[task.index];
-    slot.running.retain(|c| !Arc::ptr_eq(&c.cancel, cancel));
+    slot.running.retain(|c| !c.control.is_same(control));
     let already_done = slot.done.is_some();
     let others_running = !slot.running.is_empty();
     match result {
         Ok(path) if already_done => remove_artifact(&path),
         Ok(path) => {
             for other in &slot.running {
-                other.cancel.store(true, Ordering::Relaxed);
+                other.control.cancel();
             }
             if slot.duplicated {
                 let which = if task.duplicate { "second" } else { "first" };
@@ -349,7 +355,7 @@ fn finish_task(shared: &Shared<'_>, task: Task, cancel: &Arc<AtomicBool>, took: 
             let done = shared.frames.update(task.index, frames);
             spec.reporter.report(Stage::Render, done, done as f64 / spec.total_frames.max(1) as f64, false);
         }
-        Err(_) if state.stop || already_done || cancel.load(Ordering::Relaxed) => {}
+        Err(_) if state.stop || already_done || control.is_cancelled() => {}
         Err(err) if !err.is_retryable() => fail(&mut state, err),
         Err(err) if others_running => {
             spec.reporter.notice(format!("a copy of chunk {} failed ({err}); its other copy carries on", task.index));

@@ -8,70 +8,22 @@
 //! as they happen.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use crate::control::Control;
 
-/// The three stages of a render, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    /// Freezing the project into a plan.
-    Plan,
-    /// Rendering the chunks in the worker pool.
-    Render,
-    /// Concatenating the chunks and the soundtrack into the output.
-    Assemble,
-}
+pub use crate::control::{Event, EventSink, ProgressEvent, Stage};
 
-impl Stage {
-    /// The stage's wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Plan => "plan",
-            Stage::Render => "render",
-            Stage::Assemble => "assemble",
-        }
-    }
-
-    /// The share of the overall 0–1 progress this stage starts at and ends at. Rendering is
-    /// nearly all of a render's time; plan and assemble take the small ends.
-    fn span(self) -> (f64, f64) {
-        match self {
-            Stage::Plan => (0.0, 0.02),
-            Stage::Render => (0.02, 0.95),
-            Stage::Assemble => (0.95, 1.0),
-        }
+/// The share of the overall 0–1 progress `stage` starts at and ends at. Rendering is nearly all
+/// of a render's time; plan and assemble take the small ends.
+fn span(stage: Stage) -> (f64, f64) {
+    match stage {
+        Stage::Plan => (0.0, 0.02),
+        Stage::Render => (0.02, 0.95),
+        Stage::Assemble => (0.95, 1.0),
     }
 }
-
-/// One progress report (`render.progress` on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProgressEvent {
-    /// The stage running.
-    pub stage: Stage,
-    /// Frames encoded into chunks so far (all of them once rendering is over).
-    pub frames_rendered: i64,
-    /// Frames in the render.
-    pub total_frames: i64,
-    /// Overall progress, 0–1, never decreasing.
-    pub progress: f64,
-}
-
-/// What a render reports while it runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// Overall progress.
-    Progress(ProgressEvent),
-    /// Something worth a log line that does not stop the render: a chunk retried after a
-    /// retryable failure, a straggling chunk started a second time.
-    Notice(String),
-}
-
-/// Receives the render's events; called from the render's threads, so it must be quick.
-pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Least time between two progress events of the same stage.
 const THROTTLE: Duration = Duration::from_millis(100);
@@ -85,15 +37,16 @@ struct Last {
 
 /// Turns stage-local figures into monotonic, throttled overall progress events.
 pub(crate) struct Reporter {
-    sink: Option<EventSink>,
+    control: Control,
     total_frames: AtomicI64,
     last: Mutex<Last>,
 }
 
 impl Reporter {
-    pub(crate) fn new(sink: Option<EventSink>) -> Reporter {
+    /// Events go to `control`'s sink.
+    pub(crate) fn new(control: Control) -> Reporter {
         Reporter {
-            sink,
+            control,
             total_frames: AtomicI64::new(0),
             last: Mutex::new(Last { stage: Stage::Plan, progress: 0.0, frames: 0, sent: None }),
         }
@@ -104,16 +57,16 @@ impl Reporter {
     }
 
     pub(crate) fn notice(&self, message: String) {
-        if let Some(sink) = &self.sink {
-            sink(&Event::Notice(message));
-        }
+        self.control.emit(Event::Notice(message));
     }
 
     /// Report `fraction` (0–1) of `stage` done with `frames` rendered; `force` sends it even
     /// inside the throttle window (a stage's first and last report).
     pub(crate) fn report(&self, stage: Stage, frames: i64, fraction: f64, force: bool) {
-        let Some(sink) = &self.sink else { return };
-        let (from, to) = stage.span();
+        if !self.control.has_events() {
+            return;
+        }
+        let (from, to) = span(stage);
         let fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
         // The lock is held while the sink runs: that keeps events ordered across the worker
         // threads, which is what makes them monotonic on the wire (the sink is documented as quick).
@@ -129,7 +82,12 @@ impl Reporter {
         *last = Last { stage, progress, frames, sent: if due { Some(now) } else { last.sent } };
         if due {
             let total_frames = self.total_frames.load(Ordering::Relaxed);
-            sink(&Event::Progress(ProgressEvent { stage, frames_rendered: frames, total_frames, progress }));
+            self.control.emit(Event::Progress(ProgressEvent {
+                stage,
+                frames_rendered: frames,
+                total_frames,
+                progress,
+            }));
         }
     }
 }
@@ -161,6 +119,7 @@ impl FrameCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn collect() -> (EventSink, Arc<Mutex<Vec<ProgressEvent>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -176,7 +135,7 @@ mod tests {
     #[test]
     fn progress_never_goes_back_and_stages_only_advance() {
         let (sink, seen) = collect();
-        let r = Reporter::new(Some(sink));
+        let r = Reporter::new(Control::with_events(sink));
         r.set_total(100);
         r.report(Stage::Plan, 0, 0.0, true);
         r.report(Stage::Render, 50, 0.5, true);
@@ -196,7 +155,7 @@ mod tests {
     #[test]
     fn unforced_reports_are_throttled() {
         let (sink, seen) = collect();
-        let r = Reporter::new(Some(sink));
+        let r = Reporter::new(Control::with_events(sink));
         for i in 0..1000 {
             r.report(Stage::Render, i, i as f64 / 1000.0, false);
         }

@@ -9,8 +9,9 @@
 
 use std::path::Path;
 
-use super::transfer::{self, TransferSink};
+use super::transfer;
 use super::Remote;
+use crate::control::Control;
 use crate::error::Result;
 use crate::plan::OutputFormat;
 
@@ -29,7 +30,7 @@ pub fn sidecar_name(name: &str) -> String {
 
 /// Upload a rendered chunk (file or frame folder) and then its sidecar, from `local` to `dest`.
 /// Returns the bytes sent.
-pub async fn upload(local: &Path, dest: &Remote, sink: Option<&TransferSink>) -> Result<u64> {
+pub async fn upload(local: &Path, dest: &Remote, sink: Option<&Control>) -> Result<u64> {
     let sent = if local.is_dir() {
         transfer::upload_dir(local, dest, sink, 8).await?
     } else {

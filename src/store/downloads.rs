@@ -21,7 +21,7 @@
 //! prefixed with the chunk's index; the message names the URL.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -31,18 +31,17 @@ use tokio::sync::oneshot;
 
 use super::cache::Scratch;
 use super::chunks::DOWNLOADS_IN_FLIGHT;
-use super::transfer::{self, TransferSink};
+use super::transfer;
 use super::{Location, Remote};
 use crate::assemble::check::sidecar_path;
 use crate::assemble::feed::ChunkFeed;
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::format::Container;
 use crate::plan::OutputFormat;
 
 /// Chunk presence checks and sidecar fetches in flight at once (small requests).
 const PREPARE_IN_FLIGHT: usize = 8;
-/// How often a wait for a chunk looks at the cancel flag.
-const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// One body to fetch.
 #[derive(Clone)]
@@ -51,7 +50,7 @@ struct Job {
     src: Remote,
     dest: PathBuf,
     dir: bool,
-    sink: Option<TransferSink>,
+    sink: Option<Control>,
 }
 
 /// A finished download: the chunk index and the sha256 of its bytes (`None` for a frame folder).
@@ -81,7 +80,7 @@ pub struct ChunkDownloads {
     sources: Vec<Location>,
     paths: Vec<PathBuf>,
     format: OutputFormat,
-    sink: Option<TransferSink>,
+    sink: Option<Control>,
     waited: Duration,
     // Dropped in this order: the thread stops, the runtime cancels what still runs and waits for
     // its file operations, then the folder goes.
@@ -104,12 +103,7 @@ impl ChunkDownloads {
     /// into a scratch folder of their own under `parent` (made only when a chunk is remote, and
     /// removed with everything in it when the feed is dropped), under index-prefixed names (two
     /// chunks with one base name in different prefixes never collide).
-    pub fn new(
-        sources: Vec<Location>,
-        format: OutputFormat,
-        parent: &Path,
-        sink: Option<TransferSink>,
-    ) -> Result<Self> {
+    pub fn new(sources: Vec<Location>, format: OutputFormat, parent: &Path, sink: Option<Control>) -> Result<Self> {
         let any_remote = sources.iter().any(|s| s.local().is_none());
         let scratch = if any_remote { Some(Scratch::under(parent, "chunks")?) } else { None };
         let runtime = if any_remote { Some(runtime()?) } else { None };
@@ -146,7 +140,9 @@ impl ChunkDownloads {
         }
     }
 
-    fn start(&mut self, runtime: Handle) -> Worker {
+    /// Start the download thread; it hands over `CANCELLED` (instead of the next chunk) once
+    /// `control` is cancelled, so a wait for a chunk wakes at once.
+    fn start(&mut self, runtime: Handle, control: Control) -> Worker {
         let dir = self.format.spec().container == Container::FrameDir;
         let jobs: Vec<Job> = (0..self.sources.len())
             .filter_map(|index| {
@@ -158,28 +154,29 @@ impl ChunkDownloads {
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("chunk-downloads".into())
-            .spawn(move || download_all(&runtime, jobs, hand, stopped))
+            .spawn(move || download_all(&runtime, jobs, hand, stopped, &control))
             .ok();
         Worker { arrivals: Some(arrivals), stop: Some(stop), thread }
     }
 
-    fn wait(&mut self, i: usize, cancelled: &dyn Fn() -> Result<()>) -> Result<Option<String>> {
+    fn wait(&mut self, i: usize, control: &Control) -> Result<Option<String>> {
+        if control.is_cancelled() {
+            return Err(cancelled());
+        }
         if self.worker.is_none() {
             let handle = self.runtime.as_ref().map(|r| r.handle().clone()).ok_or_else(|| no_runtime(i))?;
-            self.worker = Some(self.start(handle));
+            self.worker = Some(self.start(handle, control.clone()));
         }
         let ended = || Error::new(Code::MediaFailed, format!("chunk {i}: the download thread ended early"));
         let arrivals = self.worker.as_ref().and_then(|w| w.arrivals.as_ref()).ok_or_else(ended)?;
-        loop {
-            match arrivals.recv_timeout(CANCEL_POLL) {
-                Ok((index, result)) if index == i => return result,
-                Ok((index, _)) => {
-                    let msg = format!("chunk {index} arrived while chunk {i} was awaited");
-                    return Err(Error::new(Code::MediaFailed, msg));
-                }
-                Err(RecvTimeoutError::Timeout) => cancelled()?,
-                Err(RecvTimeoutError::Disconnected) => return Err(ended()),
+        match arrivals.recv() {
+            Ok((_, Err(e))) if e.kind() == Code::Cancelled => Err(e),
+            Ok((index, result)) if index == i => result,
+            Ok((index, _)) => {
+                let msg = format!("chunk {index} arrived while chunk {i} was awaited");
+                Err(Error::new(Code::MediaFailed, msg))
             }
+            Err(_) => Err(ended()),
         }
     }
 }
@@ -220,12 +217,12 @@ impl ChunkFeed for ChunkDownloads {
         self.remote(i).map(Remote::url)
     }
 
-    fn ready(&mut self, i: usize, cancelled: &dyn Fn() -> Result<()>) -> Result<Option<String>> {
+    fn ready(&mut self, i: usize, control: &Control) -> Result<Option<String>> {
         if self.remote(i).is_none() {
             return Ok(None);
         }
         let started = Instant::now();
-        let got = self.wait(i, cancelled);
+        let got = self.wait(i, control);
         self.waited += started.elapsed();
         got
     }
@@ -273,7 +270,14 @@ async fn fetch(job: Job) -> Arrival {
 
 /// The background thread: download `jobs` (spawned tasks, bounded, started in index order) and
 /// hand each over in order, until all are handed over, the receiver is gone, or `stop` fires.
-fn download_all(runtime: &Handle, jobs: Vec<Job>, hand: SyncSender<Arrival>, mut stop: oneshot::Receiver<()>) {
+/// Once `control` is cancelled it hands over `CANCELLED` instead and ends.
+fn download_all(
+    runtime: &Handle,
+    jobs: Vec<Job>,
+    hand: SyncSender<Arrival>,
+    mut stop: oneshot::Receiver<()>,
+    control: &Control,
+) {
     let tasks = futures_util::stream::iter(jobs).map(|job| {
         let index = job.index;
         let task = tokio::spawn(fetch(job));
@@ -287,6 +291,7 @@ fn download_all(runtime: &Handle, jobs: Vec<Job>, hand: SyncSender<Arrival>, mut
             tokio::select! {
                 arrival = tasks.next() => arrival,
                 _ = &mut stop => None,
+                () = control.cancelled() => Some((usize::MAX, Err(cancelled()))),
             }
         });
         let Some(arrival) = next else { break };
@@ -298,6 +303,10 @@ fn download_all(runtime: &Handle, jobs: Vec<Job>, hand: SyncSender<Arrival>, mut
     }
     // Downloads still running are cancelled when the feed drops the runtime.
     drop(tasks);
+}
+
+fn cancelled() -> Error {
+    Error::new(Code::Cancelled, "assemble cancelled")
 }
 
 fn no_runtime(i: usize) -> Error {

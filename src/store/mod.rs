@@ -33,7 +33,7 @@ use object_store::ObjectStore;
 
 use crate::error::{Code, Error, Result};
 
-pub use progress::{TransferProgress, TransferSink};
+pub use progress::{Direction, TransferProgress};
 
 /// Where an artifact lives: a local path, or an object under a store.
 #[derive(Debug, Clone)]

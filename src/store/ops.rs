@@ -14,12 +14,13 @@ use serde::Serialize;
 use super::cache::Scratch;
 use super::chunks::{self, chunk_name};
 use super::downloads::ChunkDownloads;
-use super::transfer::{self, TransferSink};
+use super::transfer;
 use super::{block_on, plan as remote_plan, Location, Remote};
 use crate::assemble::{AssembleOptions, AssembleResult};
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::{OutputFormat, Plan, PlanConfig, PlanResult};
-use crate::render::{ChunkControl, ChunkOptions, ChunkResult, ChunkSession};
+use crate::render::{ChunkOptions, ChunkResult, ChunkSession};
 use crate::run::{RenderOptions, RenderResult};
 
 /// What moving artifacts cost a command, in its JSON result as `storage`.
@@ -72,8 +73,13 @@ impl Work {
     }
 }
 
+/// Where the transfers report (`Event::Transfer`): `control`, when it has a sink.
+fn transfers(control: &Control) -> Option<Control> {
+    control.has_events().then(|| control.clone())
+}
+
 /// A plan argument resolved to a local directory.
-fn resolve_plan(arg: &str, sink: Option<&TransferSink>, t: &mut StorageTimings) -> Result<PathBuf> {
+fn resolve_plan(arg: &str, sink: Option<&Control>, t: &mut StorageTimings) -> Result<PathBuf> {
     match Location::parse(arg)? {
         Location::Local(p) => Ok(p),
         Location::Remote(r) => {
@@ -103,7 +109,7 @@ fn chunk_target(out: &str, index: i64, format: OutputFormat) -> Result<Location>
 }
 
 /// Upload a finished local output (file or folder) to `dest`.
-fn upload_output(local: &Path, dest: &Remote, sink: Option<&TransferSink>, t: &mut StorageTimings) -> Result<()> {
+fn upload_output(local: &Path, dest: &Remote, sink: Option<&Control>, t: &mut StorageTimings) -> Result<()> {
     let started = Instant::now();
     t.upload_bytes = if local.is_dir() {
         block_on(transfer::upload_dir(local, dest, sink, 8))??
@@ -115,17 +121,11 @@ fn upload_output(local: &Path, dest: &Remote, sink: Option<&TransferSink>, t: &m
 }
 
 /// `render_chunk` with a plan and an output that may be URLs; `out` ending in `/` is a folder:
-/// a [`ChunksAt`] of one index.
-pub fn render_chunk_at(
-    plan: &str,
-    index: i64,
-    out: &str,
-    options: &ChunkOptions,
-    sink: Option<TransferSink>,
-) -> Result<WithStorage<ChunkResult>> {
-    let mut chunks = ChunksAt::open(plan, &ChunkIndexes::List(vec![index]), out, options, sink)?;
-    let control = ChunkControl { progress: options.progress.clone(), cancel: options.cancel.clone() };
-    chunks.next(&control).unwrap_or_else(|| Err(Error::new(Code::ChunkIndexOutOfRange, "no chunk index given")))
+/// a [`ChunksAt`] of one index. `options.control` stops it and receives its `Event::Frames` and
+/// `Event::Transfer`.
+pub fn render_chunk_at(plan: &str, index: i64, out: &str, options: &ChunkOptions) -> Result<WithStorage<ChunkResult>> {
+    let mut chunks = ChunksAt::open(plan, &ChunkIndexes::List(vec![index]), out, options)?;
+    chunks.next(&options.control).unwrap_or_else(|| Err(Error::new(Code::ChunkIndexOutOfRange, "no chunk index given")))
 }
 
 /// Which chunks a [`ChunksAt`] renders.
@@ -180,7 +180,7 @@ pub struct ChunksAt {
     indexes: std::vec::IntoIter<i64>,
     out: String,
     format: OutputFormat,
-    sink: Option<TransferSink>,
+    sink: Option<Control>,
     /// The plan's fetch, reported with the first chunk.
     fetch: Option<StorageTimings>,
     /// Where chunks for a remote `out` are made before their upload, made with the first one
@@ -190,14 +190,12 @@ pub struct ChunksAt {
 }
 
 impl ChunksAt {
-    /// Resolve the plan (downloading it once), open the session and check every index.
-    pub fn open(
-        plan: &str,
-        which: &ChunkIndexes,
-        out: &str,
-        options: &ChunkOptions,
-        sink: Option<TransferSink>,
-    ) -> Result<ChunksAt> {
+    /// Resolve the plan (downloading it once), open the session and check every index. Every
+    /// transfer (the plan's download, each chunk's upload) reports to `options.control` as
+    /// `Event::Transfer`; each chunk is stopped by, and reports its frames to, the control
+    /// given to [`ChunksAt::next`].
+    pub fn open(plan: &str, which: &ChunkIndexes, out: &str, options: &ChunkOptions) -> Result<ChunksAt> {
+        let sink = transfers(&options.control);
         if which.several() && !super::is_dir_arg(out) {
             return Err(Error::new(
                 Code::InvalidConfig,
@@ -229,12 +227,12 @@ impl ChunksAt {
     }
 
     /// Render the next chunk (then upload it when `out` is remote); `None` once all are done.
-    pub fn next(&mut self, control: &ChunkControl) -> Option<Result<WithStorage<ChunkResult>>> {
+    pub fn next(&mut self, control: &Control) -> Option<Result<WithStorage<ChunkResult>>> {
         let index = self.indexes.next()?;
         Some(self.render(index, control))
     }
 
-    fn render(&mut self, index: i64, control: &ChunkControl) -> Result<WithStorage<ChunkResult>> {
+    fn render(&mut self, index: i64, control: &Control) -> Result<WithStorage<ChunkResult>> {
         let mut t = self.fetch.take().unwrap_or_default();
         let result = match chunk_target(&self.out, index, self.format)? {
             Location::Local(path) => self.session.render(index, &path, control)?,
@@ -307,15 +305,16 @@ fn resolve_audio(audio: &AudioSource, plan: &Plan, work: &mut Work) -> Result<Op
     }
 }
 
-/// `assemble` with a plan, chunks, soundtrack and output that may be URLs.
+/// `assemble` with a plan, chunks, soundtrack and output that may be URLs; its transfers report
+/// to `options.control` as `Event::Transfer`.
 pub fn assemble_at(
     plan: &str,
     chunks: &ChunkSource,
     audio: &AudioSource,
     out: &str,
     options: &AssembleOptions,
-    sink: Option<TransferSink>,
 ) -> Result<WithStorage<AssembleResult>> {
+    let sink = transfers(&options.control);
     let mut t = StorageTimings::default();
     let plan_dir = resolve_plan(plan, sink.as_ref(), &mut t)?;
     let loaded = Plan::load(&plan_dir)?;
@@ -363,21 +362,23 @@ fn resolve_project(arg: &str, work: &mut Work, t: &mut StorageTimings) -> Result
 }
 
 /// `plan` with a project and a plan directory that may be URLs; a remote plan is uploaded with
-/// its manifest last.
+/// its manifest last. `control` stops it ([`crate::plan::plan_with`]) and receives the upload's
+/// `Event::Transfer`.
 pub fn plan_at(
     project: &str,
     config: &PlanConfig,
     plan_out: &str,
-    sink: Option<TransferSink>,
+    control: &Control,
 ) -> Result<WithStorage<PlanResult>> {
+    let sink = transfers(control);
     let mut t = StorageTimings::default();
     let mut work = Work::new("plan");
     let project = resolve_project(project, &mut work, &mut t)?;
     let result = match Location::parse(plan_out)? {
-        Location::Local(dir) => crate::plan::plan(&project, config, &dir)?,
+        Location::Local(dir) => crate::plan::plan_with(&project, config, &dir, control)?,
         Location::Remote(dest) => {
             let local = work.path()?.join("plan");
-            let mut result = crate::plan::plan(&project, config, &local)?;
+            let mut result = crate::plan::plan_with(&project, config, &local, control)?;
             let started = Instant::now();
             let manifest = block_on(remote_plan::upload(&local, &dest, sink.as_ref()))??;
             t.upload_ms = ms(started);
@@ -389,13 +390,10 @@ pub fn plan_at(
     Ok(WithStorage { result, storage: t })
 }
 
-/// `render` with a project and an output that may be URLs.
-pub fn render_at(
-    project: &str,
-    options: &RenderOptions,
-    out: &str,
-    sink: Option<TransferSink>,
-) -> Result<WithStorage<RenderResult>> {
+/// `render` with a project and an output that may be URLs; the output's upload reports to
+/// `options.control` as `Event::Transfer`.
+pub fn render_at(project: &str, options: &RenderOptions, out: &str) -> Result<WithStorage<RenderResult>> {
+    let sink = transfers(&options.control);
     let mut t = StorageTimings::default();
     let mut work = Work::new("render");
     let project = resolve_project(project, &mut work, &mut t)?;

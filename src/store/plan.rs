@@ -22,8 +22,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::cache::{self, Scratch};
-use super::transfer::{self, TransferSink};
+use super::transfer;
 use super::Remote;
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::Plan;
 
@@ -75,7 +76,7 @@ pub fn describe(dir: &Path) -> Result<Manifest> {
 }
 
 /// Upload the local plan directory `dir` to the prefix `dest`, the manifest last.
-pub async fn upload(dir: &Path, dest: &Remote, sink: Option<&TransferSink>) -> Result<Manifest> {
+pub async fn upload(dir: &Path, dest: &Remote, sink: Option<&Control>) -> Result<Manifest> {
     let manifest = describe(dir)?;
     let manifest_obj = manifest_of(dest);
     // A reader must not pair an earlier plan's manifest with this plan's files.
@@ -105,7 +106,7 @@ pub struct FetchedPlan {
 }
 
 /// Make the plan at `src` available locally (see the module docs).
-pub async fn fetch(src: &Remote, sink: Option<&TransferSink>) -> Result<FetchedPlan> {
+pub async fn fetch(src: &Remote, sink: Option<&Control>) -> Result<FetchedPlan> {
     let started = Instant::now();
     let manifest_obj = manifest_of(src);
     let raw = transfer::get_bytes(&manifest_obj, Code::MissingPlanArtifact).await.map_err(|e| {
@@ -187,7 +188,7 @@ fn cached(entry: &Path, raw: &[u8], src: &Remote) -> Result<Option<PathBuf>> {
     Ok(Some(entry.join("plan")))
 }
 
-async fn download_all(src: &Remote, manifest: &Manifest, dir: &Path, sink: Option<&TransferSink>) -> Result<()> {
+async fn download_all(src: &Remote, manifest: &Manifest, dir: &Path, sink: Option<&Control>) -> Result<()> {
     for f in &manifest.files {
         if let Some(parent) = dir.join(&f.path).parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;

@@ -20,8 +20,9 @@ use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub use super::progress::{Direction, TransferProgress, TransferSink};
+pub use super::progress::{Direction, TransferProgress};
 use super::{storage_error, Remote};
+use crate::control::{Control, Event};
 use crate::error::{Code, Error, Result};
 use crate::publish::StagedFile;
 
@@ -36,9 +37,9 @@ pub const ATTEMPTS: u32 = 3;
 /// Least time between two progress reports of one transfer.
 const REPORT_EVERY: Duration = Duration::from_millis(200);
 
-/// Throttled progress of one transfer.
+/// Throttled progress of one transfer, sent as `Event::Transfer`.
 struct Meter<'a> {
-    sink: Option<&'a TransferSink>,
+    sink: Option<&'a Control>,
     direction: Direction,
     url: String,
     total: u64,
@@ -47,7 +48,7 @@ struct Meter<'a> {
 }
 
 impl<'a> Meter<'a> {
-    fn new(sink: Option<&'a TransferSink>, direction: Direction, url: String, total: u64) -> Self {
+    fn new(sink: Option<&'a Control>, direction: Direction, url: String, total: u64) -> Self {
         Meter { sink, direction, url, total, bytes: 0, last: None }
     }
 
@@ -60,14 +61,14 @@ impl<'a> Meter<'a> {
 
     fn send(&mut self, done: bool) {
         self.last = Some(Instant::now());
-        if let Some(sink) = self.sink {
-            sink(&TransferProgress {
+        if let Some(control) = self.sink {
+            control.emit(Event::Transfer(TransferProgress {
                 direction: self.direction,
                 url: self.url.clone(),
                 bytes: self.bytes,
                 total_bytes: self.total.max(self.bytes),
                 done,
-            });
+            }));
         }
     }
 }
@@ -94,11 +95,11 @@ where
 }
 
 /// Upload the local file `src` to `dest`; returns its size.
-pub async fn upload_file(src: &Path, dest: &Remote, sink: Option<&TransferSink>) -> Result<u64> {
+pub async fn upload_file(src: &Path, dest: &Remote, sink: Option<&Control>) -> Result<u64> {
     with_retries(|| upload_once(src, dest, sink)).await
 }
 
-async fn upload_once(src: &Path, dest: &Remote, sink: Option<&TransferSink>) -> Result<u64> {
+async fn upload_once(src: &Path, dest: &Remote, sink: Option<&Control>) -> Result<u64> {
     let size = tokio::fs::metadata(src).await.map_err(|e| Error::io("reading", src, e))?.len();
     let mut meter = Meter::new(sink, Direction::Upload, dest.url(), size);
     if size < MULTIPART_THRESHOLD {
@@ -177,16 +178,11 @@ pub struct Downloaded {
 
 /// Download `src` into the local file `dest` (staged, fsynced, renamed); a missing object is
 /// `missing`.
-pub async fn download_file(
-    src: &Remote,
-    dest: &Path,
-    missing: Code,
-    sink: Option<&TransferSink>,
-) -> Result<Downloaded> {
+pub async fn download_file(src: &Remote, dest: &Path, missing: Code, sink: Option<&Control>) -> Result<Downloaded> {
     with_retries(|| download_once(src, dest, missing, sink)).await
 }
 
-async fn download_once(src: &Remote, dest: &Path, missing: Code, sink: Option<&TransferSink>) -> Result<Downloaded> {
+async fn download_once(src: &Remote, dest: &Path, missing: Code, sink: Option<&Control>) -> Result<Downloaded> {
     let url = src.url();
     let fail = |e| storage_error("downloading", &url, missing, e);
     let staged = StagedFile::new(dest)?;
@@ -245,7 +241,7 @@ pub async fn delete(src: &Remote) -> Result<()> {
 
 /// Upload every regular file under the local folder `src` to the prefix `dest` (at most
 /// `parallel` at once); returns the bytes sent.
-pub async fn upload_dir(src: &Path, dest: &Remote, sink: Option<&TransferSink>, parallel: usize) -> Result<u64> {
+pub async fn upload_dir(src: &Path, dest: &Remote, sink: Option<&Control>, parallel: usize) -> Result<u64> {
     let files = crate::plan::hash::regular_files(src)?;
     let sizes: Vec<u64> = futures_util::stream::iter(files.iter())
         .map(|rel| async move { upload_file(&src.join(rel), &dest.join(rel), sink).await })
@@ -256,7 +252,7 @@ pub async fn upload_dir(src: &Path, dest: &Remote, sink: Option<&TransferSink>, 
 }
 
 /// Download every object under the prefix `src` into the local folder `dest`.
-pub async fn download_dir(src: &Remote, dest: &Path, missing: Code, sink: Option<&TransferSink>) -> Result<u64> {
+pub async fn download_dir(src: &Remote, dest: &Path, missing: Code, sink: Option<&Control>) -> Result<u64> {
     let objects = list(src).await?;
     if objects.is_empty() {
         return Err(Error::new(missing, format!("downloading {}: no objects under this prefix", src.url())));

@@ -11,10 +11,9 @@ mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use framefan::assemble::{AssembleOptions, Progress};
+use framefan::assemble::AssembleOptions;
 
 #[derive(Parser)]
 #[command(name = "framefan", version, about = "Distributed renderer for HTML video compositions")]
@@ -108,17 +107,13 @@ struct AssembleArgs {
 fn assemble(args: AssembleArgs) -> ExitCode {
     use framefan::store::ops::{assemble_at, AudioSource, ChunkSource};
     let stop = signals::install("the assemble");
-    let mut options = AssembleOptions { cancel: Some(stop.flag()), ..Default::default() };
-    if args.progress {
-        options.progress = Some(Arc::new(|p: Progress| {
-            let fraction = p.frames_done as f64 / p.total_frames.max(1) as f64;
-            eprintln!(
-                "{}",
-                serde_json::json!({"event": "assemble.progress", "framesDone": p.frames_done,
-                                   "totalFrames": p.total_frames, "progress": fraction})
-            );
-        }));
-    }
+    let events = args.progress.then(|| {
+        progress::ndjson_stderr(|done, total| {
+            let fraction = done as f64 / total.max(1) as f64;
+            serde_json::json!({"event": "assemble.progress", "framesDone": done, "totalFrames": total, "progress": fraction})
+        })
+    });
+    let options = AssembleOptions { control: stop.control(events), ..Default::default() };
     let chunks = match args.chunks_dir {
         Some(dir) => ChunkSource::Dir(dir),
         None => ChunkSource::List(args.chunks),
@@ -128,8 +123,7 @@ fn assemble(args: AssembleArgs) -> ExitCode {
         (None, true) => AudioSource::Plan,
         (None, false) => AudioSource::None,
     };
-    let sink = args.progress.then(progress::transfer_ndjson_stderr);
-    match assemble_at(&args.plan_dir, &chunks, &audio, &args.out, &options, sink) {
+    match assemble_at(&args.plan_dir, &chunks, &audio, &args.out, &options) {
         Ok(run) => {
             for warning in &run.result.warnings {
                 eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));

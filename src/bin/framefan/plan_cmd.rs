@@ -136,10 +136,9 @@ pub struct PlanArgs {
 
 /// Run `framefan plan`.
 pub fn run(args: PlanArgs) -> ExitCode {
-    let result = args
-        .flags
-        .config()
-        .and_then(|config| framefan::store::ops::plan_at(&args.project, &config, &args.plan_dir, None));
+    let result = args.flags.config().and_then(|config| {
+        framefan::store::ops::plan_at(&args.project, &config, &args.plan_dir, &framefan::Control::default())
+    });
     match result {
         Ok(run) => {
             let result = &run.result;

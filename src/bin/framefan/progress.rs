@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use framefan::run::{Event, EventSink, ProgressEvent, RenderResult};
-use framefan::store::{TransferProgress, TransferSink};
+use framefan::store::TransferProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How progress is shown.
@@ -88,21 +88,7 @@ impl Display {
                 }
                 _ => {}
             },
-        })
-    }
-
-    /// The sink for uploads and downloads around the render: `transfer.progress` lines in NDJSON
-    /// mode, the bar's message on a terminal.
-    pub fn transfers(&self) -> TransferSink {
-        let (mode, bar) = (self.mode, self.bar.clone());
-        Arc::new(move |t: &TransferProgress| match (mode, &bar) {
-            (ProgressMode::Ndjson, _) => println!("{}", transfer_line(t)),
-            (ProgressMode::Tty, Some(bar)) => bar.set_message(format!(
-                "{} {:.1}/{:.1} MB",
-                if t.direction == framefan::store::transfer::Direction::Upload { "upload" } else { "download" },
-                t.bytes as f64 / 1e6,
-                t.total_bytes as f64 / 1e6
-            )),
+            Event::Transfer(t) => transfer(mode, bar.as_ref(), t),
             _ => {}
         })
     }
@@ -133,13 +119,37 @@ impl Display {
     }
 }
 
+/// A transfer's progress: a `transfer.progress` line in NDJSON mode, the bar's message on a
+/// terminal.
+fn transfer(mode: ProgressMode, bar: Option<&ProgressBar>, t: &TransferProgress) {
+    match (mode, bar) {
+        (ProgressMode::Ndjson, _) => println!("{}", transfer_line(t)),
+        (ProgressMode::Tty, Some(bar)) => bar.set_message(format!(
+            "{} {:.1}/{:.1} MB",
+            if t.direction == framefan::store::transfer::Direction::Upload { "upload" } else { "download" },
+            t.bytes as f64 / 1e6,
+            t.total_bytes as f64 / 1e6
+        )),
+        _ => {}
+    }
+}
+
 fn transfer_line(t: &TransferProgress) -> String {
     serde_json::json!({"event": "transfer.progress", "direction": t.direction, "url": t.url, "bytes": t.bytes,
                        "totalBytes": t.total_bytes, "done": t.done})
     .to_string()
 }
 
-/// Transfer progress as NDJSON on stderr (`render-chunk --progress`, `assemble --progress`).
-pub fn transfer_ndjson_stderr() -> TransferSink {
-    Arc::new(|t: &TransferProgress| eprintln!("{}", transfer_line(t)))
+/// Events as NDJSON on stderr (`render-chunk --progress`, `assemble --progress`): transfers as
+/// `transfer.progress` lines, frames done as the line `frames(done, total)` makes (none when it
+/// makes `null`).
+pub fn ndjson_stderr(frames: impl Fn(i64, i64) -> serde_json::Value + Send + Sync + 'static) -> EventSink {
+    Arc::new(move |event: &Event| match event {
+        Event::Transfer(t) => eprintln!("{}", transfer_line(t)),
+        Event::Frames { done, total, .. } => match frames(*done, *total) {
+            serde_json::Value::Null => {}
+            line => eprintln!("{line}"),
+        },
+        _ => {}
+    })
 }

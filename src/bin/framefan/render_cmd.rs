@@ -5,10 +5,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Args;
-use framefan::render::{ChunkControl, ChunkOptions, ChunkResult};
+use framefan::render::{ChunkOptions, ChunkResult};
 use framefan::store::ops::{ChunkIndexes, ChunksAt, WithStorage};
 
 use crate::{exit, progress, signals};
@@ -100,9 +99,16 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
         return usage("several chunk indexes need OUT to be a folder or prefix ending in '/'");
     }
     let stop = signals::install(if several { "the chunks" } else { "the chunk" });
-    let options = ChunkOptions { browser: args.browser, browsers: args.browsers, ..Default::default() };
-    let sink = args.progress.then(progress::transfer_ndjson_stderr);
-    let mut chunks = match ChunksAt::open(&args.plan_dir, &which, &args.out, &options, sink) {
+    // The plan's download and the chunks' uploads report through the options' control; each
+    // chunk's frames through its own (the line names the chunk).
+    let transfers = args.progress.then(|| progress::ndjson_stderr(|_, _| serde_json::Value::Null));
+    let options = ChunkOptions {
+        browser: args.browser,
+        browsers: args.browsers,
+        control: stop.control(transfers),
+        ..Default::default()
+    };
+    let mut chunks = match ChunksAt::open(&args.plan_dir, &which, &args.out, &options) {
         Ok(c) => c,
         Err(err) => return stop.report(&err, args.json),
     };
@@ -110,12 +116,12 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
     // before it stay, each with its sidecar) and is the exit status.
     loop {
         let index = chunks.remaining().first().copied().unwrap_or(-1);
-        let mut control = ChunkControl { cancel: Some(stop.flag()), ..Default::default() };
-        if args.progress {
-            control.progress = Some(Arc::new(move |done: i64| {
-                eprintln!("{}", serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}));
-            }));
-        }
+        let events = args.progress.then(|| {
+            progress::ndjson_stderr(
+                move |done, _| serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}),
+            )
+        });
+        let control = stop.control(events);
         match chunks.next(&control) {
             None => return ExitCode::from(exit::OK),
             Some(Ok(run)) => print_result(&run, args.json),

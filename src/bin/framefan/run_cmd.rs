@@ -53,11 +53,10 @@ pub fn run(args: RenderArgs) -> ExitCode {
         workers: args.workers.map(|w| w as usize),
         browser: args.browser.clone(),
         keep_work: args.keep_work,
-        events: Some(display.sink()),
-        cancel: Some(stop.flag()),
+        control: stop.control(Some(display.sink())),
         ..Default::default()
     };
-    match framefan::store::ops::render_at(&args.project, &options, &args.out, Some(display.transfers())) {
+    match framefan::store::ops::render_at(&args.project, &options, &args.out) {
         Ok(run) => {
             let result = run.result;
             display.completed(&result);

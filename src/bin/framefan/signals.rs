@@ -8,8 +8,10 @@
 //! directory beside its output.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
+
+use framefan::Control;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -18,22 +20,25 @@ use crate::exit;
 
 /// What the signal thread tells the command.
 pub struct Stop {
-    cancel: Arc<AtomicBool>,
+    control: Control,
     signal: Arc<AtomicI32>,
 }
 
 /// Start watching SIGINT and SIGTERM; `what` names the work in the message printed on the first
 /// one.
 pub fn install(what: &'static str) -> Stop {
-    let stop = Stop { cancel: Arc::new(AtomicBool::new(false)), signal: Arc::new(AtomicI32::new(0)) };
-    let (cancel, signal) = (Arc::clone(&stop.cancel), Arc::clone(&stop.signal));
+    let stop = Stop { control: Control::new(), signal: Arc::new(AtomicI32::new(0)) };
+    let (control, signal) = (stop.control.clone(), Arc::clone(&stop.signal));
     let watching = Signals::new([SIGINT, SIGTERM]).and_then(|mut signals| {
         std::thread::Builder::new().name("signals".into()).spawn(move || {
             for sig in signals.forever() {
-                if cancel.swap(true, Ordering::SeqCst) {
+                if control.is_cancelled() {
                     std::process::exit(128 + sig);
                 }
+                // The signal is recorded before the work is woken, so that its error is
+                // reported with the signal's exit code.
                 signal.store(sig, Ordering::SeqCst);
+                control.cancel();
                 let name = if sig == SIGINT { "interrupted" } else { "terminated" };
                 eprintln!("framefan: {name}; stopping {what} (signal again to quit at once)");
             }
@@ -46,9 +51,10 @@ pub fn install(what: &'static str) -> Stop {
 }
 
 impl Stop {
-    /// The flag the work polls; set by the first signal.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.cancel)
+    /// The token the work runs under, cancelled by the first signal, sending its events to
+    /// `events` (none: dropped).
+    pub fn control(&self, events: Option<framefan::EventSink>) -> Control {
+        self.control.child_with_events(events)
     }
 
     /// Report `err` as [`exit::report`] does; the exit code is 128 + the signal when one
