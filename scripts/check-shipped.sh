@@ -15,7 +15,9 @@
 #    target directories, $HOME and /root (npm's ~/.npm, ~/.cache, ~/.config); the renders run
 #    from an empty working directory under `env -i` (PATH and HOME only, HOME an empty folder):
 #    `framefan render PROJECT -o OUT --format F [--package-cache GSAP_ONLY] --progress none --json`
-#    (title-card as mp4, mp4 with --codec h265, gif and webm), then
+#    (title-card as mp4, mp4 with --codec h265, gif and webm; tests/parity/audio-fx-chain, whose
+#    HyperFrames audio effects run in the browser from the built-in runtime, its tone made by
+#    ffmpeg from its parity.json as tests/parity.rs makes it), then
 #    `framefan verify OUT --json`.
 # 4. Each render exited 0 and verifies consistent; neither its stderr nor its `warnings` mention
 #    a font; and its output is byte-identical (sha256) to the same render made in the checkout by
@@ -44,6 +46,7 @@ PROJECTS=(
   "title-card-gif examples/title-card gsap bytes gif"
   "title-card-webm examples/title-card gsap bytes webm"
   "title-card-h265 examples/title-card gsap bytes mp4:h265"
+  "audio-fx tests/parity/audio-fx-chain none bytes mp4"
 )
 RENDER_TIMEOUT=600
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -106,9 +109,21 @@ echo "check-shipped: $(basename "$archive"): $(stat -c %s "$archive") bytes; fra
 if [ ! -f examples/media/assets/clip.mp4 ] || [ ! -f examples/media/assets/tone.m4a ]; then
   timeout 1200 cargo run --quiet --example gen-media >&2
 fi
+# A parity case's media files are made from its parity.json `generate` (ffmpeg arguments per
+# file), as tests/parity.rs makes them; both renders read this copy.
+generate_media() {
+  local dir="$1" spec="$1/parity.json" file
+  [ -f "$spec" ] || return 0
+  while IFS= read -r file; do
+    mapfile -t args < <(jq -r --arg f "$file" '.generate[$f][]' "$spec")
+    ffmpeg -v error -y "${args[@]}" "$dir/$file"
+  done < <(jq -r '.generate // {} | keys[]' "$spec")
+  rm "$spec"
+}
 for p in "${PROJECTS[@]}"; do
   read -r name src _ <<<"$p"
   cp -a "$src" "$W/in/$name"
+  generate_media "$W/in/$name"
 done
 gsap_version="$(sed -n 's/^GSAP_VERSION=//p' .ci/deps/10-gsap.sh)"
 gsap="${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}/node_modules/gsap"
@@ -161,7 +176,7 @@ timeout 1800 cargo build --quiet --bin framefan
 failed=0
 printf '%-14s %10s %10s  %s\n' project shipped_ms checkout_ms result
 for p in "${PROJECTS[@]}"; do
-  read -r name src _ compare spec <<<"$p"
+  read -r name _ _ compare spec <<<"$p"
   format="${spec%%:*}"
   read -r rc wall <"$W/shipped/$name.rc"
   result=ok ref_wall=-
@@ -173,7 +188,7 @@ for p in "${PROJECTS[@]}"; do
     result="font warning: $font"
   elif [ "$compare" = plan ]; then
     t0=$(ms)
-    target/debug/framefan plan "$src" "$W/ref/$name.plan" --package-cache "${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}" \
+    target/debug/framefan plan "$W/in/$name" "$W/ref/$name.plan" --package-cache "${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}" \
       --json >"$W/ref/$name.json" 2>"$W/ref/$name.err" || result="checkout plan failed: $(tail -n 3 "$W/ref/$name.err")"
     ref_wall=$(( $(ms) - t0 ))
     a="$(jq -r .planHash "$W/shipped/$name.json")" b="$(jq -r .planHash "$W/ref/$name.json" 2>/dev/null)"
@@ -186,7 +201,7 @@ for p in "${PROJECTS[@]}"; do
   else
     t0=$(ms)
     # shellcheck disable=SC2046 # format_args is a list of words
-    timeout "$RENDER_TIMEOUT" target/debug/framefan render "$src" -o "$W/ref/$name.$format" $(format_args "$spec") \
+    timeout "$RENDER_TIMEOUT" target/debug/framefan render "$W/in/$name" -o "$W/ref/$name.$format" $(format_args "$spec") \
       --package-cache "${FRAMEFAN_PACKAGE_CACHE:-target/package-cache}" --progress none --json \
       >"$W/ref/$name.json" 2>"$W/ref/$name.err" || { result="checkout render failed: $(tail -n 3 "$W/ref/$name.err")"; }
     ref_wall=$(( $(ms) - t0 ))
