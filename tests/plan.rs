@@ -724,6 +724,39 @@ fn a_plan_with_real_media_carries_its_soundtrack_and_video_frames() {
     assert_eq!(recomputed_hash(&dir), result.plan_hash, "the media is covered by the planHash");
 }
 
+/// A `<video>` tagged HLG or PQ is drawn as SDR (framefan does not render HDR yet; HyperFrames
+/// would make the composition 10-bit HDR H.265): the plan says so, naming the clip and the
+/// transfer. An SDR source says nothing.
+#[test]
+fn an_hdr_video_source_is_named_in_a_warning() {
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(proj.path().join("assets")).unwrap();
+    for (name, trc) in [("hlg.mp4", "arib-std-b67"), ("pq.mp4", "smpte2084"), ("sdr.mp4", "bt709")] {
+        let made = Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=1", "-pix_fmt", "yuv420p10le"])
+            .args(["-c:v", "libx265", "-x265-params", "log-level=error", "-color_primaries", "bt2020"])
+            .args(["-colorspace", "bt2020nc", "-color_trc", trc])
+            .arg(proj.path().join("assets").join(name))
+            .status()
+            .expect("the ffmpeg CLI (tests only)");
+        assert!(made.success(), "{name}");
+    }
+    let body = "<video id=h src=\"assets/hlg.mp4\" data-start=\"0\" data-duration=\"1\" muted></video>\
+                <video id=p src=\"assets/pq.mp4\" data-start=\"0\" data-duration=\"1\" muted></video>\
+                <video id=s src=\"assets/sdr.mp4\" data-start=\"0\" data-duration=\"1\" muted></video>";
+    std::fs::write(
+        proj.path().join("index.html"),
+        page("data-width=\"64\" data-height=\"48\" data-duration=\"1\"", body),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let result = plan_into(proj.path(), out.path(), &PlanConfig::default()).unwrap();
+    let hdr: Vec<&String> = result.warnings.iter().filter(|w| w.contains("is HDR")).collect();
+    assert_eq!(hdr.len(), 2, "{:?}", result.warnings);
+    assert!(hdr[0].contains("video clip \"h\" (assets/hlg.mp4) is HDR (HLG)"), "{}", hdr[0]);
+    assert!(hdr[1].contains("video clip \"p\" (assets/pq.mp4) is HDR (PQ)"), "{}", hdr[1]);
+}
+
 // ---- CLI ---------------------------------------------------------------------------------
 
 #[test]

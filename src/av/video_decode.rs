@@ -87,6 +87,35 @@ pub struct VideoDecoder {
     path: PathBuf,
     eof: bool,
     untagged_is_601: bool,
+    hdr: Option<HdrTransfer>,
+}
+
+/// The HDR transfer a video stream is tagged with (what HyperFrames takes for an HDR source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HdrTransfer {
+    /// SMPTE ST 2084 (PQ), `smpte2084`.
+    Pq,
+    /// ARIB STD-B67 (HLG), `arib-std-b67`.
+    Hlg,
+}
+
+impl HdrTransfer {
+    /// The short name: `PQ` or `HLG`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HdrTransfer::Pq => "PQ",
+            HdrTransfer::Hlg => "HLG",
+        }
+    }
+
+    fn of(trc: ff::ffi::AVColorTransferCharacteristic) -> Option<HdrTransfer> {
+        use ff::ffi::AVColorTransferCharacteristic as T;
+        match trc {
+            T::AVCOL_TRC_SMPTE2084 => Some(HdrTransfer::Pq),
+            T::AVCOL_TRC_ARIB_STD_B67 => Some(HdrTransfer::Hlg),
+            _ => None,
+        }
+    }
 }
 
 fn no_stream(path: &Path) -> AvError {
@@ -114,6 +143,8 @@ impl VideoDecoder {
         };
         let default_duration = frame_ticks(stream.avg_frame_rate(), time_base);
         let index = stream.index();
+        // SAFETY: the stream's AVCodecParameters live as long as `input`; one enum field is read.
+        let hdr = HdrTransfer::of(unsafe { (*stream.parameters().as_ptr()).color_trc });
         let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
             .ctx("avcodec_parameters_to_context", &shown)?;
         ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 2, ..Default::default() });
@@ -130,7 +161,13 @@ impl VideoDecoder {
             path: path.to_path_buf(),
             eof: false,
             untagged_is_601: matches!(ctx_codec, ff::codec::Id::VP9 | ff::codec::Id::AV1),
+            hdr,
         })
+    }
+
+    /// The stream's HDR transfer, if it is tagged PQ or HLG.
+    pub fn hdr_transfer(&self) -> Option<HdrTransfer> {
+        self.hdr
     }
 
     /// The stream's time base (seconds per tick of [`Picture::pts`]).

@@ -328,10 +328,11 @@ fn media_step(
     let samples = u64::try_from(media::seconds_to_samples(duration)).unwrap_or(0);
     let mix = media::mix_soundtrack(clips, bus, samples, &PlanLayout::new(dir).audio())?;
     let mut extracted = Vec::new();
+    let mut warnings = Vec::new();
     for clip in clips.iter().filter(|c| c.kind == model::MediaKind::Video) {
         extracted.push(media::extract_video(clip, fps, total_frames, dir)?);
+        warnings.extend(media::hdr_warning(clip));
     }
-    let mut warnings = Vec::new();
     if mix.is_some_and(|m| m.limited) {
         warnings.push("the audio mix exceeded full scale; the limiter reduced its gain".to_string());
     }

@@ -55,6 +55,20 @@ pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &P
     })
 }
 
+/// A warning for a clip whose source is tagged HDR (PQ or HLG): framefan draws it as SDR, where
+/// HyperFrames renders such a composition as 10-bit HDR H.265 on one machine; `None` for an SDR
+/// source, or one that cannot be opened (extraction reports that).
+pub fn hdr_warning(clip: &MediaClip) -> Option<String> {
+    let transfer = VideoDecoder::open(&clip.src).ok()?.hdr_transfer()?;
+    Some(format!(
+        "video clip \"{}\" ({}) is HDR ({}): framefan draws its signal as SDR, without tone mapping; \
+         `hyperframes render` makes such a composition 10-bit HDR H.265 (framefan does not render HDR yet)",
+        clip.id,
+        clip.src_rel,
+        transfer.name()
+    ))
+}
+
 /// Which composition frames the clip covers and how they map to source time.
 struct Window {
     first: i64,
