@@ -17,7 +17,7 @@ use framefan::plan::model::{AudioGroup, ClipFx, MediaClip, MediaKind};
 use framefan::plan::plan;
 use framefan::time::Rational;
 
-use crate::util::decode_audio;
+use crate::util::{decode_audio, hf_reference, hf_reference_env};
 
 const RATE: usize = 48_000;
 
@@ -203,13 +203,6 @@ fn a_bad_group_fails_only_once_an_audible_member_uses_it() {
     );
 }
 
-/// The reference CLI's install (as `tests/parity.rs` finds it).
-fn reference_dir() -> std::path::PathBuf {
-    std::env::var_os("FRAMEFAN_HF_REFERENCE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/hf-reference"))
-}
-
 /// A WAV's samples, interleaved, as ffmpeg reads them (16-bit ÷ 32768, or 32-bit float).
 fn wav_samples(path: &Path) -> Vec<f32> {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -244,13 +237,7 @@ fn wav_samples(path: &Path) -> Vec<f32> {
 /// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
 /// folder is `dir/work`.
 fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&str>) {
-    let reference = reference_dir();
-    let env = reference.join("env.sh");
-    assert!(
-        env.is_file(),
-        "the HyperFrames reference is not installed at {} (run .ci/install-deps)",
-        reference.display()
-    );
+    let (reference, env) = (hf_reference(), hf_reference_env());
     let spec = serde_json::json!({
         "elements": elements, "baseDir": dir, "workDir": dir.join("work"), "output": dir.join("hf.m4a"), "duration": 4,
         "master": master,

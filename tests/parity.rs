@@ -23,13 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::util::framefan_bin;
-
-fn reference_dir() -> PathBuf {
-    std::env::var_os("FRAMEFAN_HF_REFERENCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/hf-reference"))
-}
+use crate::util::{framefan_bin, hf_reference, hf_reference_env};
 
 // `--player-ready-timeout 8000`: a composition whose timeline never registers (the root or a
 // sub-composition without one) makes HyperFrames wait its 45 s default before rendering the page
@@ -149,13 +143,7 @@ fn run_framefan(c: &Case, project: &Path, format: &str, work: &Path, cache: &Pat
 }
 
 fn run_hyperframes(c: &Case, project: &Path, format: &str, work: &Path) -> (PathBuf, f64) {
-    let reference = reference_dir();
-    let env = reference.join("env.sh");
-    assert!(
-        env.is_file(),
-        "the HyperFrames reference is not installed at {} (run .ci/install-deps)",
-        reference.display()
-    );
+    let env = hf_reference_env();
     let (name, fmt) = output_name(format);
     let out = work.join(format!("hyperframes-{name}"));
     let mut script = format!(
@@ -279,7 +267,7 @@ fn compare_audio(name: &str, ff: &Path, hf: &Path, min_snr: f64) -> Vec<String> 
 fn parity_with_the_hyperframes_cli() {
     let cases = cases();
     assert!(cases.len() >= 20 || std::env::var_os("FRAMEFAN_PARITY_ONLY").is_some(), "{} parity cases", cases.len());
-    let cache = reference_dir();
+    let cache = hf_reference();
     assert!(!cache.join("node_modules/@fontsource").exists(), "the reference folder must not supply the faces");
     let mut failures = Vec::new();
     for c in &cases {

@@ -266,13 +266,18 @@ fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
     control.cancel();
     let err = framefan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
     assert_eq!(err.code(), "CANCELLED", "{err}");
-    // Cancelled from another thread while it runs (its browser probe takes far longer than
-    // this): it stops at its next step, its staging directory removed.
+    // Cancelled from another thread while it runs: once its staging directory exists beside
+    // the previous plan (it then still has its browser probe ahead), it stops at its next step,
+    // the staging directory removed.
     let control = framefan::Control::new();
     let canceller = {
-        let control = control.clone();
+        let (control, out) = (control.clone(), out.path().to_path_buf());
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::fs::read_dir(&out).unwrap().count() < 2 {
+                assert!(std::time::Instant::now() < deadline, "the plan never staged its directory");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             control.cancel();
         })
     };

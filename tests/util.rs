@@ -244,6 +244,21 @@ pub fn stream<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::V
     probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == kind).unwrap()
 }
 
+/// The HyperFrames reference CLI's install (`.ci/deps/40-hf-reference.sh` fills it):
+/// `$FRAMEFAN_HF_REFERENCE`, else `target/hf-reference`.
+pub fn hf_reference() -> PathBuf {
+    std::env::var_os("FRAMEFAN_HF_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/hf-reference"))
+}
+
+/// The reference's `env.sh` (it sets `$HF`); a missing install is a failure, never a skip.
+pub fn hf_reference_env() -> PathBuf {
+    let env = hf_reference().join("env.sh");
+    assert!(env.is_file(), "the HyperFrames reference is not installed at {} (run .ci/install-deps)", env.display());
+    env
+}
+
 /// The built `framefan` binary.
 pub fn framefan_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_framefan"))

@@ -219,10 +219,7 @@ pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, contr
 
 /// `CANCELLED` once the caller cancelled the plan.
 fn go_on(control: &Control) -> Result<()> {
-    match control.is_cancelled() {
-        true => Err(Error::new(Code::Cancelled, "plan cancelled")),
-        false => Ok(()),
-    }
+    control.check().map_err(|e| e.prefixed("plan"))
 }
 
 /// The probe ([`probe_step`]) and the media step, with the render's length in frames. With a
