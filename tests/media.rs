@@ -271,7 +271,7 @@ fn video_frames_follow_start_media_start_and_duration() {
     let mut v = clip("intro", MediaKind::Video, &src, "0.5");
     v.media_start = r("0.4");
     v.duration = Some(r("0.6"));
-    let got = extract_video(&v, fps, 60, &plan).unwrap();
+    let got = extract_video(&v, fps, 60, &plan).unwrap().video;
     assert_eq!((got.video_id.as_str(), got.dir.as_str()), ("intro", "video-frames/intro"));
     assert_eq!((got.first_frame, got.frame_count, got.width, got.height), (15, 18, W, H));
     let files = frame_files(&plan, "intro");
@@ -302,7 +302,7 @@ fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_
     // From source 1.0 s (a seek past two keyframes) the 1.6 s source has 0.6 s = 18 frames left.
     let mut open_ended = clip("tail", MediaKind::Video, &src, "0");
     open_ended.media_start = r("1");
-    let got = extract_video(&open_ended, fps, 60, plan).unwrap();
+    let got = extract_video(&open_ended, fps, 60, plan).unwrap().video;
     assert_eq!((got.first_frame, got.frame_count), (0, 18));
     let files = frame_files(plan, "tail");
     assert_eq!(source_frame_of(&files[0]), 25);
@@ -311,7 +311,7 @@ fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_
     let mut held = clip("held", MediaKind::Video, &src, "1");
     held.media_start = r("1.2");
     held.duration = Some(r("0.8"));
-    let got = extract_video(&held, fps, 60, plan).unwrap();
+    let got = extract_video(&held, fps, 60, plan).unwrap().video;
     assert_eq!((got.first_frame, got.frame_count), (30, 24));
     let shown: Vec<i64> = frame_files(plan, "held").iter().map(|f| source_frame_of(f)).collect();
     assert_eq!(shown[0], 30);
@@ -319,9 +319,9 @@ fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_
     // Slots are clamped to the composition; a clip after its end has no frames.
     let mut late = clip("late", MediaKind::Video, &src, "1.5");
     late.duration = Some(r("2"));
-    assert_eq!(extract_video(&late, fps, 60, plan).unwrap().frame_count, 15);
+    assert_eq!(extract_video(&late, fps, 60, plan).unwrap().video.frame_count, 15);
     let after = clip("after", MediaKind::Video, &src, "3");
-    let got = extract_video(&after, fps, 60, plan).unwrap();
+    let got = extract_video(&after, fps, 60, plan).unwrap().video;
     assert_eq!((got.first_frame, got.frame_count), (90, 0));
 }
 

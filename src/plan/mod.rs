@@ -327,8 +327,9 @@ fn media_step(
     let mut extracted = Vec::new();
     let mut warnings = Vec::new();
     for clip in clips.iter().filter(|c| c.kind == model::MediaKind::Video) {
-        extracted.push(media::extract_video(clip, fps, total_frames, dir)?);
-        warnings.extend(media::hdr_warning(clip));
+        let extraction = media::extract_video(clip, fps, total_frames, dir)?;
+        warnings.extend(extraction.hdr_warning(clip));
+        extracted.push(extraction.video);
     }
     if mix.is_some_and(|m| m.limited) {
         warnings.push("the audio mix exceeded full scale; the limiter reduced its gain".to_string());

@@ -26,4 +26,4 @@ mod voice;
 pub use audio_fx::{effect_tracks, master_bus, Track};
 pub use audio_mix::{mix_audio, mix_soundtrack, LIMITER_CEILING, MIX_BLOCK};
 pub use clip::{seconds_to_samples, SAMPLE_RATE};
-pub use video_frames::{extract_video, hdr_warning};
+pub use video_frames::{extract_video, Extraction};

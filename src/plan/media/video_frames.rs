@@ -25,7 +25,7 @@ use std::path::Path;
 
 use super::clip::{check_id, slot_end};
 use crate::av::jpeg::JpegEncoder;
-use crate::av::video_decode::{Picture, VideoDecoder};
+use crate::av::video_decode::{HdrTransfer, Picture, VideoDecoder};
 use crate::error::{AvError, Code, Error, Result};
 use crate::plan::layout::{video_dir_rel, PlanLayout, VIDEO_FRAME};
 use crate::plan::model::{ExtractedVideo, MediaClip};
@@ -35,38 +35,50 @@ use crate::time::{Fps, Rational};
 /// Decode the frames `clip` shows at `fps` into `plan_dir/video-frames/<id>/frame_%05d.jpg`
 /// (1-based), covering composition frames from `ceil(start·fps)` to the end of the clip's slot
 /// (start + duration, or the source's end), clamped to `total_frames`.
-pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &Path) -> Result<ExtractedVideo> {
+pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &Path) -> Result<Extraction> {
     check_id(clip)?;
     let window = Window::new(clip, fps, total_frames)?;
     let mut source = Source::open(clip, window.media_start)?;
+    let hdr = source.decoder.hdr_transfer();
     let layout = PlanLayout::new(plan_dir);
     let parent = layout.video_frames_dir();
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
     let staged = StagedDir::new(&layout.video_dir(&clip.id))?;
     let written = write_frames(&window, &mut source, staged.path())?;
     staged.commit()?;
-    Ok(ExtractedVideo {
+    let video = ExtractedVideo {
         video_id: clip.id.clone(),
         dir: video_dir_rel(&clip.id),
         first_frame: window.first,
         frame_count: written.count,
         width: written.width,
         height: written.height,
-    })
+    };
+    Ok(Extraction { video, hdr })
 }
 
-/// A warning for a clip whose source is tagged HDR (PQ or HLG): framefan draws it as SDR, where
-/// HyperFrames renders such a composition as 10-bit HDR H.265 on one machine; `None` for an SDR
-/// source, or one that cannot be opened (extraction reports that).
-pub fn hdr_warning(clip: &MediaClip) -> Option<String> {
-    let transfer = VideoDecoder::open(&clip.src).ok()?.hdr_transfer()?;
-    Some(format!(
-        "video clip \"{}\" ({}) is HDR ({}): framefan draws its signal as SDR, without tone mapping; \
-         `hyperframes render` makes such a composition 10-bit HDR H.265 (framefan does not render HDR yet)",
-        clip.id,
-        clip.src_rel,
-        transfer.name()
-    ))
+/// A clip's frames in the plan, and the HDR transfer its source is tagged with, if any.
+#[derive(Debug)]
+pub struct Extraction {
+    /// What `meta/videos.json` lists for the clip.
+    pub video: ExtractedVideo,
+    /// PQ or HLG when the source is tagged HDR (its frames are taken as SDR all the same).
+    pub hdr: Option<HdrTransfer>,
+}
+
+impl Extraction {
+    /// The warning for an HDR source: framefan draws it as SDR, where HyperFrames renders such
+    /// a composition as 10-bit HDR H.265 on one machine; `None` for an SDR source.
+    pub fn hdr_warning(&self, clip: &MediaClip) -> Option<String> {
+        let hdr = self.hdr?;
+        Some(format!(
+            "video clip \"{}\" ({}) is HDR ({}): framefan draws its signal as SDR, without tone mapping; \
+             `hyperframes render` makes such a composition 10-bit HDR H.265 (framefan does not render HDR yet)",
+            clip.id,
+            clip.src_rel,
+            hdr.name()
+        ))
+    }
 }
 
 /// Which composition frames the clip covers and how they map to source time.
