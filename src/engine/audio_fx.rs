@@ -69,7 +69,7 @@ impl FxBrowser {
     /// Render `planes` (48 kHz float, one per channel) through `chain` with `automation` (its
     /// lanes' clock starts at the first sample). Returns the runtime's planes: the input's
     /// length plus the chain's tail.
-    pub fn render(&mut self, planes: &[Vec<f32>], chain: &str, automation: Option<&str>) -> Result<Vec<Vec<f32>>> {
+    pub fn render(&mut self, planes: &[&[f32]], chain: &str, automation: Option<&str>) -> Result<Vec<Vec<f32>>> {
         let session = self.session.as_ref().ok_or_else(|| failed("browser", "closed"))?;
         let (url, script) = (self.host_url.clone(), self.runtime);
         let job = async {
@@ -103,7 +103,7 @@ impl Drop for FxBrowser {
 async fn render_in(
     page: &Page,
     script: &str,
-    planes: &[Vec<f32>],
+    planes: &[&[f32]],
     chain: &str,
     automation: Option<&str>,
 ) -> Result<Vec<Vec<f32>>> {
@@ -115,9 +115,10 @@ async fn render_in(
     );
     eval(page, &inject).await?;
     for (p, plane) in planes.iter().enumerate() {
-        let bytes: Vec<u8> = plane.iter().flat_map(|s| s.to_le_bytes()).collect();
-        for chunk in bytes.chunks(TRANSFER_BYTES) {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(chunk);
+        // One chunk's bytes at a time, not the whole plane's.
+        for samples in plane.chunks(TRANSFER_BYTES / 4) {
+            let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
             let push = format!(
                 "(() => {{ const b = atob('{b64}'); const c = new Uint8Array(b.length); \
                  for (let i = 0; i < b.length; i++) c[i] = b.charCodeAt(i); window.__HF_FX_IO.in[{p}].push(c); }})()"

@@ -17,8 +17,8 @@
 
 use std::collections::HashMap;
 
-use super::voice::clip_samples;
 pub use super::voice::Track;
+use super::voice::{add_scaled, clip_samples};
 use crate::av::audio::Pcm;
 use crate::engine::audio_fx::FxBrowser;
 use crate::error::Result;
@@ -39,7 +39,7 @@ impl Effects {
             Some(b) => b,
             None => self.browser.insert(FxBrowser::launch()?),
         };
-        let planes = [pcm.left.clone(), pcm.right.clone()];
+        let planes = [pcm.left.as_slice(), pcm.right.as_slice()];
         let mut out = browser.render(&planes, &chain.json, automation.map(|a| a.json.as_str()))?.into_iter();
         let left = out.next().unwrap_or_default();
         let right = out.next().unwrap_or_else(|| left.clone());
@@ -157,13 +157,8 @@ pub fn master(sum: Pcm, chain: &FxChain, fx: &mut Effects) -> Result<Pcm> {
 /// Add `track` (scaled by its gain) into `sum` from its start, as far as `sum` reaches.
 pub fn add_at(sum: &mut Pcm, track: &Track) {
     let at = (track.at as usize).min(sum.len());
-    let n = track.pcm.len().min(sum.len() - at);
-    for (d, s) in sum.left[at..at + n].iter_mut().zip(&track.pcm.left) {
-        *d += s * track.gain;
-    }
-    for (d, s) in sum.right[at..at + n].iter_mut().zip(&track.pcm.right) {
-        *d += s * track.gain;
-    }
+    add_scaled(&mut sum.left[at..], &track.pcm.left, track.gain);
+    add_scaled(&mut sum.right[at..], &track.pcm.right, track.gain);
 }
 
 /// HyperFrames' `applyEnvelopeToPlanes`: each sample times the gain at its time, in float.

@@ -170,9 +170,7 @@ impl Mixer {
             limited,
         }
     }
-}
 
-impl Mixer {
     /// The whole mix in memory.
     fn collect(mut self) -> Result<Pcm> {
         let mut all = Pcm::default();

@@ -43,27 +43,27 @@ pub(super) fn clip_samples(clip: &MediaClip, samples: u64) -> Result<Option<(u64
 
 /// One clip being played into the mix.
 pub(super) struct Voice {
-    pub(super) id: String,
-    pub(super) src: PathBuf,
-    pub(super) src_rel: String,
+    id: String,
+    src: PathBuf,
+    src_rel: String,
     pub(super) order: usize,
-    pub(super) gain: f32,
-    pub(super) looped: bool,
+    gain: f32,
+    looped: bool,
     /// Next timeline sample this voice writes.
     pub(super) at: u64,
     /// Timeline sample where it stops (exclusive).
-    pub(super) end: u64,
+    end: u64,
     /// Source samples still to drop before the first one played (the media start).
-    pub(super) skip: u64,
-    pub(super) reader: Option<AudioReader>,
+    skip: u64,
+    reader: Option<AudioReader>,
     /// Samples decoded in the current pass over the source (a looped empty source stops).
-    pub(super) pass: u64,
-    pub(super) pending: Pcm,
-    pub(super) offset: usize,
+    pass: u64,
+    pending: Pcm,
+    offset: usize,
     pub(super) done: bool,
     /// Whether the samples come from `buffer` (a track held in memory) instead of `src`.
-    pub(super) held: bool,
-    pub(super) buffer: Option<Pcm>,
+    held: bool,
+    buffer: Option<Pcm>,
 }
 
 impl Voice {
@@ -132,7 +132,7 @@ impl Voice {
         })
     }
 
-    pub(super) fn invalid(&self, e: AvError) -> Error {
+    fn invalid(&self, e: AvError) -> Error {
         Error::av(Code::AudioInvalid, e).prefixed(&format!("audio clip \"{}\" ({})", self.id, self.src_rel))
     }
 
@@ -171,7 +171,7 @@ impl Voice {
         Ok(())
     }
 
-    pub(super) fn finish(&mut self) {
+    fn finish(&mut self) {
         self.done = true;
         self.reader = None;
         self.pending = Pcm::default();
@@ -180,7 +180,7 @@ impl Voice {
 
     /// Decode the next block of the source into `pending`, dropping what the media start skips
     /// and restarting a looped source at its beginning. `false` when the source is over.
-    pub(super) fn refill(&mut self) -> Result<bool> {
+    fn refill(&mut self) -> Result<bool> {
         if self.held {
             let Some(block) = self.buffer.take().filter(|b| !b.is_empty()) else { return Ok(false) };
             self.pending = block;
@@ -218,7 +218,8 @@ impl Voice {
     }
 }
 
-fn add_scaled(dst: &mut [f32], src: &[f32], gain: f32) {
+/// `dst += src · gain`, sample by sample.
+pub(super) fn add_scaled(dst: &mut [f32], src: &[f32], gain: f32) {
     for (d, s) in dst.iter_mut().zip(src) {
         *d += s * gain;
     }
