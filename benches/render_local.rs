@@ -150,7 +150,7 @@ fn render(workers: Option<u32>, quality: &str, out_dir: &Path) -> Run {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan");
-    framefan::plan(&project(), &framefan::PlanConfig::default(), &plan).unwrap();
+    framefan::plan::plan(&project(), &framefan::PlanConfig::default(), &plan).unwrap();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut startups: Vec<Duration> = (0..5).map(|_| rt.block_on(startup(&plan))).collect();

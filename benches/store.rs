@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use framefan::store::ops::{assemble_at, AudioSource, ChunkSource};
 use framefan::store::{block_on, chunks, plan as remote_plan, transfer, Location, Remote};
+use framefan::{AudioSource, ChunkSource};
 use futures_util::{StreamExt, TryStreamExt};
 
 const RUNS: usize = 5;
@@ -111,7 +111,7 @@ fn plans_of_examples(root: &Path) {
         let config = framefan::PlanConfig { package_cache: Some(package_cache.clone()), ..Default::default() };
         let local = root.join(format!("plan-{name}"));
         let _ = std::fs::remove_dir_all(&local);
-        if let Err(e) = framefan::plan(&Path::new("examples").join(name), &config, &local) {
+        if let Err(e) = framefan::plan::plan(&Path::new("examples").join(name), &config, &local) {
             println!("plan {name}: not planned here ({e}); skipped");
             continue;
         }
@@ -191,24 +191,25 @@ fn download_only(root: &Path) -> (f64, Vec<PathBuf>) {
 fn assembles(root: &Path, plan: &Path, chunks: &[PathBuf]) {
     let out = root.join("out.mp4");
     let options = framefan::AssembleOptions::default();
-    let plan_arg = plan.to_str().unwrap();
-    let source = ChunkSource::Dir("s3://bench/chunks/".into());
+    let plan_at = Location::from(plan);
+    let source = ChunkSource::Dir(Location::parse("s3://bench/chunks/").unwrap());
     let from_s3 = |n: usize, out: &str| {
         fresh_cache(root, n);
-        let (ms, r) = time(|| assemble_at(plan_arg, &source, &AudioSource::None, out, &options).unwrap());
+        let out = Location::parse(out).unwrap();
+        let (ms, r) = time(|| framefan::assemble(&plan_at, &source, &AudioSource::None, &out, &options).unwrap());
         (ms, r.storage.download_ms as f64)
     };
     let before = load();
     let (mut local, mut s3, mut waited, mut ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut downloads, mut sequential) = (Vec::new(), Vec::new());
     for i in 0..RUNS {
-        let l = time(|| framefan::assemble(plan, chunks, None, &out, &options).unwrap()).0;
+        let l = time(|| framefan::assemble::assemble(plan, chunks, None, &out, &options).unwrap()).0;
         let local_sha = framefan::digest::file(&out).unwrap();
         let (s, w) = from_s3(10 + i, out.to_str().unwrap());
         assert_eq!(framefan::digest::file(&out).unwrap(), local_sha, "s3:// assemble differs from local");
         // The previous behaviour: every chunk downloaded first, then the local assemble.
         let (d, paths) = download_only(root);
-        let a = time(|| framefan::assemble(plan, &paths, None, &out, &options).unwrap()).0;
+        let a = time(|| framefan::assemble::assemble(plan, &paths, None, &out, &options).unwrap()).0;
         local.push(l);
         s3.push(s);
         waited.push(w);

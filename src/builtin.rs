@@ -45,6 +45,7 @@ include!(concat!(env!("OUT_DIR"), "/builtin_files.rs"));
 const APACHE_2_0: &str = include_str!("../LICENSE");
 
 /// Every built-in package.
+#[cfg(feature = "internals")]
 pub fn packages() -> &'static [Package] {
     PACKAGES
 }

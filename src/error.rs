@@ -221,7 +221,7 @@ impl Error {
     }
 
     /// A libav failure, with the code it should surface as.
-    pub fn av(code: Code, err: AvError) -> Self {
+    pub(crate) fn av(code: Code, err: AvError) -> Self {
         Error::new(code, err.to_string()).with_source(err)
     }
 

@@ -1,6 +1,6 @@
 //! framefan: a distributed renderer for HTML video compositions.
 //!
-//! A render is three pure steps over local paths:
+//! A render is three steps, each a pure function of its inputs:
 //!
 //! 1. [`plan()`] freezes a composition into a content-hashed plan directory and splits its frames
 //!    into chunks;
@@ -12,32 +12,81 @@
 //! On one machine, [`render()`] runs all three with a local worker pool (retries, straggler
 //! copies, progress events, cancellation), and [`verify()`] reads an output back and checks it.
 //!
-//! Every primitive takes a [`Control`] (in its options; [`plan_with`] as an argument): cancel it
-//! from any thread to stop the work with `CANCELLED`, leaving nothing at the output, and give it
-//! an [`EventSink`] to receive the one [`Event`] type (frames done, overall progress, transfers,
-//! notices).
+//! Every input and output is a [`Location`]: a local path, or an object (or prefix) in an object
+//! store, either named by a URL (`s3://`, `gs://`, `az://`, configured from the environment) or
+//! in a store the caller built ([`Location::with_store`]). Every primitive takes its inputs
+//! first, then its output, then its options; the options carry a [`Control`]: cancel it from any
+//! thread to stop the work with `CANCELLED`, leaving nothing at the output, and give it an
+//! [`EventSink`] to receive the one [`Event`] type (frames done, overall progress, transfers,
+//! notices). Failures are one [`Error`] with a stable [`Code`] that says whether a retry can
+//! help.
 //!
-//! Media work is libav linked in-process; [`av`] is the one module exempt from `deny(unsafe_code)`.
+//! # Blocking and async
 //!
-//! ```no_run
-//! use std::path::{Path, PathBuf};
-//! use framefan::assemble::{assemble, AssembleOptions};
+//! The primitives block the calling thread (they drive their own runtimes, browsers and
+//! encoders). From async code, run them on tokio's blocking pool so that the runtime's workers
+//! stay free; called straight from an async task they still work (on a thread of their own),
+//! but hold that task's worker until they return:
 //!
-//! let plan = Path::new("plan");
-//! let chunks: Vec<PathBuf> = (0..4).map(|i| PathBuf::from(format!("chunks/chunk-{i:03}.mp4"))).collect();
-//! let result = assemble(plan, &chunks, Some(&plan.join("audio.m4a")), Path::new("out.mp4"),
-//!                       &AssembleOptions::default())?;
-//! println!("{} frames, {} bytes", result.frames_encoded, result.file_size);
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use framefan::{Location, PlanOptions};
+//! let out = tempfile::tempdir()?;
+//! let project = Location::from(std::path::Path::new("examples/title-card"));
+//! let plan_dir = Location::from(out.path().join("plan"));
+//! # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+//! let mut options = PlanOptions::default();
+//! options.config.package_cache = Some(cache); // GSAP, which the page loads from a CDN
+//! let (p, o, opts) = (project.clone(), plan_dir.clone(), options.clone());
+//! let plan = tokio::task::spawn_blocking(move || framefan::plan(&p, &o, &opts)).await??;
+//!
+//! // Cancelling from the async side: the plan stops with CANCELLED and keeps the previous one.
+//! options.control.cancel();
+//! let (p, o, opts) = (project.clone(), plan_dir.clone(), options.clone());
+//! let err = tokio::task::spawn_blocking(move || framefan::plan(&p, &o, &opts)).await?.unwrap_err();
+//! assert_eq!(err.kind(), framefan::Code::Cancelled);
+//! assert!(out.path().join("plan/plan.json").is_file());
+//! println!("planned {} frames", plan.total_frames);
+//! # Ok(()) }
+//! ```
+//!
+//! # A distributed render through a store of your own
+//!
+//! Plan into an object store, render each chunk from it (on any machine that can reach the
+//! store), assemble from it. Here the store is in memory; in production it is the caller's S3,
+//! GCS or Azure client, with its own credentials and retries:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use framefan::{AssembleOptions, AudioSource, ChunkOptions, ChunkSource, Location, PlanOptions};
+//!
+//! let store = Arc::new(object_store::memory::InMemory::new());
+//! let at = |url: &str| Location::with_store(url, store.clone());
+//! let (plan_dir, chunks) = (at("mem://renders/job-7/plan/")?, at("mem://renders/job-7/chunks/")?);
+//!
+//! let project = Location::from(std::path::Path::new("examples/title-card"));
+//! # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+//! let mut options = PlanOptions::default();
+//! options.config.quality = framefan::Quality::Draft;
+//! options.config.package_cache = Some(cache); // GSAP, which the page loads from a CDN
+//! let plan = framefan::plan(&project, &plan_dir, &options)?;
+//! for index in 0..plan.chunk_count {
+//!     framefan::render_chunk(&plan_dir, index, &chunks, &ChunkOptions::default())?;
+//! }
+//! let video = at("mem://renders/job-7/title-card.mp4")?;
+//! let done = framefan::assemble(&plan_dir, &ChunkSource::Dir(chunks), &AudioSource::Plan, &video,
+//!                               &AssembleOptions::default())?;
+//! assert_eq!(done.frames_encoded, plan.total_frames);
+//! assert!(framefan::verify(&video, Some(&plan_dir))?.consistent);
 //! # Ok::<(), framefan::Error>(())
 //! ```
 //!
-//! The whole pipeline on this machine, with progress:
+//! # The whole pipeline on this machine, with progress
 //!
 //! ```no_run
-//! use std::path::Path;
 //! use std::sync::Arc;
-//! use framefan::run::{render, RenderOptions};
-//! use framefan::{Control, Event};
+//! use framefan::{Control, Event, Location, RenderOptions};
 //!
 //! let control = Control::with_events(Arc::new(|e: &Event| {
 //!     if let Event::Progress(p) = e {
@@ -47,45 +96,61 @@
 //! // Another thread (a signal handler, a UI) may call `control.cancel()`: the render then
 //! // fails with `CANCELLED` and leaves nothing at the output.
 //! let options = RenderOptions { control: control.clone(), ..Default::default() };
-//! let result = render(Path::new("examples/title-card"), &options, Path::new("title-card.mp4"))?;
-//! assert!(framefan::verify(&result.output_path, None)?.consistent);
+//! let project = Location::from(std::path::Path::new("examples/title-card"));
+//! let out: Location = "title-card.mp4".parse()?;
+//! framefan::render(&project, &out, &options)?;
+//! assert!(framefan::verify(&out, None)?.consistent);
 //! # Ok::<(), framefan::Error>(())
 //! ```
+//!
+//! Media work is libav linked in-process; no libav type is part of this API.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod assemble;
-pub mod audio;
-pub mod av;
-pub mod builtin;
-pub mod control;
-pub mod digest;
-pub mod engine;
-pub mod error;
-pub mod fonts;
+/// The crate's inner modules: public (and hidden from the docs) with the `internals` feature,
+/// which framefan's own tests, benches and fuzz targets turn on; private otherwise. The public
+/// API is what this file re-exports.
+macro_rules! inner_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        mod $name;
+    )*};
+}
+
+inner_modules!(
+    assemble, audio, av, builtin, control, digest, engine, error, fonts, plan, publish, render, run, runtime, sidecar,
+    store, time, verify,
+);
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod plan;
 mod producer;
-pub mod publish;
-pub mod render;
-pub mod run;
-pub mod runtime;
-pub mod sidecar;
-pub mod store;
-pub mod time;
-pub mod verify;
 pub mod version;
 
-pub use assemble::{assemble, AssembleOptions, AssembleResult};
-pub use control::{Control, Event, EventSink};
+pub use assemble::{AssembleOptions, AssembleResult, AudioSummary};
+pub use audio::EncodeSettings;
+pub use av::probe::ColorTags;
+pub use control::{Control, Direction, Event, EventSink, ProgressEvent, Stage, TransferProgress};
 pub use error::{Code, Error, Result};
-pub use plan::{plan, plan_with, PlanConfig, PlanResult};
+pub use plan::fetch::FetchOptions;
+pub use plan::fonts::FontOptions;
+pub use plan::format::Codec;
+pub use plan::model::CaptureMode;
+pub use plan::{FpsJson, OutputFormat, PlanConfig, PlanOptions, PlanResult, PlanTimings, Quality};
 pub use producer::PRODUCER_VERSION;
-pub use render::{render_chunk, ChunkOptions, ChunkResult};
-pub use run::{render, RenderOptions, RenderResult};
-pub use verify::{verify, VerifyReport};
+pub use render::{ChunkOptions, ChunkResult, StartTimings, Timings};
+pub use run::{RenderOptions, RenderResult, RenderTimings, RetryPolicy, MAX_WORKERS};
+pub use store::ops::{
+    assemble, plan, render, render_chunk, render_chunks, verify, AudioSource, ChunkIndexes, ChunkSource, ChunksAt,
+    StorageTimings, WithStorage,
+};
+pub use store::{Location, Remote};
+pub use time::{Fps, Rational};
+pub use verify::{PlanComparison, VerifyReport};
 
 /// The linked libav and x264 versions (a plan's `ffmpegVersion`).
 pub fn ffmpeg_version() -> String {

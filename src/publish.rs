@@ -154,6 +154,7 @@ impl StagedFile {
     }
 
     /// The final path.
+    #[cfg(feature = "internals")]
     pub fn target(&self) -> &Path {
         &self.target
     }

@@ -2,17 +2,20 @@
 //! configure line, static or shared), the x264 it was built against and the browser a render
 //! would launch.
 //!
-//! Everything comes from the places the pipeline itself uses: [`crate::av::libav_info`] (what
+//! Everything comes from the places the pipeline itself uses: `av::libav_info` (what
 //! `ffmpegVersion` is made of), build.rs's recorded x264 version and
-//! [`BrowserBinary::find`], so the report says what a render on this machine would use.
+//! `BrowserBinary::find`, so the report says what a render on this machine would use.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::av::{self, LibavInfo};
+use crate::av;
+pub use crate::av::{LibavInfo, Linkage};
+pub use crate::builtin::{licence_list, write_licences, BuiltinReport, FamilyReport, FontSetReport};
 use crate::engine::browser::BrowserBinary;
 use crate::plan::model::CaptureMode;
+pub use crate::runtime::record::RuntimeRecord;
 
 /// The full version report (`framefan version --json`).
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +43,7 @@ pub struct VersionReport {
     pub builtin: crate::builtin::BuiltinReport,
 }
 
-/// The browser [`BrowserBinary::find`] picks, or why there is none.
+/// The browser `render-chunk` would pick, or why there is none.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrowserReport {

@@ -6,6 +6,7 @@ mod util;
 mod deploy;
 mod determinism;
 mod engine;
+mod facade;
 mod formats;
 mod fuzz_regressions;
 mod gif;

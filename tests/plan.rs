@@ -264,7 +264,8 @@ fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
     // Cancelled before it starts: nothing is compiled.
     let control = framefan::Control::new();
     control.cancel();
-    let err = framefan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
+    let err =
+        framefan::plan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
     assert_eq!(err.code(), "CANCELLED", "{err}");
     // Cancelled from another thread while it runs: once its staging directory exists beside
     // the previous plan (it then still has its browser probe ahead), it stops at its next step,
@@ -281,7 +282,8 @@ fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
             control.cancel();
         })
     };
-    let err = framefan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
+    let err =
+        framefan::plan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
     canceller.join().unwrap();
     assert_eq!(err.code(), "CANCELLED", "{err}");
     let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use framefan::assemble::{assemble, AssembleOptions};
-use framefan::{render_chunk, verify, ChunkOptions, Code};
+use framefan::render::render_chunk;
+use framefan::verify::verify;
+use framefan::{ChunkOptions, Code};
 
 use crate::util::{framefan_bin, make_render, PlanSpec};
 

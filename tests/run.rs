@@ -57,7 +57,7 @@ fn assert_output(out: &Path, frames: i64, fps: &str, seconds: f64) {
     let boxes: Vec<String> = top_level_boxes(out).into_iter().map(|b| b.0).collect();
     let (moov, mdat) = (boxes.iter().position(|b| b == "moov"), boxes.iter().position(|b| b == "mdat"));
     assert!(moov.unwrap() < mdat.unwrap(), "moov must precede mdat: {boxes:?}");
-    let report = framefan::verify(out, None).unwrap();
+    let report = framefan::verify::verify(out, None).unwrap();
     assert!(report.consistent, "{report:?}");
     assert_eq!((report.frames, report.r_frame_rate.as_str(), report.duration_seconds), (frames, fps, seconds));
     assert!(report.index_first && report.duration_exact);
@@ -100,7 +100,7 @@ fn the_media_example_has_its_soundtrack_exactly_as_long_as_the_video() {
     let video: f64 = stream(&probe, "video")["duration"].as_str().unwrap().parse().unwrap();
     let audio: f64 = stream(&probe, "audio")["duration"].as_str().unwrap().parse().unwrap();
     assert!((audio - video).abs() <= 0.001, "audio {audio} s, video {video} s");
-    let report = framefan::verify(&out, None).unwrap();
+    let report = framefan::verify::verify(&out, None).unwrap();
     assert!(report.audio_offset_ms.unwrap().abs() <= 1.0, "{report:?}");
 }
 
@@ -357,7 +357,7 @@ fn verify_matches_the_plan_it_was_rendered_from_and_exits_3_on_another() {
     let mut other = o.plan.clone();
     other.fps = Fps::new(15, 1);
     let other_plan = dir.path().join("plan15");
-    framefan::plan(&example("title-card"), &other, &other_plan).unwrap();
+    framefan::plan::plan(&example("title-card"), &other, &other_plan).unwrap();
     let (code, report) = verify_cli(&out, &other_plan);
     assert_eq!(code, Some(3), "{report}");
     assert_eq!(report["consistent"], false);

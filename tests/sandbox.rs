@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use framefan::plan::config::parse_format;
+use framefan::plan::plan;
 use framefan::plan::Quality;
-use framefan::{plan, render_chunk, ChunkOptions, PlanConfig};
+use framefan::render::render_chunk;
+use framefan::{ChunkOptions, PlanConfig};
 
 const SECRET: &str = "framefan-sandbox-secret";
 

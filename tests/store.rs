@@ -636,7 +636,7 @@ fn s3_chunks_are_concatenated_as_they_arrive_within_a_bounded_window() {
     assert!(ahead <= in_flight, "{ahead} downloads finished ahead of the copy");
     assert_eq!(watch.bodies_done.load(Ordering::SeqCst), 12);
     let local = dir.path().join("local.mp4");
-    framefan::assemble(dir.path(), &chunks, Some(&audio), &local, &Default::default()).unwrap();
+    framefan::assemble::assemble(dir.path(), &chunks, Some(&audio), &local, &Default::default()).unwrap();
     assert_eq!(sha256_of(&out), sha256_of(&local));
     drop(feed);
     assert_eq!(entries(&parent), Vec::<String>::new(), "the feed left its downloads behind");

@@ -152,7 +152,7 @@ pub fn write_sidecar(chunk: &Path, plan_hash: &str, sha256: &str) {
 /// Lay out a plan and render all its chunks; returns the chunk paths.
 pub fn make_render(dir: &Path, spec: &PlanSpec) -> Vec<PathBuf> {
     write_plan(dir, spec);
-    let ext = spec.format.spec().container.extension();
+    let ext = spec.format.extension();
     let mut paths = Vec::new();
     let mut start = 0;
     for (i, n) in spec.chunk_frames.iter().enumerate() {

@@ -32,7 +32,7 @@ fn plan_example(dir: &Path, name: &str, format: OutputFormat, chunk: i64) -> Pat
         package_cache: Some(cache),
         ..PlanConfig::default()
     };
-    framefan::plan(&example(name), &config, &plan_dir).expect("the example plans");
+    framefan::plan::plan(&example(name), &config, &plan_dir).expect("the example plans");
     plan_dir
 }
 

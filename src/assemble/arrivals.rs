@@ -60,6 +60,7 @@ impl<'a> Arrivals<'a> {
     }
 
     /// Whether there are none.
+    #[cfg(feature = "internals")]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -19,7 +19,9 @@ use crate::av::ff;
 use crate::error::{Code, Error, Result};
 use crate::plan::{ChunkSpec, Plan};
 
-pub use crate::sidecar::{path as sidecar_path, read as read_sidecar, Checked as Sidecar};
+pub use crate::sidecar::{path as sidecar_path, read as read_sidecar};
+#[cfg(feature = "internals")]
+pub use crate::sidecar::Checked as Sidecar;
 
 /// Check chunk count, presence and sidecar plan hashes; return each chunk's expected sha256.
 /// Presence (and the sidecars' arrival on local disk) is the feed's [`ChunkFeed::prepare`].

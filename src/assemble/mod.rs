@@ -36,7 +36,7 @@ use feed::{ChunkFeed, LocalChunks};
 use model::{no_audio, summarize};
 pub use model::{AssembleOptions, AudioSummary};
 
-/// The outcome of [`assemble`]; the CLI prints it as one JSON line.
+/// The outcome of [`assemble`](crate::assemble()); the CLI prints it as one JSON line.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssembleResult {

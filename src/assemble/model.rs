@@ -18,7 +18,7 @@ pub(crate) struct Progress {
     pub total_frames: i64,
 }
 
-/// Knobs for [`assemble`](super::assemble); the defaults are what production uses.
+/// Knobs for [`assemble`](crate::assemble()); the defaults are what production uses.
 #[derive(Debug, Clone, Default)]
 pub struct AssembleOptions {
     /// How the soundtrack is encoded (bitrate, segmenting, encoder threads).

@@ -295,6 +295,7 @@ impl AacEncoder {
     }
 
     /// Samples of encoder delay (priming) at the start of the stream.
+    #[cfg(feature = "internals")]
     pub fn delay(&self) -> i64 {
         // SAFETY: reading a plain field of the opened encoder context.
         i64::from(unsafe { (*self.encoder.as_ptr()).initial_padding })

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::{ff, Context as _};
 use crate::error::AvError;
+#[cfg(feature = "internals")]
 use crate::time::Rational;
 
 /// The codec parameters that must agree between chunks for their packets to share one track.
@@ -91,6 +92,7 @@ impl Demuxer {
     }
 
     /// The video stream's time base.
+    #[cfg(feature = "internals")]
     pub fn time_base(&self) -> Rational {
         let tb = self.stream().map(|s| s.time_base()).unwrap_or(ff::Rational(0, 1));
         Rational { num: tb.0 as i64, den: tb.1.max(1) as i64 }

@@ -87,6 +87,7 @@ impl ImageDecoder {
 
     /// Decode one image: a JFIF 4:2:0 JPEG as its own planes (for a direct conversion), anything
     /// else as RGBA.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedImage<'_>, AvError> {
         self.decode_into(bytes, &mut Vec::new())
     }
@@ -107,6 +108,7 @@ impl ImageDecoder {
     }
 
     /// Decode one image into tightly packed RGBA; returns `(width, height, pixels)`.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn decode_rgba(&mut self, bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), AvError> {
         self.decode_frame(bytes)?;
         let mut rgba = Vec::new();

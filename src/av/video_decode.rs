@@ -55,6 +55,7 @@ impl Picture {
     }
 
     /// Tightly packed 8-bit RGB (w×h×3), full range.
+    #[cfg(feature = "internals")]
     pub fn to_rgb(&self) -> Result<Vec<u8>, AvError> {
         let (w, h) = (self.width(), self.height());
         let mut converter = RgbConverter::default();

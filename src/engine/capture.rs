@@ -32,7 +32,9 @@ use std::path::PathBuf;
 
 use super::browser::{BrowserBinary, CaptureMode, LaunchOptions, Session};
 use super::page::{engine_script, ExtractedVideo, PageConfig};
-pub use super::policy::{Policy, BUSY_LIMIT, RENDER_BUSY_LIMIT};
+pub use super::policy::Policy;
+#[cfg(feature = "internals")]
+pub use super::policy::{BUSY_LIMIT, RENDER_BUSY_LIMIT};
 use super::protocol::{Call, ReadyAnswer};
 use super::server::FileServer;
 use super::watch::Watch;

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use super::browser::BrowserBinary;
 use super::capture::{broken_fonts_message, Capturer, PageSpec, ShotFormat};
+#[cfg(feature = "internals")]
 use super::page::served_html;
 use super::policy::Policy;
 use super::server::{FileServer, Site};
@@ -76,6 +77,7 @@ pub fn probe_plan(site: Site, spec: &ProbeSpec<'_>) -> Result<Probed> {
 /// Load `html` (the compiled page of the project at `project`, served over the project itself)
 /// and return its duration in seconds, rounded to the microsecond. `plan` probes the frozen plan
 /// instead ([`probe_plan`]); this serves callers that have no plan.
+#[cfg(feature = "internals")]
 pub fn page_duration(
     project: &Path,
     html: &str,

@@ -215,6 +215,46 @@ pub fn parse_bitrate(text: &str) -> Result<i64> {
     }
 }
 
+impl std::str::FromStr for OutputFormat {
+    type Err = Error;
+    /// One of `mp4`, `mov`, `png-sequence`, `gif`, `webm`.
+    fn from_str(text: &str) -> Result<OutputFormat> {
+        parse_format(text)
+    }
+}
+
+impl std::str::FromStr for Codec {
+    type Err = Error;
+    /// `h264` or `h265`.
+    fn from_str(text: &str) -> Result<Codec> {
+        parse_codec(text)
+    }
+}
+
+impl std::str::FromStr for Quality {
+    type Err = Error;
+    /// `draft`, `looks`, `standard` or `high`.
+    fn from_str(text: &str) -> Result<Quality> {
+        Quality::parse(text)
+    }
+}
+
+impl std::str::FromStr for Fps {
+    type Err = Error;
+    /// `N`, `N/D` or a decimal such as `29.97`.
+    fn from_str(text: &str) -> Result<Fps> {
+        parse_fps(text)
+    }
+}
+
+impl PlanConfig {
+    /// A bitrate for [`PlanConfig::bitrate`]: bits per second, optionally with a `k` or `M`
+    /// suffix (`8M`, `2500k`).
+    pub fn parse_bitrate(text: &str) -> Result<i64> {
+        parse_bitrate(text)
+    }
+}
+
 /// `plan`'s options, as given. Build with [`PlanConfig::default`] and set fields; everything is
 /// checked by [`PlanConfig::validate`]. Integers are wide on purpose so that an out-of-range value
 /// reaches validation and is reported with its field instead of failing to parse.
@@ -235,7 +275,7 @@ pub struct PlanConfig {
     pub bitrate: Option<i64>,
     /// Frames per chunk (1..=3600), rounded up to whole GOPs; `None` = derived (contracts §3).
     pub chunk_size: Option<i64>,
-    /// Frames per GOP (1..=3600), the unit the encoder sees; `None` = [`default_gop`] of the
+    /// Frames per GOP (1..=3600), the unit the encoder sees; `None` = two seconds of the
     /// composition's frame rate (two seconds).
     pub gop_size: Option<i64>,
     /// Upper bound on the number of chunks (1..=256, default 16).

@@ -266,8 +266,14 @@ pub struct FormatSpec {
 }
 
 impl OutputFormat {
+    /// The deliverable's file extension with its dot (`.mp4`, `.webm`), empty for a folder of
+    /// frames (png-sequence).
+    pub fn extension(self) -> &'static str {
+        self.spec().output.extension()
+    }
+
     /// This format's facts: the one table to extend with a new format.
-    pub const fn spec(self) -> FormatSpec {
+    pub(crate) const fn spec(self) -> FormatSpec {
         match self {
             OutputFormat::Mp4 => FormatSpec {
                 container: Container::Mp4,
@@ -329,7 +335,7 @@ impl OutputFormat {
 
     /// The name libav gives the output's video codec when chunks are made by `encoder` (the
     /// chunks' codec, except for a GIF).
-    pub const fn codec_name(self, encoder: Encoder) -> &'static str {
+    pub(crate) const fn codec_name(self, encoder: Encoder) -> &'static str {
         match self.spec().output {
             Container::Gif => "gif",
             Container::Mp4 | Container::Mov | Container::Webm | Container::FrameDir => encoder.codec_name(),

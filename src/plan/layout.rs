@@ -18,7 +18,9 @@ use crate::runtime::record::RuntimeRecord;
 
 /// How extracted video frames are named: the engine's page reads them by this name, so it lives
 /// there (the engine does not import `plan`).
-pub use crate::engine::page::{VideoFrameName, VIDEO_FRAME};
+pub use crate::engine::page::VIDEO_FRAME;
+#[cfg(feature = "internals")]
+pub use crate::engine::page::VideoFrameName;
 
 /// The only schema version we write and read.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -72,6 +74,7 @@ impl PlanLayout {
     }
 
     /// The plan directory.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -97,6 +100,7 @@ impl PlanLayout {
     }
 
     /// `meta/composition.json`.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn composition_json(&self) -> PathBuf {
         self.path(COMPOSITION_JSON)
     }
@@ -136,6 +140,7 @@ impl PlanLayout {
     }
 
     /// `video-frames/<id>/frame_%05d.jpg` for frame `n` (1-based).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn video_frame(&self, id: &str, n: u64) -> PathBuf {
         self.video_dir(id).join(VIDEO_FRAME.of(n))
     }

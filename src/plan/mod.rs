@@ -87,6 +87,17 @@ pub struct PlanResult {
     pub timings: PlanTimings,
 }
 
+/// How [`plan`](crate::plan()) plans: the settings that shape the plan, and the control that
+/// stops it and receives its events.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// What to plan: format, quality, frame rate, chunking, fonts, fetching.
+    pub config: PlanConfig,
+    /// Cancels the plan (`CANCELLED`, the previous plan at the output kept) and receives its
+    /// events.
+    pub control: Control,
+}
+
 /// Wall-clock milliseconds of a plan's steps. The probe overlaps the media step when the root
 /// declares its duration, so the two need not add up to the total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -113,6 +124,7 @@ fn ms_since(start: std::time::Instant) -> u64 {
 
 /// Freeze the project at `project_dir` into a new plan directory at `plan_dir` (replacing a
 /// previous plan there), under `config`: [`plan_with`] without a way to cancel.
+#[cfg(feature = "internals")]
 pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<PlanResult> {
     plan_with(project_dir, config, plan_dir, &Control::default())
 }

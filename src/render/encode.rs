@@ -15,8 +15,9 @@ use crate::av::mux::{Muxer, StreamSpec};
 use crate::av::png::PngEncoder;
 use crate::av::video::{FrameFormat, VideoEncoder, VideoEncoderConfig};
 use crate::error::{Code, Error, Result};
-use crate::plan::format::{Container, Encoder};
-use crate::plan::OutputFormat;
+use crate::plan::format::Container;
+#[cfg(feature = "internals")]
+use crate::plan::{format::Encoder, OutputFormat};
 use crate::publish::{StagedDir, StagedFile};
 use crate::time::{Fps, Rational};
 
@@ -74,6 +75,7 @@ impl ChunkEncoding {
     /// The encoding of chunks of `format` with `config`, for callers that build the video
     /// settings themselves (tests, benches): `config`'s codec is used as given; a PNG sequence
     /// takes only its size.
+    #[cfg(feature = "internals")]
     pub fn of(format: OutputFormat, config: VideoEncoderConfig) -> Self {
         match format.spec().encoder {
             Encoder::Png => ChunkEncoding::Png { width: config.width, height: config.height },
@@ -87,6 +89,7 @@ impl ChunkEncoding {
 impl ChunkWriter {
     /// Start a chunk at `out` in `format`; `first_frame` is the chunk's first absolute frame
     /// (PNG frames are named from it). For PNG sequences only the size in `config` is used.
+    #[cfg(feature = "internals")]
     pub fn create(out: &Path, format: OutputFormat, config: VideoEncoderConfig, first_frame: i64) -> Result<Self> {
         Self::open(out, ChunkEncoding::of(format, config), first_frame)
     }

@@ -19,18 +19,26 @@ pub mod pipeline;
 pub mod session;
 pub mod validate;
 
+#[cfg(feature = "internals")]
 use std::path::Path;
 
-pub use encode::{ChunkEncoding, ChunkOutput, ChunkWriter};
-pub use model::{ChunkOptions, ChunkResult, Sidecar, StartTimings, Timings};
-pub use session::{render_chunks, timeline_grace, ChunkSession};
+pub use model::{ChunkOptions, ChunkResult, StartTimings, Timings};
+pub use session::ChunkSession;
+#[cfg(feature = "internals")]
+pub use {
+    encode::{ChunkEncoding, ChunkOutput, ChunkWriter},
+    model::Sidecar,
+    session::{render_chunks, timeline_grace},
+};
 
+#[cfg(feature = "internals")]
 use crate::error::Result;
 
 /// Render chunk `index` of the plan at `plan_dir` into `out` (a file for mp4/mov/webm, a directory of
 /// PNG frames for png-sequence) and write its sidecar: a [`ChunkSession`] of one chunk, its
 /// browsers ended before this returns. To render several chunks of one plan, keep a session
 /// ([`ChunkSession`], [`render_chunks`]): its browsers load the page once.
+#[cfg(feature = "internals")]
 pub fn render_chunk(plan_dir: &Path, index: i64, out: &Path, options: &ChunkOptions) -> Result<ChunkResult> {
     let mut session = ChunkSession::open(plan_dir, options)?;
     let result = session.render(index, out, &options.control);

@@ -124,6 +124,7 @@ impl Browsers {
     }
 
     /// Whether there are none (never, once booted).
+    #[cfg(feature = "internals")]
     pub fn is_empty(&self) -> bool {
         self.capturers.is_empty()
     }

@@ -253,6 +253,7 @@ impl ChunkSession {
     }
 
     /// End the session: every browser killed and reaped, then the scratch directory removed.
+    #[cfg(feature = "internals")]
     pub fn close(self) {}
 }
 
@@ -279,6 +280,7 @@ fn spawn_checks(plan: &ChunkPlan) -> JoinHandle<(Result<()>, Result<()>, u64)> {
 /// session: every index is checked before the first chunk renders; the first failure stops
 /// the rest. `options.control` stops them and receives each chunk's `Event::Frames` (counted
 /// per chunk).
+#[cfg(feature = "internals")]
 pub fn render_chunks(plan_dir: &Path, jobs: &[(i64, PathBuf)], options: &ChunkOptions) -> Result<Vec<ChunkResult>> {
     let mut session = ChunkSession::open(plan_dir, options)?;
     for (index, _) in jobs {

@@ -34,6 +34,7 @@ struct VideosJson {
 }
 
 /// Steps 1–4: artifacts, protocol, index, libav version.
+#[cfg(feature = "internals")]
 pub fn local_checks(plan_dir: &Path, index: i64) -> Result<ChunkPlan> {
     let plan = load_plan(plan_dir)?;
     let chunk = chunk_of(&plan, index)?;

@@ -27,8 +27,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use pool::{Attempt, FaultHook, RetryPolicy};
-pub use progress::{Event, EventSink, ProgressEvent, Stage};
+pub use pool::RetryPolicy;
+#[cfg(feature = "internals")]
+pub use pool::{Attempt, FaultHook};
+pub use progress::{Event, Stage};
+#[cfg(feature = "internals")]
+pub use progress::{EventSink, ProgressEvent};
 
 use crate::assemble::{AssembleOptions, AssembleResult};
 use crate::control::Control;
@@ -40,13 +44,13 @@ use progress::Reporter;
 /// The most workers a render accepts.
 pub const MAX_WORKERS: usize = 256;
 
-/// Options of [`render()`].
+/// Options of [`render()`](crate::render()).
 #[derive(Clone, Default)]
 pub struct RenderOptions {
     /// How to plan (format, quality, fps, chunking, variables, package cache, …); the plan is
     /// the one `plan` makes from this config, whatever the worker count.
     pub plan: PlanConfig,
-    /// Worker processes; `None` = one per core, bounded by memory ([`sizing::auto_workers`]).
+    /// Worker processes; `None` = one per core, bounded by memory.
     pub workers: Option<usize>,
     /// The browser binary; else `FRAMEFAN_BROWSER`, else the installed headless shell.
     pub browser: Option<PathBuf>,
@@ -58,7 +62,21 @@ pub struct RenderOptions {
     /// its sink receives `Event::Progress` (overall, monotonic, throttled) and `Event::Notice`.
     pub control: Control,
     /// **For tests only**: a hook run before each chunk render that can make it fail.
+    #[cfg(feature = "internals")]
     pub fault: Option<FaultHook>,
+}
+
+impl std::fmt::Debug for RenderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderOptions")
+            .field("plan", &self.plan)
+            .field("workers", &self.workers)
+            .field("browser", &self.browser)
+            .field("keep_work", &self.keep_work)
+            .field("retry", &self.retry)
+            .field("control", &self.control)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Wall time of each stage, in milliseconds.
@@ -75,7 +93,7 @@ pub struct RenderTimings {
     pub total_ms: u64,
 }
 
-/// What [`render()`] produced (`render.completed`'s `result` on the wire).
+/// What [`render()`](crate::render()) produced (`render.completed`'s `result` on the wire).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RenderResult {
@@ -234,6 +252,7 @@ fn render_chunks(
         workers,
         browser: options.browser.clone(),
         policy: options.retry,
+        #[cfg(feature = "internals")]
         fault: options.fault.clone(),
         control: options.control.clone(),
         reporter: Arc::clone(reporter),
@@ -261,7 +280,7 @@ fn assemble(
     let assemble_options =
         AssembleOptions { control: options.control.child_with_events(Some(progress)), ..Default::default() };
     let audio = planned.has_audio.then(|| crate::plan::layout::PlanLayout::new(&planned.plan_dir).audio());
-    let result = crate::assemble(&planned.plan_dir, chunks, audio.as_deref(), out, &assemble_options)?;
+    let result = crate::assemble::assemble(&planned.plan_dir, chunks, audio.as_deref(), out, &assemble_options)?;
     reporter.report(Stage::Assemble, total, 1.0, true);
     Ok(result)
 }

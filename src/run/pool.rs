@@ -25,6 +25,7 @@ use crate::render::{ChunkOptions, ChunkSession};
 
 /// Which run of a chunk a worker is about to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(feature = "internals")]
 pub struct Attempt {
     /// The chunk index.
     pub index: u32,
@@ -36,6 +37,7 @@ pub struct Attempt {
 
 /// A fault-injection hook **for tests**: called by a worker before it renders; returning an
 /// error makes that run fail with it, as if `render_chunk` had.
+#[cfg(feature = "internals")]
 pub type FaultHook = Arc<dyn Fn(&Attempt) -> Option<Error> + Send + Sync>;
 
 /// How failures and stragglers are handled.
@@ -43,7 +45,7 @@ pub type FaultHook = Arc<dyn Fn(&Attempt) -> Option<Error> + Send + Sync>;
 pub struct RetryPolicy {
     /// Runs of one chunk before a retryable error stops the render (at least 1).
     pub max_attempts: u32,
-    /// Wait before the first retry; doubled for each further one, at most [`MAX_BACKOFF`].
+    /// Wait before the first retry; doubled for each further one, at most 8 s.
     pub backoff: Duration,
     /// A chunk running longer than this many median chunk times is started a second time.
     pub straggler_factor: f64,
@@ -72,6 +74,7 @@ pub(crate) struct PoolSpec<'a> {
     pub workers: usize,
     pub browser: Option<PathBuf>,
     pub policy: RetryPolicy,
+    #[cfg(feature = "internals")]
     pub fault: Option<FaultHook>,
     /// The caller's token: every chunk copy runs under a child of it.
     pub control: Control,
@@ -300,6 +303,7 @@ fn run_task(
 ) -> Result<PathBuf> {
     let spec = shared.spec;
     let index = u32::try_from(task.index).unwrap_or(u32::MAX);
+    #[cfg(feature = "internals")]
     if let Some(hook) = &spec.fault {
         if let Some(err) = hook(&Attempt { index, attempt: task.attempt, duplicate: task.duplicate }) {
             return Err(err);

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::control::Control;
 
-pub use crate::control::{Event, EventSink, ProgressEvent, Stage};
+pub use crate::control::{Event, ProgressEvent, Stage};
+#[cfg(feature = "internals")]
+pub use crate::control::EventSink;
 
 /// The share of the overall 0–1 progress `stage` starts at and ends at. Rendering is nearly all
 /// of a render's time; plan and assemble take the small ends.

@@ -22,6 +22,7 @@ pub use record::{RuntimeRecord, PACKAGE, PACKAGE_FILE};
 
 /// Where a plan keeps the frozen runtime, relative to the plan directory (inside `compiled/`, so
 /// the planHash covers it; the file server never serves `.framefan/`).
+#[cfg(feature = "internals")]
 pub const PLAN_PATH: &str = crate::plan::layout::RUNTIME;
 /// Names a runtime file to use instead of the pinned package's.
 pub const RUNTIME_ENV: &str = "FRAMEFAN_RUNTIME";

@@ -24,6 +24,7 @@ pub fn chunk_name(index: u32, format: OutputFormat) -> String {
 }
 
 /// The sidecar's name beside the chunk `name`.
+#[cfg(feature = "internals")]
 pub fn sidecar_name(name: &str) -> String {
     format!("{name}.perf.json")
 }

@@ -86,6 +86,7 @@ pub struct ChunkDownloads {
     // its file operations, then the folder goes.
     worker: Option<Worker>,
     runtime: Option<Runtime>,
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     scratch: Option<Scratch>,
 }
 
@@ -123,6 +124,7 @@ impl ChunkDownloads {
     }
 
     /// The folder downloads go to (`None` when every chunk is local).
+    #[cfg(feature = "internals")]
     pub fn scratch(&self) -> Option<&Path> {
         self.scratch.as_ref().map(Scratch::path)
     }

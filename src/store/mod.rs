@@ -33,15 +33,43 @@ use object_store::ObjectStore;
 
 use crate::error::{Code, Error, Result};
 
+#[cfg(feature = "internals")]
 pub use progress::{Direction, TransferProgress};
 
-/// Where an artifact lives: a local path, or an object under a store.
+/// Where an artifact lives: a local path, or an object (or prefix) under an object store.
+///
+/// Every primitive takes its inputs and output as `Location`s. Make one from a command-line
+/// argument with [`Location::parse`] (`s3://`, `gs://`, `az://` stores configured from the
+/// environment), from a path with `From`, or around a store of your own with
+/// [`Location::with_store`]. A location whose text ends in `/` is a folder or prefix
+/// ([`Location::is_folder`]): `render_chunk` writes `chunk-NNN.<ext>` into one, and
+/// [`ChunkSource::Dir`](crate::ChunkSource::Dir) reads every chunk of a plan from one.
 #[derive(Debug, Clone)]
 pub enum Location {
     /// A path on this machine (a plain path, or a `file://` URL).
     Local(PathBuf),
     /// An object (or a prefix of objects) in a bucket or container.
     Remote(Remote),
+}
+
+impl std::str::FromStr for Location {
+    type Err = Error;
+    /// [`Location::parse`].
+    fn from_str(text: &str) -> Result<Location> {
+        Location::parse(text)
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Location {
+        Location::Local(path)
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::Local(path.to_path_buf())
+    }
 }
 
 /// An object key (or prefix) in one store, with the URL it was named by.
@@ -51,6 +79,8 @@ pub struct Remote {
     /// `scheme://bucket`, without a trailing slash.
     base: String,
     key: ObjectPath,
+    /// Named with a trailing `/`: a prefix that receives or holds several objects.
+    folder: bool,
 }
 
 impl std::fmt::Debug for Remote {
@@ -75,13 +105,13 @@ impl Remote {
         for part in name.split('/').filter(|p| !p.is_empty()) {
             key = key.clone().join(part);
         }
-        Remote { store: Arc::clone(&self.store), base: self.base.clone(), key }
+        Remote { store: Arc::clone(&self.store), base: self.base.clone(), key, folder: false }
     }
 
     /// A sibling object whose key is this one's with `suffix` appended (`plan` → `plan.manifest.json`).
     pub fn with_suffix(&self, suffix: &str) -> Remote {
         let key = ObjectPath::from(format!("{}{suffix}", self.key));
-        Remote { store: Arc::clone(&self.store), base: self.base.clone(), key }
+        Remote { store: Arc::clone(&self.store), base: self.base.clone(), key, folder: false }
     }
 
     /// The key inside the store.
@@ -98,15 +128,6 @@ impl Remote {
 /// URL schemes served by object stores.
 const SCHEMES: [&str; 3] = ["s3", "gs", "az"];
 
-/// Whether `arg` names an object-store URL (rather than a local path or `file://`).
-pub fn is_url(arg: &str) -> bool {
-    arg.split_once("://").is_some_and(|(scheme, _)| SCHEMES.contains(&scheme))
-}
-
-/// Whether `arg` names a folder or prefix: it ends in `/`.
-pub fn is_dir_arg(arg: &str) -> bool {
-    arg.ends_with('/')
-}
 
 impl Location {
     /// Parse a command-line path: `s3://bucket/key`, `gs://bucket/key`, `az://container/key`,
@@ -131,14 +152,38 @@ impl Location {
             }
             return Ok(Location::Local(PathBuf::from(arg)));
         };
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(bad_url(arg, "no bucket or container"));
-        }
-        let key = ObjectPath::parse(key.trim_end_matches('/'))
-            .map_err(|e| bad_url(arg, &format!("invalid object key: {e}")))?;
+        let (bucket, key, folder) = split_url(arg, rest)?;
         let store = build_store(arg, scheme, bucket, options)?;
-        Ok(Location::Remote(Remote { store, base: format!("{scheme}://{bucket}"), key }))
+        Ok(Location::Remote(Remote { store, base: format!("{scheme}://{bucket}"), key, folder }))
+    }
+
+    /// The object or prefix `url` (`scheme://bucket/key`, any scheme) in `store`, a store the
+    /// caller built and configured (credentials, retries, an in-memory or a test store): nothing
+    /// is read from the environment. The URL names the objects in messages and results.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let store = Arc::new(object_store::memory::InMemory::new());
+    /// let plan = framefan::Location::with_store("mem://renders/job-7/plan/", store)?;
+    /// assert!(plan.is_folder());
+    /// assert_eq!(plan.display(), "mem://renders/job-7/plan");
+    /// # Ok::<(), framefan::Error>(())
+    /// ```
+    pub fn with_store(url: &str, store: Arc<dyn ObjectStore>) -> Result<Location> {
+        let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+        let Some((scheme, rest)) = url.split_once("://").filter(|(s, _)| valid(s) && *s != "file") else {
+            return Err(bad_url(url, "a store's location is a URL scheme://bucket/key"));
+        };
+        let (bucket, key, folder) = split_url(url, rest)?;
+        Ok(Location::Remote(Remote { store, base: format!("{scheme}://{bucket}"), key, folder }))
+    }
+
+    /// Whether this names a folder or prefix: its path or URL ends in `/`.
+    pub fn is_folder(&self) -> bool {
+        match self {
+            Location::Local(p) => p.as_os_str().as_encoded_bytes().ends_with(b"/"),
+            Location::Remote(r) => r.folder,
+        }
     }
 
     /// The URL or path, for messages.
@@ -164,6 +209,17 @@ impl Location {
             Location::Remote(_) => None,
         }
     }
+}
+
+/// `bucket/key/…` of a URL: the bucket, the key without its trailing `/`, and whether it had one.
+fn split_url<'a>(arg: &str, rest: &'a str) -> Result<(&'a str, ObjectPath, bool)> {
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(bad_url(arg, "no bucket or container"));
+    }
+    let key_text = key.trim_end_matches('/');
+    let key = ObjectPath::parse(key_text).map_err(|e| bad_url(arg, &format!("invalid object key: {e}")))?;
+    Ok((bucket, key, key_text.is_empty() || arg.ends_with('/')))
 }
 
 fn bad_url(arg: &str, why: &str) -> Error {
@@ -305,8 +361,16 @@ mod tests {
         for bad in ["file://relative", "ftp://host/x", "s3:///key"] {
             assert_eq!(Location::parse(bad).unwrap_err().kind(), Code::InvalidConfig, "{bad}");
         }
-        assert!(is_url("gs://b/k") && is_url("az://c/k") && !is_url("file:///x") && !is_url("/x"));
-        assert!(is_dir_arg("s3://b/chunks/") && !is_dir_arg("s3://b/chunk-000.mp4"));
+        let remote = |url: &str| Location::parse_with(url, &opts).unwrap();
+        assert!(remote("s3://b/chunks/").is_folder() && !remote("s3://b/chunk-000.mp4").is_folder());
+        assert!(remote("s3://b").is_folder() && !Location::Remote(r.join("x/")).is_folder());
+        assert!(Location::parse("out/").unwrap().is_folder() && !Location::parse("out/c.mp4").unwrap().is_folder());
+        let store = Arc::new(object_store::memory::InMemory::new());
+        let mem = Location::with_store("mem://bucket/job/plan/", store.clone()).unwrap();
+        assert!(mem.is_folder() && mem.display() == "mem://bucket/job/plan");
+        for bad in ["file:///x/", "no-scheme/x", "mem://", "mem:///key"] {
+            assert_eq!(Location::with_store(bad, store.clone()).unwrap_err().kind(), Code::InvalidConfig, "{bad}");
+        }
     }
 
     /// Each scheme builds its store when its feature is on, and otherwise fails with the stable

@@ -98,6 +98,7 @@ pub struct FetchedPlan {
     /// The local plan directory (inside the cache).
     pub dir: PathBuf,
     /// The manifest it was verified against.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub manifest: Manifest,
     /// Whether this call downloaded it (false: it was already cached).
     pub downloaded: bool,

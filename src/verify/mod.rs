@@ -57,7 +57,7 @@ pub struct PlanComparison {
     pub matches: bool,
 }
 
-/// What [`verify()`] found.
+/// What [`verify()`](crate::verify()) found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyReport {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use framefan::assemble::AssembleOptions;
+use framefan::{AssembleOptions, AudioSource, ChunkSource, Location};
 
 #[derive(Parser)]
 #[command(name = "framefan", version, about = "Distributed renderer for HTML video compositions")]
@@ -67,12 +67,12 @@ fn main() -> ExitCode {
 
 fn licenses(dir: Option<&std::path::Path>) -> ExitCode {
     if let Some(dir) = dir {
-        if let Err(e) = framefan::builtin::write_licences(dir) {
+        if let Err(e) = framefan::version::write_licences(dir) {
             eprintln!("writing licences into {}: {e}", dir.display());
             return ExitCode::from(exit::RETRYABLE);
         }
     }
-    print!("Built into this framefan binary:\n{}", framefan::builtin::licence_list());
+    print!("Built into this framefan binary:\n{}", framefan::version::licence_list());
     ExitCode::from(exit::OK)
 }
 
@@ -105,7 +105,6 @@ struct AssembleArgs {
 }
 
 fn assemble(args: AssembleArgs) -> ExitCode {
-    use framefan::store::ops::{assemble_at, AudioSource, ChunkSource};
     let stop = signals::install("the assemble");
     let events = args.progress.then(|| {
         progress::ndjson_stderr(|done, total| {
@@ -114,16 +113,21 @@ fn assemble(args: AssembleArgs) -> ExitCode {
         })
     });
     let options = AssembleOptions { control: stop.control(events), ..Default::default() };
-    let chunks = match args.chunks_dir {
-        Some(dir) => ChunkSource::Dir(dir),
-        None => ChunkSource::List(args.chunks),
+    let sources = || -> framefan::Result<_> {
+        let chunks = match &args.chunks_dir {
+            Some(dir) => ChunkSource::Dir(Location::parse(dir)?),
+            None => ChunkSource::List(args.chunks.iter().map(|c| Location::parse(c)).collect::<Result<_, _>>()?),
+        };
+        let audio = match (&args.audio, args.plan_audio) {
+            (Some(a), _) => AudioSource::Given(Location::parse(a)?),
+            (None, true) => AudioSource::Plan,
+            (None, false) => AudioSource::None,
+        };
+        Ok((Location::parse(&args.plan_dir)?, chunks, audio, Location::parse(&args.out)?))
     };
-    let audio = match (args.audio, args.plan_audio) {
-        (Some(a), _) => AudioSource::Given(a),
-        (None, true) => AudioSource::Plan,
-        (None, false) => AudioSource::None,
-    };
-    match assemble_at(&args.plan_dir, &chunks, &audio, &args.out, &options) {
+    let assembled =
+        sources().and_then(|(plan, chunks, audio, out)| framefan::assemble(&plan, &chunks, &audio, &out, &options));
+    match assembled {
         Ok(run) => {
             for warning in &run.result.warnings {
                 eprintln!("{}", serde_json::json!({"level": "warn", "message": warning}));

@@ -3,14 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use framefan::plan::config::{
-    parse_bitrate, parse_codec, parse_format, parse_fps, PlanConfig, Quality, DEFAULT_MAX_PARALLEL_CHUNKS,
-};
-use framefan::plan::fetch::FetchOptions;
-use framefan::plan::fonts::FontOptions;
-use framefan::plan::PlanResult;
+use framefan::{FetchOptions, FontOptions, Location, PlanConfig, PlanOptions, PlanResult};
 
-use crate::exit;
+use crate::{exit, signals};
 
 /// The planning options, shared by `framefan plan` and `framefan render` (flattened into both).
 #[derive(clap::Args)]
@@ -91,16 +86,17 @@ impl PlanFlags {
             })?,
             None => serde_json::json!({}),
         };
+        let defaults = PlanConfig::default();
         Ok(PlanConfig {
-            fps: self.fps.as_deref().map(parse_fps).transpose()?,
-            format: parse_format(&self.format)?,
-            codec: self.codec.as_deref().map(parse_codec).transpose()?,
-            quality: Quality::parse(&self.quality)?,
+            fps: self.fps.as_deref().map(str::parse).transpose()?,
+            format: self.format.parse()?,
+            codec: self.codec.as_deref().map(str::parse).transpose()?,
+            quality: self.quality.parse()?,
             crf: self.crf,
-            bitrate: self.bitrate.as_deref().map(parse_bitrate).transpose()?,
+            bitrate: self.bitrate.as_deref().map(PlanConfig::parse_bitrate).transpose()?,
             chunk_size: self.chunk_size,
             gop_size: self.gop_size,
-            max_parallel_chunks: self.max_parallel_chunks.unwrap_or(DEFAULT_MAX_PARALLEL_CHUNKS),
+            max_parallel_chunks: self.max_parallel_chunks.unwrap_or(defaults.max_parallel_chunks),
             target_chunk_frames: self.target_chunk_frames,
             variables,
             package_cache: self.package_cache.clone(),
@@ -114,7 +110,7 @@ impl PlanFlags {
             },
             runtime: self.runtime.clone(),
             gif_loop: self.gif_loop,
-            ..PlanConfig::default()
+            ..defaults
         })
     }
 }
@@ -136,8 +132,10 @@ pub struct PlanArgs {
 
 /// Run `framefan plan`.
 pub fn run(args: PlanArgs) -> ExitCode {
+    let stop = signals::install("the plan");
     let result = args.flags.config().and_then(|config| {
-        framefan::store::ops::plan_at(&args.project, &config, &args.plan_dir, &framefan::Control::default())
+        let options = PlanOptions { config, control: stop.control(None) };
+        framefan::plan(&Location::parse(&args.project)?, &Location::parse(&args.plan_dir)?, &options)
     });
     match result {
         Ok(run) => {
@@ -152,7 +150,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
             }
             ExitCode::from(exit::OK)
         }
-        Err(err) => exit::report(&err, args.json),
+        Err(err) => stop.report(&err, args.json),
     }
 }
 

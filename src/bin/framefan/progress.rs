@@ -9,8 +9,7 @@ use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use framefan::run::{Event, EventSink, ProgressEvent, RenderResult};
-use framefan::store::TransferProgress;
+use framefan::{Direction, Event, EventSink, ProgressEvent, RenderResult, TransferProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How progress is shown.
@@ -126,7 +125,7 @@ fn transfer(mode: ProgressMode, bar: Option<&ProgressBar>, t: &TransferProgress)
         (ProgressMode::Ndjson, _) => println!("{}", transfer_line(t)),
         (ProgressMode::Tty, Some(bar)) => bar.set_message(format!(
             "{} {:.1}/{:.1} MB",
-            if t.direction == framefan::store::transfer::Direction::Upload { "upload" } else { "download" },
+            if t.direction == Direction::Upload { "upload" } else { "download" },
             t.bytes as f64 / 1e6,
             t.total_bytes as f64 / 1e6
         )),

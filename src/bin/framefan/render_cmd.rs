@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use framefan::render::{ChunkOptions, ChunkResult};
-use framefan::store::ops::{ChunkIndexes, ChunksAt, WithStorage};
+use framefan::{ChunkIndexes, ChunkOptions, ChunkResult, Code, Error, Location, WithStorage};
 
 use crate::{exit, progress, signals};
 
@@ -71,27 +70,48 @@ fn parse_indexes(text: &str) -> Result<Vec<i64>, String> {
     Ok(out)
 }
 
-/// Which chunks the arguments and the environment name.
-fn chunk_indexes(args: &RenderChunkArgs) -> Result<ChunkIndexes, String> {
+/// Which chunks the arguments and the environment name, as written (a negative one is refused
+/// by [`checked`]).
+enum Named {
+    List(Vec<i64>),
+    Task { task: i64, per_task: i64 },
+}
+
+fn chunk_indexes(args: &RenderChunkArgs) -> Result<Named, String> {
     if let Some(text) = &args.indexes {
-        return parse_indexes(text).map(ChunkIndexes::List);
+        return parse_indexes(text).map(Named::List);
     }
     if !args.index.is_empty() {
-        return Ok(ChunkIndexes::List(args.index.clone()));
+        return Ok(Named::List(args.index.clone()));
     }
     let from_env = match index_from_env() {
         Some(r) => r?,
         None => return Err(format!("no chunk index: pass --index or set one of {}", INDEX_ENV.join(", "))),
     };
     Ok(match args.chunks_per_task {
-        Some(per_task) => ChunkIndexes::Task { task: from_env, per_task },
-        None => ChunkIndexes::List(vec![from_env]),
+        Some(per_task) => Named::Task { task: from_env, per_task },
+        None => Named::List(vec![from_env]),
+    })
+}
+
+/// A chunk index is never negative: one that is cannot be in any plan.
+fn index(i: i64) -> framefan::Result<u32> {
+    u32::try_from(i).map_err(|_| Error::new(Code::ChunkIndexOutOfRange, format!("chunk index {i} is not 0 or more")))
+}
+
+fn checked(named: Named) -> framefan::Result<ChunkIndexes> {
+    Ok(match named {
+        Named::List(list) => ChunkIndexes::List(list.into_iter().map(index).collect::<Result<_, _>>()?),
+        Named::Task { task, per_task } => ChunkIndexes::Task { task: index(task)?, per_task: index(per_task)? },
     })
 }
 
 pub fn run(args: RenderChunkArgs) -> ExitCode {
     let which = match chunk_indexes(&args) {
-        Ok(w) => w,
+        Ok(named) => match checked(named) {
+            Ok(w) => w,
+            Err(err) => return exit::report(&err, args.json),
+        },
         Err(msg) => return usage(&msg),
     };
     let several = which.several();
@@ -108,14 +128,16 @@ pub fn run(args: RenderChunkArgs) -> ExitCode {
         control: stop.control(transfers),
         ..Default::default()
     };
-    let mut chunks = match ChunksAt::open(&args.plan_dir, &which, &args.out, &options) {
+    let opened = Location::parse(&args.plan_dir)
+        .and_then(|plan| framefan::render_chunks(&plan, &which, &Location::parse(&args.out)?, &options));
+    let mut chunks = match opened {
         Ok(c) => c,
         Err(err) => return stop.report(&err, args.json),
     };
     // One line per chunk as it finishes; the first failure stops the rest (the chunks finished
     // before it stay, each with its sidecar) and is the exit status.
     loop {
-        let index = chunks.remaining().first().copied().unwrap_or(-1);
+        let index = chunks.peek().unwrap_or_default();
         let events = args.progress.then(|| {
             progress::ndjson_stderr(
                 move |done, _| serde_json::json!({"event": "chunk.progress", "index": index, "framesEncoded": done}),

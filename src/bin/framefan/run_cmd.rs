@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use framefan::run::{RenderOptions, RenderResult};
+use framefan::{Location, RenderOptions, RenderResult};
 
 use crate::exit;
 use crate::plan_cmd::PlanFlags;
@@ -22,7 +22,7 @@ pub struct RenderArgs {
     #[command(flatten)]
     flags: PlanFlags,
     /// Worker processes (one browser each); default: one per core, bounded by memory.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=framefan::run::MAX_WORKERS as u64))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=framefan::MAX_WORKERS as u64))]
     workers: Option<u64>,
     /// The browser binary (else FRAMEFAN_BROWSER, else chromium-headless-shell).
     #[arg(long)]
@@ -56,7 +56,9 @@ pub fn run(args: RenderArgs) -> ExitCode {
         control: stop.control(Some(display.sink())),
         ..Default::default()
     };
-    match framefan::store::ops::render_at(&args.project, &options, &args.out) {
+    let rendered = Location::parse(&args.project)
+        .and_then(|project| framefan::render(&project, &Location::parse(&args.out)?, &options));
+    match rendered {
         Ok(run) => {
             let result = run.result;
             display.completed(&result);

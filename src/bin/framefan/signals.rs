@@ -1,4 +1,5 @@
-//! SIGINT and SIGTERM for the long-running commands (`render`, `render-chunk`, `assemble`).
+//! SIGINT and SIGTERM for the long-running commands (`plan`, `render`, `render-chunk`,
+//! `assemble`).
 //!
 //! The first signal asks the work to stop: workers and browsers are stopped, scratch is removed
 //! and nothing is left at the output. A second one exits at once. The exit code is 128 + the

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use framefan::store::ops::verify_at;
-use framefan::verify::VerifyReport;
+use framefan::{Location, VerifyReport};
 
 use crate::exit;
 
@@ -23,7 +22,11 @@ pub struct VerifyArgs {
 
 /// Run `framefan verify`: exit 0 when the file is consistent, 3 when it is not.
 pub fn run(args: VerifyArgs) -> ExitCode {
-    match verify_at(&args.file, args.plan.as_deref()) {
+    let verified = Location::parse(&args.file).and_then(|file| {
+        let plan = args.plan.as_deref().map(Location::parse).transpose()?;
+        framefan::verify(&file, plan.as_ref())
+    });
+    match verified {
         Ok(report) => {
             print(&report, args.json);
             ExitCode::from(if report.consistent { exit::OK } else { exit::FAILED })

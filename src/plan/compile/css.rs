@@ -185,6 +185,7 @@ fn skip_string(b: &[u8], i: usize) -> usize {
 }
 
 /// Every URL `css` would load: `url(…)` arguments and `@import "…"` strings.
+#[cfg(feature = "internals")]
 pub fn urls(css: &str) -> Vec<String> {
     // The same scan as the rewrite, keeping every URL and replacing none.
     let mut found = Vec::new();

@@ -72,6 +72,7 @@ pub struct Compiled {
     /// `<img>` elements.
     pub image_count: u32,
     /// Sub-compositions inlined.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub inlined: usize,
     /// Notes for the caller.
     pub warnings: Vec<String>,
@@ -98,6 +99,7 @@ fn invalid(message: String) -> Error {
 }
 
 /// Compile the project at `project` (a canonical directory) under `config`.
+#[cfg(feature = "internals")]
 pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
     let (mut compiled, data_duration) = compile_page(project, config)?;
     compiled.duration = match data_duration.as_deref() {

@@ -57,6 +57,7 @@ const RELEASE: f32 = 1.0 - 1.0 / 12_000.0;
 ///
 /// Every source is opened and its first block decoded before anything is written, so an
 /// undecodable source fails fast with `AUDIO_INVALID` naming the clip and its file.
+#[cfg(feature = "internals")]
 pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option<MixSummary>> {
     mix_soundtrack(clips, None, samples, out)
 }

@@ -23,7 +23,13 @@ mod clip;
 mod video_frames;
 mod voice;
 
-pub use audio_fx::{effect_tracks, master_bus, Track};
-pub use audio_mix::{mix_audio, mix_soundtrack, LIMITER_CEILING, MIX_BLOCK};
-pub use clip::{seconds_to_samples, SAMPLE_RATE};
-pub use video_frames::{extract_video, Extraction};
+pub use audio_mix::mix_soundtrack;
+pub use clip::seconds_to_samples;
+pub use video_frames::extract_video;
+#[cfg(feature = "internals")]
+pub use {
+    audio_fx::{effect_tracks, master_bus, Track},
+    audio_mix::{mix_audio, LIMITER_CEILING, MIX_BLOCK},
+    clip::SAMPLE_RATE,
+    video_frames::Extraction,
+};
