@@ -5,8 +5,32 @@
 
 use serde_json::Value;
 
-/// The highest gain a volume point may ask for (HyperFrames' `MAX_AUDIO_GAIN`, +12 dB).
-pub const MAX_GAIN: f64 = 3.981;
+/// The highest gain HyperFrames lets anything ask for (`MAX_AUDIO_GAIN` = `10 ** (12 / 20)`,
+/// +12 dB, the double JavaScript computes): volume points, envelope keys and (as
+/// [`mix_gain`] formats it) every static `data-volume` in the mix.
+pub const MAX_GAIN: f64 = 3.981_071_705_534_972_2;
+
+/// The gain a static `data-volume` (of a clip, a group member or a group) is mixed at, as
+/// HyperFrames' `buildVolumeExpression` hands it to ffmpeg's `volume` filter:
+/// `clampAudioGain` (0..[`MAX_GAIN`], not finite → 1), then `formatFilterNumber` (JavaScript's
+/// `toFixed(6)`), read back as the filter's float. So 5 and 20 both mix at 3.981072, for every
+/// clip, with effects or without.
+pub fn mix_gain(volume: f64) -> f32 {
+    let v = if volume.is_finite() { volume.clamp(0.0, MAX_GAIN) } else { 1.0 };
+    to_fixed6(v) as f32
+}
+
+/// JavaScript's `Number(x.toFixed(6))` for a gain (0 ≤ x ≤ [`MAX_GAIN`]): the nearest multiple
+/// of 1e-6 to the exact value of `x`, the larger one on a tie, as the double its text parses to.
+fn to_fixed6(x: f64) -> f64 {
+    // 60 places hold every digit that can decide the rounding of a double in this range.
+    let exact = format!("{x:.60}");
+    let (int, frac) = exact.split_once('.').unwrap_or((&exact, ""));
+    let (Ok(int), Ok(micro)) = (int.parse::<u64>(), frac.get(..6).unwrap_or("0").parse::<u64>()) else { return x };
+    let up = frac.as_bytes().get(6).is_some_and(|d| *d >= b'5');
+    let n = int * 1_000_000 + micro + u64::from(up);
+    format!("{}.{:06}", n / 1_000_000, n % 1_000_000).parse().unwrap_or(x)
+}
 
 /// At most this many points per lane are kept.
 const MAX_POINTS: usize = 512;
@@ -277,6 +301,20 @@ mod tests {
         let env = a.volume_envelope(1.0).unwrap();
         // x^(2^(2·0.5)) = x², sampled 30 times a second.
         assert!((env.gain_at(0.5) - 0.25).abs() < 0.01);
+    }
+
+    #[test]
+    fn static_volumes_mix_as_hyperframes_formats_them() {
+        assert_eq!(MAX_GAIN, 10f64.powf(12.0 / 20.0));
+        assert_eq!(mix_gain(5.0), 3.981_072_f32);
+        assert_eq!(mix_gain(20.0), 3.981_072_f32);
+        assert_eq!(mix_gain(3.981), 3.981_f32);
+        assert_eq!(mix_gain(0.123_456_7), 0.123_457_f32);
+        assert_eq!(mix_gain(-1.0), 0.0);
+        assert_eq!(mix_gain(f64::NAN), 1.0);
+        // (0.0078125).toFixed(6) is "0.007813": an exact tie rounds up.
+        assert_eq!(mix_gain(0.007_812_5), 0.007_813_f32);
+        assert_eq!(mix_gain(1.0), 1.0);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod automation;
 use serde_json::Value;
 
 pub(crate) use automation::number;
-pub use automation::{Automation, Envelope};
+pub use automation::{mix_gain, Automation, Envelope};
 
 /// Every effect type HyperFrames 0.8.170 defines.
 pub const EFFECT_TYPES: [&str; 17] = [

@@ -22,7 +22,7 @@ use super::voice::{add_scaled, clip_samples};
 use crate::av::audio::Pcm;
 use crate::engine::audio_fx::FxBrowser;
 use crate::error::Result;
-use crate::plan::fx::{Automation, Envelope, FxChain};
+use crate::plan::fx::{mix_gain, Automation, Envelope, FxChain};
 use crate::plan::model::{AudioGroup, MediaClip};
 
 const RATE: f64 = super::clip::SAMPLE_RATE as f64;
@@ -92,7 +92,7 @@ fn clip_track(clip: &MediaClip, samples: u64, fx: &mut Effects) -> Result<Option
         plane.iter_mut().for_each(|s| *s = s16_in(*s));
     }
     let envelope = automation.and_then(|a| a.volume_envelope(pcm.len() as f64 / RATE));
-    let mut gain = clip.volume;
+    let mut gain = mix_gain(f64::from(clip.volume));
     match clip.fx.chain.as_ref().filter(|c| c.has_enabled()) {
         Some(chain) => {
             pcm = fx.render(&pcm, chain, automation).map_err(|e| e.prefixed(&format!("audio clip \"{}\"", clip.id)))?;
@@ -128,7 +128,7 @@ fn group_track(group: &AudioGroup, members: &[Track], samples: u64, fx: &mut Eff
         sum.left.truncate(n);
         sum.right.truncate(n);
     }
-    let mut gain = group.volume.clamp(0.0, crate::plan::fx::automation::MAX_GAIN as f32);
+    let mut gain = mix_gain(f64::from(group.volume));
     if let Some(env) = &envelope {
         apply_envelope(&mut sum, env);
         gain = 1.0;
