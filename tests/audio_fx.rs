@@ -12,7 +12,7 @@ use std::sync::Arc;
 use framefan::plan::config::PlanConfig;
 use framefan::plan::fetch::FetchOptions;
 use framefan::plan::fx::{Automation, FxChain};
-use framefan::plan::media::{effect_tracks, master_bus, Track};
+use framefan::plan::media::{effect_tracks, effect_tracks_with, master_bus, master_bus_with, Streaming, Track};
 use framefan::plan::model::{AudioGroup, ClipFx, MediaClip, MediaKind};
 use framefan::plan::plan;
 use framefan::time::Rational;
@@ -237,10 +237,20 @@ fn wav_samples(path: &Path) -> Vec<f32> {
 /// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
 /// folder is `dir/work`.
 fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&str>) {
+    hyperframes_tracks_streamed(dir, elements, master, None);
+}
+
+/// [`hyperframes_tracks`] with HyperFrames' streaming limits replaced by `streaming`.
+fn hyperframes_tracks_streamed(
+    dir: &Path,
+    elements: serde_json::Value,
+    master: Option<&str>,
+    streaming: Option<serde_json::Value>,
+) {
     let (reference, env) = (hf_reference(), hf_reference_env());
     let spec = serde_json::json!({
         "elements": elements, "baseDir": dir, "workDir": dir.join("work"), "output": dir.join("hf.m4a"), "duration": 4,
-        "master": master,
+        "master": master, "streaming": streaming,
     });
     std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
     let script = format!(
@@ -384,4 +394,75 @@ fn a_volume_above_twelve_db_is_clamped_as_hyperframes_clamps_it() {
         assert!(loud == edge, "data-volume 8 did not mix as 3.981072 (chain: {fx:?})");
         assert!(loud != below, "data-volume 8 mixed as 3.981 (chain: {fx:?})");
     }
+}
+
+#[test]
+fn long_inputs_are_rendered_in_segments_as_hyperframes_renders_them() {
+    // HyperFrames segments inputs over 512 MiB without automation (300 s pieces, a pre-roll of
+    // the chain's memory within 10..300 s, 1 s past each piece). Both sides get the same
+    // lowered limits here so that 4 s are cut: 1.5 s pieces, a pre-roll within 0.2..0.7 s (this
+    // chain remembers 0.96 s of delay and 1.7 s of compressor release: the seams are cut short,
+    // as HyperFrames cuts them), 0.3 s past each.
+    let hf = serde_json::json!({"aboveBytes": 100_000, "segmentSeconds": 1.5, "prerollSeconds": 0.2,
+        "maxPrerollSeconds": 0.7, "postrollSeconds": 0.3});
+    let ours = Streaming {
+        above_bytes: 100_000,
+        segment_frames: 72_000,
+        preroll_seconds: 0.2,
+        max_preroll_seconds: 0.7,
+        postroll_frames: 14_400,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let chain = r#"{"version":1,"nodes":[{"type":"chorus","id":"ch","params":{"speed":3,"depth":4}},{"type":"delay","id":"d","params":{"time":120,"feedback":0.4,"mix":0.3}},{"type":"compressor","id":"c","params":{"threshold":-30}}]}"#;
+    let bus_chain = r#"{"version":1,"nodes":[{"type":"phaser","id":"ph","params":{"speed":1.7}},{"type":"reverb","id":"rv","params":{"size":0.2}}]}"#;
+    let master = r#"{"version":1,"nodes":[{"type":"lowshelf","id":"m1","params":{"gain":3}},{"type":"limiter","id":"m2","params":{"limit":-12}}]}"#;
+    let element = |id: &str, start: f64, end: f64| serde_json::json!({"id": id, "src": "tone.wav", "start": start, "end": end, "mediaStart": 0, "volume": 1, "type": "audio"});
+    let mut tone = element("tone", 0.0, 4.0);
+    tone["fxChain"] = chain.into();
+    let mut members = [element("a1", 0.0, 2.5), element("a2", 2.0, 4.0)];
+    for m in &mut members {
+        m["groupId"] = "bus".into();
+        m["groupFxChain"] = bus_chain.into();
+        m["groupVolume"] = 1.into();
+    }
+    hyperframes_tracks_streamed(dir.path(), serde_json::json!([tone, members[0], members[1]]), Some(master), Some(hf));
+
+    let mut tone = tone_clip(dir.path(), "tone", "0", "4");
+    tone.fx.chain = Some(FxChain::parse(chain).unwrap());
+    let fx = ClipFx { chain: Some(FxChain::parse(bus_chain).unwrap()), automation: None };
+    let bus = Arc::new(AudioGroup { id: "bus".into(), volume: 1.0, fx });
+    let mut a1 = tone_clip(dir.path(), "a1", "0", "2.5");
+    let mut a2 = tone_clip(dir.path(), "a2", "2", "2");
+    a1.group = Some(Arc::clone(&bus));
+    a2.group = Some(bus);
+    let clips = [tone, a1, a2];
+    let tracks = effect_tracks_with(&clips, 4 * RATE as u64, ours).unwrap();
+    let sum = wav_samples(&dir.path().join("work/master-sum.wav"));
+    let (left, right) = (sum.iter().step_by(2).copied().collect(), sum.iter().skip(1).step_by(2).copied().collect());
+    let pcm =
+        master_bus_with(framefan::av::audio::Pcm { left, right }, &FxChain::parse(master).unwrap(), ours).unwrap();
+    let master = Track { id: "master".into(), at: 0, pcm, gain: 1.0 };
+    let files = [(&tracks[0], "tone-fx.wav"), (&tracks[1], "group-bus-0-fx.wav"), (&master, "master-fx.wav")];
+    for (track, file) in files {
+        let theirs = wav_samples(&dir.path().join("work").join(file));
+        let (same, n, worst) = compare(track, &theirs);
+        println!(
+            "{} (segmented): {same} of {n} samples identical to HyperFrames' {file}, largest difference {worst} LSB",
+            track.id
+        );
+        assert!(n >= 2 * 4 * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
+        if track.id == "tone" {
+            // A clip's track keeps its tail (the last segment's); a bus is cut at the end.
+            assert_eq!(track.pcm.len() * 2, theirs.len(), "{}: not as long as HyperFrames' {file}", track.id);
+        }
+    }
+    // Rendered whole (HyperFrames' limits: 4 s is far below 512 MiB), the seams are gone: the
+    // comparison above is one of segments.
+    let whole = effect_tracks(&clips, 4 * RATE as u64).unwrap();
+    let (same, n, worst) = compare(&whole[0], &wav_samples(&dir.path().join("work/tone-fx.wav")));
+    println!(
+        "tone (whole): {same} of {n} samples identical to HyperFrames' segmented file, largest difference {worst} LSB"
+    );
+    assert!(worst > 2.0, "the whole render matches the segmented one: no seam was tested");
 }

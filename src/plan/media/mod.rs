@@ -23,7 +23,7 @@ mod clip;
 mod video_frames;
 mod voice;
 
-pub use audio_fx::{effect_tracks, master_bus, Track};
+pub use audio_fx::{effect_tracks, effect_tracks_with, master_bus, master_bus_with, Streaming, Track};
 pub use audio_mix::{mix_audio, mix_soundtrack, LIMITER_CEILING, MIX_BLOCK};
 pub use clip::{seconds_to_samples, SAMPLE_RATE};
 pub use video_frames::{extract_video, Extraction};
