@@ -237,7 +237,7 @@ fn wav_samples(path: &Path) -> Vec<f32> {
 /// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
 /// folder is `dir/work`.
 fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&str>) {
-    hyperframes_tracks_streamed(dir, elements, master, None);
+    hyperframes_tracks_streamed(dir, elements, master, None, None);
 }
 
 /// [`hyperframes_tracks`] with HyperFrames' streaming limits replaced by `streaming`.
@@ -246,6 +246,7 @@ fn hyperframes_tracks_streamed(
     elements: serde_json::Value,
     master: Option<&str>,
     streaming: Option<serde_json::Value>,
+    ffmpeg: Option<&Path>,
 ) {
     let (reference, env) = (hf_reference(), hf_reference_env());
     let spec = serde_json::json!({
@@ -260,7 +261,12 @@ fn hyperframes_tracks_streamed(
         reference.join("node_modules/hyperframes/dist/chunk-VKFYI7AQ.js").display(),
         dir.join("spec.json").display()
     );
-    let o = std::process::Command::new("bash").arg("-c").arg(&script).env("HOME", dir).output().unwrap();
+    let mut command = std::process::Command::new("bash");
+    command.arg("-c").arg(&script).env("HOME", dir);
+    if let Some(ffmpeg) = ffmpeg {
+        command.env("HYPERFRAMES_FFMPEG_PATH", ffmpeg);
+    }
+    let o = command.output().unwrap();
     assert!(o.status.success(), "HyperFrames' audio pass failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -426,7 +432,13 @@ fn long_inputs_are_rendered_in_segments_as_hyperframes_renders_them() {
         m["groupFxChain"] = bus_chain.into();
         m["groupVolume"] = 1.into();
     }
-    hyperframes_tracks_streamed(dir.path(), serde_json::json!([tone, members[0], members[1]]), Some(master), Some(hf));
+    hyperframes_tracks_streamed(
+        dir.path(),
+        serde_json::json!([tone, members[0], members[1]]),
+        Some(master),
+        Some(hf),
+        None,
+    );
 
     let mut tone = tone_clip(dir.path(), "tone", "0", "4");
     tone.fx.chain = Some(FxChain::parse(chain).unwrap());
@@ -495,4 +507,68 @@ fn measure_sums_over_full_scale() {
     for (a, b) in [(0.1, 0.9), (1.1, 2.9), (3.1, 3.9)] {
         println!("peak {a}-{b}: ours {:.4}, HyperFrames {:.4}", peak(&ours, a, b), peak(&theirs, a, b));
     }
+}
+
+/// A `rate` lane's clock and the filter graph HyperFrames plays the clip through, against
+/// HyperFrames' own: `sourceTimeAt` / `timeAtSourceTime` (run by the reference's node) and the
+/// `-filter_complex` its audio pass hands ffmpeg (read off a wrapper that logs ffmpeg's
+/// arguments). framefan does not render the ramp yet (ffmpeg's `atempo` is not in its libav);
+/// this pins the arithmetic the rendering will use.
+#[test]
+fn a_rate_lane_maps_time_and_slices_as_hyperframes_does() {
+    use framefan::plan::fx::rate::{ramp_graph, RateMap};
+    let lanes = r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0.2,"v":0.8},{"t":0.7,"v":1.6,"curve":0.3},{"t":1.5,"v":0.5,"viaX":0.3,"viaY":0.7},{"t":2.2,"v":30}]}]}"#;
+    let lane = Automation::parse(lanes).unwrap().lane("rate").unwrap().clone();
+    let map = RateMap::new(&lane).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, env) = (hf_reference(), hf_reference_env());
+    let core = reference.join("node_modules/hyperframes/dist/chunk-6M3IPJS6.js");
+    let probe: Vec<f64> = (0..=60).map(|i| f64::from(i) * 0.05 - 0.1).collect();
+    let script = format!(
+        "const m = await import({core:?}); const lane = m.resolveRateSpec({lanes:?}, 1); const at = {probe:?}; \
+         console.log(JSON.stringify({{src: at.map(t => m.sourceTimeAt(lane, t)), time: at.map(s => m.timeAtSourceTime(lane, s))}}));",
+        core = core.display().to_string()
+    );
+    std::fs::write(dir.path().join("clock.mjs"), script).unwrap();
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{}' && node '{}'", env.display(), dir.path().join("clock.mjs").display()))
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut worst = 0f64;
+    for (i, t) in probe.iter().enumerate() {
+        worst = worst.max((map.source_time_at(*t) - theirs["src"][i].as_f64().unwrap()).abs());
+        worst = worst.max((map.time_at_source_time(*t) - theirs["time"][i].as_f64().unwrap()).abs());
+    }
+    println!("rate clock: largest difference from HyperFrames' {worst:e} s over {} probes", probe.len() * 2);
+    assert!(worst < 1e-12, "{worst}");
+
+    // The graph HyperFrames' audio pass builds for a 3 s clip on a mono source.
+    write_tone(&dir.path().join("tone.wav"), 8);
+    let log = dir.path().join("ffmpeg-args");
+    let real = if Path::new("/usr/bin/ffmpeg").exists() { "/usr/bin/ffmpeg" } else { "ffmpeg" };
+    let wrapper = dir.path().join("ffmpeg.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> '{}'\nexec {real} \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&wrapper).status().unwrap();
+    let element = serde_json::json!({"id": "ramp", "src": "tone.wav", "start": 0, "end": 3, "mediaStart": 0.5, "volume": 1,
+        "type": "audio", "automation": lanes});
+    hyperframes_tracks_streamed(dir.path(), serde_json::json!([element]), None, None, Some(&wrapper));
+    let args = std::fs::read_to_string(&log).unwrap();
+    let args: Vec<&str> = args.split('\0').collect();
+    let at = args.iter().position(|a| *a == "-filter_complex").expect("no -filter_complex");
+    let graph = ramp_graph(&map, 3.0, None, Some("pan=stereo|FL=FL+FC|FR=FR+FC"));
+    assert_eq!(graph, args[at + 1], "the ramp's filter graph");
+    let t = args.iter().position(|a| *a == "-t").unwrap();
+    assert_eq!(args[t + 1], format!("{}", map.source_time_at(3.0)), "the source seconds read");
+    println!("{} slices, source {} s for 3 s", graph.matches("atrim=start").count(), args[t + 1]);
 }

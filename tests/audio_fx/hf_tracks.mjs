@@ -33,6 +33,14 @@ if (spec.streaming) {
 fs.rmSync = () => {};
 syncBuiltinESMExports();
 const { processCompositionAudio } = await import(bundle);
+// As `parseAudioElements` reads an element: its `rate` lane (`readElementRateSpec`) is its
+// playback rate.
+const { resolveRateSpec } = await import(path.join(path.dirname(bundle), "chunk-6M3IPJS6.js"));
+for (const element of spec.elements) {
+  if (element.automation && element.playbackRate === undefined) {
+    element.playbackRate = resolveRateSpec(element.automation, 1);
+  }
+}
 const config = spec.master ? { masterFxChain: spec.master } : {};
 const result = await processCompositionAudio(
   spec.elements,

@@ -22,7 +22,7 @@ pub fn mix_gain(volume: f64) -> f32 {
 
 /// JavaScript's `Number(x.toFixed(6))` for a gain (0 ≤ x ≤ [`MAX_GAIN`]): the nearest multiple
 /// of 1e-6 to the exact value of `x`, the larger one on a tie, as the double its text parses to.
-fn to_fixed6(x: f64) -> f64 {
+pub(crate) fn to_fixed6(x: f64) -> f64 {
     // 60 places hold every digit that can decide the rounding of a double in this range.
     let exact = format!("{x:.60}");
     let (int, frac) = exact.split_once('.').unwrap_or((&exact, ""));
@@ -93,7 +93,7 @@ impl Automation {
             let target = target.ok_or_else(|| format!("lane {i} has an unreadable target"))?;
             let points = lane.get("points").and_then(Value::as_array);
             let points = points.ok_or_else(|| format!("lane {i} is missing a `points` array"))?;
-            let points = normalize(points, target == "volume");
+            let points = normalize(points, target);
             if !points.is_empty() {
                 out.push(Lane { target: target.to_string(), points });
             }
@@ -134,8 +134,13 @@ impl Automation {
 
 /// HyperFrames' `normalizePoints`: readable points, times ≥ 0, volume clamped, sorted, a later
 /// point replacing an earlier one at the same time, at most [`MAX_POINTS`].
-fn normalize(points: &[Value], volume: bool) -> Vec<Point> {
-    let mut clean: Vec<Point> = points.iter().filter_map(|p| point(p, volume)).collect();
+fn normalize(points: &[Value], target: &str) -> Vec<Point> {
+    let range = match target {
+        "volume" => Some((0.0, MAX_GAIN)),
+        "rate" => Some((super::rate::MIN_RATE, super::rate::MAX_RATE)),
+        _ => None,
+    };
+    let mut clean: Vec<Point> = points.iter().filter_map(|p| point(p, range)).collect();
     clean.sort_by(|a, b| a.t.total_cmp(&b.t));
     let mut out: Vec<Point> = Vec::new();
     for p in clean {
@@ -148,20 +153,26 @@ fn normalize(points: &[Value], volume: bool) -> Vec<Point> {
     out
 }
 
-fn point(p: &Value, volume: bool) -> Option<Point> {
+fn point(p: &Value, range: Option<(f64, f64)>) -> Option<Point> {
     let (t, v) = (number(p.get("t"))?, number(p.get("v"))?);
     let curve = number(p.get("curve")).map_or(0.0, |c| c.clamp(-1.0, 1.0));
     let via = match (number(p.get("viaX")), number(p.get("viaY"))) {
         (Some(x), Some(y)) => Some((x.clamp(1e-3, 0.999), y.clamp(1e-3, 0.999))).filter(|(x, y)| (x - y).abs() >= 1e-6),
         _ => None,
     };
-    let v = if volume { v.clamp(0.0, MAX_GAIN) } else { v };
+    let v = range.map_or(v, |(min, max)| v.clamp(min, max));
     Some(Point { t: t.max(0.0), v, curve, via })
 }
 
 /// HyperFrames' `sampleAutomationLane` on a linear lane: hold outside the points, shaped
 /// progress between them.
 fn sample(lane: &Lane, t: f64) -> f64 {
+    sample_lane(lane, t, false)
+}
+
+/// HyperFrames' `sampleAutomationLane`: hold outside the points, shaped progress between them,
+/// interpolated in log space when `log` (and both ends are above 0).
+pub(crate) fn sample_lane(lane: &Lane, t: f64, log: bool) -> f64 {
     let pts = &lane.points;
     let (Some(first), Some(last)) = (pts.first(), pts.last()) else { return 0.0 };
     if t <= first.t {
@@ -176,7 +187,12 @@ fn sample(lane: &Lane, t: f64) -> f64 {
     if span <= 0.0 {
         return b.v;
     }
-    a.v + (b.v - a.v) * shape((t - a.t) / span, &a)
+    let x = shape((t - a.t) / span, &a);
+    if log && a.v > 0.0 && b.v > 0.0 {
+        (a.v.ln() + (b.v.ln() - a.v.ln()) * x).exp()
+    } else {
+        a.v + (b.v - a.v) * x
+    }
 }
 
 fn shape(x: f64, a: &Point) -> f64 {

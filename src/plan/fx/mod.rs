@@ -12,6 +12,7 @@
 //! ([`Automation::volume_envelope`]).
 
 pub mod automation;
+pub mod rate;
 
 use serde_json::Value;
 
