@@ -32,6 +32,11 @@ pub(crate) fn to_fixed6(x: f64) -> f64 {
     format!("{}.{:06}", n / 1_000_000, n % 1_000_000).parse().unwrap_or(x)
 }
 
+/// The slowest playback a `rate` point may ask for (`MIN_PLAYBACK_RATE`).
+pub const MIN_RATE: f64 = 0.1;
+/// The fastest playback a `rate` point may ask for (`MAX_PLAYBACK_RATE`).
+pub const MAX_RATE: f64 = 10.0;
+
 /// At most this many points per lane are kept.
 const MAX_POINTS: usize = 512;
 
@@ -137,7 +142,7 @@ impl Automation {
 fn normalize(points: &[Value], target: &str) -> Vec<Point> {
     let range = match target {
         "volume" => Some((0.0, MAX_GAIN)),
-        "rate" => Some((super::rate::MIN_RATE, super::rate::MAX_RATE)),
+        "rate" => Some((MIN_RATE, MAX_RATE)),
         _ => None,
     };
     let mut clean: Vec<Point> = points.iter().filter_map(|p| point(p, range)).collect();
