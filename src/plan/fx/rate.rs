@@ -20,8 +20,8 @@
 //! - **Effects.** The effects runtime ignores a `rate` lane; volume and effect lanes stay on the
 //!   clip's clock (timeline seconds), so they are not stretched. The chain's tail is unchanged.
 
-pub use super::automation::{MAX_RATE, MIN_RATE};
 use super::automation::{sample_lane, to_fixed6, Lane};
+pub use super::automation::{MAX_RATE, MIN_RATE};
 /// Table cells per segment between two points (`CELLS_PER_SEGMENT`).
 const CELLS_PER_SEGMENT: u32 = 48;
 /// A ramp is played in slices of this many timeline seconds (`RAMP_SLICE_SECONDS`)...
