@@ -12,7 +12,7 @@ use std::sync::Arc;
 use framefan::plan::config::PlanConfig;
 use framefan::plan::fetch::FetchOptions;
 use framefan::plan::fx::{Automation, FxChain};
-use framefan::plan::media::{effect_tracks, master_bus, Track};
+use framefan::plan::media::{effect_tracks, effect_tracks_with, master_bus, master_bus_with, Streaming, Track};
 use framefan::plan::model::{AudioGroup, ClipFx, MediaClip, MediaKind};
 use framefan::plan::plan;
 use framefan::time::Rational;
@@ -237,10 +237,21 @@ fn wav_samples(path: &Path) -> Vec<f32> {
 /// Run HyperFrames' own audio pass over `elements` (its element records) in `dir`; its work
 /// folder is `dir/work`.
 fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&str>) {
+    hyperframes_tracks_streamed(dir, elements, master, None, None);
+}
+
+/// [`hyperframes_tracks`] with HyperFrames' streaming limits replaced by `streaming`.
+fn hyperframes_tracks_streamed(
+    dir: &Path,
+    elements: serde_json::Value,
+    master: Option<&str>,
+    streaming: Option<serde_json::Value>,
+    ffmpeg: Option<&Path>,
+) {
     let (reference, env) = (hf_reference(), hf_reference_env());
     let spec = serde_json::json!({
         "elements": elements, "baseDir": dir, "workDir": dir.join("work"), "output": dir.join("hf.m4a"), "duration": 4,
-        "master": master,
+        "master": master, "streaming": streaming,
     });
     std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
     let script = format!(
@@ -250,7 +261,12 @@ fn hyperframes_tracks(dir: &Path, elements: serde_json::Value, master: Option<&s
         reference.join("node_modules/hyperframes/dist/chunk-VKFYI7AQ.js").display(),
         dir.join("spec.json").display()
     );
-    let o = std::process::Command::new("bash").arg("-c").arg(&script).env("HOME", dir).output().unwrap();
+    let mut command = std::process::Command::new("bash");
+    command.arg("-c").arg(&script).env("HOME", dir);
+    if let Some(ffmpeg) = ffmpeg {
+        command.env("HYPERFRAMES_FFMPEG_PATH", ffmpeg);
+    }
+    let o = command.output().unwrap();
     assert!(o.status.success(), "HyperFrames' audio pass failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -366,4 +382,193 @@ fn a_rate_lane_is_a_warning_naming_the_clip() {
     let result = plan(proj.path(), &config(), &out.path().join("plan")).unwrap();
     let warned = result.warnings.iter().any(|w| w.contains("ramp") && w.contains("rate"));
     assert!(warned, "{:?}", result.warnings);
+}
+
+#[test]
+fn a_volume_above_twelve_db_is_clamped_as_hyperframes_clamps_it() {
+    // HyperFrames clamps every static `data-volume` (a plain clip's too, not only one with
+    // effects) to +12 dB (`clampAudioGain`, 10^(12/20)) and hands ffmpeg six decimals: 8 mixes
+    // at exactly 3.981072, and not at 3.981.
+    let clip = |volume: &str, fx: &str| {
+        format!("<audio id=\"loud\" src=\"assets/tone.wav\" data-duration=\"2\" data-volume=\"{volume}\"{fx}></audio>")
+    };
+    let gain = format!(" data-fx-chain=\"{}\"", attr(r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":0}}]}"#));
+    for fx in ["", gain.as_str()] {
+        let (loud, _) = soundtrack_of(project(&clip("8", fx)).path());
+        let (edge, _) = soundtrack_of(project(&clip("3.981072", fx)).path());
+        let (below, _) = soundtrack_of(project(&clip("3.981", fx)).path());
+        assert!(loud == edge, "data-volume 8 did not mix as 3.981072 (chain: {fx:?})");
+        assert!(loud != below, "data-volume 8 mixed as 3.981 (chain: {fx:?})");
+    }
+}
+
+#[test]
+fn long_inputs_are_rendered_in_segments_as_hyperframes_renders_them() {
+    // HyperFrames segments inputs over 512 MiB without automation (300 s pieces, a pre-roll of
+    // the chain's memory within 10..300 s, 1 s past each piece). Both sides get the same
+    // lowered limits here so that 4 s are cut: 1.5 s pieces, a pre-roll within 0.2..0.7 s (this
+    // chain remembers 0.96 s of delay and 1.7 s of compressor release: the seams are cut short,
+    // as HyperFrames cuts them), 0.3 s past each.
+    let hf = serde_json::json!({"aboveBytes": 100_000, "segmentSeconds": 1.5, "prerollSeconds": 0.2,
+        "maxPrerollSeconds": 0.7, "postrollSeconds": 0.3});
+    let ours = Streaming {
+        above_bytes: 100_000,
+        segment_frames: 72_000,
+        preroll_seconds: 0.2,
+        max_preroll_seconds: 0.7,
+        postroll_frames: 14_400,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let chain = r#"{"version":1,"nodes":[{"type":"chorus","id":"ch","params":{"speed":3,"depth":4}},{"type":"delay","id":"d","params":{"time":120,"feedback":0.4,"mix":0.3}},{"type":"compressor","id":"c","params":{"threshold":-30}}]}"#;
+    let bus_chain = r#"{"version":1,"nodes":[{"type":"phaser","id":"ph","params":{"speed":1.7}},{"type":"reverb","id":"rv","params":{"size":0.2}}]}"#;
+    let master = r#"{"version":1,"nodes":[{"type":"lowshelf","id":"m1","params":{"gain":3}},{"type":"limiter","id":"m2","params":{"limit":-12}}]}"#;
+    let element = |id: &str, start: f64, end: f64| serde_json::json!({"id": id, "src": "tone.wav", "start": start, "end": end, "mediaStart": 0, "volume": 1, "type": "audio"});
+    let mut tone = element("tone", 0.0, 4.0);
+    tone["fxChain"] = chain.into();
+    let mut members = [element("a1", 0.0, 2.5), element("a2", 2.0, 4.0)];
+    for m in &mut members {
+        m["groupId"] = "bus".into();
+        m["groupFxChain"] = bus_chain.into();
+        m["groupVolume"] = 1.into();
+    }
+    hyperframes_tracks_streamed(
+        dir.path(),
+        serde_json::json!([tone, members[0], members[1]]),
+        Some(master),
+        Some(hf),
+        None,
+    );
+
+    let mut tone = tone_clip(dir.path(), "tone", "0", "4");
+    tone.fx.chain = Some(FxChain::parse(chain).unwrap());
+    let fx = ClipFx { chain: Some(FxChain::parse(bus_chain).unwrap()), automation: None };
+    let bus = Arc::new(AudioGroup { id: "bus".into(), volume: 1.0, fx });
+    let mut a1 = tone_clip(dir.path(), "a1", "0", "2.5");
+    let mut a2 = tone_clip(dir.path(), "a2", "2", "2");
+    a1.group = Some(Arc::clone(&bus));
+    a2.group = Some(bus);
+    let clips = [tone, a1, a2];
+    let tracks = effect_tracks_with(&clips, 4 * RATE as u64, ours).unwrap();
+    let sum = wav_samples(&dir.path().join("work/master-sum.wav"));
+    let (left, right) = (sum.iter().step_by(2).copied().collect(), sum.iter().skip(1).step_by(2).copied().collect());
+    let pcm =
+        master_bus_with(framefan::av::audio::Pcm { left, right }, &FxChain::parse(master).unwrap(), ours).unwrap();
+    let master = Track { id: "master".into(), at: 0, pcm, gain: 1.0 };
+    let files = [(&tracks[0], "tone-fx.wav"), (&tracks[1], "group-bus-0-fx.wav"), (&master, "master-fx.wav")];
+    for (track, file) in files {
+        let theirs = wav_samples(&dir.path().join("work").join(file));
+        let (same, n, worst) = compare(track, &theirs);
+        println!(
+            "{} (segmented): {same} of {n} samples identical to HyperFrames' {file}, largest difference {worst} LSB",
+            track.id
+        );
+        assert!(n >= 2 * 4 * RATE && worst <= 2.0, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
+        if track.id == "tone" {
+            // A clip's track keeps its tail (the last segment's); a bus is cut at the end.
+            assert_eq!(track.pcm.len() * 2, theirs.len(), "{}: not as long as HyperFrames' {file}", track.id);
+        }
+    }
+    // Rendered whole (HyperFrames' limits: 4 s is far below 512 MiB), the seams are gone: the
+    // comparison above is one of segments.
+    let whole = effect_tracks(&clips, 4 * RATE as u64).unwrap();
+    let (same, n, worst) = compare(&whole[0], &wav_samples(&dir.path().join("work/tone-fx.wav")));
+    println!(
+        "tone (whole): {same} of {n} samples identical to HyperFrames' segmented file, largest difference {worst} LSB"
+    );
+    assert!(worst > 2.0, "the whole render matches the segmented one: no seam was tested");
+}
+
+/// A measurement, not a check: two clips whose sum peaks at 1.5 for 1..3 s, mixed by
+/// HyperFrames (no limiter: its AAC encoder's own clip avoidance scales what exceeds full scale,
+/// window by window) and by framefan (its peak limiter, then the same encoder). Prints the
+/// levels and peaks side by side.
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn measure_sums_over_full_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 4);
+    let element = |id: &str, start: f64, end: f64| serde_json::json!({"id": id, "src": "tone.wav", "start": start, "end": end, "mediaStart": 0, "volume": 3, "type": "audio"});
+    hyperframes_tracks(dir.path(), serde_json::json!([element("a", 0.0, 4.0), element("b", 1.0, 3.0)]), None);
+    let theirs = decode_audio(&dir.path().join("hf.m4a")).left;
+    let body = "<audio id=\"a\" src=\"assets/tone.wav\" data-start=\"0\" data-duration=\"4\" data-volume=\"3\"></audio>\
+                <audio id=\"b\" src=\"assets/tone.wav\" data-start=\"1\" data-duration=\"2\" data-volume=\"3\"></audio>";
+    let ours = soundtrack(project(body).path());
+    let peak = |x: &[f32], a: f64, b: f64| {
+        x[(a * 48000.0) as usize..(b * 48000.0) as usize].iter().fold(0f32, |m, v| m.max(v.abs()))
+    };
+    for t in [0.5, 1.05, 1.2, 1.5, 2.0, 2.9, 3.05, 3.2, 3.5] {
+        println!(
+            "{t}: 200 Hz ours {:.2} dB, HyperFrames {:.2} dB",
+            tone_db(&ours, t, 200.0),
+            tone_db(&theirs, t, 200.0)
+        );
+    }
+    for (a, b) in [(0.1, 0.9), (1.1, 2.9), (3.1, 3.9)] {
+        println!("peak {a}-{b}: ours {:.4}, HyperFrames {:.4}", peak(&ours, a, b), peak(&theirs, a, b));
+    }
+}
+
+/// A `rate` lane's clock and the filter graph HyperFrames plays the clip through, against
+/// HyperFrames' own: `sourceTimeAt` / `timeAtSourceTime` (run by the reference's node) and the
+/// `-filter_complex` its audio pass hands ffmpeg (read off a wrapper that logs ffmpeg's
+/// arguments). framefan does not render the ramp yet (ffmpeg's `atempo` is not in its libav);
+/// this pins the arithmetic the rendering will use.
+#[test]
+fn a_rate_lane_maps_time_and_slices_as_hyperframes_does() {
+    use framefan::plan::fx::rate::{ramp_graph, RateMap};
+    let lanes = r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0.2,"v":0.8},{"t":0.7,"v":1.6,"curve":0.3},{"t":1.5,"v":0.5,"viaX":0.3,"viaY":0.7},{"t":2.2,"v":30}]}]}"#;
+    let lane = Automation::parse(lanes).unwrap().lane("rate").unwrap().clone();
+    let map = RateMap::new(&lane).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, env) = (hf_reference(), hf_reference_env());
+    let core = reference.join("node_modules/hyperframes/dist/chunk-6M3IPJS6.js");
+    let probe: Vec<f64> = (0..=60).map(|i| f64::from(i) * 0.05 - 0.1).collect();
+    let script = format!(
+        "const m = await import({core:?}); const lane = m.resolveRateSpec({lanes:?}, 1); const at = {probe:?}; \
+         console.log(JSON.stringify({{src: at.map(t => m.sourceTimeAt(lane, t)), time: at.map(s => m.timeAtSourceTime(lane, s))}}));",
+        core = core.display().to_string()
+    );
+    std::fs::write(dir.path().join("clock.mjs"), script).unwrap();
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{}' && node '{}'", env.display(), dir.path().join("clock.mjs").display()))
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut worst = 0f64;
+    for (i, t) in probe.iter().enumerate() {
+        worst = worst.max((map.source_time_at(*t) - theirs["src"][i].as_f64().unwrap()).abs());
+        worst = worst.max((map.time_at_source_time(*t) - theirs["time"][i].as_f64().unwrap()).abs());
+    }
+    println!("rate clock: largest difference from HyperFrames' {worst:e} s over {} probes", probe.len() * 2);
+    assert!(worst < 1e-12, "{worst}");
+
+    // The graph HyperFrames' audio pass builds for a 3 s clip on a mono source.
+    write_tone(&dir.path().join("tone.wav"), 8);
+    let log = dir.path().join("ffmpeg-args");
+    let real = if Path::new("/usr/bin/ffmpeg").exists() { "/usr/bin/ffmpeg" } else { "ffmpeg" };
+    let wrapper = dir.path().join("ffmpeg.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> '{}'\nexec {real} \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&wrapper).status().unwrap();
+    let element = serde_json::json!({"id": "ramp", "src": "tone.wav", "start": 0, "end": 3, "mediaStart": 0.5, "volume": 1,
+        "type": "audio", "automation": lanes});
+    hyperframes_tracks_streamed(dir.path(), serde_json::json!([element]), None, None, Some(&wrapper));
+    let args = std::fs::read_to_string(&log).unwrap();
+    let args: Vec<&str> = args.split('\0').collect();
+    let at = args.iter().position(|a| *a == "-filter_complex").expect("no -filter_complex");
+    let graph = ramp_graph(&map, 3.0, None, Some("pan=stereo|FL=FL+FC|FR=FR+FC"));
+    assert_eq!(graph, args[at + 1], "the ramp's filter graph");
+    let t = args.iter().position(|a| *a == "-t").unwrap();
+    assert_eq!(args[t + 1], format!("{}", map.source_time_at(3.0)), "the source seconds read");
+    println!("{} slices, source {} s for 3 s", graph.matches("atrim=start").count(), args[t + 1]);
 }

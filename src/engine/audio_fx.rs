@@ -70,11 +70,23 @@ impl FxBrowser {
     /// lanes' clock starts at the first sample). Returns the runtime's planes: the input's
     /// length plus the chain's tail.
     pub fn render(&mut self, planes: &[&[f32]], chain: &str, automation: Option<&str>) -> Result<Vec<Vec<f32>>> {
+        self.render_at(planes, chain, automation, 0.0)
+    }
+
+    /// [`FxBrowser::render`] of planes that start `elapsed` seconds into their track (a segment
+    /// of a long one): the runtime starts its oscillators (chorus, phaser) at that phase.
+    pub fn render_at(
+        &mut self,
+        planes: &[&[f32]],
+        chain: &str,
+        automation: Option<&str>,
+        elapsed: f64,
+    ) -> Result<Vec<Vec<f32>>> {
         let session = self.session.as_ref().ok_or_else(|| failed("browser", "closed"))?;
         let (url, script) = (self.host_url.clone(), self.runtime);
         let job = async {
             let page = session.open_tab(&url).await?;
-            let out = render_in(&page, script, planes, chain, automation).await;
+            let out = render_in(&page, script, planes, chain, automation, elapsed).await;
             let _closed = page.close().await;
             out
         };
@@ -106,6 +118,7 @@ async fn render_in(
     planes: &[&[f32]],
     chain: &str,
     automation: Option<&str>,
+    elapsed: f64,
 ) -> Result<Vec<Vec<f32>>> {
     let inject = format!(
         "(() => {{ const s = document.createElement('script'); s.text = {}; document.head.appendChild(s); \
@@ -126,7 +139,7 @@ async fn render_in(
             eval(page, &push).await?;
         }
     }
-    let lengths = eval(page, &render_call(chain, automation)).await?;
+    let lengths = eval(page, &render_call(chain, automation, elapsed)).await?;
     let lengths: Vec<usize> = serde_json::from_value(lengths).map_err(|e| failed("the runtime's answer", e))?;
     let mut out = Vec::with_capacity(lengths.len());
     for (p, len) in lengths.into_iter().enumerate() {
@@ -137,16 +150,18 @@ async fn render_in(
 
 /// HyperFrames' `renderPlanesInPage`: the chunks joined into planes, rendered, kept in
 /// `__HF_FX_IO.out`; answers each plane's length.
-fn render_call(chain: &str, automation: Option<&str>) -> String {
+fn render_call(chain: &str, automation: Option<&str>, elapsed: f64) -> String {
     format!(
         "(async () => {{ const io = window.__HF_FX_IO; \
          if (!window.__HF_AUDIO_FX || !io) throw new Error('audio FX runtime failed to load'); \
          const planes = io.in.map(chunks => {{ const b = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0)); \
          let at = 0; for (const c of chunks) {{ b.set(c, at); at += c.length; }} return new Float32Array(b.buffer); }}); \
-         io.in = []; io.out = await window.__HF_AUDIO_FX.render(planes, 48000, {}, {}, 0); \
+         io.in = []; io.out = await window.__HF_AUDIO_FX.render(planes, 48000, {}, {}, {}); \
          return io.out.map(p => p.length); }})()",
         json(chain),
-        automation.map_or("undefined".to_string(), json)
+        automation.map_or("undefined".to_string(), json),
+        // Rust's shortest round-trip text: JavaScript reads back the same double.
+        if elapsed.is_finite() { elapsed } else { 0.0 }
     )
 }
 

@@ -5,8 +5,37 @@
 
 use serde_json::Value;
 
-/// The highest gain a volume point may ask for (HyperFrames' `MAX_AUDIO_GAIN`, +12 dB).
-pub const MAX_GAIN: f64 = 3.981;
+/// The highest gain HyperFrames lets anything ask for (`MAX_AUDIO_GAIN` = `10 ** (12 / 20)`,
+/// +12 dB, the double JavaScript computes): volume points, envelope keys and (as
+/// [`mix_gain`] formats it) every static `data-volume` in the mix.
+pub const MAX_GAIN: f64 = 3.981_071_705_534_972_2;
+
+/// The gain a static `data-volume` (of a clip, a group member or a group) is mixed at, as
+/// HyperFrames' `buildVolumeExpression` hands it to ffmpeg's `volume` filter:
+/// `clampAudioGain` (0..[`MAX_GAIN`], not finite → 1), then `formatFilterNumber` (JavaScript's
+/// `toFixed(6)`), read back as the filter's float. So 5 and 20 both mix at 3.981072, for every
+/// clip, with effects or without.
+pub fn mix_gain(volume: f64) -> f32 {
+    let v = if volume.is_finite() { volume.clamp(0.0, MAX_GAIN) } else { 1.0 };
+    to_fixed6(v) as f32
+}
+
+/// JavaScript's `Number(x.toFixed(6))` for a gain (0 ≤ x ≤ [`MAX_GAIN`]): the nearest multiple
+/// of 1e-6 to the exact value of `x`, the larger one on a tie, as the double its text parses to.
+pub(crate) fn to_fixed6(x: f64) -> f64 {
+    // 60 places hold every digit that can decide the rounding of a double in this range.
+    let exact = format!("{x:.60}");
+    let (int, frac) = exact.split_once('.').unwrap_or((&exact, ""));
+    let (Ok(int), Ok(micro)) = (int.parse::<u64>(), frac.get(..6).unwrap_or("0").parse::<u64>()) else { return x };
+    let up = frac.as_bytes().get(6).is_some_and(|d| *d >= b'5');
+    let n = int * 1_000_000 + micro + u64::from(up);
+    format!("{}.{:06}", n / 1_000_000, n % 1_000_000).parse().unwrap_or(x)
+}
+
+/// The slowest playback a `rate` point may ask for (`MIN_PLAYBACK_RATE`).
+pub const MIN_RATE: f64 = 0.1;
+/// The fastest playback a `rate` point may ask for (`MAX_PLAYBACK_RATE`).
+pub const MAX_RATE: f64 = 10.0;
 
 /// At most this many points per lane are kept.
 const MAX_POINTS: usize = 512;
@@ -69,7 +98,7 @@ impl Automation {
             let target = target.ok_or_else(|| format!("lane {i} has an unreadable target"))?;
             let points = lane.get("points").and_then(Value::as_array);
             let points = points.ok_or_else(|| format!("lane {i} is missing a `points` array"))?;
-            let points = normalize(points, target == "volume");
+            let points = normalize(points, target);
             if !points.is_empty() {
                 out.push(Lane { target: target.to_string(), points });
             }
@@ -110,8 +139,13 @@ impl Automation {
 
 /// HyperFrames' `normalizePoints`: readable points, times ≥ 0, volume clamped, sorted, a later
 /// point replacing an earlier one at the same time, at most [`MAX_POINTS`].
-fn normalize(points: &[Value], volume: bool) -> Vec<Point> {
-    let mut clean: Vec<Point> = points.iter().filter_map(|p| point(p, volume)).collect();
+fn normalize(points: &[Value], target: &str) -> Vec<Point> {
+    let range = match target {
+        "volume" => Some((0.0, MAX_GAIN)),
+        "rate" => Some((MIN_RATE, MAX_RATE)),
+        _ => None,
+    };
+    let mut clean: Vec<Point> = points.iter().filter_map(|p| point(p, range)).collect();
     clean.sort_by(|a, b| a.t.total_cmp(&b.t));
     let mut out: Vec<Point> = Vec::new();
     for p in clean {
@@ -124,20 +158,26 @@ fn normalize(points: &[Value], volume: bool) -> Vec<Point> {
     out
 }
 
-fn point(p: &Value, volume: bool) -> Option<Point> {
+fn point(p: &Value, range: Option<(f64, f64)>) -> Option<Point> {
     let (t, v) = (number(p.get("t"))?, number(p.get("v"))?);
     let curve = number(p.get("curve")).map_or(0.0, |c| c.clamp(-1.0, 1.0));
     let via = match (number(p.get("viaX")), number(p.get("viaY"))) {
         (Some(x), Some(y)) => Some((x.clamp(1e-3, 0.999), y.clamp(1e-3, 0.999))).filter(|(x, y)| (x - y).abs() >= 1e-6),
         _ => None,
     };
-    let v = if volume { v.clamp(0.0, MAX_GAIN) } else { v };
+    let v = range.map_or(v, |(min, max)| v.clamp(min, max));
     Some(Point { t: t.max(0.0), v, curve, via })
 }
 
 /// HyperFrames' `sampleAutomationLane` on a linear lane: hold outside the points, shaped
 /// progress between them.
 fn sample(lane: &Lane, t: f64) -> f64 {
+    sample_lane(lane, t, false)
+}
+
+/// HyperFrames' `sampleAutomationLane`: hold outside the points, shaped progress between them,
+/// interpolated in log space when `log` (and both ends are above 0).
+pub(crate) fn sample_lane(lane: &Lane, t: f64, log: bool) -> f64 {
     let pts = &lane.points;
     let (Some(first), Some(last)) = (pts.first(), pts.last()) else { return 0.0 };
     if t <= first.t {
@@ -152,7 +192,12 @@ fn sample(lane: &Lane, t: f64) -> f64 {
     if span <= 0.0 {
         return b.v;
     }
-    a.v + (b.v - a.v) * shape((t - a.t) / span, &a)
+    let x = shape((t - a.t) / span, &a);
+    if log && a.v > 0.0 && b.v > 0.0 {
+        (a.v.ln() + (b.v.ln() - a.v.ln()) * x).exp()
+    } else {
+        a.v + (b.v - a.v) * x
+    }
 }
 
 fn shape(x: f64, a: &Point) -> f64 {
@@ -277,6 +322,20 @@ mod tests {
         let env = a.volume_envelope(1.0).unwrap();
         // x^(2^(2·0.5)) = x², sampled 30 times a second.
         assert!((env.gain_at(0.5) - 0.25).abs() < 0.01);
+    }
+
+    #[test]
+    fn static_volumes_mix_as_hyperframes_formats_them() {
+        assert_eq!(MAX_GAIN, 10f64.powf(12.0 / 20.0));
+        assert_eq!(mix_gain(5.0), 3.981_072_f32);
+        assert_eq!(mix_gain(20.0), 3.981_072_f32);
+        assert_eq!(mix_gain(3.981), 3.981_f32);
+        assert_eq!(mix_gain(0.123_456_7), 0.123_457_f32);
+        assert_eq!(mix_gain(-1.0), 0.0);
+        assert_eq!(mix_gain(f64::NAN), 1.0);
+        // (0.0078125).toFixed(6) is "0.007813": an exact tie rounds up.
+        assert_eq!(mix_gain(0.007_812_5), 0.007_813_f32);
+        assert_eq!(mix_gain(1.0), 1.0);
     }
 
     #[test]

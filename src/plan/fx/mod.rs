@@ -12,11 +12,12 @@
 //! ([`Automation::volume_envelope`]).
 
 pub mod automation;
+pub mod rate;
 
 use serde_json::Value;
 
 pub(crate) use automation::number;
-pub use automation::{Automation, Envelope};
+pub use automation::{mix_gain, Automation, Envelope};
 
 /// Every effect type HyperFrames 0.8.170 defines.
 pub const EFFECT_TYPES: [&str; 17] = [
@@ -96,6 +97,24 @@ impl FxChain {
         let total: f64 = self.nodes.iter().filter(|n| n.enabled).map(|n| node_tail(n, automation)).sum();
         total.min(MAX_TAIL_SECONDS)
     }
+
+    /// How long the chain remembers its input (HyperFrames' `chainWarmupSeconds`), the pre-roll
+    /// a segment of a long input is rendered from: for each enabled node at its written
+    /// parameters, a reverb's room (wet > 0), a delay's repeats to −60 dB (mix > 0) and the
+    /// release of a compressor, limiter, true-peak limiter or gate to −60 dB (`ln 1000 ·
+    /// release`), summed in node order.
+    pub fn warmup_seconds(&self) -> f64 {
+        let decay = 1000f64.ln();
+        self.nodes.iter().filter(|n| n.enabled).fold(0.0, |sum, n| {
+            let k = |key| knob(n, key, None);
+            sum + match n.kind.as_str() {
+                "reverb" if k("wet") > 0.0 => 0.6 + k("size").clamp(0.0, 1.0) * 2.6,
+                "delay" if k("mix") > 0.0 => delay_tail(k("time"), k("feedback")),
+                "compressor" | "limiter" | "truepeak" | "gate" => decay * k("release") / 1000.0,
+                _ => 0.0,
+            }
+        })
+    }
 }
 
 fn node(i: usize, n: &Value) -> Result<FxNode, String> {
@@ -123,6 +142,10 @@ fn param_range(kind: &str, key: &str) -> Option<(f64, f64, f64)> {
         ("chorus", "delay") => (1.0, 100.0, 7.0),
         ("chorus", "mix") => (0.0, 1.0, 0.5),
         ("pitchshift", "mix") => (0.0, 1.0, 1.0),
+        ("compressor", "release") => (0.01, 9000.0, 250.0),
+        ("limiter", "release") => (1.0, 8000.0, 50.0),
+        ("truepeak", "release") => (10.0, 2000.0, 80.0),
+        ("gate", "release") => (0.01, 9000.0, 100.0),
         _ => return None,
     })
 }
@@ -192,5 +215,13 @@ mod tests {
         let long = FxChain::parse(r#"{"version":1,"nodes":[{"type":"delay","params":{"time":2000,"feedback":0.9}}]}"#)
             .unwrap();
         assert_eq!(long.tail_seconds(None), 5.0);
+    }
+
+    #[test]
+    fn warmup_follows_hyperframes() {
+        let chain = FxChain::parse(r#"{"version":1,"nodes":[{"type":"reverb","params":{"size":0.5}},{"type":"compressor"},{"type":"gate","params":{"release":"20000"}},{"type":"limiter","enabled":false},{"type":"chorus"}]}"#).unwrap();
+        // 0.6 + 1.3, then ln 1000 · 0.25 s (default release), then ln 1000 · 9 s (clamped).
+        let want = 0.6 + 0.5 * 2.6 + 1000f64.ln() * 250.0 / 1000.0 + 1000f64.ln() * 9000.0 / 1000.0;
+        assert!((chain.warmup_seconds() - want).abs() < 1e-12);
     }
 }

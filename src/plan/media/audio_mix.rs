@@ -5,7 +5,8 @@
 //! duration, until its source ends — or the composition ends, if it loops), clamped to
 //! `[0, samples)`. Its first sample is source sample `round(media_start·48000)`. A looped clip
 //! restarts at source sample 0 when the source runs out, as an HTML `loop` does; the first pass
-//! alone starts at `media_start`. Each clip is scaled by its `volume` and the clips are summed in
+//! alone starts at `media_start`. Each clip is scaled by its `volume` (clamped to +12 dB and
+//! rounded to six decimals, as HyperFrames hands it to ffmpeg: `fx::mix_gain`) and the clips are summed in
 //! order of start (then of position in the list), so the float sums are the same on every run.
 //!
 //! Limiter: the sum passes a look-ahead-free peak limiter with a stereo-linked gain. While

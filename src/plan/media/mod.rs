@@ -28,7 +28,7 @@ pub use clip::seconds_to_samples;
 pub use video_frames::extract_video;
 #[cfg(feature = "internals")]
 pub use {
-    audio_fx::{effect_tracks, master_bus, Track},
+    audio_fx::{effect_tracks, effect_tracks_with, master_bus, master_bus_with, Streaming, Track},
     audio_mix::{mix_audio, LIMITER_CEILING, MIX_BLOCK},
     clip::SAMPLE_RATE,
     video_frames::Extraction,

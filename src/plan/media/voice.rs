@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::clip::{seconds_to_samples, slot_end};
 use crate::av::audio::{AudioReader, Pcm};
 use crate::error::{AvError, Code, Error, Result};
+use crate::plan::fx::mix_gain;
 use crate::plan::model::MediaClip;
 
 /// A track held in memory: `pcm` sounds from timeline sample `at`, scaled by `gain`.
@@ -94,7 +95,7 @@ impl Voice {
             src: clip.src.clone(),
             src_rel: clip.src_rel.clone(),
             order,
-            gain: clip.volume,
+            gain: mix_gain(f64::from(clip.volume)),
             looped: clip.looped,
             at,
             end,
