@@ -97,6 +97,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         page_size: None,
         unregistered_timelines: Vec::new(),
         gif_loop: (p.format == OutputFormat::Gif).then_some(0),
+        page_side_compositing: false,
     }
 }
 

@@ -32,6 +32,9 @@ pub enum Call {
     /// `__framefan.seek(frame)`: the runtime (or the page's own `window.__hf`), the virtual
     /// clock and video frames at absolute frame `frame`; rejects with the page's error.
     Seek(i64),
+    /// `__framefan.composite()`: the shader transition frame the last seek staged drawn over the
+    /// page (after the browser painted the staged scenes); whether one was.
+    Composite,
     /// `__framefan.transparent()`: the page's own background removed (outputs with alpha).
     Transparent,
     /// `__framefan.damage()`: a repaint that changes no pixel, so the next frame has damage.
@@ -55,6 +58,7 @@ impl Call {
                 format!("window.__framefan.ready({}, {})", timeout.as_millis(), grace.as_millis())
             }
             Call::Seek(frame) => format!("window.__framefan.seek({frame})"),
+            Call::Composite => "window.__framefan.composite()".to_string(),
             Call::Transparent => "window.__framefan.transparent()".to_string(),
             Call::Damage => "window.__framefan.damage()".to_string(),
             Call::WebglRenderer => WEBGL_RENDERER.to_string(),
