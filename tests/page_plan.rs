@@ -180,5 +180,6 @@ pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat)
         ready_timeout: std::time::Duration::from_secs(20),
         timeline_grace: std::time::Duration::from_secs(2),
         policy: framefan::engine::policy::Policy::Capture,
+        page_side_compositing: false,
     }
 }

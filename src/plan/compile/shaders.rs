@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn only_inline_scripts_count() {
-        let page = |body: &str| kuchikiki::parse_html().one(format!("<html><body>{body}</body></html>"));
+        let page = |body: &str| kuchikiki::parse_html().one(format!("<html><body>{body}</body></html>")).document_node;
         assert!(uses_shader_transitions(&page("<script>HyperShader.init({})</script>")));
         assert!(uses_shader_transitions(&page("<script type=\"text/hf-after-fonts\">HyperShader.init({})</script>")));
         assert!(!uses_shader_transitions(&page("<script src=\"a.js\">HyperShader.init({})</script>")));
