@@ -232,15 +232,16 @@ mod tests {
         assert_eq!(Call::Seek(-1).expression(), "window.__framefan.seek(-1)");
         assert_eq!(Call::Transparent.expression(), "window.__framefan.transparent()");
         assert_eq!(Call::Damage.expression(), "window.__framefan.damage()");
+        assert_eq!(Call::Composite.expression(), "window.__framefan.composite()");
         let p = Call::Seek(3).params();
         assert_eq!((p.await_promise, p.return_by_value), (Some(true), Some(true)));
         let source = include_str!("page.js");
-        for name in ["ready", "seek", "transparent", "damage"] {
+        for name in ["ready", "seek", "composite", "transparent", "damage"] {
             assert!(
                 source.contains(&format!("async function {name}(")) || source.contains(&format!("function {name}("))
             );
         }
-        assert!(source.contains("window.__framefan = { ready, seek, advance, duration, damage, transparent,"));
+        assert!(source.contains("window.__framefan = { ready, seek, composite, advance, duration, damage, transparent,"));
     }
 
     #[test]
