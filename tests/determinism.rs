@@ -185,7 +185,9 @@ fn shader_transitions_are_byte_identical_for_one_chunk_and_many() {
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity/shader-transitions");
     let cache = crate::util::hf_reference().join("node_modules");
     assert!(cache.join("@hyperframes/shader-transitions").is_dir(), "run .ci/install-deps: {}", cache.display());
-    for (format, ext, gop, sizes) in [("mp4", ".mp4", "15", [("90", 1), ("15", 6)]), ("gif", ".gif", "10", [("90", 1), ("10", 9)])] {
+    for (format, ext, gop, sizes) in
+        [("mp4", ".mp4", "15", [("90", 1), ("15", 6)]), ("gif", ".gif", "10", [("90", 1), ("10", 9)])]
+    {
         let mut digests = Vec::new();
         for (size, chunks) in sizes {
             let out = dir.path().join(format!("c{size}{ext}"));
@@ -214,7 +216,10 @@ fn shader_transitions_are_byte_identical_for_one_chunk_and_many() {
     framefan(&["plan".as_ref(), project.as_os_str(), plan.as_os_str(), "--package-cache".as_ref(), cache.as_os_str()]);
     let encoder: serde_json::Value =
         serde_json::from_slice(&std::fs::read(plan.join("meta/encoder.json")).unwrap()).unwrap();
-    assert_eq!((&encoder["pageSideCompositing"], &encoder["captureMode"]), (&serde_json::json!(true), &serde_json::json!("screenshot")));
+    assert_eq!(
+        (&encoder["pageSideCompositing"], &encoder["captureMode"]),
+        (&serde_json::json!(true), &serde_json::json!("screenshot"))
+    );
 }
 
 /// What a farm does: `plan`, every chunk by `render-chunk` on its own, `assemble`.

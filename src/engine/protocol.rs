@@ -241,7 +241,9 @@ mod tests {
                 source.contains(&format!("async function {name}(")) || source.contains(&format!("function {name}("))
             );
         }
-        assert!(source.contains("window.__framefan = { ready, seek, composite, advance, duration, damage, transparent,"));
+        assert!(
+            source.contains("window.__framefan = { ready, seek, composite, advance, duration, damage, transparent,")
+        );
     }
 
     #[test]
