@@ -174,6 +174,54 @@ fn gif_is_byte_identical_for_one_chunk_and_many() {
     same_bytes_for_any_chunking("gif", ".gif");
 }
 
+/// A page with shader transitions (the `shader-transitions` parity case: a glitch and an iris
+/// between three scenes) composites them in the page, captured by screenshot: its mp4 is the same
+/// bytes in one chunk and in six (chunks starting inside both transitions, two browsers each),
+/// and so is its gif in one chunk and in nine. GSAP and `@hyperframes/shader-transitions` come
+/// from the HyperFrames reference's `node_modules`, as in the parity suite.
+#[test]
+fn shader_transitions_are_byte_identical_for_one_chunk_and_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity/shader-transitions");
+    let cache = crate::util::hf_reference().join("node_modules");
+    assert!(cache.join("@hyperframes/shader-transitions").is_dir(), "run .ci/install-deps: {}", cache.display());
+    for (format, ext, gop, sizes) in
+        [("mp4", ".mp4", "15", [("90", 1), ("15", 6)]), ("gif", ".gif", "10", [("90", 1), ("10", 9)])]
+    {
+        let mut digests = Vec::new();
+        for (size, chunks) in sizes {
+            let out = dir.path().join(format!("c{size}{ext}"));
+            let extra: [&std::ffi::OsStr; 8] = [
+                "--gop-size".as_ref(),
+                gop.as_ref(),
+                "--chunk-size".as_ref(),
+                size.as_ref(),
+                "--workers".as_ref(),
+                "2".as_ref(),
+                "--package-cache".as_ref(),
+                cache.as_os_str(),
+            ];
+            let result = render_with(&project, &out, format, &extra);
+            assert_eq!(
+                (result["totalFrames"].as_u64(), result["chunkCount"].as_u64()),
+                (Some(90), Some(chunks)),
+                "{result}"
+            );
+            digests.push(sha256(&out));
+        }
+        assert_eq!(digests[0], digests[1], "{format}: shader transitions in {} chunks differ from one", sizes[1].1);
+    }
+    // The plan records the compositing and the screenshot capture.
+    let plan = dir.path().join("plan");
+    framefan(&["plan".as_ref(), project.as_os_str(), plan.as_os_str(), "--package-cache".as_ref(), cache.as_os_str()]);
+    let encoder: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(plan.join("meta/encoder.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&encoder["pageSideCompositing"], &encoder["captureMode"]),
+        (&serde_json::json!(true), &serde_json::json!("screenshot"))
+    );
+}
+
 /// What a farm does: `plan`, every chunk by `render-chunk` on its own, `assemble`.
 #[test]
 fn plan_render_chunk_and_assemble_by_hand_give_the_bytes_of_render() {

@@ -97,6 +97,7 @@ pub fn encoder_config(p: &PagePlan) -> EncoderConfig {
         page_size: None,
         unregistered_timelines: Vec::new(),
         gif_loop: (p.format == OutputFormat::Gif).then_some(0),
+        page_side_compositing: false,
     }
 }
 
@@ -179,5 +180,6 @@ pub fn capture_spec(scratch: &Path, width: u32, height: u32, format: ShotFormat)
         ready_timeout: std::time::Duration::from_secs(20),
         timeline_grace: std::time::Duration::from_secs(2),
         policy: framefan::engine::policy::Policy::Capture,
+        page_side_compositing: false,
     }
 }

@@ -22,11 +22,12 @@ if ! grep -qs "\"version\": \"$HF_REF_VERSION\"" "$HF_REF/node_modules/hyperfram
     "hyperframes@$HF_REF_VERSION" "gsap@$HF_REF_GSAP"
 fi
 # The animation libraries of the parity compositions, from the npm registry (both tools read them
-# from this node_modules: the reference through offline-cdn.mjs, framefan as its package cache).
-HF_REF_EXTRA=(animejs@4.5.0 lottie-web@5.12.2)
+# from this node_modules: the reference through offline-cdn.mjs, framefan as its package cache);
+# @hyperframes/shader-transitions is the shader-transitions case's HyperShader (its global build).
+HF_REF_EXTRA=(animejs@4.5.0 lottie-web@5.12.2 @hyperframes/shader-transitions@0.8.41)
 hf_ref_extra_missing=()
 for pin in "${HF_REF_EXTRA[@]}"; do
-  grep -qs "\"version\": \"${pin#*@}\"" "$HF_REF/node_modules/${pin%@*}/package.json" || hf_ref_extra_missing+=("$pin")
+  grep -qs "\"version\": \"${pin##*@}\"" "$HF_REF/node_modules/${pin%@*}/package.json" || hf_ref_extra_missing+=("$pin")
 done
 if [ ${#hf_ref_extra_missing[@]} -gt 0 ]; then
   "${as_user[@]}" npm install --prefix "$HF_REF" --no-audit --no-fund --silent --ignore-scripts "${hf_ref_extra_missing[@]}"

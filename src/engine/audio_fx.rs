@@ -61,6 +61,7 @@ impl FxBrowser {
             height: 64,
             scratch: this.scratch.clone(),
             server_port: 0,
+            draw_element: false,
         };
         this.session = Some(this.rt.block_on(Session::launch(&opts))?);
         Ok(this)

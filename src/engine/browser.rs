@@ -111,6 +111,10 @@ pub struct LaunchOptions {
     pub scratch: PathBuf,
     /// Which loopback port the page may reach; every other host is refused.
     pub server_port: u16,
+    /// Chromium's HTML-in-canvas (`drawElementImage`, the `CanvasDrawElement` feature), which
+    /// shader transitions composited in the page read their scenes with. HyperFrames launches
+    /// every browser with it; framefan only those that need it, so other pages keep their pixels.
+    pub draw_element: bool,
 }
 
 /// framefan's flags, without the leading `--` ([`command_line`] adds it).
@@ -193,7 +197,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// as they were, since every render so far was made with them.
 const BASE_SWITCHES: [&str; 25] = [
     "disable-background-networking",
-    "enable-features=NetworkService,NetworkServiceInProcess",
+    ENABLE_FEATURES,
     "disable-background-timer-throttling",
     "disable-backgrounding-occluded-windows",
     "disable-breakpad",
@@ -219,10 +223,20 @@ const BASE_SWITCHES: [&str; 25] = [
     "headless",
 ];
 
+/// The base switch that enables features.
+const ENABLE_FEATURES: &str = "enable-features=NetworkService,NetworkServiceInProcess";
+
+/// The feature behind `CanvasRenderingContext2D.drawElementImage` ([`LaunchOptions::draw_element`]).
+const DRAW_ELEMENT_FEATURE: &str = "CanvasDrawElement";
+
 /// The whole command line after the binary: the base switches, then framefan's flags, then the
 /// profile directory.
 fn command_line(opts: &LaunchOptions, profile: &Path) -> Vec<String> {
-    let base = BASE_SWITCHES.iter().map(|s| s.to_string());
+    // Chromium reads one `--enable-features` (the last): a feature joins the base switch's list.
+    let base = BASE_SWITCHES.iter().map(|s| match (*s, opts.draw_element) {
+        (ENABLE_FEATURES, true) => format!("{s},{DRAW_ELEMENT_FEATURE}"),
+        _ => s.to_string(),
+    });
     let ours = base.chain(flags(opts)).chain([format!("user-data-dir={}", profile.display())]);
     ours.map(|s| format!("--{s}")).collect()
 }

@@ -25,7 +25,7 @@ use chromiumoxide::cdp::browser_protocol::headless_experimental::{
     BeginFrameParams, ScreenshotParams, ScreenshotParamsFormat,
 };
 use chromiumoxide::cdp::browser_protocol::page::{
-    AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams,
+    AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams, Viewport,
 };
 
 use std::path::PathBuf;
@@ -97,6 +97,11 @@ pub struct PageSpec<'a> {
     /// Why the page is loaded: the plan-time probe or a render-chunk capture (what each
     /// decides: [`Policy`]).
     pub policy: Policy,
+    /// The page's shader transitions are composited in the page, as HyperFrames' page-side
+    /// compositing has them: the compositor switched on before the page's scripts, its browser
+    /// launched with `drawElementImage`, each pending transition frame drawn after the seek
+    /// ([`Capturer::frame`]). The capture mode is the binary's (HyperFrames takes screenshots then).
+    pub page_side_compositing: bool,
 }
 
 /// In render-chunk: how long a frame's seek or beginFrame may go unanswered before the page is
@@ -184,11 +189,16 @@ impl Capturer {
             height: page.height,
             scratch: page.scratch.clone(),
             server_port: server.port(),
+            draw_element: page.page_side_compositing,
         };
         let started = std::time::Instant::now();
         let session = Session::launch(&opts).await?;
         let launch_ms = started.elapsed().as_millis() as u64;
-        let layer = engine_script(&PageConfig::new(page.fps, page.variables, page.videos));
+        let config = PageConfig {
+            page_side_compositing: page.page_side_compositing,
+            ..PageConfig::new(page.fps, page.variables, page.videos)
+        };
+        let layer = engine_script(&config);
         let interval = 1000.0 * page.fps.den() as f64 / page.fps.num() as f64;
         let url = server.url("/index.html");
         let mut cap = Capturer {
@@ -543,7 +553,27 @@ impl Capturer {
         if let Some(ex) = &res.result.exception_details {
             return Err(Error::new(Code::PageScriptError, format!("frame {frame}: {}", exception_text(ex))));
         }
+        if res.result.result.value == Some(serde_json::Value::Bool(true)) {
+            self.composite(frame).await?;
+        }
         Ok(())
+    }
+
+    /// A shader transition frame the seek staged (its two scenes cloned into canvases), drawn as
+    /// HyperFrames' engine draws it: a 1×1 JPEG screenshot makes the browser paint the clones,
+    /// then the page reads them (`drawElementImage`) and draws the shader over the page.
+    async fn composite(&mut self, frame: i64) -> Result<()> {
+        let page = self.session.page.clone();
+        let clip = Viewport { x: 0.0, y: 0.0, width: 1.0, height: 1.0, scale: 1.0 };
+        let paint = CaptureScreenshotParams::builder().format(CaptureScreenshotFormat::Jpeg).quality(1).clip(clip);
+        let painted = self.watched(page.execute(paint.build())).await?;
+        painted.map_err(|e| Error::new(Code::CaptureFailed, format!("frame {frame}: painting the transition: {e}")))?;
+        let drawn = self.watched(page.execute(Call::Composite.params())).await?;
+        let drawn = drawn.map_err(|e| crashed(&format!("compositing frame {frame}"), e))?;
+        match &drawn.result.exception_details {
+            Some(ex) => Err(Error::new(Code::PageScriptError, format!("frame {frame}: {}", exception_text(ex)))),
+            None => Ok(()),
+        }
     }
 
     async fn begin_frame_shot(&mut self, frame: i64) -> Result<String> {

@@ -12,12 +12,18 @@
 //   - media: the browser never decodes audio or video; <video> shows the plan's pre-extracted
 //     frames in a sibling <img class="__render_frame__">, as HyperFrames' engine injects them;
 //   - the protocol the renderer drives through CDP: window.__framefan.ready(timeoutMs),
-//     seek(frame), duration(), damage(). seek bridges to window.__player.renderSeek(t), or, on a
-//     page without a composition root, to the page's own window.__hf.seek(t).
+//     seek(frame), composite(), duration(), damage(). seek bridges to
+//     window.__player.renderSeek(t), or, on a page without a composition root, to the page's own
+//     window.__hf.seek(t); a page with shader transitions seeks through window.__hf.seek, which
+//     their page-side compositor wraps (composite() draws the transition frame it staged).
 (function () {
   "use strict";
   const CFG = __FRAMEFAN_CONFIG__;
   if (window.__framefan) return;
+  // A page with shader transitions composites them itself (@hyperframes/shader-transitions'
+  // page-side compositor), as HyperFrames' producer asks it to: the sentinel its pre-head script
+  // sets, before any page script runs.
+  if (CFG.pageSideCompositing) window.__HF_PAGE_SIDE_COMPOSITING__ = true;
 
   const fpsNum = CFG.fpsNum;
   const fpsDen = CFG.fpsDen;
@@ -325,6 +331,7 @@
       } else {
         warnings[warnings.length - 1] = `no timeline registered for composition ${unregistered().join(", ")}; rendering the page as it stands`;
       }
+      if (CFG.pageSideCompositing) await bridgeCompositor(soft);
       // HyperFrames' engine waits for a duration > 0 before its first seek (an adapter's inferred
       // duration lands after discovery) and reads it then: a seek makes the runtime look at the
       // clips again, so a duration read later depends on timing. None in time: 0, refused.
@@ -357,6 +364,38 @@
     return { mode, duration: duration(), warnings, brokenFonts, unregistered: mode === "runtime" ? unregistered() : [] };
   }
 
+  // ---- shader transitions composited in the page ----
+  // The compositor wraps window.__hf.seek (HyperFrames' engine bridge: renderSeek at t), polling
+  // for it every 50 ms: the seek is defined once the runtime is up, and every frame then seeks
+  // through it, so that the compositor sees each frame's time. Until it has wrapped the seek (or
+  // when it could not install: no WebGL or drawElementImage), the page renders its fallback.
+  let bridgeSeek = null;
+  async function bridgeCompositor(soft) {
+    const hf = (window.__hf = window.__hf || {});
+    if (typeof hf.seek !== "function") {
+      bridgeSeek = function (t) {
+        return player().renderSeek(t);
+      };
+      hf.seek = bridgeSeek;
+    }
+    const installed = () => typeof window.__hf_page_composite_prepare === "function";
+    const wrapped = () => typeof window.__hf.seek === "function" && window.__hf.seek !== bridgeSeek;
+    if (installed()) {
+      await waitFor("the shader transitions' page-side compositor (window.__hf.seek wrapped)", wrapped, soft, true);
+    } else {
+      warnings.push("the shader transitions' page-side compositor did not install (no WebGL or drawElementImage); the transitions render without their shader");
+    }
+  }
+  function compositing() {
+    return CFG.pageSideCompositing && mode === "runtime" && window.__hf && typeof window.__hf.seek === "function";
+  }
+  // Draw the pending transition frame: the browser has painted the staged scenes (the renderer's
+  // micro screenshot), so drawElementImage reads them; the shader output is shown over the page.
+  function composite() {
+    if (typeof window.__hf_page_composite_resolve !== "function") return false;
+    return window.__hf_page_composite_resolve() === true;
+  }
+
   // The runtime's duration, else what the root and its sub-compositions declare (as
   // HyperFrames' bridge does); on a custom page, the page's own number.
   function duration() {
@@ -378,17 +417,22 @@
   }
 
   // ---- seeking: runtime first, then the clock (HyperFrames' order), then video frames ----
+  // Resolves to whether a shader transition frame is pending: the renderer then has the browser
+  // paint (a 1×1 screenshot) and calls composite(), HyperFrames' order.
   async function seek(frame) {
     const t = (frame * fpsDen) / fpsNum;
     reseed(frame);
-    const r = mode === "runtime" ? player().renderSeek(t) : window.__hf.seek(t);
+    const through = compositing();
+    const r = mode === "runtime" && !through ? player().renderSeek(t) : window.__hf.seek(t);
     if (r && typeof r.then === "function") await r;
+    const pending = through && window.__hf_page_composite_pending === true;
     advance(frame);
     if (typeof window.__hfWaitForSeekCompletion === "function") await window.__hfWaitForSeekCompletion();
     const loads = paintVideos(frame);
     if (loads.length) await Promise.all(loads);
+    if (pending && typeof window.__hf_page_composite_prepare === "function") await window.__hf_page_composite_prepare();
     if (errors.length) throw new Error(errors.join("; "));
-    return frame;
+    return pending;
   }
 
   // A repaint that changes no pixel: a transparent 1×1 box flips between two transparent colours.
@@ -415,5 +459,5 @@
     return true;
   }
 
-  window.__framefan = { ready, seek, advance, duration, damage, transparent, errors, warnings };
+  window.__framefan = { ready, seek, composite, advance, duration, damage, transparent, errors, warnings };
 })();

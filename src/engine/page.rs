@@ -76,6 +76,9 @@ pub struct PageConfig<'a> {
     pub video_frames_prefix: &'static str,
     /// How plan names each extracted frame's file, so the page does not spell it again.
     pub video_frame: VideoFrameName,
+    /// The page's shader transitions are composited in the page (HyperFrames'
+    /// `__HF_PAGE_SIDE_COMPOSITING__`, set before any page script runs).
+    pub page_side_compositing: bool,
 }
 
 impl<'a> PageConfig<'a> {
@@ -88,6 +91,7 @@ impl<'a> PageConfig<'a> {
             videos,
             video_frames_prefix: VIDEO_FRAMES_PREFIX,
             video_frame: VIDEO_FRAME,
+            page_side_compositing: false,
         }
     }
 }

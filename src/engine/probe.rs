@@ -138,6 +138,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
         ready_timeout: READY_TIMEOUT,
         timeline_grace: TIMELINE_GRACE,
         policy: Policy::Probe,
+        page_side_compositing: false,
     };
     let cap = Capturer::launch(server, &page).await?;
     // The duration the page reported when it became ready, before any seek (see

@@ -32,6 +32,9 @@ pub enum Call {
     /// `__framefan.seek(frame)`: the runtime (or the page's own `window.__hf`), the virtual
     /// clock and video frames at absolute frame `frame`; rejects with the page's error.
     Seek(i64),
+    /// `__framefan.composite()`: the shader transition frame the last seek staged drawn over the
+    /// page (after the browser painted the staged scenes); whether one was.
+    Composite,
     /// `__framefan.transparent()`: the page's own background removed (outputs with alpha).
     Transparent,
     /// `__framefan.damage()`: a repaint that changes no pixel, so the next frame has damage.
@@ -55,6 +58,7 @@ impl Call {
                 format!("window.__framefan.ready({}, {})", timeout.as_millis(), grace.as_millis())
             }
             Call::Seek(frame) => format!("window.__framefan.seek({frame})"),
+            Call::Composite => "window.__framefan.composite()".to_string(),
             Call::Transparent => "window.__framefan.transparent()".to_string(),
             Call::Damage => "window.__framefan.damage()".to_string(),
             Call::WebglRenderer => WEBGL_RENDERER.to_string(),
@@ -228,15 +232,18 @@ mod tests {
         assert_eq!(Call::Seek(-1).expression(), "window.__framefan.seek(-1)");
         assert_eq!(Call::Transparent.expression(), "window.__framefan.transparent()");
         assert_eq!(Call::Damage.expression(), "window.__framefan.damage()");
+        assert_eq!(Call::Composite.expression(), "window.__framefan.composite()");
         let p = Call::Seek(3).params();
         assert_eq!((p.await_promise, p.return_by_value), (Some(true), Some(true)));
         let source = include_str!("page.js");
-        for name in ["ready", "seek", "transparent", "damage"] {
+        for name in ["ready", "seek", "composite", "transparent", "damage"] {
             assert!(
                 source.contains(&format!("async function {name}(")) || source.contains(&format!("function {name}("))
             );
         }
-        assert!(source.contains("window.__framefan = { ready, seek, advance, duration, damage, transparent,"));
+        assert!(
+            source.contains("window.__framefan = { ready, seek, composite, advance, duration, damage, transparent,")
+        );
     }
 
     #[test]

@@ -608,6 +608,7 @@ impl ValidConfig {
             page_size: None,
             unregistered_timelines: Vec::new(),
             gif_loop: self.gif_loop,
+            page_side_compositing: false,
         }
     }
 

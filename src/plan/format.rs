@@ -263,6 +263,25 @@ pub struct FormatSpec {
     /// The soundtrack's codec; `None` for a format without sound (a plan's soundtrack is then
     /// left out, with a warning).
     pub audio: Option<AudioCodec>,
+    /// How a page with shader transitions (`HyperShader.init`) is drawn in this format.
+    pub shaders: ShaderRoute,
+}
+
+/// How HyperFrames draws a page's WebGL shader transitions (`@hyperframes/shader-transitions`) in
+/// a format, and so how framefan does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShaderRoute {
+    /// In the page (`outputSupportsPageSideShaderCompositing`: mp4 and gif): the package's own
+    /// page-side compositor, switched on before the page's scripts run, drawn into each
+    /// screenshot.
+    Page,
+    /// HyperFrames blends them outside the page in its layered compositor (webm, mov), which
+    /// framefan does not have: framefan composites in the page as for [`ShaderRoute::Page`] and
+    /// says that the transitions' frames differ from HyperFrames'.
+    Layered,
+    /// Not at all (png-sequence): the page's own fallback, both scenes shown through each
+    /// transition, as HyperFrames renders it.
+    Fallback,
 }
 
 impl OutputFormat {
@@ -284,6 +303,7 @@ impl OutputFormat {
                 capture: CaptureFormat::Jpeg,
                 alpha: false,
                 audio: Some(AudioCodec::Aac),
+                shaders: ShaderRoute::Page,
             },
             OutputFormat::Mov => FormatSpec {
                 container: Container::Mov,
@@ -294,6 +314,7 @@ impl OutputFormat {
                 capture: CaptureFormat::Png,
                 alpha: true,
                 audio: Some(AudioCodec::Aac),
+                shaders: ShaderRoute::Layered,
             },
             OutputFormat::PngSequence => FormatSpec {
                 container: Container::FrameDir,
@@ -304,6 +325,7 @@ impl OutputFormat {
                 capture: CaptureFormat::Png,
                 alpha: true,
                 audio: Some(AudioCodec::Aac),
+                shaders: ShaderRoute::Fallback,
             },
             // HyperFrames renders GIFs from RGBA captures (alpha kept as GIF's one transparent
             // index) and drops the soundtrack with a warning.
@@ -316,6 +338,7 @@ impl OutputFormat {
                 capture: CaptureFormat::Png,
                 alpha: true,
                 audio: None,
+                shaders: ShaderRoute::Page,
             },
             // Always with alpha, as HyperFrames decides it (`outputNeedsAlpha("webm")`): the
             // page is captured on a transparent background and an opaque page simply has an
@@ -329,6 +352,7 @@ impl OutputFormat {
                 capture: CaptureFormat::Png,
                 alpha: true,
                 audio: Some(AudioCodec::Opus),
+                shaders: ShaderRoute::Layered,
             },
         }
     }

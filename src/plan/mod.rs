@@ -39,7 +39,7 @@ use crate::plan::hash::HashInputs;
 use crate::plan::layout::{DimensionsJson, PlanJson, PlanLayout, Protocol};
 use crate::plan::manifest::HashSchema;
 use crate::plan::meta::SizeBreakdown;
-use crate::plan::model::{ExtractedVideo, MediaClip, MixSummary};
+use crate::plan::model::{EncoderConfig, ExtractedVideo, MediaClip, MixSummary};
 use crate::publish::StagedDir;
 use crate::time::{Fps, Rational};
 
@@ -174,6 +174,7 @@ pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, contr
     compiled.fonts.system_fonts |= !probed.broken_fonts.is_empty();
     encoder.system_fonts = compiled.fonts.system_fonts;
     encoder.unregistered_timelines = probed.unregistered;
+    let shader_note = shader_route(compiled.shader_transitions, valid.format, &mut encoder);
     if (width, height) != (compiled.width, compiled.height) {
         encoder.page_size = Some((compiled.width, compiled.height));
         encoder.capture_format = format::CaptureFormat::Png;
@@ -205,6 +206,7 @@ pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, contr
     warnings.extend(compiled.warnings.iter().cloned());
     warnings.extend(probed.warnings);
     warnings.extend(media.warnings);
+    warnings.extend(shader_note);
     if let Some(asked) = chunking.rounded_from {
         warnings.push(format!(
             "chunkSize {asked} is not a whole number of {}-frame GOPs; chunks hold {} frames",
@@ -227,6 +229,38 @@ pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, contr
         warnings,
         timings,
     })
+}
+
+/// A page with shader transitions, drawn as HyperFrames draws it in `format`
+/// ([`format::ShaderRoute`]): composited in the page, captured by screenshot (HyperFrames'
+/// page-side compositing forces its screenshot capture), or left to the page's fallback. The
+/// warning when framefan's frames of the transitions are not HyperFrames'.
+fn shader_route(uses: bool, format: OutputFormat, encoder: &mut EncoderConfig) -> Option<String> {
+    if !uses {
+        return None;
+    }
+    let composite = |encoder: &mut EncoderConfig| {
+        encoder.page_side_compositing = true;
+        encoder.capture_mode = model::CaptureMode::Screenshot;
+    };
+    match format.spec().shaders {
+        format::ShaderRoute::Page => {
+            composite(encoder);
+            None
+        }
+        format::ShaderRoute::Layered => {
+            composite(encoder);
+            Some(format!(
+                "the page draws shader transitions (HyperShader.init); HyperFrames blends them for {format} in its \
+                 layered compositor, framefan draws them in the page as for mp4: the transitions' frames differ \
+                 from HyperFrames'"
+            ))
+        }
+        format::ShaderRoute::Fallback => Some(format!(
+            "the page draws shader transitions (HyperShader.init); {format} has no shader compositing (as in \
+             HyperFrames): each transition shows both scenes, without its shader"
+        )),
+    }
 }
 
 /// `CANCELLED` once the caller cancelled the plan.

@@ -177,6 +177,13 @@ pub struct EncoderConfig {
     /// so other plans keep their bytes and hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gif_loop: Option<u16>,
+    /// The page draws WebGL shader transitions (`HyperShader.init`) and composites them itself,
+    /// as HyperFrames has it do: its page-side compositor switched on before the page's scripts
+    /// run, each frame's transition drawn after the seek, captured by screenshot
+    /// (`captureMode` is `screenshot`). Only such plans have the key, so others keep their
+    /// bytes and hash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page_side_compositing: bool,
 }
 
 impl EncoderConfig {

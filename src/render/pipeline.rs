@@ -303,8 +303,14 @@ async fn open_one(
         0 => format!("browser-{i}"),
         g => format!("browser-{i}.{g}"),
     };
+    // A plan that captures by screenshot (a page compositing its shader transitions) does so
+    // in any browser; beginFrame is the headless shell's own.
+    let mut binary = spec.binary.clone();
+    if plan.encoder.capture_mode == CaptureMode::Screenshot {
+        binary.mode = CaptureMode::Screenshot;
+    }
     let page = PageSpec {
-        binary: spec.binary.clone(),
+        binary,
         scratch: spec.scratch.join(profile),
         fps: d.fps,
         width,
@@ -316,6 +322,7 @@ async fn open_one(
         ready_timeout: spec.ready_timeout,
         timeline_grace: spec.timeline_grace,
         policy: Policy::Capture,
+        page_side_compositing: plan.encoder.page_side_compositing,
     };
     Capturer::launch(server, &page).await
 }

@@ -19,6 +19,7 @@ pub mod media;
 pub mod resources;
 pub mod scoped;
 pub mod scripts;
+pub mod shaders;
 pub mod subcomp;
 pub mod timing;
 pub mod urls;
@@ -82,6 +83,8 @@ pub struct Compiled {
     pub fonts: FontPlan,
     /// The remote resources fetched (`meta/remote.json`).
     pub remote: RemoteJson,
+    /// An inline script draws WebGL shader transitions (`HyperShader.init`, [`shaders`]).
+    pub shader_transitions: bool,
 }
 
 /// The root composition's attributes, read before anything else is done.
@@ -145,6 +148,7 @@ pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Comp
     let fonts = crate::plan::fonts::apply(&doc, project, &caches, &config.fonts, &mut generated, &mut warnings)?;
     let media = media::collect(&doc, &root.node, project, &mut warnings)?;
     after_fonts::hold_scripts(&doc);
+    let shader_transitions = shaders::uses_shader_transitions(&doc);
     let html = doc.to_string();
     let compiled = Compiled {
         html,
@@ -163,6 +167,7 @@ pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Comp
         generated,
         fonts,
         remote: fetcher.remote,
+        shader_transitions,
     };
     Ok((compiled, root.data_duration))
 }
