@@ -95,6 +95,7 @@ impl FxBrowser {
     }
 
     /// End the browser and remove its files.
+    #[cfg(feature = "internals")]
     pub fn close(mut self) {
         self.shut();
     }

@@ -154,6 +154,7 @@ pub struct Effects {
 
 impl Effects {
     /// Effects rendered with `streaming` for limits (tests lower HyperFrames').
+    #[cfg(feature = "internals")]
     pub fn with_streaming(streaming: Streaming) -> Effects {
         Effects { browser: None, streaming }
     }
@@ -231,11 +232,13 @@ fn planes_to_pcm(planes: Vec<Vec<f32>>) -> Pcm {
 /// The tracks the effects make of the audible `clips` that have an enabled chain, a volume lane
 /// or a group (and of their groups), as [`super::mix_soundtrack`] mixes them: for tests and
 /// tools that compare them with HyperFrames' own intermediate files.
+#[cfg(feature = "internals")]
 pub fn effect_tracks(clips: &[MediaClip], samples: u64) -> Result<Vec<Track>> {
     effect_tracks_with(clips, samples, Streaming::HYPERFRAMES)
 }
 
 /// [`effect_tracks`] with other segmenting limits (tests lower HyperFrames').
+#[cfg(feature = "internals")]
 pub fn effect_tracks_with(clips: &[MediaClip], samples: u64, streaming: Streaming) -> Result<Vec<Track>> {
     let held: Vec<&MediaClip> = clips.iter().filter(|c| c.audible && needs_track(c)).collect();
     tracks(&held, samples, &mut Effects::with_streaming(streaming))
@@ -324,11 +327,13 @@ fn group_track(group: &AudioGroup, members: &[Track], samples: u64, fx: &mut Eff
 
 /// The master bus chain over `sum` (kept at its length), with a browser of its own: for tests
 /// and tools.
+#[cfg(feature = "internals")]
 pub fn master_bus(sum: Pcm, chain: &FxChain) -> Result<Pcm> {
     master_bus_with(sum, chain, Streaming::HYPERFRAMES)
 }
 
 /// [`master_bus`] with other segmenting limits (tests lower HyperFrames').
+#[cfg(feature = "internals")]
 pub fn master_bus_with(sum: Pcm, chain: &FxChain, streaming: Streaming) -> Result<Pcm> {
     master(sum, chain, &mut Effects::with_streaming(streaming))
 }
