@@ -14,7 +14,7 @@
 //! byte-identical by design, so which one wins does not matter.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::progress::{FrameCounter, Reporter, Stage};
@@ -60,9 +60,9 @@ impl Default for RetryPolicy {
 /// Longest wait before a retry.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
-/// How often the coordinating thread looks for stragglers. (A cancel reaches the running chunks
-/// at once, through their child [`Control`]s, and wakes the coordinator as they end.)
-const TICK: Duration = Duration::from_millis(50);
+/// How long the thread that carries the caller's cancel to the pool waits between its checks
+/// that the pool is still running (it is woken at once by a cancel, and by the pool's end).
+const WATCH: Duration = Duration::from_secs(3600);
 
 /// What the pool needs.
 pub(crate) struct PoolSpec<'a> {
@@ -156,11 +156,15 @@ pub(crate) fn run_pool(spec: &PoolSpec<'_>) -> Result<PoolOutcome> {
     let shared =
         Shared { spec, state: Mutex::new(state), wake: Condvar::new(), frames: Arc::new(FrameCounter::new(n)) };
     spec.reporter.report(Stage::Render, 0, 0.0, true);
+    // Cancelled by the caller's cancel, or by the coordinator once the pool ends.
+    let running = spec.control.child();
     std::thread::scope(|scope| {
+        scope.spawn(|| watch_cancel(&shared, &running));
         for _ in 0..spec.workers.clamp(1, n.max(1)) {
             scope.spawn(|| worker(&shared));
         }
         coordinate(&shared);
+        running.cancel();
     });
     let mut state = lock(&shared.state);
     if let Some(err) = state.failure.take() {
@@ -174,8 +178,18 @@ pub(crate) fn run_pool(spec: &PoolSpec<'_>) -> Result<PoolOutcome> {
     Ok(PoolOutcome { chunks, retries: state.retries, duplicates: state.duplicates })
 }
 
-/// The calling thread's loop: watch the caller's cancel and start second copies of
-/// stragglers until every chunk is done or the pool stops.
+/// Wake the coordinator when the caller cancels (`running`, a child of the caller's control,
+/// is also cancelled when the pool ends, which ends this thread).
+fn watch_cancel(shared: &Shared<'_>, running: &Control) {
+    while !running.wait_timeout(WATCH) {}
+    let _state = lock(&shared.state);
+    shared.wake.notify_all();
+}
+
+/// The calling thread's loop: stop on the caller's cancel and start second copies of
+/// stragglers until every chunk is done or the pool stops. It sleeps until something changes
+/// (a chunk ends, a worker goes idle, a cancel) or the next running chunk would become a
+/// straggler.
 fn coordinate(shared: &Shared<'_>) {
     let mut state = lock(&shared.state);
     loop {
@@ -185,11 +199,8 @@ fn coordinate(shared: &Shared<'_>) {
         if state.stop || state.done == state.slots.len() {
             break;
         }
-        schedule_duplicates(shared, &mut state);
-        state = match shared.wake.wait_timeout(state, TICK) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        };
+        let due = schedule_duplicates(shared, &mut state);
+        state = wait(&shared.wake, state, due);
     }
     // Losing copies of finished chunks are cancelled; idle workers wake up and leave.
     stop(&mut state);
@@ -211,27 +222,42 @@ fn stop(state: &mut State) {
     }
 }
 
+/// Wait on `wake` until notified, or `due` has passed when given.
+fn wait<'a>(wake: &Condvar, state: MutexGuard<'a, State>, due: Option<Duration>) -> MutexGuard<'a, State> {
+    match due {
+        Some(due) => wake.wait_timeout(state, due).map(|(guard, _)| guard).unwrap_or_else(|p| p.into_inner().0),
+        None => wake.wait(state).unwrap_or_else(PoisonError::into_inner),
+    }
+}
+
 fn median(times: &[Duration]) -> Option<Duration> {
     let mut sorted = times.to_vec();
     sorted.sort();
     sorted.get(sorted.len() / 2).copied()
 }
 
-fn schedule_duplicates(shared: &Shared<'_>, state: &mut State) {
+/// Start a second copy of a straggler when a worker is idle; how long until a running chunk
+/// becomes one (`None`: no chunk can until something else changes).
+fn schedule_duplicates(shared: &Shared<'_>, state: &mut State) -> Option<Duration> {
     let n = state.slots.len();
     if !state.tasks.is_empty() || state.idle == 0 || state.done * 2 < n {
-        return;
+        return None;
     }
-    let Some(median) = median(&state.times) else { return };
+    let median = median(&state.times)?;
     let threshold = median.mul_f64(shared.spec.policy.straggler_factor.max(1.0));
     let now = Instant::now();
-    let straggler = state.slots.iter().position(|s| {
-        s.done.is_none()
-            && !s.duplicated
-            && s.running.len() == 1
-            && s.running.iter().all(|c| !c.duplicate && now.duration_since(c.started) > threshold)
-    });
-    let Some(index) = straggler else { return };
+    let candidate = |s: &Slot| s.done.is_none() && !s.duplicated && s.running.len() == 1 && !s.running[0].duplicate;
+    let straggler =
+        state.slots.iter().position(|s| candidate(s) && now.duration_since(s.running[0].started) > threshold);
+    let Some(index) = straggler else {
+        // The first candidate to cross the threshold, just after it does.
+        return state
+            .slots
+            .iter()
+            .filter(|s| candidate(s))
+            .map(|s| (s.running[0].started + threshold).saturating_duration_since(now) + Duration::from_millis(1))
+            .min();
+    };
     let attempt = state.slots[index].running.first().map_or(0, |c| c.attempt);
     state.slots[index].duplicated = true;
     state.duplicates += 1;
@@ -243,6 +269,7 @@ fn schedule_duplicates(shared: &Shared<'_>, state: &mut State) {
         median.as_secs_f64()
     ));
     shared.wake.notify_all();
+    None
 }
 
 /// A worker: its session (opened with its first chunk, kept across the next ones) renders
@@ -259,6 +286,7 @@ fn worker(shared: &Shared<'_>) {
 /// Wait for a task that is due; `None` once the pool stops or every chunk is done.
 fn next_task(shared: &Shared<'_>) -> Option<(Task, Control)> {
     let mut state = lock(&shared.state);
+    let mut told_idle = false;
     loop {
         if state.stop || state.done == state.slots.len() {
             return None;
@@ -268,7 +296,7 @@ fn next_task(shared: &Shared<'_>) -> Option<(Task, Control)> {
         tasks.retain(|t| slots[t.index].done.is_none());
         let now = Instant::now();
         let earliest = state.tasks.iter().enumerate().min_by_key(|(_, t)| t.not_before).map(|(i, t)| (i, *t));
-        let wait = match earliest {
+        let due = match earliest {
             Some((i, task)) if task.not_before <= now => {
                 state.tasks.swap_remove(i);
                 let control = shared.spec.control.child_with_events(None);
@@ -277,14 +305,16 @@ fn next_task(shared: &Shared<'_>) -> Option<(Task, Control)> {
                 state.slots[task.index].running.push(copy);
                 return Some((task, control));
             }
-            Some((_, task)) => task.not_before - now,
-            None => TICK * 4,
+            Some((_, task)) => Some(task.not_before - now),
+            None => None,
         };
         state.idle += 1;
-        state = match shared.wake.wait_timeout(state, wait) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        };
+        if !told_idle {
+            // An idle worker is what a straggler's second copy waits for: the coordinator looks.
+            told_idle = true;
+            shared.wake.notify_all();
+        }
+        state = wait(&shared.wake, state, due);
         state.idle -= 1;
     }
 }

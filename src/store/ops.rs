@@ -478,14 +478,20 @@ fn plan_here(project: &Location, out: &Location, options: &PlanOptions) -> Resul
 /// (leaving nothing at `out`) and receives every `Event`; the output's upload reports as
 /// `Event::Transfer`.
 ///
-/// ```no_run
-/// use framefan::{Location, RenderOptions};
+/// ```
+/// use framefan::{Location, Quality, RenderOptions};
+/// let dir = tempfile::tempdir()?;
 /// let project = Location::from(std::path::Path::new("examples/title-card"));
-/// let out = Location::parse("title-card.mp4")?;
-/// let done = framefan::render(&project, &out, &RenderOptions::default())?;
-/// assert!(framefan::verify(&out, None)?.consistent);
+/// let out = Location::from(dir.path().join("title-card.mp4"));
+/// # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+/// let mut options = RenderOptions::default();
+/// options.plan.quality = Quality::Draft;
+/// options.plan.package_cache = Some(cache); // GSAP, which the page loads from a CDN
+/// let done = framefan::render(&project, &out, &options)?;
+/// let report = framefan::verify(&out, None)?;
+/// assert!(report.consistent && report.frames == done.total_frames);
 /// println!("{} frames on {} workers in {} ms", done.total_frames, done.workers, done.timings.total_ms);
-/// # Ok::<(), framefan::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn render(project: &Location, out: &Location, options: &RenderOptions) -> Result<WithStorage<RenderResult>> {
     blocking(|| render_here(project, out, options))
