@@ -72,7 +72,7 @@ async fn capture_each(plan: &std::path::Path, frames: i64, mut each: impl FnMut(
     let scratch = tempfile::tempdir().unwrap();
     let page = page_plan::capture_spec(scratch.path(), 1920, 1080, ShotFormat::Jpeg(80));
     let t0 = Instant::now();
-    let mut cap = Capturer::launch(&server, &page).await.unwrap();
+    let mut cap = Capturer::launch(&server, &page, &framefan::Control::default()).await.unwrap();
     each(cap.frame(0).await.unwrap().data.to_string());
     let startup = t0.elapsed();
     let t1 = Instant::now();

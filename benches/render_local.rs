@@ -43,7 +43,7 @@ async fn open(plan: &Path, scratch: &Path) -> (FileServer, Capturer) {
     .await
     .unwrap();
     let page = page_plan::capture_spec(scratch, 1920, 1080, ShotFormat::Jpeg(80));
-    let cap = Capturer::launch(&server, &page).await.unwrap();
+    let cap = Capturer::launch(&server, &page, &framefan::Control::default()).await.unwrap();
     (server, cap)
 }
 

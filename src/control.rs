@@ -181,7 +181,7 @@ impl Control {
     /// `CANCELLED` once cancelled, else `Ok`: for loops between their steps.
     pub fn check(&self) -> Result<()> {
         match self.is_cancelled() {
-            true => Err(Error::new(Code::Cancelled, "cancelled")),
+            true => Err(cancelled()),
             false => Ok(()),
         }
     }
@@ -197,6 +197,16 @@ impl Control {
                 return;
             }
             notified.await;
+        }
+    }
+
+    /// `work`, unless this token is cancelled first: then `work` is dropped where it stands and
+    /// the answer is `CANCELLED`. A caller that owns something `work` was building (a browser
+    /// half launched) ends it when it sees that error.
+    pub async fn race<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            done = work => done,
+            () = self.cancelled() => Err(cancelled()),
         }
     }
 
@@ -232,6 +242,10 @@ impl Control {
     pub fn has_events(&self) -> bool {
         self.0.events.is_some()
     }
+}
+
+fn cancelled() -> Error {
+    Error::new(Code::Cancelled, "cancelled")
 }
 
 impl Inner {

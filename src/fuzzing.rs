@@ -106,7 +106,7 @@ fn compile(dir: &Path) -> Result<()> {
     config.fetch.offline = true;
     let config = config.validate()?;
     let dir = std::fs::canonicalize(dir).map_err(|e| crate::error::Error::io("resolving", dir, e))?;
-    crate::plan::compile::compile_page(&dir, &config).map(|_| ())
+    crate::plan::compile::compile_page(&dir, &config, &crate::control::Control::default()).map(|_| ())
 }
 
 /// `text` through the CSS scanner: scoped to a composition, and its URLs listed.

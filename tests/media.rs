@@ -13,6 +13,7 @@ use framefan::plan::model::{MediaClip, MediaKind};
 use framefan::plan::OutputFormat;
 use framefan::render::ChunkWriter;
 use framefan::time::{Fps, Rational};
+use framefan::Control;
 
 use crate::util::{decode_audio, sine_value, write_sine_m4a};
 
@@ -271,7 +272,7 @@ fn video_frames_follow_start_media_start_and_duration() {
     let mut v = clip("intro", MediaKind::Video, &src, "0.5");
     v.media_start = r("0.4");
     v.duration = Some(r("0.6"));
-    let got = extract_video(&v, fps, 60, &plan).unwrap().video;
+    let got = extract_video(&v, fps, 60, &plan, &Control::default()).unwrap().video;
     assert_eq!((got.video_id.as_str(), got.dir.as_str()), ("intro", "video-frames/intro"));
     assert_eq!((got.first_frame, got.frame_count, got.width, got.height), (15, 18, W, H));
     let files = frame_files(&plan, "intro");
@@ -286,7 +287,7 @@ fn video_frames_follow_start_media_start_and_duration() {
     // Same inputs, same bytes.
     let plan2 = dir.path().join("plan2");
     std::fs::create_dir(&plan2).unwrap();
-    extract_video(&v, fps, 60, &plan2).unwrap();
+    extract_video(&v, fps, 60, &plan2, &Control::default()).unwrap();
     for (a, b) in files.iter().zip(frame_files(&plan2, "intro")) {
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     }
@@ -302,7 +303,7 @@ fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_
     // From source 1.0 s (a seek past two keyframes) the 1.6 s source has 0.6 s = 18 frames left.
     let mut open_ended = clip("tail", MediaKind::Video, &src, "0");
     open_ended.media_start = r("1");
-    let got = extract_video(&open_ended, fps, 60, plan).unwrap().video;
+    let got = extract_video(&open_ended, fps, 60, plan, &Control::default()).unwrap().video;
     assert_eq!((got.first_frame, got.frame_count), (0, 18));
     let files = frame_files(plan, "tail");
     assert_eq!(source_frame_of(&files[0]), 25);
@@ -311,7 +312,7 @@ fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_
     let mut held = clip("held", MediaKind::Video, &src, "1");
     held.media_start = r("1.2");
     held.duration = Some(r("0.8"));
-    let got = extract_video(&held, fps, 60, plan).unwrap().video;
+    let got = extract_video(&held, fps, 60, plan, &Control::default()).unwrap().video;
     assert_eq!((got.first_frame, got.frame_count), (30, 24));
     let shown: Vec<i64> = frame_files(plan, "held").iter().map(|f| source_frame_of(f)).collect();
     assert_eq!(shown[0], 30);
@@ -319,9 +320,9 @@ fn video_without_duration_ends_with_its_source_and_a_longer_slot_holds_the_last_
     // Slots are clamped to the composition; a clip after its end has no frames.
     let mut late = clip("late", MediaKind::Video, &src, "1.5");
     late.duration = Some(r("2"));
-    assert_eq!(extract_video(&late, fps, 60, plan).unwrap().video.frame_count, 15);
+    assert_eq!(extract_video(&late, fps, 60, plan, &Control::default()).unwrap().video.frame_count, 15);
     let after = clip("after", MediaKind::Video, &src, "3");
-    let got = extract_video(&after, fps, 60, plan).unwrap().video;
+    let got = extract_video(&after, fps, 60, plan, &Control::default()).unwrap().video;
     assert_eq!((got.first_frame, got.frame_count), (90, 0));
 }
 
@@ -335,7 +336,14 @@ fn video_colours_survive_the_bt709_to_jpeg_conversion() {
     let yuv = [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr].map(|v| v.round() as u8);
     let src = dir.path().join("red.mp4");
     write_video(&src, 5, |_| flat_yuv(yuv[0], yuv[1], yuv[2]));
-    extract_video(&clip("red", MediaKind::Video, &src, "0"), Fps::new(25, 1).unwrap(), 5, dir.path()).unwrap();
+    extract_video(
+        &clip("red", MediaKind::Video, &src, "0"),
+        Fps::new(25, 1).unwrap(),
+        5,
+        dir.path(),
+        &Control::default(),
+    )
+    .unwrap();
     let got = jpeg_rgb(&frame_files(dir.path(), "red")[0]);
     for (c, want) in [200.0, 60.0, 40.0].iter().enumerate() {
         assert!((got[c] - want).abs() < 5.0, "channel {c}: {} vs {want} ({got:?})", got[c]);
@@ -372,7 +380,14 @@ fn partially_tagged_sources_convert_as_hyperframes_filters_do() {
         let dct = ["-q:v", "2", "-dct", "int", "-huffman", "optimal", "-frames:v", "1"];
         ffmpeg(&[&["-i", src_arg, "-vf", chain][..], &dct[..], &[want.to_str().unwrap()][..]].concat());
         let id = name.replace('.', "-");
-        extract_video(&clip(&id, MediaKind::Video, &src, "0"), Fps::new(30, 1).unwrap(), 1, dir.path()).unwrap();
+        extract_video(
+            &clip(&id, MediaKind::Video, &src, "0"),
+            Fps::new(30, 1).unwrap(),
+            1,
+            dir.path(),
+            &Control::default(),
+        )
+        .unwrap();
         let got = frame_files(dir.path(), &id);
         assert!(jpeg_planes(&got[0]) == jpeg_planes(&want), "{name}: the frame differs from ffmpeg's filters");
     }
@@ -387,14 +402,18 @@ fn undecodable_video_is_video_source_unrenderable() {
     write_sine_m4a(&audio_only, 4_800, 440.0);
     let fps = Fps::new(30, 1).unwrap();
     for src in [bad, audio_only, dir.path().join("missing.mp4")] {
-        let err = extract_video(&clip("hero", MediaKind::Video, &src, "0"), fps, 30, dir.path()).unwrap_err();
+        let err = extract_video(&clip("hero", MediaKind::Video, &src, "0"), fps, 30, dir.path(), &Control::default())
+            .unwrap_err();
         assert_eq!(err.code(), "VIDEO_SOURCE_UNRENDERABLE", "{err}");
         assert!(err.message().contains("\"hero\""), "{err}");
         assert!(err.message().contains(src.file_name().unwrap().to_str().unwrap()), "{err}");
     }
     assert!(!dir.path().join("video-frames/hero").exists());
     let unsafe_id = clip("../escape", MediaKind::Video, &dir.path().join("x.mp4"), "0");
-    assert_eq!(extract_video(&unsafe_id, fps, 30, dir.path()).unwrap_err().code(), "COMPOSITION_INVALID");
+    assert_eq!(
+        extract_video(&unsafe_id, fps, 30, dir.path(), &Control::default()).unwrap_err().code(),
+        "COMPOSITION_INVALID"
+    );
 }
 
 /// A plain PCM WAV (WAVE_FORMAT_PCM, so no channel mask: libav reports no channel layout and
@@ -466,4 +485,21 @@ fn a_surround_source_is_downmixed_as_hyperframes_normalises_it() {
     let (left, right) = (rms(&pcm.left, 4_800..43_200), rms(&pcm.right, 4_800..43_200));
     assert!((left - 0.1792).abs() < 0.005, "left rms {left}");
     assert!((right - 0.1036).abs() < 0.005, "right rms {right}");
+}
+
+#[test]
+fn a_cancelled_extraction_stops_and_leaves_no_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("grey.mp4");
+    write_video(&src, 5, |_| flat_yuv(128, 128, 128));
+    let control = Control::new();
+    control.cancel();
+    let err =
+        extract_video(&clip("grey", MediaKind::Video, &src, "0"), Fps::new(25, 1).unwrap(), 5, dir.path(), &control)
+            .unwrap_err();
+    assert_eq!(err.code(), "CANCELLED", "{err}");
+    let frames = dir.path().join("video-frames");
+    let left: Vec<_> =
+        std::fs::read_dir(&frames).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "a cancelled extraction left {left:?}");
 }

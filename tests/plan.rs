@@ -291,6 +291,37 @@ fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
     assert_eq!(recomputed_hash(&out.path().join("plan")), first.plan_hash, "the previous plan was touched");
 }
 
+#[test]
+fn a_plan_cancelled_while_its_probe_loads_the_page_stops_there() {
+    // The page never becomes ready: its script holds the main thread (the probe would end it
+    // as hung after its busy limit, with that page error). A cancel that arrives while the
+    // browser starts or the page loads ends the probe there, with CANCELLED, its browser ended.
+    let busy = page(ROOT, "<div id=intro data-start=0 data-duration=1>hi</div><script>for (;;) {}</script>");
+    let proj = project(&[("index.html", &busy)]);
+    let out = tempfile::tempdir().unwrap();
+    let control = framefan::Control::new();
+    let canceller = {
+        let (control, out) = (control.clone(), out.path().to_path_buf());
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::fs::read_dir(&out).unwrap().count() < 1 {
+                assert!(std::time::Instant::now() < deadline, "the plan never staged its directory");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            // Past the plan's last look before the probe (the staged copy takes milliseconds),
+            // well inside the probe's wait on the busy page.
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            control.cancel();
+        })
+    };
+    let err =
+        framefan::plan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.code(), "CANCELLED", "{err}");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "a cancelled plan left {left:?}");
+}
+
 // ---- refusals ----------------------------------------------------------------------------
 
 #[test]

@@ -535,7 +535,7 @@ fn jpeg_captures_convert_directly_and_agree_with_swscale() {
         .await
         .unwrap();
         let page = capture_spec(dir.path(), 320, 240, ShotFormat::Jpeg(90));
-        let mut cap = Capturer::launch(&server, &page).await.unwrap();
+        let mut cap = Capturer::launch(&server, &page, &framefan::Control::default()).await.unwrap();
         let shot = cap.frame(10).await.unwrap();
         cap.close().await;
         base64::engine::general_purpose::STANDARD.decode(&*shot.data).unwrap()
@@ -579,4 +579,74 @@ fn regular_chromium_is_the_screenshot_fallback() {
     let sidecar: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("c1.mp4.perf.json")).unwrap()).unwrap();
     assert_eq!(sidecar["captureMode"], "screenshot");
+}
+
+/// The processes whose command line names `needle` (a browser's profile directory).
+fn processes_naming(needle: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline).contains(needle).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_cancelled_launch_ends_its_browser_and_leaves_no_profile() {
+    use framefan::engine::capture::{Capturer, ShotFormat};
+    use framefan::engine::server::FileServer;
+    use framefan::Control;
+
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    write_page_plan(&plan, &rich_plan(OutputFormat::Mp4, 2, 2));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let runtime = framefan::runtime::Runtime::of_plan(&plan).unwrap();
+        let site = framefan::plan::layout::PlanLayout::new(&plan).site(runtime.as_ref().map(|r| r.source.as_str()));
+        let server = FileServer::start(site.unwrap()).await.unwrap();
+        for case in ["before it listens", "once it listens"] {
+            let scratch = dir.path().join(case.replace(' ', "-"));
+            std::fs::create_dir_all(&scratch).unwrap();
+            let page = capture_spec(&scratch, 320, 240, ShotFormat::Jpeg(90));
+            let control = Control::new();
+            let canceller = match case {
+                // Already cancelled: the browser is started, then ended while it starts up.
+                "before it listens" => {
+                    control.cancel();
+                    None
+                }
+                // Cancelled once the browser has written its DevTools port: the DevTools
+                // connection or the page's load is under way.
+                _ => Some(tokio::spawn({
+                    let (control, scratch) = (control.clone(), scratch.clone());
+                    async move {
+                        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                        let listening = || {
+                            std::fs::read_dir(&scratch)
+                                .unwrap()
+                                .flatten()
+                                .any(|p| p.path().join("DevToolsActivePort").exists())
+                        };
+                        while !listening() {
+                            assert!(std::time::Instant::now() < deadline, "the browser never listened");
+                            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                        }
+                        control.cancel();
+                    }
+                })),
+            };
+            let err = Capturer::launch(&server, &page, &control).await.err().expect("a cancelled launch fails");
+            if let Some(c) = canceller {
+                c.await.unwrap();
+            }
+            assert_eq!(err.code(), "CANCELLED", "{case}: {err}");
+            let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().flatten().map(|e| e.file_name()).collect();
+            assert!(left.is_empty(), "{case}: the profile was left: {left:?}");
+            let alive = processes_naming(&scratch.display().to_string());
+            assert!(alive.is_empty(), "{case}: browser processes still running: {alive:?}");
+        }
+    });
 }

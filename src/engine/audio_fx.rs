@@ -16,6 +16,7 @@ use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
 
 use super::browser::{BrowserBinary, LaunchOptions, Session};
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 
 /// Bytes of one plane sent or read per DevTools call.
@@ -35,6 +36,7 @@ pub struct FxBrowser {
     scratch: PathBuf,
     host_url: String,
     runtime: &'static str,
+    control: Control,
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> Error {
@@ -42,8 +44,9 @@ fn failed(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl FxBrowser {
-    /// Launch the browser (framefan's usual launch) and write the host page.
-    pub fn launch() -> Result<FxBrowser> {
+    /// Launch the browser (framefan's usual launch) and write the host page. Cancelling
+    /// `control` ends the launch, or a later render, with `CANCELLED`.
+    pub fn launch(control: &Control) -> Result<FxBrowser> {
         let runtime = crate::runtime::audio_fx::script()?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -52,7 +55,8 @@ impl FxBrowser {
         let scratch = std::env::temp_dir().join(format!(".framefan-audio-fx.{}", crate::publish::unique_suffix()));
         std::fs::create_dir_all(&scratch).map_err(|e| Error::io("creating", &scratch, e))?;
         let host = scratch.join("audio-fx.html");
-        let mut this = FxBrowser { rt, session: None, scratch, host_url: String::new(), runtime };
+        let mut this =
+            FxBrowser { rt, session: None, scratch, host_url: String::new(), runtime, control: control.clone() };
         std::fs::write(&host, HOST_PAGE).map_err(|e| Error::io("writing", &host, e))?;
         this.host_url = url::Url::from_file_path(&host).map_err(|()| failed("host page URL", host.display()))?.into();
         let opts = LaunchOptions {
@@ -63,7 +67,7 @@ impl FxBrowser {
             server_port: 0,
             draw_element: false,
         };
-        this.session = Some(this.rt.block_on(Session::launch(&opts))?);
+        this.session = Some(this.rt.block_on(Session::launch(&opts, control))?);
         Ok(this)
     }
 
@@ -91,7 +95,9 @@ impl FxBrowser {
             let _closed = page.close().await;
             out
         };
-        self.rt.block_on(async { tokio::time::timeout(RENDER_TIMEOUT, job).await }).map_err(|e| failed("render", e))?
+        let control = &self.control;
+        let timed = async { Ok(tokio::time::timeout(RENDER_TIMEOUT, job).await) };
+        self.rt.block_on(control.race(timed))?.map_err(|e| failed("render", e))?
     }
 
     /// End the browser and remove its files.

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::process::BrowserProcess;
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 
 /// Environment variable naming the browser binary.
@@ -249,18 +250,19 @@ fn handler_config() -> HandlerConfig {
 impl Session {
     /// Launch the browser (in a process group of its own, [`BrowserProcess`]) and open the
     /// capture page (`about:blank`, begin-frame controlled when the binary supports it).
-    pub async fn launch(opts: &LaunchOptions) -> Result<Session> {
+    /// Cancelling `control` ends a launch under way: `CANCELLED`, with the browser ended.
+    pub async fn launch(opts: &LaunchOptions, control: &Control) -> Result<Session> {
         let profile = opts.scratch.join(format!("profile-{}", std::process::id()));
         std::fs::create_dir_all(&profile).map_err(|e| Error::io("creating", &profile, e))?;
         let args = command_line(opts, &profile);
-        let (process, url) = match BrowserProcess::spawn(&opts.binary.path, &args, LAUNCH_TIMEOUT).await {
+        let (process, url) = match BrowserProcess::spawn(&opts.binary.path, &args, LAUNCH_TIMEOUT, control).await {
             Ok(started) => started,
             Err(e) => {
                 let _removed = std::fs::remove_dir_all(&profile);
                 return Err(e);
             }
         };
-        match attach(&url, opts).await {
+        match control.race(attach(&url, opts)).await {
             Ok((browser, handler, page)) => {
                 Ok(Session { browser, opts: opts.clone(), handler, page, mode: opts.binary.mode, process, profile })
             }

@@ -38,6 +38,7 @@ pub use super::policy::{BUSY_LIMIT, RENDER_BUSY_LIMIT};
 use super::protocol::{Call, ReadyAnswer};
 use super::server::FileServer;
 use super::watch::Watch;
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::time::Fps;
 
@@ -181,8 +182,9 @@ fn crashed(what: &str, e: impl std::fmt::Display) -> Error {
 
 impl Capturer {
     /// Launch a browser for `page`, load `/index.html` from `server` with the runtime injected and
-    /// wait until the page is ready.
-    pub async fn launch(server: &FileServer, page: &PageSpec<'_>) -> Result<Capturer> {
+    /// wait until the page is ready. Cancelling `control` ends the launch or the load under way:
+    /// `CANCELLED`, with the browser ended.
+    pub async fn launch(server: &FileServer, page: &PageSpec<'_>, control: &Control) -> Result<Capturer> {
         let opts = LaunchOptions {
             binary: page.binary.clone(),
             width: page.width,
@@ -192,7 +194,7 @@ impl Capturer {
             draw_element: page.page_side_compositing,
         };
         let started = std::time::Instant::now();
-        let session = Session::launch(&opts).await?;
+        let session = Session::launch(&opts, control).await?;
         let launch_ms = started.elapsed().as_millis() as u64;
         let config = PageConfig {
             page_side_compositing: page.page_side_compositing,
@@ -219,7 +221,7 @@ impl Capturer {
             launch_ms,
             target: LoadTarget { url, layer, ready_timeout: page.ready_timeout, grace: page.timeline_grace },
         };
-        match cap.load().await {
+        match control.race(cap.load()).await {
             Ok(()) => Ok(cap),
             Err(e) => {
                 // Shut the browser down before the caller removes its scratch directory.

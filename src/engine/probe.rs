@@ -29,6 +29,7 @@ use super::capture::{broken_fonts_message, Capturer, PageSpec, ShotFormat};
 use super::page::served_html;
 use super::policy::Policy;
 use super::server::{FileServer, Site};
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::time::{Fps, Rational};
 
@@ -52,6 +53,8 @@ pub struct ProbeSpec<'a> {
     pub measure: bool,
     /// Whether a font face that fails to load fails the probe (`--strict-fonts`).
     pub strict_fonts: bool,
+    /// Ends the browser's launch or the page's load under way (`CANCELLED`).
+    pub control: &'a Control,
 }
 
 /// What the probe learned.
@@ -87,7 +90,9 @@ pub fn page_duration(
     runtime: Option<&str>,
 ) -> Result<Rational> {
     let variables = serde_json::json!({});
-    let spec = ProbeSpec { width, height, fps, variables: &variables, measure: true, strict_fonts: false };
+    let control = Control::default();
+    let spec =
+        ProbeSpec { width, height, fps, variables: &variables, measure: true, strict_fonts: false, control: &control };
     let site = Site {
         root: project.to_path_buf(),
         video_frames: project.join(".framefan-no-video-frames"),
@@ -140,7 +145,7 @@ async fn probe(server: &FileServer, spec: &ProbeSpec<'_>, scratch: &Path) -> Res
         policy: Policy::Probe,
         page_side_compositing: false,
     };
-    let cap = Capturer::launch(server, &page).await?;
+    let cap = Capturer::launch(server, &page, spec.control).await?;
     // The duration the page reported when it became ready, before any seek (see
     // `Capturer::ready_duration`).
     let seconds = match spec.measure {

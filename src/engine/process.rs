@@ -28,6 +28,7 @@ use rustix::process::{Pid, Signal, WaitOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 
 /// How long [`BrowserProcess::end`] waits for the killed group to exit. SIGKILLed processes
@@ -50,9 +51,15 @@ pub struct BrowserProcess {
 
 impl BrowserProcess {
     /// Start `binary` with `args` (each with its leading `--`) in a new process group and wait
-    /// (at most `timeout`) for its DevTools WebSocket URL. A browser that fails to start is ended
-    /// before the error returns.
-    pub async fn spawn(binary: &Path, args: &[String], timeout: Duration) -> Result<(BrowserProcess, String)> {
+    /// (at most `timeout`) for its DevTools WebSocket URL. A browser that fails to start, or
+    /// whose start `control` cancels, is ended (its group killed and reaped) before the error
+    /// returns.
+    pub async fn spawn(
+        binary: &Path,
+        args: &[String],
+        timeout: Duration,
+        control: &Control,
+    ) -> Result<(BrowserProcess, String)> {
         become_subreaper();
         let mut command = launcher(binary);
         command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
@@ -64,8 +71,15 @@ impl BrowserProcess {
         let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
         let process = BrowserProcess { child, pgid };
         let found = match stderr {
-            Some(stderr) => tokio::time::timeout(timeout, devtools_url(stderr)).await,
-            None => Ok(Err("its stderr was not captured".to_string())),
+            Some(stderr) => control.race(async { Ok(tokio::time::timeout(timeout, devtools_url(stderr)).await) }).await,
+            None => Ok(Ok(Err("its stderr was not captured".to_string()))),
+        };
+        let found = match found {
+            Ok(found) => found,
+            Err(cancelled) => {
+                process.end().await;
+                return Err(cancelled);
+            }
         };
         match found {
             Ok(Ok(url)) => Ok((process, url)),

@@ -130,15 +130,19 @@ pub fn plan(project_dir: &Path, config: &PlanConfig, plan_dir: &Path) -> Result<
 }
 
 /// [`plan`], stopped with `CANCELLED` once `control` is cancelled: looked at before each step
-/// (compile, freeze, probe and media, meta and planHash; a step under way finishes first), and
-/// a cancelled plan leaves nothing at `plan_dir` (a previous plan there survives).
+/// (compile, freeze, probe and media, meta and planHash), and inside the long ones: a remote
+/// fetch, the probe's browser launch and page load, the audio effects' browser, the mix (per
+/// block) and each video's extraction (per frame) end where they stand. A cancelled plan leaves
+/// nothing at `plan_dir` (a previous plan there survives).
 pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, control: &Control) -> Result<PlanResult> {
     let started = std::time::Instant::now();
     let valid = config.validate()?;
     let project = canonical_project(project_dir)?;
     let target = check_target(&project, plan_dir)?;
     go_on(control)?;
-    let (mut compiled, data_duration) = compile::compile_page(&project, &valid)?;
+    let compiled = compile::compile_page(&project, &valid, control);
+    go_on(control)?;
+    let (mut compiled, data_duration) = compiled?;
     if let Some(text) = &data_duration {
         compiled.duration = compile::parse_duration(&compiled.root_id, text)?;
         frame_count(&compiled)?;
@@ -165,7 +169,7 @@ pub fn plan_with(project_dir: &Path, config: &PlanConfig, plan_dir: &Path, contr
     valid.runtime.freeze(dir)?;
     go_on(control)?;
     let (probed, media, total_frames, mut timings) =
-        probe_and_media(dir, &mut compiled, &valid, data_duration.is_none())?;
+        probe_and_media(dir, &mut compiled, &valid, data_duration.is_none(), control)?;
     let gop = valid.chunking.gop_size.unwrap_or_else(|| config::default_gop(compiled.fps));
     let chunking = chunking::split(total_frames, &valid.chunking, gop)?;
     let chunk_count = u32::try_from(chunking.chunks.len()).unwrap_or(u32::MAX);
@@ -277,30 +281,40 @@ fn probe_and_media(
     compiled: &mut Compiled,
     valid: &ValidConfig,
     measure: bool,
+    control: &Control,
 ) -> Result<(crate::engine::probe::Probed, MediaOutput, i64, PlanTimings)> {
     let clips = frozen_sources(&compiled.media, &PlanLayout::new(dir).compiled_dir());
     if measure {
-        let (probed, probe_ms) = timed(|| probe_step(dir, compiled, valid, true))?;
+        let (probed, probe_ms) = timed(|| probe_step(dir, compiled, valid, true, control))?;
         if let Some(measured) = probed.duration {
             compiled.duration = measured;
         }
         let total_frames = frame_count(compiled)?;
         let (media, media_ms) = timed(|| {
-            media_step(&clips, compiled.master_fx.as_ref(), compiled.duration, compiled.fps, total_frames, dir)
+            let timing = (compiled.duration, compiled.fps, total_frames);
+            media_step(&clips, compiled.master_fx.as_ref(), timing, dir, control)
         })?;
         return Ok((probed, media, total_frames, PlanTimings { probe_ms, media_ms, total_ms: 0 }));
     }
     let total_frames = frame_count(compiled)?;
     let compiled: &Compiled = compiled;
+    // A step that fails cancels the other, so a broken page is not waited on for the media.
+    let both = &control.child();
     let (probed, media) = std::thread::scope(|scope| {
-        let probe = scope.spawn(|| timed(|| probe_step(dir, compiled, valid, false)));
+        let probe =
+            scope.spawn(move || timed(|| probe_step(dir, compiled, valid, false, both).inspect_err(|_| both.cancel())));
+        let timing = (compiled.duration, compiled.fps, total_frames);
         let media = timed(|| {
-            media_step(&clips, compiled.master_fx.as_ref(), compiled.duration, compiled.fps, total_frames, dir)
+            media_step(&clips, compiled.master_fx.as_ref(), timing, dir, both).inspect_err(|_| both.cancel())
         });
         let probed = probe.join().unwrap_or_else(|_| Err(Error::new(Code::BrowserCrashed, "the probe panicked")));
         (probed, media)
     });
-    let ((probed, probe_ms), (media, media_ms)) = (probed?, media?);
+    let ((probed, probe_ms), (media, media_ms)) = match (probed, media) {
+        // The probe was stopped because the media step failed: that failure is the error.
+        (Err(p), Err(m)) if p.kind() == Code::Cancelled && !control.is_cancelled() => return Err(m),
+        (probed, media) => (probed?, media?),
+    };
     Ok((probed, media, total_frames, PlanTimings { probe_ms, media_ms, total_ms: 0 }))
 }
 
@@ -311,6 +325,7 @@ fn probe_step(
     compiled: &Compiled,
     valid: &ValidConfig,
     measure: bool,
+    control: &Control,
 ) -> Result<crate::engine::probe::Probed> {
     let variables = serde_json::Value::Object(valid.variables.clone());
     let spec = crate::engine::probe::ProbeSpec {
@@ -320,6 +335,7 @@ fn probe_step(
         variables: &variables,
         measure,
         strict_fonts: valid.strict_fonts,
+        control,
     };
     let site = PlanLayout::new(dir).site(Some(&valid.runtime.source));
     site.and_then(|site| crate::engine::probe::probe_plan(site, &spec)).map_err(|e| match measure {
@@ -360,20 +376,22 @@ struct MediaOutput {
 
 /// The plan's media: the mixed soundtrack (`audio.m4a`, exactly `duration` long) and each
 /// video's decoded frames (`video-frames/<id>/`), written into the staging directory `dir`.
+/// `timing` is the composition's duration, frame rate and length in frames. Cancelling
+/// `control` stops it between two audio blocks or two video frames.
 fn media_step(
     clips: &[MediaClip],
     bus: Bus<'_>,
-    duration: Rational,
-    fps: Fps,
-    total_frames: i64,
+    timing: (Rational, Fps, i64),
     dir: &Path,
+    control: &Control,
 ) -> Result<MediaOutput> {
+    let (duration, fps, total_frames) = timing;
     let samples = u64::try_from(media::seconds_to_samples(duration)).unwrap_or(0);
-    let mix = media::mix_soundtrack(clips, bus, samples, &PlanLayout::new(dir).audio())?;
+    let mix = media::mix_soundtrack(clips, bus, samples, &PlanLayout::new(dir).audio(), control)?;
     let mut extracted = Vec::new();
     let mut warnings = Vec::new();
     for clip in clips.iter().filter(|c| c.kind == model::MediaKind::Video) {
-        let extraction = media::extract_video(clip, fps, total_frames, dir)?;
+        let extraction = media::extract_video(clip, fps, total_frames, dir, control)?;
         warnings.extend(extraction.hdr_warning(clip));
         extracted.push(extraction.video);
     }

@@ -324,7 +324,7 @@ async fn open_one(
         policy: Policy::Capture,
         page_side_compositing: plan.encoder.page_side_compositing,
     };
-    Capturer::launch(server, &page).await
+    Capturer::launch(server, &page, &spec.control).await
 }
 
 async fn close_all(capturers: Vec<Capturer>) {

@@ -213,8 +213,8 @@ fn check_output_dir(out: &Path) -> Result<()> {
 }
 
 /// Check the config and compile the composition once up front for its length (a few
-/// milliseconds, no browser; a root without `data-duration` gets its total once plan has
-/// measured it), so that progress carries the total from the first event and a bad project fails
+/// milliseconds, no browser and no network: remote resources are `plan`'s to fetch, once; a root
+/// without `data-duration` gets its total once plan has measured it), so that progress carries the total from the first event and a bad project fails
 /// with `plan`'s own error before anything is created. Its size and length never choose the chunking here: `plan` does that.
 fn peek(project: &Path, config: &PlanConfig, reporter: &Reporter) -> Result<()> {
     let valid = config.validate()?;
@@ -226,7 +226,9 @@ fn peek(project: &Path, config: &PlanConfig, reporter: &Reporter) -> Result<()> 
     }
     // No browser here: plan's probe loads the page once, and measures a root without
     // data-duration in the same launch (its total is set once plan is done).
-    let (compiled, data_duration) = crate::plan::compile::compile_page(&canonical, &valid)?;
+    let mut valid = valid;
+    (valid.fetch.offline, valid.fetch.strict) = (true, false);
+    let (compiled, data_duration) = crate::plan::compile::compile_page(&canonical, &valid, &Control::default())?;
     if let Some(text) = data_duration {
         let duration = crate::plan::compile::parse_duration(&compiled.root_id, &text)?;
         reporter.set_total(compiled.fps.frames_for(duration).max(0));

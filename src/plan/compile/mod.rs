@@ -30,6 +30,7 @@ use kuchikiki::traits::TendrilSink;
 use kuchikiki::NodeRef;
 
 use self::dom::{attr, check_depth, elements};
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::config::{parse_fps_as, ValidConfig};
 use crate::plan::fetch::{Fetcher, RemoteJson};
@@ -104,7 +105,7 @@ fn invalid(message: String) -> Error {
 /// Compile the project at `project` (a canonical directory) under `config`.
 #[cfg(feature = "internals")]
 pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
-    let (mut compiled, data_duration) = compile_page(project, config)?;
+    let (mut compiled, data_duration) = compile_page(project, config, &Control::default())?;
     compiled.duration = match data_duration.as_deref() {
         Some(text) => parse_duration(&compiled.root_id, text)?,
         None => crate::engine::probe::page_duration(
@@ -123,8 +124,13 @@ pub fn compile(project: &Path, config: &ValidConfig) -> Result<Compiled> {
 }
 
 /// Everything of [`compile`] that needs no browser: the compiled page with a zero duration, and
-/// the root's `data-duration` text (`None`: the page must be measured).
-pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Compiled, Option<String>)> {
+/// the root's `data-duration` text (`None`: the page must be measured). Cancelling `control`
+/// ends a remote fetch under way and starts no other (the caller checks it after).
+pub(crate) fn compile_page(
+    project: &Path,
+    config: &ValidConfig,
+    control: &Control,
+) -> Result<(Compiled, Option<String>)> {
     let doc = parse_entry(project)?;
     let root = find_root(&doc, config)?;
     config.check_dimensions(root.width, root.height)?;
@@ -134,7 +140,7 @@ pub(crate) fn compile_page(project: &Path, config: &ValidConfig) -> Result<(Comp
     check_depth(&doc, "the compiled page")?;
     timing::resolve(&doc)?;
     let caches = config.caches_for(project);
-    let mut fetcher = Fetcher::new(config.fetch.clone());
+    let mut fetcher = Fetcher::new(config.fetch.clone(), control);
     let mut cx = resources::Context {
         project,
         caches: &caches,

@@ -23,6 +23,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::control::Control;
 use crate::error::{Code, Error, Result};
 use crate::plan::compile::css;
 use crate::plan::project::{Generated, GENERATED_DIR};
@@ -108,6 +109,8 @@ const MAX_CSS_DEPTH: u32 = 4;
 /// Fetches for one plan: each URL once, within the budget.
 pub struct Fetcher {
     options: FetchOptions,
+    /// Ends a fetch under way; once cancelled nothing more is fetched.
+    control: Control,
     runtime: Option<tokio::runtime::Runtime>,
     done: HashMap<String, Option<String>>,
     total: u64,
@@ -125,10 +128,11 @@ struct Body {
 }
 
 impl Fetcher {
-    /// A fetcher with `options`.
-    pub fn new(options: FetchOptions) -> Self {
+    /// A fetcher with `options`, stopped by `control`.
+    pub fn new(options: FetchOptions, control: &Control) -> Self {
         Fetcher {
             options,
+            control: control.clone(),
             runtime: None,
             done: HashMap::new(),
             total: 0,
@@ -259,12 +263,12 @@ impl Fetcher {
         let cap = self.options.max_bytes.min(budget);
         let options = self.options.clone();
         let rt = self.runtime.as_ref().ok_or("no runtime")?;
-        let body = rt.block_on(async {
-            match tokio::time::timeout(options.timeout, fetch_following(url, kind, cap, &options)).await {
-                Ok(result) => result,
-                Err(_) => Err(format!("no complete answer within {} ms", options.timeout.as_millis())),
-            }
-        })?;
+        let timed = async { Ok(tokio::time::timeout(options.timeout, fetch_following(url, kind, cap, &options)).await) };
+        let body = match rt.block_on(self.control.race(timed)) {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(format!("no complete answer within {} ms", options.timeout.as_millis())),
+            Err(_) => Err("the plan was cancelled".to_string()),
+        }?;
         self.total += body.bytes.len() as u64;
         Ok(body)
     }

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 pub use super::voice::Track;
 use super::voice::{add_scaled, clip_samples};
 use crate::av::audio::Pcm;
+use crate::control::Control;
 use crate::engine::audio_fx::FxBrowser;
 use crate::error::{Code, Error, Result};
 use crate::plan::fx::{mix_gain, Automation, Envelope, FxChain};
@@ -150,19 +151,26 @@ fn automation_fits(frames: usize, held: Held) -> bool {
 pub struct Effects {
     browser: Option<FxBrowser>,
     streaming: Streaming,
+    /// Ends the browser's launch or a render under way.
+    control: Control,
 }
 
 impl Effects {
+    /// Effects whose browser work `control` cancels.
+    pub fn controlled(control: &Control) -> Effects {
+        Effects { control: control.clone(), ..Effects::default() }
+    }
+
     /// Effects rendered with `streaming` for limits (tests lower HyperFrames').
     #[cfg(feature = "internals")]
     pub fn with_streaming(streaming: Streaming) -> Effects {
-        Effects { browser: None, streaming }
+        Effects { streaming, ..Effects::default() }
     }
 
     fn browser(&mut self) -> Result<&mut FxBrowser> {
         Ok(match self.browser {
             Some(ref mut b) => b,
-            None => self.browser.insert(FxBrowser::launch()?),
+            None => self.browser.insert(FxBrowser::launch(&self.control)?),
         })
     }
 

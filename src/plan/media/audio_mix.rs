@@ -37,6 +37,7 @@ use crate::audio::encode::{self, EncodeSettings};
 use crate::audio::fit::{Fitted, PcmSource};
 use crate::audio::m4a::write_m4a as write_audio;
 use crate::av::audio::Pcm;
+use crate::control::Control;
 use crate::error::Result;
 use crate::plan::fx::FxChain;
 use crate::plan::model::{MediaClip, MixSummary};
@@ -60,20 +61,22 @@ const RELEASE: f32 = 1.0 - 1.0 / 12_000.0;
 /// undecodable source fails fast with `AUDIO_INVALID` naming the clip and its file.
 #[cfg(feature = "internals")]
 pub fn mix_audio(clips: &[MediaClip], samples: u64, out: &Path) -> Result<Option<MixSummary>> {
-    mix_soundtrack(clips, None, samples, out)
+    mix_soundtrack(clips, None, samples, out, &Control::default())
 }
 
 /// [`mix_audio`] with HyperFrames' audio effects: clips with a chain, a volume lane or a group
 /// become tracks held in memory (rendered in the browser by HyperFrames' runtime, as
 /// [`crate::engine::audio_fx`] describes), and `master`, when it has an enabled
-/// node, runs over the whole sum before the limiter.
+/// node, runs over the whole sum before the limiter. Cancelling `control` stops the mix between
+/// two blocks or two effect renders with `CANCELLED`, leaving nothing at `out`.
 pub fn mix_soundtrack(
     clips: &[MediaClip],
     master: Option<&FxChain>,
     samples: u64,
     out: &Path,
+    control: &Control,
 ) -> Result<Option<MixSummary>> {
-    let mut fx = Effects::default();
+    let mut fx = Effects::controlled(control);
     let mut voices = Vec::new();
     let mut held = Vec::new();
     for (order, clip) in clips.iter().enumerate().filter(|(_, c)| c.audible) {
@@ -94,21 +97,21 @@ pub fn mix_soundtrack(
     }
     let count = voices.len() as u32;
     if let Some(chain) = master.filter(|c| c.has_enabled()) {
-        let sum = Mixer::new(voices, samples, None).collect()?;
+        let sum = Mixer::new(voices, samples, None, control).collect()?;
         let pcm = audio_fx::master(sum, chain, &mut fx)?;
         voices = Voice::held(Track { id: "master".into(), at: 0, pcm, gain: 1.0 }, 0, samples).into_iter().collect();
     }
     // The browser is closed before the encode.
     drop(fx);
-    let summary = encode_mix(voices, samples, out)?;
+    let summary = encode_mix(voices, samples, out, control)?;
     Ok(Some(MixSummary { clips: count, ..summary }))
 }
 
 /// Stream `voices` through the limiter into the AAC soundtrack at `out`.
-fn encode_mix(voices: Vec<Voice>, samples: u64, out: &Path) -> Result<MixSummary> {
+fn encode_mix(voices: Vec<Voice>, samples: u64, out: &Path, control: &Control) -> Result<MixSummary> {
     let count = voices.len() as u32;
     let limited = Arc::new(AtomicBool::new(false));
-    let mixer = Mixer::new(voices, samples, Some(Arc::clone(&limited)));
+    let mixer = Mixer::new(voices, samples, Some(Arc::clone(&limited)), control);
     let staged = StagedFile::new(out)?;
     let mut audio = encode::start(Fitted::new(mixer, samples), samples, EncodeSettings::default())?;
     // On failure `audio` is dropped, not finished: dropping closes its channels, which stops the
@@ -158,10 +161,12 @@ struct Mixer {
     limiter: Limiter,
     /// Where the limiter reports engaging; `None`: no limiter (a sum for the master chain).
     limited: Option<Arc<AtomicBool>>,
+    /// Looked at before each block.
+    control: Control,
 }
 
 impl Mixer {
-    fn new(mut voices: Vec<Voice>, total: u64, limited: Option<Arc<AtomicBool>>) -> Self {
+    fn new(mut voices: Vec<Voice>, total: u64, limited: Option<Arc<AtomicBool>>, control: &Control) -> Self {
         voices.sort_by_key(|v| std::cmp::Reverse((v.at, v.order)));
         Mixer {
             waiting: voices,
@@ -170,6 +175,7 @@ impl Mixer {
             total,
             limiter: Limiter { gain: 1.0, engaged: false },
             limited,
+            control: control.clone(),
         }
     }
 
@@ -186,6 +192,7 @@ impl Mixer {
 
 impl PcmSource for Mixer {
     fn next_block(&mut self) -> Result<Option<Pcm>> {
+        self.control.check()?;
         if self.next >= self.total {
             return Ok(None);
         }

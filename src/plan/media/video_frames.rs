@@ -26,6 +26,7 @@ use std::path::Path;
 use super::clip::{check_id, slot_end};
 use crate::av::jpeg::JpegEncoder;
 use crate::av::video_decode::{HdrTransfer, Picture, VideoDecoder};
+use crate::control::Control;
 use crate::error::{AvError, Code, Error, Result};
 use crate::plan::layout::{video_dir_rel, PlanLayout, VIDEO_FRAME};
 use crate::plan::model::{ExtractedVideo, MediaClip};
@@ -35,7 +36,14 @@ use crate::time::{Fps, Rational};
 /// Decode the frames `clip` shows at `fps` into `plan_dir/video-frames/<id>/frame_%05d.jpg`
 /// (1-based), covering composition frames from `ceil(start·fps)` to the end of the clip's slot
 /// (start + duration, or the source's end), clamped to `total_frames`.
-pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &Path) -> Result<Extraction> {
+/// Cancelling `control` stops it between two frames with `CANCELLED`, the clip's directory removed.
+pub fn extract_video(
+    clip: &MediaClip,
+    fps: Fps,
+    total_frames: i64,
+    plan_dir: &Path,
+    control: &Control,
+) -> Result<Extraction> {
     check_id(clip)?;
     let window = Window::new(clip, fps, total_frames)?;
     let mut source = Source::open(clip, window.media_start)?;
@@ -44,7 +52,7 @@ pub fn extract_video(clip: &MediaClip, fps: Fps, total_frames: i64, plan_dir: &P
     let parent = layout.video_frames_dir();
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
     let staged = StagedDir::new(&layout.video_dir(&clip.id))?;
-    let written = write_frames(&window, &mut source, staged.path())?;
+    let written = write_frames(&window, &mut source, staged.path(), control)?;
     staged.commit()?;
     let video = ExtractedVideo {
         video_id: clip.id.clone(),
@@ -203,7 +211,7 @@ struct Written {
 }
 
 /// Write one JPEG per composition frame of `window` into `dir`.
-fn write_frames(window: &Window, source: &mut Source, dir: &Path) -> Result<Written> {
+fn write_frames(window: &Window, source: &mut Source, dir: &Path, control: &Control) -> Result<Written> {
     let (w, h) = source.next.as_ref().map_or(source.decoder.size(), |p| (p.width(), p.height()));
     let mut written = Written { count: 0, width: w, height: h };
     let mut encoder: Option<JpegEncoder> = None;
@@ -211,6 +219,7 @@ fn write_frames(window: &Window, source: &mut Source, dir: &Path) -> Result<Writ
     let label = format!("encoding {}", source.label);
     let failed = |e: AvError| Error::av(Code::MediaFailed, e).prefixed(&label);
     for f in window.first..window.limit {
+        control.check()?;
         let t = window.source_time(f)?;
         source.advance(t)?;
         if !window.fixed_end && written.count > 0 && source.ended_before(t) {
