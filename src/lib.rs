@@ -84,9 +84,10 @@
 //!
 //! # The whole pipeline on this machine, with progress
 //!
-//! ```no_run
+//! ```
 //! use std::sync::Arc;
 //! use framefan::{Control, Event, Location, RenderOptions};
+//! # let dir = tempfile::tempdir()?;
 //!
 //! let control = Control::with_events(Arc::new(|e: &Event| {
 //!     if let Event::Progress(p) = e {
@@ -95,12 +96,14 @@
 //! }));
 //! // Another thread (a signal handler, a UI) may call `control.cancel()`: the render then
 //! // fails with `CANCELLED` and leaves nothing at the output.
-//! let options = RenderOptions { control: control.clone(), ..Default::default() };
+//! let mut options = RenderOptions { control: control.clone(), ..Default::default() };
+//! # options.plan.quality = framefan::Quality::Draft;
+//! # options.plan.package_cache = Some(std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from));
 //! let project = Location::from(std::path::Path::new("examples/title-card"));
-//! let out: Location = "title-card.mp4".parse()?;
+//! let out = Location::from(dir.path().join("title-card.mp4"));
 //! framefan::render(&project, &out, &options)?;
 //! assert!(framefan::verify(&out, None)?.consistent);
-//! # Ok::<(), framefan::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Media work is libav linked in-process; no libav type is part of this API.

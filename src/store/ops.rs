@@ -145,13 +145,22 @@ fn upload_output(local: &Path, dest: &Remote, sink: Option<&Control>, t: &mut St
 /// that is a folder ([`Location::is_folder`]) receives `chunk-NNN.<ext>`. `options.control`
 /// stops it and receives its `Event::Frames` and `Event::Transfer`.
 ///
-/// ```no_run
+/// ```
 /// use framefan::{ChunkOptions, Location};
-/// let plan = Location::parse("s3://renders/job-7/plan/")?;
-/// let chunks = Location::parse("s3://renders/job-7/chunks/")?;
-/// let done = framefan::render_chunk(&plan, 3, &chunks, &ChunkOptions::default())?;
+/// # let dir = tempfile::tempdir()?;
+/// # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+/// # let mut planning = framefan::PlanOptions::default();
+/// # planning.config.quality = framefan::Quality::Draft;
+/// # planning.config.package_cache = Some(cache);
+/// # let project = Location::from(std::path::Path::new("examples/title-card"));
+/// # let plan = Location::from(dir.path().join("plan"));
+/// # framefan::plan(&project, &plan, &planning)?;
+/// // `plan` is a plan folder (or `s3://renders/job-7/plan/`); `chunks` a folder or prefix.
+/// let chunks = Location::parse(&format!("{}/", dir.path().join("chunks").display()))?;
+/// let done = framefan::render_chunk(&plan, 0, &chunks, &ChunkOptions::default())?;
+/// assert!(done.frames > 0 && done.output_path.ends_with("chunk-000.mp4"));
 /// println!("{} frames, sha256 {}", done.frames, done.sha256);
-/// # Ok::<(), framefan::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn render_chunk(plan: &Location, index: u32, out: &Location, options: &ChunkOptions) -> Result<WithStorage<ChunkResult>> {
     let mut chunks = render_chunks(plan, &ChunkIndexes::List(vec![index]), out, options)?;
@@ -160,6 +169,28 @@ pub fn render_chunk(plan: &Location, index: u32, out: &Location, options: &Chunk
 
 /// Several chunks of one plan in one process, by the same browsers (an engine that hands a task
 /// a range of chunks): see [`ChunksAt`]. `out` must be a folder or prefix.
+///
+/// ```
+/// use framefan::{ChunkIndexes, ChunkOptions, Location};
+/// # let dir = tempfile::tempdir()?;
+/// # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+/// # let mut planning = framefan::PlanOptions::default();
+/// # planning.config.quality = framefan::Quality::Draft;
+/// # planning.config.package_cache = Some(cache);
+/// # let project = Location::from(std::path::Path::new("examples/title-card"));
+/// # let plan = Location::from(dir.path().join("plan"));
+/// # framefan::plan(&project, &plan, &planning)?;
+/// // Task 0 of an engine that gives each task 2 chunks: chunks 0 and 1 (those that exist).
+/// let which = ChunkIndexes::Task { task: 0, per_task: 2 };
+/// let chunks = Location::parse(&format!("{}/", dir.path().join("chunks").display()))?;
+/// let options = ChunkOptions::default();
+/// let mut run = framefan::render_chunks(&plan, &which, &chunks, &options)?;
+/// while let Some(done) = run.next(&options.control) {
+///     let done = done?;
+///     println!("chunk {}: {} frames", done.index, done.frames);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn render_chunks(plan: &Location, which: &ChunkIndexes, out: &Location, options: &ChunkOptions) -> Result<ChunksAt> {
     blocking(|| render_chunks_here(plan, which, out, options))
 }
@@ -362,14 +393,27 @@ fn resolve_audio(audio: &AudioSource, plan: &Plan, work: &mut Work) -> Result<Op
 /// chunks are downloaded while the earlier ones are joined. Its transfers report to
 /// `options.control` as `Event::Transfer`, its frames as `Event::Frames`.
 ///
-/// ```no_run
-/// use framefan::{AssembleOptions, AudioSource, ChunkSource, Location};
-/// let plan = Location::parse("s3://renders/job-7/plan/")?;
-/// let chunks = ChunkSource::Dir(Location::parse("s3://renders/job-7/chunks/")?);
-/// let out = Location::parse("s3://renders/job-7/video.mp4")?;
+/// ```
+/// use framefan::{AssembleOptions, AudioSource, ChunkIndexes, ChunkOptions, ChunkSource, Location};
+/// # let dir = tempfile::tempdir()?;
+/// # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+/// # let mut planning = framefan::PlanOptions::default();
+/// # planning.config.quality = framefan::Quality::Draft;
+/// # planning.config.package_cache = Some(cache);
+/// # let project = Location::from(std::path::Path::new("examples/title-card"));
+/// # let plan = Location::from(dir.path().join("plan"));
+/// # framefan::plan(&project, &plan, &planning)?;
+/// # let folder = Location::parse(&format!("{}/", dir.path().join("chunks").display()))?;
+/// # let options = ChunkOptions::default();
+/// # let all = ChunkIndexes::Task { task: 0, per_task: u32::MAX };
+/// # let mut run = framefan::render_chunks(&plan, &all, &folder, &options)?;
+/// # while let Some(done) = run.next(&options.control) { done?; }
+/// // Every chunk of `plan` rendered into one folder (or prefix, as `s3://renders/job-7/chunks/`).
+/// let chunks = ChunkSource::Dir(Location::from(dir.path().join("chunks")));
+/// let out = Location::from(dir.path().join("video.mp4"));
 /// let done = framefan::assemble(&plan, &chunks, &AudioSource::Plan, &out, &AssembleOptions::default())?;
 /// println!("{} frames, {} bytes", done.frames_encoded, done.file_size);
-/// # Ok::<(), framefan::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn assemble(
     plan: &Location,
@@ -519,10 +563,18 @@ fn render_here(project: &Location, out: &Location, options: &RenderOptions) -> R
 /// colour tags, alpha, Cues; against `plan` too when given (frame count, rate, size). Remote
 /// inputs are downloaded first.
 ///
-/// ```no_run
-/// let report = framefan::verify(&"out.mp4".parse()?, None)?;
+/// ```
+/// # use framefan::Location;
+/// # let dir = tempfile::tempdir()?;
+/// # let cache = std::env::var_os("FRAMEFAN_PACKAGE_CACHE").map_or("target/package-cache".into(), std::path::PathBuf::from);
+/// # let mut options = framefan::RenderOptions::default();
+/// # options.plan.quality = framefan::Quality::Draft;
+/// # options.plan.package_cache = Some(cache);
+/// # let out = Location::from(dir.path().join("out.mp4"));
+/// # framefan::render(&Location::from(std::path::Path::new("examples/title-card")), &out, &options)?;
+/// let report = framefan::verify(&out, None)?;
 /// assert!(report.consistent, "{:?}", report.problems);
-/// # Ok::<(), framefan::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify(file: &Location, plan: Option<&Location>) -> Result<crate::verify::VerifyReport> {
     blocking(|| verify_here(file, plan))
