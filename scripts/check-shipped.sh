@@ -17,7 +17,8 @@
 #    `framefan render PROJECT -o OUT --format F [--package-cache GSAP_ONLY] --progress none --json`
 #    (title-card as mp4, mp4 with --codec h265, gif and webm; tests/parity/audio-fx-chain, whose
 #    HyperFrames audio effects run in the browser from the built-in runtime, its tone made by
-#    ffmpeg from its parity.json as tests/parity.rs makes it), then
+#    ffmpeg from its parity.json as tests/parity.rs makes it; tests/parity/audio-rate, whose
+#    speed ramps need the vendor build's atempo graph filters), then
 #    `framefan verify OUT --json`.
 # 4. Each render exited 0 and verifies consistent; neither its stderr nor its `warnings` mention
 #    a font; and its output is byte-identical (sha256) to the same render made in the checkout by
@@ -47,6 +48,7 @@ PROJECTS=(
   "title-card-webm examples/title-card gsap bytes webm"
   "title-card-h265 examples/title-card gsap bytes mp4:h265"
   "audio-fx tests/parity/audio-fx-chain none bytes mp4"
+  "audio-rate tests/parity/audio-rate none bytes mp4"
 )
 RENDER_TIMEOUT=600
 ms() { echo $(( $(date +%s%N) / 1000000 )); }

@@ -282,6 +282,7 @@ fn tone_clip(dir: &Path, id: &str, start: &str, duration: &str) -> MediaClip {
         media_start: Rational::ZERO,
         volume: 1.0,
         looped: false,
+        playback_rate: 1.0,
         audible: true,
         fx: ClipFx::default(),
         group: None,
@@ -373,15 +374,23 @@ fn the_master_bus_matches_hyperframes_sample_for_sample() {
 }
 
 #[test]
-fn a_rate_lane_is_a_warning_naming_the_clip() {
-    let lanes = attr(r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0,"v":1},{"t":1,"v":2}]}]}"#);
-    let proj = project(&format!(
-        "<audio id=\"ramp\" src=\"assets/tone.wav\" data-duration=\"2\" data-automation=\"{lanes}\"></audio>"
-    ));
+fn a_speed_is_played_and_sets_the_clips_length_on_the_timeline() {
+    // Twice as fast and no duration: the 4 s tone fills 2 s of the timeline, at its own pitch
+    // (`atempo` stretches time), with no warning; then silence.
+    let proj = project("<audio id=\"fast\" src=\"assets/tone.wav\" data-playback-rate=\"2\"></audio>");
     let out = tempfile::tempdir().unwrap();
     let result = plan(proj.path(), &config(), &out.path().join("plan")).unwrap();
-    let warned = result.warnings.iter().any(|w| w.contains("ramp") && w.contains("rate"));
-    assert!(warned, "{:?}", result.warnings);
+    assert!(result.warnings.iter().all(|w| !w.contains("fast")), "{:?}", result.warnings);
+    let x = decode_audio(&out.path().join("plan/audio.m4a")).left;
+    let normal = soundtrack(project("<audio id=\"normal\" src=\"assets/tone.wav\"></audio>").path());
+    let want = tone_db(&normal, 1.0, 200.0);
+    for t in [0.2, 1.0, 1.85] {
+        let level = tone_db(&x, t, 200.0);
+        assert!((level - want).abs() < 1.0, "200 Hz at {t} s: {level:.2} dB, at normal speed {want:.2} dB");
+    }
+    for t in [2.1, 3.0, 3.85] {
+        assert!(tone_db(&x, t, 200.0) < -80.0, "the clip still sounds at {t} s");
+    }
 }
 
 #[test]
@@ -512,8 +521,7 @@ fn measure_sums_over_full_scale() {
 /// A `rate` lane's clock and the filter graph HyperFrames plays the clip through, against
 /// HyperFrames' own: `sourceTimeAt` / `timeAtSourceTime` (run by the reference's node) and the
 /// `-filter_complex` its audio pass hands ffmpeg (read off a wrapper that logs ffmpeg's
-/// arguments). framefan does not render the ramp yet (ffmpeg's `atempo` is not in its libav);
-/// this pins the arithmetic the rendering will use.
+/// arguments).
 #[test]
 fn a_rate_lane_maps_time_and_slices_as_hyperframes_does() {
     use framefan::plan::fx::rate::{ramp_graph, RateMap};
@@ -571,4 +579,97 @@ fn a_rate_lane_maps_time_and_slices_as_hyperframes_does() {
     let t = args.iter().position(|a| *a == "-t").unwrap();
     assert_eq!(args[t + 1], format!("{}", map.source_time_at(3.0)), "the source seconds read");
     println!("{} slices, source {} s for 3 s", graph.matches("atrim=start").count(), args[t + 1]);
+}
+
+/// A clip with `id` on `tone.wav` in `dir` from `start` (no duration: its natural length),
+/// `media_start` seconds into it.
+fn speed_clip(dir: &Path, id: &str, start: &str, duration: Option<&str>, media_start: &str) -> MediaClip {
+    let mut clip = tone_clip(dir, id, start, duration.unwrap_or("0"));
+    clip.duration = duration.map(|d| Rational::parse_decimal(d).unwrap());
+    clip.media_start = Rational::parse_decimal(media_start).unwrap();
+    clip
+}
+
+/// framefan's track against HyperFrames' samples: the SNR in dB (infinite when identical).
+fn snr(ours: &Track, theirs: &[f32]) -> f64 {
+    let ours = ours.pcm.left.iter().zip(&ours.pcm.right).flat_map(|(l, r)| [*l, *r]);
+    let (mut signal, mut noise) = (0.0, 0.0);
+    for (a, b) in ours.zip(theirs) {
+        signal += f64::from(*b) * f64::from(*b);
+        noise += f64::from(a - b) * f64::from(a - b);
+    }
+    10.0 * (signal / noise).log10()
+}
+
+/// Clips played at other speeds against HyperFrames' audio pass, sample for sample: a ramp
+/// that slows down, speeds up and slows again, with a media start; the same ramp on a clip
+/// without a duration (its length on the timeline follows the source through the ramp); a
+/// constant `data-playback-rate` without a duration; a ramp with a low-pass chain and a volume
+/// lane, which stay on the timeline clock (HyperFrames plays the speed first, at extraction).
+#[test]
+fn speeds_match_hyperframes_sample_for_sample() {
+    use framefan::plan::fx::rate::{ffmpeg_duration_samples, RateMap};
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 8);
+    let ramp = r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0,"v":0.6},{"t":1,"v":1.8,"curve":0.3},{"t":2.2,"v":0.45},{"t":3,"v":1.3}]}]}"#;
+    let shaped_lanes = r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0,"v":1.7},{"t":1.5,"v":0.7}]},{"target":"volume","points":[{"t":0,"v":1},{"t":2,"v":0.4}]}]}"#;
+    let chain = r#"{"version":1,"nodes":[{"type":"lowpass","id":"lp","params":{"frequency":1500}}]}"#;
+    let element = |id: &str, start: f64, end: f64, media_start: f64| {
+        serde_json::json!({"id": id, "src": "tone.wav",
+        "start": start, "end": end, "mediaStart": media_start, "volume": 1, "type": "audio"})
+    };
+    let mut elements = [
+        element("ramp", 0.5, 3.5, 0.5),
+        element("natural", 0.0, 0.0, 0.5),
+        element("fast", 0.0, 0.0, 1.0),
+        element("shaped", 1.0, 3.25, 0.25),
+    ];
+    elements[0]["automation"] = ramp.into();
+    elements[1]["automation"] = ramp.into();
+    elements[2]["playbackRate"] = 1.5.into();
+    elements[3]["automation"] = shaped_lanes.into();
+    elements[3]["fxChain"] = chain.into();
+    hyperframes_tracks(dir.path(), serde_json::json!(elements), None);
+
+    let mut clips = [
+        speed_clip(dir.path(), "ramp", "0.5", Some("3"), "0.5"),
+        speed_clip(dir.path(), "natural", "0", None, "0.5"),
+        speed_clip(dir.path(), "fast", "0", None, "1"),
+        speed_clip(dir.path(), "shaped", "1", Some("2.25"), "0.25"),
+    ];
+    clips[0].fx.automation = Some(Automation::parse(ramp).unwrap());
+    clips[1].fx.automation = Some(Automation::parse(ramp).unwrap());
+    clips[2].playback_rate = 1.5;
+    clips[3].fx = ClipFx {
+        chain: Some(FxChain::parse(chain).unwrap()),
+        automation: Some(Automation::parse(shaped_lanes).unwrap()),
+    };
+    let tracks = effect_tracks(&clips, 4 * RATE as u64).unwrap();
+    let map = RateMap::new(Automation::parse(ramp).unwrap().lane("rate").unwrap()).unwrap();
+    let lengths = [
+        ffmpeg_duration_samples(3.0),
+        ffmpeg_duration_samples(map.time_at_source_time(7.5)),
+        ffmpeg_duration_samples(7.0 / 1.5),
+        ffmpeg_duration_samples(2.25),
+    ];
+    let files = ["ramp-trimmed.wav", "natural-trimmed.wav", "fast-trimmed.wav", "shaped-fx.wav"];
+    for ((track, file), length) in tracks.iter().zip(files).zip(lengths) {
+        let theirs = wav_samples(&dir.path().join("work").join(file));
+        let (same, n, worst) = compare(track, &theirs);
+        println!(
+            "{}: {same} of {n} samples identical to HyperFrames' {file} (SNR {:.1} dB), largest difference {worst} \
+             LSB; {} samples on the timeline, HyperFrames {}",
+            track.id,
+            snr(track, &theirs),
+            track.pcm.len(),
+            theirs.len() / 2
+        );
+        assert_eq!(track.pcm.len() * 2, theirs.len(), "{}: not as long as HyperFrames' {file}", track.id);
+        assert_eq!(track.pcm.len() as u64, length, "{}: its length on the timeline", track.id);
+        // The speed is libavfilter's on both sides, so the samples are the same; only the chain
+        // runs in Chromium (where the other tracks allow 2 steps).
+        let allowed = if track.id == "shaped" { 2.0 } else { 0.0 };
+        assert!(worst <= allowed, "{}: {same}/{n} identical, {worst} LSB apart", track.id);
+    }
+    assert_eq!(tracks[0].at, 24_000, "the ramp starts at 0.5 s");
 }

@@ -32,6 +32,7 @@ fn clip(id: &str, kind: MediaKind, src: &Path, start: &str) -> MediaClip {
         media_start: Rational::ZERO,
         volume: 1.0,
         looped: false,
+        playback_rate: 1.0,
         audible: kind == MediaKind::Audio,
         fx: Default::default(),
         group: None,

@@ -95,6 +95,20 @@ impl AudioReader {
         })
     }
 
+    /// Samples per frame the ffmpeg CLI's filter graph gets from this source (the graph's output
+    /// can depend on where frames start: `atempo`'s does): a PCM WAV's packets of 4096 bytes
+    /// (`wav_read_packet`), else the codec's frame size, else 1024.
+    pub fn cli_frame_samples(&self) -> usize {
+        let align = self.decoder.align();
+        if self.input.format().name() == "wav" && self.decoder.id().name().starts_with("pcm_") && align > 0 {
+            return (4096 / align).max(1);
+        }
+        match self.decoder.frame_size() {
+            0 => AAC_FRAME,
+            n => n as usize,
+        }
+    }
+
     /// The next block of samples, or `None` at the end of the stream.
     pub fn read(&mut self) -> Result<Option<Pcm>, AvError> {
         let Some(remaining) = self.remaining else {

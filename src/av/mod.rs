@@ -7,6 +7,7 @@
 #![allow(unsafe_code)]
 
 pub mod audio;
+pub mod audio_filter;
 pub mod demux;
 pub mod gif;
 pub mod image;

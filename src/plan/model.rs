@@ -52,6 +52,9 @@ pub struct MediaClip {
     pub volume: f32,
     /// Whether the source loops (`loop`).
     pub looped: bool,
+    /// The constant playback speed (`data-playback-rate`, as HyperFrames reads it: within
+    /// 0.1..10, 1 when absent or not a positive number). A `rate` automation lane replaces it.
+    pub playback_rate: f64,
     /// Whether the clip is heard: an `<audio>` with an id that is not muted nor under
     /// `data-hidden`, or a `<video data-has-audio="true">`.
     pub audible: bool,

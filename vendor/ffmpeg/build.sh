@@ -40,8 +40,11 @@ DECODERS="h264,hevc,vp8,vp9,libvpx_vp9,prores,mpeg4,mjpeg,png,gif,mp3,mp3float,a
 MUXERS="mp4,mov,webm,gif"
 DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac,gif"
 # GIF's whole-video palette, as HyperFrames makes it (palettegen, paletteuse); scale and format
-# are what libavfilter inserts between pixel formats.
-FILTERS="palettegen,paletteuse,scale,format"
+# are what libavfilter inserts between pixel formats. A clip's playback speed, as HyperFrames
+# plays it (src/plan/media/speed.rs): the ramp's graph (asplit, atrim, asetpts, atempo, apad,
+# concat), anull, the aformat the ffmpeg CLI puts before a 16-bit output, and aresample, which
+# libavfilter inserts between sample formats (abuffer/abuffersink are always built).
+FILTERS="palettegen,paletteuse,scale,format,aformat,anull,apad,aresample,asetpts,asplit,atempo,atrim,concat"
 PARSERS="h264,hevc,aac,mpegaudio,vp8,vp9,opus,vorbis,flac,mjpeg,png,mpeg4video"
 # vp9_superframe: the WebM muxer adds it to every VP9 stream (it fails without it).
 BSFS="aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb,vp9_superframe"

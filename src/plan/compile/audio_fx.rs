@@ -83,7 +83,7 @@ pub fn group_of(
 }
 
 /// JavaScript's `parseFloat`: the longest leading decimal number, if finite.
-fn leading_float(text: &str) -> Option<f64> {
+pub fn leading_float(text: &str) -> Option<f64> {
     let t = text.trim_start();
     let end = (1..=t.len()).rev().find(|&n| t.is_char_boundary(n) && t[..n].parse::<f64>().is_ok())?;
     t[..end].parse::<f64>().ok().filter(|v| v.is_finite())

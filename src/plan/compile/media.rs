@@ -18,7 +18,8 @@ use super::dom::{attr, describe, elements, has_attr, in_template, set_attr, tag}
 use super::timing::decimal_attr;
 use super::urls;
 use crate::error::{Code, Error, Result};
-use crate::plan::fx::FxChain;
+use crate::plan::fx::rate::{clamp_rate, Speed};
+use crate::plan::fx::{Automation, FxChain};
 use crate::plan::model::{MediaClip, MediaKind};
 use crate::time::Rational;
 
@@ -93,9 +94,10 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
             }
         }
         let mut clip = clip(&e, root, project, kind, id, &src)?;
-        if clip.fx.automation.as_ref().is_some_and(|a| a.lane("rate").is_some()) {
+        if kind == MediaKind::Video && has_speed(&e, &clip) {
             warnings.push(format!(
-                "{}: its `rate` automation lane is not rendered; the clip plays at normal speed",
+                "{}: its playback rate (`rate` lane or data-playback-rate) is not applied to its pictures, \
+                 which play at normal speed (its sound, when heard, follows it)",
                 describe(&e)
             ));
         }
@@ -134,6 +136,7 @@ fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String
         media_start,
         volume: volume(e)?,
         looped: has_attr(e, "loop"),
+        playback_rate: playback_rate(e),
         audible,
         // HyperFrames reads the effects of the clips it mixes only.
         fx: if audible { audio_fx::clip_fx(e)? } else { Default::default() },
@@ -164,6 +167,20 @@ fn volume(e: &NodeRef) -> Result<f32> {
     }
 }
 
+/// Whether the clip plays at another speed than 1 (its `rate` lane, else `data-playback-rate`);
+/// the lane of a clip that is not heard is read here only for this.
+fn has_speed(e: &NodeRef, clip: &MediaClip) -> bool {
+    let unread = || attr(e, audio_fx::AUTOMATION_ATTR).and_then(|json| Automation::parse(&json).ok());
+    let automation = clip.fx.automation.clone().or_else(unread);
+    Speed::of(automation.as_ref(), clip.playback_rate).is_some()
+}
+
+/// `data-playback-rate` as HyperFrames reads it (`readPlaybackRate`: JavaScript's `parseFloat`,
+/// a positive number clamped to 0.1..10, else 1).
+fn playback_rate(e: &NodeRef) -> f64 {
+    attr(e, "data-playback-rate").and_then(|v| audio_fx::leading_float(&v)).map_or(1.0, clamp_rate)
+}
+
 /// `src`, or the first `<source src>` child.
 fn source_of(e: &NodeRef) -> Option<String> {
     attr(e, "src").filter(|s| !s.trim().is_empty()).or_else(|| {
@@ -186,4 +203,30 @@ fn check_video_id(id: &str) -> Result<()> {
 
 fn short(s: &str) -> String {
     s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use kuchikiki::traits::TendrilSink;
+
+    use super::*;
+
+    #[test]
+    fn playback_rates_are_read_as_hyperframes_reads_them_and_only_pictures_warn() {
+        let doc = kuchikiki::parse_html().one(
+            "<div id=\"root\" data-composition-id=\"main\">\
+             <audio id=\"a\" src=\"a.wav\" data-playback-rate=\" 2.5x\"></audio>\
+             <audio id=\"b\" src=\"b.wav\" data-playback-rate=\"-1\"></audio>\
+             <video id=\"v\" src=\"v.mp4\" data-playback-rate=\"40\"></video>\
+             <video id=\"w\" src=\"w.mp4\"></video></div>",
+        )
+        .document_node;
+        let root = doc.select_first("#root").unwrap().as_node().clone();
+        let mut warnings = Vec::new();
+        let media = collect(&doc, &root, Path::new("/project"), &mut warnings).unwrap();
+        let rates: Vec<f64> = media.clips.iter().map(|c| c.playback_rate).collect();
+        assert_eq!(rates, [2.5, 1.0, 10.0, 1.0]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("id=\"v\""), "{warnings:?}");
+    }
 }

@@ -8,13 +8,10 @@
 //! element and attribute. What HyperFrames normalises (unknown or out-of-range parameters,
 //! misplaced points) is left to its own runtime: the text is handed to it as written. framefan
 //! itself reads only what the mix around the runtime needs: whether any node is enabled, the
-//! tail the chain rings on for ([`FxChain::tail_seconds`]) and the volume lane
-//! ([`Automation::volume_envelope`]).
+//! tail the chain rings on for ([`FxChain::tail_seconds`]), the volume lane
+//! ([`Automation::volume_envelope`]) and the rate lane's clock ([`rate`]).
 
 pub mod automation;
-// HyperFrames' rate-lane timing, checked against its own functions; not yet played (the
-// soundtrack needs libavfilter's atempo, which the static build lacks): issue 20 item 7.
-#[cfg(feature = "internals")]
 pub mod rate;
 
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! `rate` lanes: HyperFrames 0.8.170's speed ramps (core `speedRamp`, engine
-//! `buildRampFilterComplex`), the clock arithmetic.
+//! `buildRampFilterComplex`), the clock arithmetic, and the constant `data-playback-rate` that
+//! a lane replaces ([`Speed`]). `plan::media`'s `speed.rs` plays them.
 //!
 //! What HyperFrames does with a clip's `rate` lane (`readElementRateSpec`: the first `rate` lane
 //! of `data-automation`, its points clamped to 0.1..10, replacing any constant playback rate):
@@ -19,8 +20,10 @@
 //!   graph). The pitch is kept (`atempo` is a time stretch, not a resampling).
 //! - **Effects.** The effects runtime ignores a `rate` lane; volume and effect lanes stay on the
 //!   clip's clock (timeline seconds), so they are not stretched. The chain's tail is unchanged.
+//! - **Constant rate.** Without a lane, `data-playback-rate` (0.1..10) plays through the same
+//!   extraction: `speed × length` source seconds through its `atempo` stages.
 
-use super::automation::{sample_lane, to_fixed6, Lane};
+use super::automation::{sample_lane, to_fixed6, Automation, Lane};
 pub use super::automation::{MAX_RATE, MIN_RATE};
 /// Table cells per segment between two points (`CELLS_PER_SEGMENT`).
 const CELLS_PER_SEGMENT: u32 = 48;
@@ -68,6 +71,7 @@ impl RateMap {
     }
 
     /// The speed at clip time `t` (HyperFrames' `rateAt`).
+    #[cfg(test)]
     pub fn rate_at(lane: &Lane, t: f64) -> f64 {
         if lane.points.is_empty() {
             1.0
@@ -99,6 +103,80 @@ impl RateMap {
             interpolate(&self.ss, &self.ts, s)
         }
     }
+}
+
+/// How a clip's source plays against the timeline: HyperFrames' rate spec
+/// (`readElementRateSpec`), the clip's `rate` lane, else its constant `data-playback-rate`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Speed {
+    /// A constant speed other than 1, within 0.1..10.
+    Constant(f64),
+    /// A rate lane's clock.
+    Ramp(RateMap),
+}
+
+impl Speed {
+    /// The speed of a clip with `automation` and constant playback rate `rate`, or `None` when it
+    /// plays at normal speed (HyperFrames' `normalizedPlaybackRate !== 1`: a lane with points
+    /// always counts).
+    pub fn of(automation: Option<&Automation>, rate: f64) -> Option<Speed> {
+        if let Some(map) = automation.and_then(|a| a.lane("rate")).and_then(RateMap::new) {
+            return Some(Speed::Ramp(map));
+        }
+        let rate = clamp_rate(rate);
+        (rate != 1.0).then_some(Speed::Constant(rate))
+    }
+
+    /// Source seconds played by clip time `t` (`sourceTimeAt`).
+    pub fn source_time_at(&self, t: f64) -> f64 {
+        match self {
+            Speed::Constant(rate) => t * rate,
+            Speed::Ramp(map) => map.source_time_at(t),
+        }
+    }
+
+    /// Clip time at which source second `s` plays (`timeAtSourceTime`).
+    pub fn time_at_source_time(&self, s: f64) -> f64 {
+        match self {
+            Speed::Constant(rate) => s / rate,
+            Speed::Ramp(map) => map.time_at_source_time(s),
+        }
+    }
+
+    /// The filter graph, `[0:a]` to `[out]`, that plays a stereo source for `duration` timeline
+    /// seconds (`preparedAudioOutputArgs`): the ramp's graph ([`ramp_graph`]), or the `atempo`
+    /// stages of a constant speed (`anull` where they round to none).
+    pub fn graph(&self, duration: f64) -> String {
+        match self {
+            Speed::Ramp(map) => ramp_graph(map, duration, None, None),
+            Speed::Constant(rate) => format!("[0:a]{}[out]", atempo(*rate).unwrap_or_else(|| "anull".into())),
+        }
+    }
+}
+
+/// A playback rate as HyperFrames keeps it (`clampPlaybackRate`): within 0.1..10, 1 when not a
+/// positive number.
+pub fn clamp_rate(rate: f64) -> f64 {
+    if rate.is_finite() && rate > 0.0 {
+        rate.clamp(MIN_RATE, MAX_RATE)
+    } else {
+        1.0
+    }
+}
+
+/// The 48 kHz samples ffmpeg keeps for `-t <seconds>` as HyperFrames writes it (`String(x)`):
+/// the text read to the microsecond, later digits dropped (`av_parse_time`), then rescaled to the
+/// nearest sample, halves up (`av_rescale_q`). 0 for what is not a positive number.
+pub fn ffmpeg_duration_samples(seconds: f64) -> u64 {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return 0;
+    }
+    let text = format!("{seconds}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let micro: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
+    let (Ok(int), Ok(micro)) = (int.parse::<u128>(), micro.parse::<u128>()) else { return 0 };
+    let us = int * 1_000_000 + micro;
+    u64::try_from((us * 48_000 + 500_000) / 1_000_000).unwrap_or(u64::MAX)
 }
 
 /// Linear interpolation in a table sorted by `xs`, as HyperFrames' `interpolate` computes it.
@@ -212,6 +290,33 @@ mod tests {
         assert_eq!(atempo(1.0), None);
         assert_eq!(atempo(0.2).as_deref(), Some("atempo=0.5,atempo=0.5,atempo=0.8"));
         assert_eq!(atempo(50.0).as_deref(), Some("atempo=2,atempo=2,atempo=2,atempo=1.25"));
+    }
+
+    #[test]
+    fn a_speed_is_the_lane_else_the_constant_rate() {
+        let auto = Automation::parse(r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":0,"v":2}]}]}"#).unwrap();
+        assert!(matches!(Speed::of(Some(&auto), 3.0), Some(Speed::Ramp(_))));
+        assert_eq!(Speed::of(None, 1.0), None);
+        assert_eq!(Speed::of(None, -4.0), None);
+        assert_eq!(Speed::of(None, 40.0), Some(Speed::Constant(10.0)));
+        let half = Speed::of(None, 0.5).unwrap();
+        assert_eq!((half.source_time_at(3.0), half.time_at_source_time(1.5)), (1.5, 3.0));
+        assert_eq!(half.graph(2.0), "[0:a]atempo=0.5[out]");
+        // A rate lane with only unreadable points is no lane: the constant rate plays.
+        let none = Automation::parse(r#"{"version":1,"lanes":[{"target":"rate","points":[{"t":"x","v":2}]}]}"#);
+        assert_eq!(Speed::of(none.ok().as_ref(), 1.0), None);
+    }
+
+    #[test]
+    fn ffmpeg_durations_are_read_to_the_microsecond() {
+        assert_eq!(ffmpeg_duration_samples(3.0), 144_000);
+        // 1.0000104 s reads as 1.000010 s: 48000.48 samples, 48000.
+        assert_eq!(ffmpeg_duration_samples(1.000_010_4), 48_000);
+        // 0.0000105 s reads as 10 µs: 0.48 of a sample rounds to 0; 11 µs is 0.528.
+        assert_eq!(ffmpeg_duration_samples(0.000_010_5), 0);
+        assert_eq!(ffmpeg_duration_samples(0.000_011), 1);
+        assert_eq!(ffmpeg_duration_samples(-1.0), 0);
+        assert_eq!(ffmpeg_duration_samples(f64::NAN), 0);
     }
 
     #[test]

@@ -24,11 +24,14 @@
 //!   covers the chain's memory, as in HyperFrames. With automation, HyperFrames renders any
 //!   length whole, and refuses a file over 2 GiB (`COMPOSITION_INVALID` here).
 //!
-//! A `rate` lane is not rendered: the clip plays at its normal speed (the compile step warns).
+//! A clip played at another speed (a `rate` lane or `data-playback-rate`) is a track too: its
+//! samples are played at that speed first (`speed.rs`, HyperFrames' extraction), then go through
+//! its chain, envelope and group as above; its lanes stay on the timeline clock.
 
 use std::collections::HashMap;
 
 pub use super::voice::Track;
+use super::speed::{speed_of, speed_samples};
 use super::voice::{add_scaled, clip_samples};
 use crate::av::audio::Pcm;
 use crate::control::Control;
@@ -254,7 +257,10 @@ pub fn effect_tracks_with(clips: &[MediaClip], samples: u64, streaming: Streamin
 
 /// Whether `clip` is mixed from memory rather than streamed.
 pub fn needs_track(clip: &MediaClip) -> bool {
-    clip.group.is_some() || clip.fx.renders() || clip.fx.automation.as_ref().is_some_and(|a| a.lane("volume").is_some())
+    clip.group.is_some()
+        || clip.fx.renders()
+        || clip.fx.automation.as_ref().is_some_and(|a| a.lane("volume").is_some())
+        || speed_of(clip).is_some()
 }
 
 /// The tracks for every clip that [`needs_track`] and for every group, in clip order (groups
@@ -283,7 +289,11 @@ pub fn tracks(clips: &[&MediaClip], samples: u64, fx: &mut Effects) -> Result<Ve
 }
 
 fn clip_track(clip: &MediaClip, samples: u64, fx: &mut Effects) -> Result<Option<Track>> {
-    let Some((at, mut pcm)) = clip_samples(clip, samples)?.filter(|(_, p)| !p.is_empty()) else { return Ok(None) };
+    let played = match speed_of(clip) {
+        Some(speed) => speed_samples(clip, &speed, samples)?,
+        None => clip_samples(clip, samples)?,
+    };
+    let Some((at, mut pcm)) = played.filter(|(_, p)| !p.is_empty()) else { return Ok(None) };
     let automation = clip.fx.automation.as_ref();
     for plane in [&mut pcm.left, &mut pcm.right] {
         plane.iter_mut().for_each(|s| *s = s16_in(*s));

@@ -17,8 +17,8 @@
 //! together; heavily overloaded mixes will sound compressed. [`MixSummary::limited`] reports
 //! whether it ever engaged.
 //!
-//! Effects: clips with HyperFrames' audio effects (an enabled chain, a volume lane, a group) are
-//! rendered first into tracks held in memory (`audio_fx.rs`) and played into the mix like any
+//! Effects: clips with HyperFrames' audio effects (an enabled chain, a volume lane, a group, a
+//! playback speed other than 1) are rendered first into tracks held in memory (`audio_fx.rs`) and played into the mix like any
 //! clip; a master-bus chain runs over the whole sum, in memory, before the limiter. HyperFrames
 //! has no limiter: it only acts here on a sum that would exceed full scale.
 //!

@@ -5,7 +5,8 @@
 //! at its start, trimmed by its media start and duration, scaled by its volume, looped if asked,
 //! summed and limited so the sum never clips; [`mix_soundtrack`] adds HyperFrames' audio effects
 //! chain, its automation, its group buses and its master bus, rendered by HyperFrames' own
-//! runtime in the browser). [`extract_video`] writes
+//! runtime in the browser, and plays clips at their speed: `rate` lanes and
+//! `data-playback-rate`, by libavfilter's `atempo` as HyperFrames plays them). [`extract_video`] writes
 //! `video-frames/<id>/frame_%05d.jpg`, one JPEG per composition frame the clip shows.
 //!
 //! Both are deterministic (same inputs and libav version, and Chromium build for effects → same
@@ -20,6 +21,7 @@
 mod audio_fx;
 mod audio_mix;
 mod clip;
+mod speed;
 mod video_frames;
 mod voice;
 

@@ -42,6 +42,31 @@ pub(super) fn clip_samples(clip: &MediaClip, samples: u64) -> Result<Option<(u64
     Ok(Some((at, pcm)))
 }
 
+/// Samples read from a source at a time by [`source_samples`].
+const READ_BLOCK: u64 = 8192;
+
+/// The source of `clip` at gain 1 from its media start, decoded as the mix decodes it: `n`
+/// samples (looped when the clip loops), fewer where the source ends first; with `n` `None`, up
+/// to the source's end, once.
+pub(super) fn source_samples(clip: &MediaClip, n: Option<u64>) -> Result<Pcm> {
+    let skip = seconds_to_samples(clip.media_start).max(0) as u64;
+    let mut voice = Voice::playing(clip, 0, 0, n.unwrap_or(u64::MAX), skip);
+    voice.looped &= n.is_some();
+    voice.gain = 1.0;
+    voice.probe()?;
+    let mut out = Pcm::default();
+    while !voice.done && voice.at < voice.end {
+        let from = voice.at;
+        let len = (voice.end - from).min(READ_BLOCK) as usize;
+        let mut block = Pcm { left: vec![0.0; len], right: vec![0.0; len] };
+        voice.mix_into(from, &mut block)?;
+        let got = (voice.at - from) as usize;
+        out.left.extend_from_slice(&block.left[..got]);
+        out.right.extend_from_slice(&block.right[..got]);
+    }
+    Ok(out)
+}
+
 /// One clip being played into the mix.
 pub(super) struct Voice {
     id: String,
@@ -90,7 +115,12 @@ impl Voice {
         if at >= end {
             return Ok(None);
         }
-        Ok(Some(Voice {
+        Ok(Some(Voice::playing(clip, order, at, end, skip)))
+    }
+
+    /// `clip`'s source played from timeline sample `at` to `end`, `skip` samples into it.
+    fn playing(clip: &MediaClip, order: usize, at: u64, end: u64, skip: u64) -> Voice {
+        Voice {
             id: clip.id.clone(),
             src: clip.src.clone(),
             src_rel: clip.src_rel.clone(),
@@ -107,7 +137,7 @@ impl Voice {
             done: false,
             held: false,
             buffer: None,
-        }))
+        }
     }
 
     /// The voice playing a track held in memory, or `None` when it falls outside `[0, samples)`.
