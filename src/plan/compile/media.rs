@@ -117,7 +117,7 @@ pub fn collect(doc: &NodeRef, root: &NodeRef, project: &Path, warnings: &mut Vec
 fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String, src: &str) -> Result<MediaClip> {
     let context = format!("{} src", describe(e));
     let rel = urls::local_file(src, &context)?;
-    let media_start = decimal_attr(e, "data-media-start")?.unwrap_or(Rational::ZERO);
+    let media_start = media_start(e)?;
     let duration = decimal_attr(e, "data-duration")?;
     if media_start < Rational::ZERO || duration.is_some_and(|d| d < Rational::ZERO) {
         return Err(invalid(format!("{} has a negative data-media-start or data-duration", describe(e))));
@@ -205,6 +205,17 @@ fn short(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
+/// Where the source starts playing, as HyperFrames' `readMediaStart` reads it:
+/// `data-playback-start` when it is a number of seconds not below 0, else `data-media-start`
+/// (framefan refuses a malformed or negative one, which HyperFrames reads as 0), else 0.
+fn media_start(e: &NodeRef) -> Result<Rational> {
+    let playback_start = attr(e, "data-playback-start").and_then(|t| Rational::parse_decimal(&t));
+    match playback_start.filter(|s| *s >= Rational::ZERO) {
+        Some(start) => Ok(start),
+        None => Ok(decimal_attr(e, "data-media-start")?.unwrap_or(Rational::ZERO)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use kuchikiki::traits::TendrilSink;
@@ -228,5 +239,22 @@ mod tests {
         assert_eq!(rates, [2.5, 1.0, 10.0, 1.0]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("id=\"v\""), "{warnings:?}");
+    }
+
+    #[test]
+    fn data_playback_start_comes_before_data_media_start() {
+        let doc = kuchikiki::parse_html().one(
+            "<div id=\"root\" data-composition-id=\"main\">\
+             <audio id=\"a\" src=\"a.wav\" data-playback-start=\"2.5\" data-media-start=\"1\"></audio>\
+             <audio id=\"b\" src=\"b.wav\" data-playback-start=\"-1\" data-media-start=\"1\"></audio>\
+             <audio id=\"c\" src=\"c.wav\" data-playback-start=\"soon\"></audio>\
+             <video id=\"v\" src=\"v.mp4\" data-playback-start=\"0.75\"></video></div>",
+        )
+        .document_node;
+        let root = doc.select_first("#root").unwrap().as_node().clone();
+        let media = collect(&doc, &root, Path::new("/project"), &mut Vec::new()).unwrap();
+        let starts: Vec<Rational> = media.clips.iter().map(|c| c.media_start).collect();
+        let half = |n| Rational::new(n, 4).unwrap();
+        assert_eq!(starts, [half(10), Rational::int(1), Rational::ZERO, half(3)]);
     }
 }
