@@ -69,7 +69,7 @@ impl JpegEncoder {
 
     /// Encode `picture` (scaled to the encoder's size if it differs) into JPEG file bytes.
     pub fn encode(&mut self, picture: &Picture) -> Result<Vec<u8>, AvError> {
-        let rgb = self.to_rgb.convert(picture, self.width, self.height)?;
+        let rgb = self.to_rgb.convert(picture, self.width, self.height, false)?;
         let mut yuv = ff::frame::Video::new(ff::format::Pixel::YUVJ420P, self.width, self.height);
         self.to_yuv.run(&rgb, &mut yuv).ctx("sws_scale", &"RGB to JPEG YCbCr")?;
         yuv.set_color_range(ff::color::Range::JPEG);

@@ -18,6 +18,7 @@ pub mod png;
 pub mod probe;
 pub mod video;
 pub mod video_decode;
+mod yuv2rgb;
 
 pub use ffmpeg_next as ff;
 

@@ -1,9 +1,12 @@
 //! Decoding a file's video stream frame by frame, with seeking, and converting pictures to RGB.
 //!
 //! [`VideoDecoder`] opens the best video stream of any file libav reads and returns [`Picture`]s
-//! in presentation order, each stamped with its presentation time relative to the stream's first
-//! timestamp (so a source whose timestamps start at 1.4 s still shows its first frame at 0). Time
-//! is kept as integer ticks of the stream's time base. [`VideoDecoder::seek`] moves to the last
+//! in presentation order. VP9 and VP8 are decoded by libvpx (`libvpx-vp9`, `libvpx`), as
+//! HyperFrames extracts them: libav's native decoders, which it would pick first, drop a WebM's
+//! alpha plane (BlockAdditional side data); libvpx's give `yuva420p` pictures. Pictures come
+//! each stamped with its presentation time relative to the stream's first timestamp (so a source
+//! whose timestamps start at 1.4 s still shows its first frame at 0). Time is kept as integer
+//! ticks of the stream's time base. [`VideoDecoder::seek`] moves to the last
 //! keyframe at or before a time; frames before the wanted one still come out and the caller
 //! skips them.
 //!
@@ -54,12 +57,17 @@ impl Picture {
         self.duration
     }
 
+    /// Whether the picture has an alpha plane (libvpx's `yuva420p` for a WebM with alpha).
+    pub fn has_alpha(&self) -> bool {
+        has_alpha(self.frame.format())
+    }
+
     /// Tightly packed 8-bit RGB (w×h×3), full range.
     #[cfg(feature = "internals")]
     pub fn to_rgb(&self) -> Result<Vec<u8>, AvError> {
         let (w, h) = (self.width(), self.height());
         let mut converter = RgbConverter::default();
-        let gbr = converter.convert(self, w, h)?;
+        let gbr = converter.convert(self, w, h, false)?;
         let (w, h) = (w as usize, h as usize);
         let mut rgb = Vec::with_capacity(w * h * 3);
         for y in 0..h {
@@ -75,6 +83,17 @@ impl Picture {
     pub(super) fn frame(&self) -> &ff::frame::Video {
         &self.frame
     }
+
+    /// The YCbCr → RGB coefficients (`sws_getCoefficients`) and whether the picture is full
+    /// range, as HyperFrames' filters see it: an untagged matrix guessed as Chrome does, a matrix
+    /// swscale has no table for taken as BT.601 (vf_scale's rule).
+    pub(super) fn yuv_coefficients(&self) -> ([i32; 4], bool) {
+        let (matrix, full) = colour_of(&self.frame, self.untagged_is_601);
+        let matrix = if (1..=10).contains(&matrix) && matrix != 8 { matrix } else { ff::ffi::SWS_CS_ITU601 };
+        // SAFETY: sws_getCoefficients returns a pointer to a static table of four ints.
+        let table = unsafe { std::slice::from_raw_parts(ff::ffi::sws_getCoefficients(matrix), 4) };
+        ([table[0], table[1], table[2], table[3]], full)
+    }
 }
 
 /// The video stream of a media file, decoded in presentation order.
@@ -89,6 +108,7 @@ pub struct VideoDecoder {
     eof: bool,
     untagged_is_601: bool,
     hdr: Option<HdrTransfer>,
+    may_have_alpha: bool,
 }
 
 /// The HDR transfer a video stream is tagged with (what HyperFrames takes for an HDR source).
@@ -146,11 +166,15 @@ impl VideoDecoder {
         let index = stream.index();
         // SAFETY: the stream's AVCodecParameters live as long as `input`; one enum field is read.
         let hdr = HdrTransfer::of(unsafe { (*stream.parameters().as_ptr()).color_trc });
+        let alpha_tag = stream.metadata().iter().any(|(k, v)| k.eq_ignore_ascii_case("alpha_mode") && v == "1");
         let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
             .ctx("avcodec_parameters_to_context", &shown)?;
         ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 2, ..Default::default() });
         let ctx_codec = ctx.id();
-        let mut decoder = ctx.decoder().video().ctx("avcodec_open2", &shown)?;
+        // SAFETY: a plain enum field of the context we own, set from the stream's parameters.
+        let stream_format = ff::format::Pixel::from(unsafe { (*ctx.as_ptr()).pix_fmt });
+        let may_have_alpha = alpha_tag || named_with_alpha(stream_format) || codec_may_have_alpha(ctx_codec);
+        let mut decoder = open_decoder(ctx, ctx_codec, &shown)?;
         decoder.set_packet_time_base(tb);
         Ok(VideoDecoder {
             input,
@@ -163,7 +187,15 @@ impl VideoDecoder {
             eof: false,
             untagged_is_601: matches!(ctx_codec, ff::codec::Id::VP9 | ff::codec::Id::AV1),
             hdr,
+            may_have_alpha,
         })
+    }
+
+    /// Whether the source may carry alpha, as HyperFrames' `resolveFrameFormat` asks it (and then
+    /// extracts PNG): an alpha pixel format or `alpha_mode=1` tag on the stream (what ffprobe
+    /// reports), or a codec that can code alpha (VP8, VP9, ProRes) whatever the file says.
+    pub fn may_have_alpha(&self) -> bool {
+        self.may_have_alpha
     }
 
     /// The stream's HDR transfer, if it is tagged PQ or HLG.
@@ -245,6 +277,48 @@ impl VideoDecoder {
     }
 }
 
+/// The decoder HyperFrames names for a codec that may carry alpha (`-c:v libvpx-vp9` /
+/// `libvpx`); `None`: libav's default decoder.
+fn alpha_decoder(codec: ff::codec::Id) -> Option<&'static str> {
+    match codec {
+        ff::codec::Id::VP9 => Some("libvpx-vp9"),
+        ff::codec::Id::VP8 => Some("libvpx"),
+        _ => None,
+    }
+}
+
+/// HyperFrames' `ALPHA_CAPABLE_CODECS`: `vp9`, `vp8`, `prores`.
+fn codec_may_have_alpha(codec: ff::codec::Id) -> bool {
+    matches!(codec, ff::codec::Id::VP9 | ff::codec::Id::VP8 | ff::codec::Id::PRORES)
+}
+
+/// HyperFrames' `pixelFormatHasAlpha`: the format's name starts with `yuva`, `rgba`, `argb`,
+/// `bgra`, `abgr`, `gbrap`, `ya` or `ayuv`.
+fn named_with_alpha(format: ff::format::Pixel) -> bool {
+    const PREFIXES: [&str; 8] = ["yuva", "rgba", "argb", "bgra", "abgr", "gbrap", "ya", "ayuv"];
+    format.descriptor().is_some_and(|d| PREFIXES.iter().any(|p| d.name().starts_with(p)))
+}
+
+/// Open `ctx` with the decoder HyperFrames uses for its codec. A build without libvpx's decoder
+/// is an error rather than a quiet fall back to the native one: the frames would lose their
+/// alpha and depend on the build.
+fn open_decoder(
+    ctx: ff::codec::context::Context,
+    codec: ff::codec::Id,
+    shown: &dyn std::fmt::Display,
+) -> Result<ff::decoder::Video, AvError> {
+    let Some(name) = alpha_decoder(codec) else {
+        return ctx.decoder().video().ctx("avcodec_open2", shown);
+    };
+    let found = ff::decoder::find_by_name(name).ok_or_else(|| AvError {
+        op: "avcodec_find_decoder_by_name",
+        subject: name.into(),
+        code: ff::ffi::AVERROR_DECODER_NOT_FOUND,
+        message: format!("the linked libavcodec has no {name} decoder (it keeps a WebM's alpha)"),
+    })?;
+    ctx.decoder().open_as(found).and_then(|o| o.video()).ctx("avcodec_open2", shown)
+}
+
 /// Ticks of `tb` in one frame at `rate`, at least 1 (1 when the rate is unknown).
 fn frame_ticks(rate: ff::Rational, tb: Rational) -> i64 {
     if rate.0 <= 0 || rate.1 <= 0 {
@@ -255,25 +329,33 @@ fn frame_ticks(rate: ff::Rational, tb: Rational) -> i64 {
     i64::try_from(n / d).unwrap_or(1).max(1)
 }
 
-/// Converts pictures of any format, size and colour space to full-range planar RGB (GBRP) of one
-/// size, reusing its swscale context while the source stays the same.
+/// Converts pictures of any format, size and colour space to full-range planar RGB (GBRP, or
+/// GBRAP with the picture's alpha plane) of one size, reusing its swscale context while the source
+/// stays the same.
 #[derive(Default)]
 pub(super) struct RgbConverter {
-    key: Option<(ff::format::Pixel, u32, u32, i32, bool, u32, u32)>,
+    key: Option<ScalerKey>,
     scaler: Option<ff::software::scaling::Context>,
 }
 
 impl RgbConverter {
-    /// `picture` as GBRP at `w`×`h`.
-    pub(super) fn convert(&mut self, picture: &Picture, w: u32, h: u32) -> Result<ff::frame::Video, AvError> {
+    /// `picture` as GBRP at `w`×`h`, or as GBRAP when `alpha` is asked and the picture has it.
+    pub(super) fn convert(
+        &mut self,
+        picture: &Picture,
+        w: u32,
+        h: u32,
+        alpha: bool,
+    ) -> Result<ff::frame::Video, AvError> {
         let frame = picture.frame();
         let (matrix, full) = colour_of(frame, picture.untagged_is_601);
-        let key = (frame.format(), frame.width(), frame.height(), matrix, full, w, h);
+        let out = if alpha && picture.has_alpha() { ff::format::Pixel::GBRAP } else { ff::format::Pixel::GBRP };
+        let key = (frame.format(), frame.width(), frame.height(), matrix, full, w, h, out);
         if self.key != Some(key) {
             self.scaler = Some(rgb_scaler(key)?);
             self.key = Some(key);
         }
-        let mut rgb = ff::frame::Video::new(ff::format::Pixel::GBRP, w, h);
+        let mut rgb = ff::frame::Video::new(out, w, h);
         let scaler = self.scaler.as_mut().ok_or_else(|| super::wrap(ff::Error::Bug, "sws", &"rgb"))?;
         scaler.run(frame, &mut rgb).ctx("sws_scale", &"picture to RGB")?;
         Ok(rgb)
@@ -296,14 +378,16 @@ fn colour_of(frame: &ff::frame::Video, untagged_is_601: bool) -> (i32, bool) {
     (matrix, yuvj || range == ff::ffi::AVColorRange::AVCOL_RANGE_JPEG as i32)
 }
 
-type ScalerKey = (ff::format::Pixel, u32, u32, i32, bool, u32, u32);
+type ScalerKey = (ff::format::Pixel, u32, u32, i32, bool, u32, u32, ff::format::Pixel);
 
-fn rgb_scaler((format, sw, sh, matrix, full, w, h): ScalerKey) -> Result<ff::software::scaling::Context, AvError> {
+fn rgb_scaler(
+    (format, sw, sh, matrix, full, w, h, out): ScalerKey,
+) -> Result<ff::software::scaling::Context, AvError> {
     use ff::software::scaling::Flags;
     // HyperFrames' flags; bit-exact on top changes no pixel there and keeps the bytes the same on
     // any machine.
     let flags = Flags::POINT | Flags::ACCURATE_RND | Flags::BITEXACT;
-    let mut ctx = ff::software::scaling::Context::get(format, sw, sh, ff::format::Pixel::GBRP, w, h, flags)
+    let mut ctx = ff::software::scaling::Context::get(format, sw, sh, out, w, h, flags)
         .ctx("sws_getContext", &"picture to RGB")?;
     // SAFETY: ctx is a live SwsContext; sws_getCoefficients returns a pointer to a static table
     // (the BT.601 one for numbers it does not know).
@@ -316,6 +400,14 @@ fn rgb_scaler((format, sw, sh, matrix, full, w, h): ScalerKey) -> Result<ff::sof
         check(ret, "sws_setColorspaceDetails", &"picture to RGB")?;
     }
     Ok(ctx)
+}
+
+fn has_alpha(format: ff::format::Pixel) -> bool {
+    format.descriptor().is_some_and(|d| {
+        // SAFETY: the descriptor is a static libav table entry.
+        let flags = unsafe { (*d.as_ptr()).flags };
+        flags & ff::ffi::AV_PIX_FMT_FLAG_ALPHA as u64 != 0
+    })
 }
 
 fn is_rgb(format: ff::format::Pixel) -> bool {

@@ -33,10 +33,11 @@ declare -A SHA256=(
 
 # Exactly what framefan uses (src/av): encoders for mp4/mov/png-sequence/webm and the capture path,
 # decoders for captures, soundtracks and users' source media, and their containers. libvpx's VP9
-# decoder is there for alpha (the native one, which libav picks first, ignores a WebM's alpha
-# plane); it never replaces the native decoder for a source.
+# and VP8 decoders are there for alpha (the native ones, which libav picks first, ignore a WebM's
+# alpha plane): framefan decodes every VP9 / VP8 source with them, as HyperFrames extracts such
+# sources with `-c:v libvpx-vp9` / `libvpx` (src/av/video_decode.rs).
 ENCODERS="libx264,libx265,prores_ks,png,mjpeg,aac,libvpx_vp9,libopus,gif"
-DECODERS="h264,hevc,vp8,vp9,libvpx_vp9,prores,mpeg4,mjpeg,png,gif,mp3,mp3float,aac,opus,vorbis,flac,pcm_*"
+DECODERS="h264,hevc,vp8,vp9,libvpx_vp8,libvpx_vp9,prores,mpeg4,mjpeg,png,gif,mp3,mp3float,aac,opus,vorbis,flac,pcm_*"
 MUXERS="mp4,mov,webm,gif"
 DEMUXERS="mov,matroska,mp3,wav,ogg,flac,aac,gif"
 # GIF's whole-video palette, as HyperFrames makes it (palettegen, paletteuse); scale and format
