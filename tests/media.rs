@@ -394,6 +394,94 @@ fn partially_tagged_sources_convert_as_hyperframes_filters_do() {
     }
 }
 
+/// A 30 fps VP9 WebM (millisecond time base) with alpha: frame `k` is a flat grey of `20 + 5k`,
+/// opaque on its left half, alpha 100 on its right half.
+fn alpha_webm(dir: &Path, frames: u32) -> PathBuf {
+    let src = dir.join("overlay.webm");
+    let paint = "format=rgba,geq=r='20+5*N':g='20+5*N':b='20+5*N':a='if(lt(X,W/2),255,100)'";
+    let lavfi = format!("color=c=black:s={W}x{H}:r=30:d={}", f64::from(frames) / 30.0);
+    let args = ["-f", "lavfi", "-i", &lavfi, "-vf", paint, "-pix_fmt", "yuva420p", "-c:v", "libvpx-vp9"];
+    ffmpeg(
+        &[&args[..], &["-b:v", "0", "-crf", "10", "-auto-alt-ref", "0", "-threads", "1", src.to_str().unwrap()]]
+            .concat(),
+    );
+    src
+}
+
+/// RGBA frames of `w`×`h` from raw `bytes`.
+fn rgba_frames(bytes: &[u8]) -> Vec<Vec<u8>> {
+    bytes.chunks_exact((W * H * 4) as usize).map(<[u8]>::to_vec).collect()
+}
+
+/// Which source frame of [`alpha_webm`] an RGBA frame shows (from its opaque half's grey).
+fn alpha_source_frame(rgba: &[u8]) -> i64 {
+    let grey = f64::from(rgba[1]);
+    let k = ((grey - 20.0) / 5.0).round();
+    assert!((grey - (20.0 + 5.0 * k)).abs() < 1.5, "grey {grey} is no frame's");
+    k as i64
+}
+
+#[test]
+fn webm_frames_keep_their_alpha_and_the_cadence_hyperframes_extracts() {
+    // HyperFrames extracts a VP9 source with `-c:v libvpx-vp9` to PNG through
+    // `settb=intb/2,setpts=PTS-lte(TB\,0.001),fps=30:start_time=0:round=up` (plus `setparams`
+    // that change no pixel of a tagged or untagged 4:2:0 stream). Run exactly that here and
+    // compare: the same source frame in every file (on a millisecond time base "the last picture
+    // at or before t" repeated one every third frame), the same pixels and the same alpha.
+    let dir = tempfile::tempdir().unwrap();
+    let src = alpha_webm(dir.path(), 60);
+    let fps = Fps::new(30, 1).unwrap();
+    for (media_start, start) in [("0", "0"), ("0.2", "0.1")] {
+        let plan = dir.path().join(format!("plan-{media_start}"));
+        std::fs::create_dir(&plan).unwrap();
+        let mut v = clip("overlay", MediaKind::Video, &src, start);
+        v.media_start = r(media_start);
+        v.duration = Some(r("1.2"));
+        let got = extract_video(&v, fps, 60, &plan, &Control::default()).unwrap().video;
+        assert_eq!(got.frame_format, framefan::plan::layout::VideoFrameFormat::Png);
+        let files = frame_files(&plan, "overlay");
+        assert_eq!(files.len(), 36);
+        assert!(files[0].ends_with("frame_00001.png"));
+        let ours: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| ffmpeg(&["-i", f.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "rgba", "-"]))
+            .collect();
+        let chain = "settb=intb/2,setpts=PTS-lte(TB\\,0.001),fps=30:start_time=0:round=up";
+        let theirs = rgba_frames(&ffmpeg(&[
+            "-c:v",
+            "libvpx-vp9",
+            "-noaccurate_seek",
+            "-ss",
+            media_start,
+            "-i",
+            src.to_str().unwrap(),
+            "-t",
+            "1.2",
+            "-vf",
+            chain,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgba",
+            "-",
+        ]));
+        assert_eq!(theirs.len(), ours.len(), "media start {media_start}: frame count");
+        let shown: Vec<i64> = ours.iter().map(|f| alpha_source_frame(f)).collect();
+        let first = r(media_start).num * 30 / r(media_start).den;
+        assert_eq!(
+            shown,
+            (first..first + 36).collect::<Vec<_>>(),
+            "media start {media_start}: one source frame per file"
+        );
+        assert_eq!(shown, theirs.iter().map(|f| alpha_source_frame(f)).collect::<Vec<_>>());
+        for (k, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert!(a == b, "media start {media_start}: file {} differs from ffmpeg's frame", k + 1);
+            let (left, right) = (a[3], a[a.len() - 1]);
+            assert_eq!((left, right), (255, 100), "alpha of file {}", k + 1);
+        }
+    }
+}
+
 #[test]
 fn undecodable_video_is_video_source_unrenderable() {
     let dir = tempfile::tempdir().unwrap();

@@ -173,7 +173,7 @@
     }
   }).observe(document, { childList: true, subtree: true });
 
-  // ---- video frames: the plan's JPEGs in a sibling <img class="__render_frame__"> ----
+  // ---- video frames: the plan's JPEGs / PNGs in a sibling <img class="__render_frame__"> ----
   // The shape HyperFrames' engine injects and its runtime recognises (e.g. as a WebGL texture
   // source): while a video's clip is active the <video> is hidden (visibility only, so its
   // animated opacity stays readable) and the image overlays its used box with the video's visual
@@ -234,7 +234,7 @@
       placeImage(el, img);
       el.style.setProperty("visibility", "hidden", "important");
       const k = frame - v.firstFrame + 1;
-      const name = CFG.videoFrame;
+      const name = v.frameName;
       const file = `${name.prefix}${String(k).padStart(name.digits, "0")}${name.suffix}`;
       const url = `${CFG.videoFramesPrefix}${encodeURIComponent(v.videoId)}/${file}`;
       if (item.shown === k) continue;

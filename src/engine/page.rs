@@ -5,7 +5,8 @@
 //!
 //! The page's inputs are defined here, below `plan`: the extracted videos it paints
 //! ([`ExtractedVideo`], listed by plan in `meta/videos.json`) and their file names
-//! ([`VIDEO_FRAME`], which plan writes by); `plan` re-exports them where it always had them.
+//! ([`VIDEO_FRAME`] for JPEG frames, [`VideoFrameFormat::file_name`] for each format, which plan
+//! writes by); `plan` re-exports them where it always had them.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,18 +25,51 @@ pub struct ExtractedVideo {
     pub video_id: String,
     /// Directory relative to the plan, `video-frames/<id>`.
     pub dir: String,
-    /// Composition frame shown by `frame_00001.jpg`.
+    /// Composition frame shown by `frame_00001.<ext>`.
     pub first_frame: i64,
-    /// Number of files `frame_00001.jpg …`.
+    /// Number of files `frame_00001.<ext> …`.
     pub frame_count: u32,
     /// Decoded width in pixels.
     pub width: u32,
     /// Decoded height in pixels.
     pub height: u32,
+    /// The files' image format: written only when it is PNG, so the `meta/videos.json` of a plan
+    /// with JPEG frames keeps the bytes it always had.
+    #[serde(default, skip_serializing_if = "VideoFrameFormat::is_jpg")]
+    pub frame_format: VideoFrameFormat,
 }
 
-/// How an extracted video frame's file is named: `frame_%05d.jpg`, numbered from 1. The page's
-/// engine layer gets these three parts in its configuration rather than spelling them again.
+/// The image format of a clip's extracted frames, chosen per source as HyperFrames'
+/// `resolveFrameFormat` chooses it: PNG (with alpha when the source has it) for a source that
+/// may carry alpha (VP8, VP9, ProRes, or an alpha pixel format or `alpha_mode` tag), JPEG for the
+/// rest. Spelled `jpg` / `png`, as HyperFrames names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoFrameFormat {
+    /// Baseline JPEG, full-range BT.601 4:2:0 (no alpha).
+    #[default]
+    Jpg,
+    /// PNG, RGBA when the decoded pictures have alpha, else RGB.
+    Png,
+}
+
+impl VideoFrameFormat {
+    /// How this format's files are named.
+    pub fn file_name(self) -> VideoFrameName {
+        match self {
+            VideoFrameFormat::Jpg => VIDEO_FRAME,
+            VideoFrameFormat::Png => VideoFrameName { suffix: ".png", ..VIDEO_FRAME },
+        }
+    }
+
+    fn is_jpg(&self) -> bool {
+        *self == VideoFrameFormat::Jpg
+    }
+}
+
+/// How an extracted video frame's file is named: `frame_%05d.jpg` (or `.png`, see
+/// [`VideoFrameFormat`]), numbered from 1. The page's engine layer gets these three parts, per
+/// video, in its configuration rather than spelling them again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct VideoFrameName {
     /// Text before the number.
@@ -46,7 +80,7 @@ pub struct VideoFrameName {
     pub suffix: &'static str,
 }
 
-/// `frame_%05d.jpg`.
+/// `frame_%05d.jpg`, the name of JPEG frames.
 pub const VIDEO_FRAME: VideoFrameName = VideoFrameName { prefix: "frame_", digits: 5, suffix: ".jpg" };
 
 impl VideoFrameName {
@@ -59,6 +93,18 @@ impl VideoFrameName {
 const SOURCE: &str = include_str!("page.js");
 const PLACEHOLDER: &str = "__FRAMEFAN_CONFIG__";
 
+/// One extracted video as the page gets it: the plan's entry and how its files are named (from
+/// its format), so the page does not spell a file name or extension itself.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageVideo<'a> {
+    /// The plan's entry, its fields inlined.
+    #[serde(flatten)]
+    pub video: &'a ExtractedVideo,
+    /// `frame_%05d.jpg` or `.png`.
+    pub frame_name: VideoFrameName,
+}
+
 /// What the engine layer needs to know about the render.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,12 +116,10 @@ pub struct PageConfig<'a> {
     /// Variable overrides (`window.__hfVariables`); the runtime merges them over the page's
     /// declared defaults.
     pub variables: &'a serde_json::Value,
-    /// Pre-extracted `<video>` frames.
-    pub videos: &'a [ExtractedVideo],
+    /// Pre-extracted `<video>` frames, each with the name of its files.
+    pub videos: Vec<PageVideo<'a>>,
     /// URL prefix of the served `video-frames/` directory.
     pub video_frames_prefix: &'static str,
-    /// How plan names each extracted frame's file, so the page does not spell it again.
-    pub video_frame: VideoFrameName,
     /// The page's shader transitions are composited in the page (HyperFrames'
     /// `__HF_PAGE_SIDE_COMPOSITING__`, set before any page script runs).
     pub page_side_compositing: bool,
@@ -88,9 +132,11 @@ impl<'a> PageConfig<'a> {
             fps_num: fps.num(),
             fps_den: fps.den(),
             variables,
-            videos,
+            videos: videos
+                .iter()
+                .map(|video| PageVideo { video, frame_name: video.frame_format.file_name() })
+                .collect(),
             video_frames_prefix: VIDEO_FRAMES_PREFIX,
-            video_frame: VIDEO_FRAME,
             page_side_compositing: false,
         }
     }
@@ -131,12 +177,26 @@ mod tests {
 
     #[test]
     fn the_page_names_video_frames_as_plan_writes_them() {
-        // plan writes `frame_%05d.jpg` through `layout::VIDEO_FRAME`; the page builds the same
-        // names from the copy in its configuration, never from a spelling of its own.
-        assert!(!SOURCE.contains("/frame_") && !SOURCE.contains(".jpg") && !SOURCE.contains("padStart(5"));
+        // plan writes `frame_%05d.jpg` / `.png` through `VideoFrameFormat::file_name`; the page
+        // builds the same names from the copy in each video's configuration, never from a
+        // spelling of its own.
+        assert!(!SOURCE.contains("/frame_") && !SOURCE.contains(".jpg") && !SOURCE.contains(".png"));
+        assert!(!SOURCE.contains("padStart(5"));
+        let video = |id: &str, frame_format| ExtractedVideo {
+            video_id: id.into(),
+            dir: format!("video-frames/{id}"),
+            first_frame: 0,
+            frame_count: 1,
+            width: 2,
+            height: 2,
+            frame_format,
+        };
+        let videos = [video("a", VideoFrameFormat::Jpg), video("b", VideoFrameFormat::Png)];
         let vars = serde_json::json!({});
-        let s = engine_script(&PageConfig::new(Fps::new(30, 1).expect("fps"), &vars, &[]));
-        assert!(s.contains(r#""videoFrame":{"prefix":"frame_","digits":5,"suffix":".jpg"}"#), "{s}");
+        let s = engine_script(&PageConfig::new(Fps::new(30, 1).expect("fps"), &vars, &videos));
+        assert!(s.contains(r#""videoId":"a","#) && s.contains(r#""frameName":{"prefix":"frame_","digits":5,"suffix":".jpg"}"#), "{s}");
+        assert!(s.contains(r#""frameFormat":"png","frameName":{"prefix":"frame_","digits":5,"suffix":".png"}"#), "{s}");
+        assert_eq!(VideoFrameFormat::Png.file_name().of(12), "frame_00012.png");
     }
 
     #[test]

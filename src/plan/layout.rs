@@ -16,9 +16,9 @@ use crate::error::{Code, Error, Result};
 use crate::plan::model::EncoderConfig;
 use crate::runtime::record::RuntimeRecord;
 
-/// How extracted video frames are named: the engine's page reads them by this name, so it lives
-/// there (the engine does not import `plan`).
-pub use crate::engine::page::VIDEO_FRAME;
+/// How extracted video frames are named (`VideoFrameFormat::file_name`): the engine's page reads
+/// them by this name, so it lives there (the engine does not import `plan`).
+pub use crate::engine::page::VideoFrameFormat;
 #[cfg(feature = "internals")]
 pub use crate::engine::page::VideoFrameName;
 
@@ -139,10 +139,10 @@ impl PlanLayout {
         self.video_frames_dir().join(id)
     }
 
-    /// `video-frames/<id>/frame_%05d.jpg` for frame `n` (1-based).
+    /// `video-frames/<id>/frame_%05d.<jpg|png>` for frame `n` (1-based) in `format`.
     #[cfg_attr(not(feature = "internals"), allow(dead_code))]
-    pub fn video_frame(&self, id: &str, n: u64) -> PathBuf {
-        self.video_dir(id).join(VIDEO_FRAME.of(n))
+    pub fn video_frame(&self, id: &str, format: VideoFrameFormat, n: u64) -> PathBuf {
+        self.video_dir(id).join(format.file_name().of(n))
     }
 
     /// `audio.m4a`, where `plan` writes the soundtrack.
@@ -278,8 +278,9 @@ mod tests {
         assert_eq!(l.plan_json(), Path::new("/p/plan.json"));
         assert_eq!(l.encoder_json(), Path::new("/p/meta/encoder.json"));
         assert_eq!(l.chunks_json(), Path::new("/p/meta/chunks.json"));
-        assert_eq!(l.video_frame("clip", 7), Path::new("/p/video-frames/clip/frame_00007.jpg"));
-        assert_eq!(l.video_frame("clip", 123_456), Path::new("/p/video-frames/clip/frame_123456.jpg"));
+        assert_eq!(l.video_frame("clip", VideoFrameFormat::Jpg, 7), Path::new("/p/video-frames/clip/frame_00007.jpg"));
+        assert_eq!(l.video_frame("clip", VideoFrameFormat::Jpg, 123_456), Path::new("/p/video-frames/clip/frame_123456.jpg"));
+        assert_eq!(l.video_frame("clip", VideoFrameFormat::Png, 7), Path::new("/p/video-frames/clip/frame_00007.png"));
         assert_eq!(video_dir_rel("clip"), "video-frames/clip");
     }
 
