@@ -255,6 +255,26 @@ fn planning_again_replaces_a_previous_plan() {
     assert_eq!(recomputed_hash(&out.path().join("plan")), second.plan_hash);
 }
 
+/// A thread that cancels `control` once `out` holds `entries` entries (the plan has staged its
+/// directory there), `after` later.
+fn cancel_once_staged(
+    control: &framefan::Control,
+    out: &Path,
+    entries: usize,
+    after: std::time::Duration,
+) -> std::thread::JoinHandle<()> {
+    let (control, out) = (control.clone(), out.to_path_buf());
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::read_dir(&out).unwrap().count() < entries {
+            assert!(std::time::Instant::now() < deadline, "the plan never staged its directory");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(after);
+        control.cancel();
+    })
+}
+
 #[test]
 fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
     let proj = simple_project();
@@ -271,17 +291,7 @@ fn a_cancelled_plan_is_cancelled_and_leaves_the_previous_plan() {
     // the previous plan (it then still has its browser probe ahead), it stops at its next step,
     // the staging directory removed.
     let control = framefan::Control::new();
-    let canceller = {
-        let (control, out) = (control.clone(), out.path().to_path_buf());
-        std::thread::spawn(move || {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while std::fs::read_dir(&out).unwrap().count() < 2 {
-                assert!(std::time::Instant::now() < deadline, "the plan never staged its directory");
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            control.cancel();
-        })
-    };
+    let canceller = cancel_once_staged(&control, out.path(), 2, std::time::Duration::ZERO);
     let err =
         framefan::plan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
     canceller.join().unwrap();
@@ -300,20 +310,9 @@ fn a_plan_cancelled_while_its_probe_loads_the_page_stops_there() {
     let proj = project(&[("index.html", &busy)]);
     let out = tempfile::tempdir().unwrap();
     let control = framefan::Control::new();
-    let canceller = {
-        let (control, out) = (control.clone(), out.path().to_path_buf());
-        std::thread::spawn(move || {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while std::fs::read_dir(&out).unwrap().count() < 1 {
-                assert!(std::time::Instant::now() < deadline, "the plan never staged its directory");
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            // Past the plan's last look before the probe (the staged copy takes milliseconds),
-            // well inside the probe's wait on the busy page.
-            std::thread::sleep(std::time::Duration::from_millis(1000));
-            control.cancel();
-        })
-    };
+    // A second after staging: past the plan's last look before the probe (the staged copy takes
+    // milliseconds), well inside the probe's wait on the busy page.
+    let canceller = cancel_once_staged(&control, out.path(), 1, std::time::Duration::from_secs(1));
     let err =
         framefan::plan::plan_with(proj.path(), &offline_strict(), &out.path().join("plan"), &control).unwrap_err();
     canceller.join().unwrap();

@@ -11,7 +11,7 @@
 //! even, as libswresample rounds) and the output is read back over 32768, as ffmpeg reads a WAV.
 
 use super::audio::{Pcm, SAMPLE_RATE};
-use super::{ff, Context as _};
+use super::{ff, find_filter, Context as _};
 use crate::error::AvError;
 
 /// The name the graph's text gives its input, as the CLI labels a first input's audio.
@@ -50,9 +50,9 @@ pub fn filter_audio(pcm: &Pcm, graph: &str, frame: usize, subject: &str) -> Resu
 fn build(text: &str, subject: &str) -> Result<ff::filter::Graph, AvError> {
     let mut g = ff::filter::Graph::new();
     let source = format!("time_base=1/{SAMPLE_RATE}:sample_rate={SAMPLE_RATE}:sample_fmt=s16:channel_layout=stereo");
-    g.add(&filter("abuffer")?, INPUT, &source).ctx("avfilter_graph_create_filter", &subject)?;
-    g.add(&filter("aformat")?, OUTPUT, OUTPUT_FORMAT).ctx("avfilter_graph_create_filter", &subject)?;
-    g.add(&filter("abuffersink")?, "sink", "").ctx("avfilter_graph_create_filter", &subject)?;
+    g.add(&find_filter("abuffer")?, INPUT, &source).ctx("avfilter_graph_create_filter", &subject)?;
+    g.add(&find_filter("aformat")?, OUTPUT, OUTPUT_FORMAT).ctx("avfilter_graph_create_filter", &subject)?;
+    g.add(&find_filter("abuffersink")?, "sink", "").ctx("avfilter_graph_create_filter", &subject)?;
     link(&mut g, OUTPUT, "sink", subject)?;
     let parser = g.output(INPUT, 0).and_then(|p| p.input(OUTPUT, 0)).ctx("avfilter_inout", &subject)?;
     parser.parse(text).ctx("avfilter_graph_parse_ptr", &subject)?;
@@ -109,15 +109,6 @@ fn s16_frame(left: &[f32], right: &[f32], pts: i64) -> ff::frame::Audio {
 /// A float sample as a 16-bit one: ×32768, rounded ties to even, clamped.
 fn to_s16(s: f32) -> i16 {
     (f64::from(s) * 32768.0).round_ties_even().clamp(-32768.0, 32767.0) as i16
-}
-
-fn filter(name: &str) -> Result<ff::filter::Filter, AvError> {
-    ff::filter::find(name).ok_or_else(|| AvError {
-        op: "avfilter_get_by_name",
-        subject: name.into(),
-        code: ff::ffi::AVERROR_FILTER_NOT_FOUND,
-        message: format!("the linked libavfilter has no {name} filter"),
-    })
 }
 
 fn context(g: &mut ff::filter::Graph, name: &str) -> Result<ff::filter::Context, AvError> {

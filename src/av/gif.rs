@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use super::mux::{Muxer, StreamSpec};
-use super::{ff, Context as _};
+use super::{ff, find_filter, Context as _};
 use crate::error::AvError;
 use crate::time::Rational;
 
@@ -77,15 +77,6 @@ impl FrameInput {
     }
 }
 
-fn filter(name: &str) -> Result<ff::filter::Filter, AvError> {
-    ff::filter::find(name).ok_or_else(|| AvError {
-        op: "avfilter_get_by_name",
-        subject: name.into(),
-        code: ff::ffi::AVERROR_FILTER_NOT_FOUND,
-        message: format!("the linked libavfilter has no {name} filter"),
-    })
-}
-
 impl PaletteBuilder {
     /// A first pass over `width`×`height` frames at `fps`.
     pub fn new(width: u32, height: u32, fps: Rational) -> Result<Self, AvError> {
@@ -93,9 +84,9 @@ impl PaletteBuilder {
         let input = FrameInput { width, height, next_pts: 0 };
         let mut graph = ff::filter::Graph::new();
         graph
-            .add(&filter("buffer")?, "in", &input.buffer_args(fps))
+            .add(&find_filter("buffer")?, "in", &input.buffer_args(fps))
             .ctx("avfilter_graph_create_filter", &"gif palette")?;
-        graph.add(&filter("buffersink")?, "out", "").ctx("avfilter_graph_create_filter", &"gif palette")?;
+        graph.add(&find_filter("buffersink")?, "out", "").ctx("avfilter_graph_create_filter", &"gif palette")?;
         let parser = graph.output("in", 0).and_then(|p| p.input("out", 0)).ctx("avfilter_inout", &"gif palette")?;
         parser.parse(PALETTEGEN).ctx("avfilter_graph_parse_ptr", &PALETTEGEN)?;
         graph.validate().ctx("avfilter_graph_config", &PALETTEGEN)?;
@@ -223,9 +214,9 @@ fn mapping_graph(input: &FrameInput, fps: Rational, mut palette: Palette) -> Res
         pal.height(),
         ff::ffi::AVPixelFormat::from(pal.format()) as i32
     );
-    graph.add(&filter("buffer")?, "in", &input.buffer_args(fps)).ctx("avfilter_graph_create_filter", &"gif")?;
-    graph.add(&filter("buffer")?, "pal", &pal_args).ctx("avfilter_graph_create_filter", &"gif")?;
-    graph.add(&filter("buffersink")?, "out", "").ctx("avfilter_graph_create_filter", &"gif")?;
+    graph.add(&find_filter("buffer")?, "in", &input.buffer_args(fps)).ctx("avfilter_graph_create_filter", &"gif")?;
+    graph.add(&find_filter("buffer")?, "pal", &pal_args).ctx("avfilter_graph_create_filter", &"gif")?;
+    graph.add(&find_filter("buffersink")?, "out", "").ctx("avfilter_graph_create_filter", &"gif")?;
     let parser = graph
         .output("in", 0)
         .and_then(|p| p.output("pal", 0))

@@ -62,6 +62,16 @@ impl<T> Context<T> for Result<T, ff::Error> {
     }
 }
 
+/// The linked libavfilter's filter `name`, or an error naming the one missing (a build without it).
+fn find_filter(name: &str) -> Result<ff::filter::Filter, AvError> {
+    ff::filter::find(name).ok_or_else(|| AvError {
+        op: "avfilter_get_by_name",
+        subject: name.into(),
+        code: ff::ffi::AVERROR_FILTER_NOT_FOUND,
+        message: format!("the linked libavfilter has no {name} filter"),
+    })
+}
+
 fn version_triplet(v: u32) -> String {
     format!("{}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
 }
