@@ -396,18 +396,21 @@ fn a_speed_is_played_and_sets_the_clips_length_on_the_timeline() {
 #[test]
 fn a_volume_above_twelve_db_is_clamped_as_hyperframes_clamps_it() {
     // HyperFrames clamps every static `data-volume` (a plain clip's too, not only one with
-    // effects) to +12 dB (`clampAudioGain`, 10^(12/20)) and hands ffmpeg six decimals: 8 mixes
-    // at exactly 3.981072, and not at 3.981.
+    // effects) to +12 dB (`clampAudioGain`, 10^(12/20)) and hands ffmpeg six decimals: 20 mixes
+    // at exactly 3.981072, and not at 3.981; a negative one is silent.
     let clip = |volume: &str, fx: &str| {
         format!("<audio id=\"loud\" src=\"assets/tone.wav\" data-duration=\"2\" data-volume=\"{volume}\"{fx}></audio>")
     };
     let gain = format!(" data-fx-chain=\"{}\"", attr(r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":0}}]}"#));
     for fx in ["", gain.as_str()] {
-        let (loud, _) = soundtrack_of(project(&clip("8", fx)).path());
+        let (loud, _) = soundtrack_of(project(&clip("20", fx)).path());
         let (edge, _) = soundtrack_of(project(&clip("3.981072", fx)).path());
         let (below, _) = soundtrack_of(project(&clip("3.981", fx)).path());
-        assert!(loud == edge, "data-volume 8 did not mix as 3.981072 (chain: {fx:?})");
-        assert!(loud != below, "data-volume 8 mixed as 3.981 (chain: {fx:?})");
+        assert!(loud == edge, "data-volume 20 did not mix as 3.981072 (chain: {fx:?})");
+        assert!(loud != below, "data-volume 20 mixed as 3.981 (chain: {fx:?})");
+        let (negative, _) = soundtrack_of(project(&clip("-2", fx)).path());
+        let (zero, _) = soundtrack_of(project(&clip("0", fx)).path());
+        assert!(negative == zero, "data-volume -2 did not mix as 0 (chain: {fx:?})");
     }
 }
 

@@ -134,7 +134,7 @@ fn clip(e: &NodeRef, root: &NodeRef, project: &Path, kind: MediaKind, id: String
         start: root_start(e, root)?,
         duration,
         media_start,
-        volume: volume(e)?,
+        volume: volume(e),
         looped: has_attr(e, "loop"),
         playback_rate: playback_rate(e),
         audible,
@@ -159,12 +159,12 @@ fn root_start(e: &NodeRef, root: &NodeRef) -> Result<Rational> {
     Ok(start)
 }
 
-fn volume(e: &NodeRef) -> Result<f32> {
-    let Some(text) = attr(e, "data-volume") else { return Ok(1.0) };
-    match text.trim().parse::<f32>() {
-        Ok(v) if v.is_finite() && (0.0..=16.0).contains(&v) => Ok(v),
-        _ => Err(invalid(format!("{} data-volume={:?} is not a gain within 0..=16", describe(e), short(&text)))),
-    }
+/// `data-volume` as HyperFrames reads it (`parseFloat(… || "1")`; not a number → 1). The mix
+/// clamps it to 0..+12 dB (`fx::mix_gain`), so 20 plays at +12 dB and a negative one is silent.
+fn volume(e: &NodeRef) -> f32 {
+    let volume = attr(e, "data-volume").and_then(|v| audio_fx::leading_float(&v)).unwrap_or(1.0);
+    // Held as f32: a huge value stays finite (and mixes at the clamp).
+    volume.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
 }
 
 /// Whether the clip plays at another speed than 1 (its `rate` lane, else `data-playback-rate`);
@@ -256,5 +256,23 @@ mod tests {
         let starts: Vec<Rational> = media.clips.iter().map(|c| c.media_start).collect();
         let half = |n| Rational::new(n, 4).unwrap();
         assert_eq!(starts, [half(10), Rational::int(1), Rational::ZERO, half(3)]);
+    }
+
+    #[test]
+    fn data_volume_is_read_as_hyperframes_reads_it() {
+        let doc = kuchikiki::parse_html().one(
+            "<div id=\"root\" data-composition-id=\"main\">\
+             <audio id=\"a\" src=\"a.wav\" data-volume=\"20\"></audio>\
+             <audio id=\"b\" src=\"b.wav\" data-volume=\"-1\"></audio>\
+             <audio id=\"c\" src=\"c.wav\" data-volume=\"loud\"></audio>\
+             <audio id=\"d\" src=\"d.wav\" data-volume=\" 0.5x\"></audio>\
+             <audio id=\"e\" src=\"e.wav\" data-volume=\"1e300\"></audio>\
+             <audio id=\"f\" src=\"f.wav\"></audio></div>",
+        )
+        .document_node;
+        let root = doc.select_first("#root").unwrap().as_node().clone();
+        let media = collect(&doc, &root, Path::new("/project"), &mut Vec::new()).unwrap();
+        let volumes: Vec<f32> = media.clips.iter().map(|c| c.volume).collect();
+        assert_eq!(volumes, [20.0, -1.0, 1.0, 0.5, f32::MAX, 1.0]);
     }
 }

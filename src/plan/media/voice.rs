@@ -95,9 +95,9 @@ pub(super) struct Voice {
 impl Voice {
     /// The voice for `clip`, or `None` when it falls outside `[0, samples)`.
     pub(super) fn new(clip: &MediaClip, order: usize, samples: u64) -> Result<Option<Voice>> {
-        if !clip.volume.is_finite() || clip.volume < 0.0 {
+        if !clip.volume.is_finite() {
             let message = format!(
-                "audio clip \"{}\" ({}): volume {} is not a finite gain ≥ 0",
+                "audio clip \"{}\" ({}): volume {} is not a finite gain",
                 clip.id, clip.src_rel, clip.volume
             );
             return Err(Error::new(Code::CompositionInvalid, message));
