@@ -262,7 +262,8 @@ fn hyperframes_tracks_streamed(
         dir.join("spec.json").display()
     );
     let mut command = std::process::Command::new("bash");
-    command.arg("-c").arg(&script).env("HOME", dir);
+    // Its own TMPDIR: the reference leaves an `hf-fx-host-*` folder there after each pass.
+    command.arg("-c").arg(&script).env("HOME", dir).env("TMPDIR", dir);
     if let Some(ffmpeg) = ffmpeg {
         command.env("HYPERFRAMES_FFMPEG_PATH", ffmpeg);
     }

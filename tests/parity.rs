@@ -163,6 +163,8 @@ fn run_hyperframes(c: &Case, project: &Path, format: &str, work: &Path) -> (Path
         .arg("-c")
         .arg(&script)
         .env("HOME", work)
+        // Its temporary folders (e.g. the audio pass's `hf-fx-host-*`, which it leaves) go with `work`.
+        .env("TMPDIR", work)
         .env("HYPERFRAMES_RENDER_DETACHED", "1")
         .output()
         .unwrap();
